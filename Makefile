@@ -1,0 +1,61 @@
+# sftpgate — every target provisions what it needs (pinned Node runtime, npm packages, test components), idempotently.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+INSTALL := test/infra/install
+# The pinned Node runtime (test/infra/install/versions.env) leads PATH for every recipe; provisioned on first use.
+NODE_BIN := $(shell bash $(INSTALL)/node.sh)
+ifeq ($(NODE_BIN),)
+$(error could not provision the pinned Node.js runtime; see the [install] lines above)
+endif
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# The machine's ~/.npmrc may point nodedir at the system (older) Node's headers; native builds must use ours.
+export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
+
+# Test runner knobs: files run in parallel (each starts its own components); the per-test timeout is a hang guard.
+TEST_CONCURRENCY ?= 2
+TEST_TIMEOUT_MS ?= 900000
+UNIT_TESTS := 'operator/src/**/*.test.ts' 'sftp-pod/src/**/*.test.ts'
+INFRA_TESTS := 'test/**/*.test.ts'
+
+.PHONY: build lint test test-unit test-integration deps tools demo bench clean format
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: node_modules/.installed
+
+# Real components for tests and the demo, cached under ~/.cache/sftpgate (SFTPGATE_CACHE overrides).
+tools:
+	bash $(INSTALL)/all.sh
+
+build: deps
+	tsc -p tsconfig.build.json
+
+lint: deps
+	biome check .
+	tsc -p tsconfig.json
+
+format: deps
+	biome check --write .
+
+test-unit: deps
+	node --test --test-concurrency=$(TEST_CONCURRENCY) --test-timeout=$(TEST_TIMEOUT_MS) $(UNIT_TESTS)
+
+test-integration: deps tools
+	node --test --test-concurrency=$(TEST_CONCURRENCY) --test-timeout=$(TEST_TIMEOUT_MS) $(INFRA_TESTS)
+
+# Everything CI runs: lint and typecheck, unit, integration and end-to-end tests against real components.
+test: lint tools
+	node --test --test-concurrency=$(TEST_CONCURRENCY) --test-timeout=$(TEST_TIMEOUT_MS) $(UNIT_TESTS) $(INFRA_TESTS)
+
+demo: deps tools
+	node test/infra/cli.ts demo
+
+bench: deps tools
+	node test/bench/run.ts
+
+clean:
+	rm -rf dist .demo

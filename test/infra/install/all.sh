@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs every test component (idempotent; a warm cache returns in about a second).
+# The two Go builds run side by side: they share the module and build caches and overlap download with compile.
+. "$(dirname "$0")/common.sh"
+dir="$(dirname "$0")"
+bash "$dir/debian.sh" >/dev/null
+bash "$dir/moto.sh" >/dev/null
+bash "$dir/helm.sh" >/dev/null
+pids=()
+bash "$dir/minio.sh" >/dev/null & pids+=($!)
+bash "$dir/kubernetes.sh" >/dev/null & pids+=($!)
+rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
+exit "$rc"

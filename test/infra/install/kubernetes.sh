@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver and kube-controller-manager from Go modules into the cache.
+# k8s.io/kubernetes can't be `go install`ed (its go.mod replaces the staging modules with local paths), so a wrapper
+# module requires it at the pinned tag and replaces each staging module with its published version.
+. "$(dirname "$0")/common.sh"
+dest="$CACHE_ROOT/kubernetes-$KUBERNETES_VERSION"
+if done_marker "$dest"; then echo "$dest/bin"; exit 0; fi
+log "building kube-apiserver + kube-controller-manager $KUBERNETES_VERSION (cold: ~10-20 min on 2 cores)"
+work="$dest/wrapper"; rm -rf "$work"; mkdir -p "$work" "$dest/bin"
+cd "$work"
+cat > go.mod <<MOD
+module sftpgate.local/kube-wrapper
+
+go 1.24.0
+
+require k8s.io/kubernetes $KUBERNETES_VERSION
+MOD
+# The staging list comes from the pinned tag's own go.mod, so it stays right when the pin moves.
+gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod" | awk '{print $1}' | while read -r m; do
+  echo "replace $m => $m $KUBERNETES_STAGING_VERSION" >> go.mod
+done
+cat > tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
+GO
+# tidy, not `go get pkg`: a bare `go get` would move k8s.io/kubernetes to its newest release.
+go mod tidy
+grep -q "k8s.io/kubernetes $KUBERNETES_VERSION\$" go.mod || { log "go.mod lost the pin on k8s.io/kubernetes"; exit 1; }
+CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$dest/bin/" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+mark_done "$dest"
+echo "$dest/bin"
