@@ -1,0 +1,71 @@
+// Password hashes: `$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt b64>$<key b64>` (docs/users-table.md). The pod only
+// verifies; hashPassword exists for the standalone tooling and tests.
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const scryptAsync = promisify(scrypt) as (
+  password: string | Buffer,
+  salt: Buffer,
+  keylen: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>;
+
+const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+const KEY_LENGTH = 32;
+
+export interface ScryptHash {
+  readonly ln: number;
+  readonly r: number;
+  readonly p: number;
+  readonly salt: Buffer;
+  readonly key: Buffer;
+}
+
+export function parseScryptHash(text: string): ScryptHash | undefined {
+  const m = FORMAT.exec(text);
+  if (!m) return undefined;
+  const [, ln, r, p, salt, key] = m;
+  const parsed = {
+    ln: Number(ln),
+    r: Number(r),
+    p: Number(p),
+    salt: Buffer.from(salt ?? '', 'base64'),
+    key: Buffer.from(key ?? '', 'base64'),
+  };
+  if (parsed.ln < 1 || parsed.ln > 17 || parsed.r < 1 || parsed.p < 1 || parsed.p > 16) return undefined;
+  if (parsed.key.length !== KEY_LENGTH || parsed.salt.length < 8) return undefined;
+  return parsed;
+}
+
+function derive(password: string, h: { ln: number; r: number; p: number; salt: Buffer }): Promise<Buffer> {
+  const N = 2 ** h.ln;
+  return scryptAsync(password, h.salt, KEY_LENGTH, { N, r: h.r, p: h.p, maxmem: 256 * N * h.r + 1024 * 1024 });
+}
+
+export async function hashPassword(password: string, params = { ln: 15, r: 8, p: 1 }): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(password, { ...params, salt });
+  const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+  return `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${b64(salt)}$${b64(key)}`;
+}
+
+// A fixed, valid hash with the operator's default cost: unknown users and key-only users are checked against it so
+// that a failed password login costs the same time whether or not the user exists.
+const DECOY = {
+  ln: 15,
+  r: 8,
+  p: 1,
+  salt: Buffer.from('c2Z0cGdhdGUtZGVjb3ktc2FsdA', 'base64'),
+  key: Buffer.alloc(KEY_LENGTH),
+};
+
+/**
+ * Verifies in constant time. `hash` undefined (unknown user or no password set) still runs one scrypt at default cost
+ * and returns false. Never throws for a malformed hash: it is a failed login.
+ */
+export async function verifyPassword(password: string, hash: string | null | undefined): Promise<boolean> {
+  const parsed = hash ? parseScryptHash(hash) : undefined;
+  const target = parsed ?? DECOY;
+  const key = await derive(password, target);
+  return timingSafeEqual(key, target.key) && parsed !== undefined;
+}

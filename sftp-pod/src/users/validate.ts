@@ -1,0 +1,41 @@
+// Validation of users documents against users.schema.json (the contract shared with the operator).
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { UsersDocument } from './types.ts';
+
+const schema: unknown = JSON.parse(readFileSync(new URL('./users.schema.json', import.meta.url), 'utf8'));
+
+// ajv-formats is not a dependency; RFC 3339 date-time is the only format the schema uses.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+ajv.addFormat('date-time', {
+  type: 'string',
+  validate: (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)),
+});
+const check = ajv.compile(schema as object);
+
+export class UsersDocumentError extends Error {
+  readonly code = 'SFTPGATE_USERS_INVALID';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UsersDocumentError';
+  }
+}
+
+/** Validates a parsed document; throws UsersDocumentError naming the offending fields (never their values). */
+export function validateUsersDocument(doc: unknown, source: string): UsersDocument {
+  if (!check(doc)) {
+    const details = (check.errors ?? [])
+      .slice(0, 10)
+      .map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`)
+      .join('; ');
+    throw new UsersDocumentError(`${source}: users document does not match users.schema.json: ${details}`);
+  }
+  const parsed = doc as UsersDocument;
+  const seen = new Set<string>();
+  for (const u of parsed.users) {
+    if (seen.has(u.username)) throw new UsersDocumentError(`${source}: duplicate username ${u.username}`);
+    seen.add(u.username);
+  }
+  return parsed;
+}
