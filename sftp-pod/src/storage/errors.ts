@@ -13,6 +13,8 @@ export const StorageErrorCode = {
   QuotaExceeded: 'SFTPGATE_STORAGE_QUOTA_EXCEEDED',
   TooManyObjects: 'SFTPGATE_STORAGE_TOO_MANY_OBJECTS',
   InvalidWrite: 'SFTPGATE_STORAGE_INVALID_WRITE',
+  /** A path the jail refuses: NUL, invalid UTF-8, or an S3 key over the length limit (storage/jail.ts). */
+  InvalidPath: 'SFTPGATE_STORAGE_INVALID_PATH',
   Aborted: 'SFTPGATE_STORAGE_ABORTED',
   Unavailable: 'SFTPGATE_STORAGE_UNAVAILABLE',
   Failure: 'SFTPGATE_STORAGE_FAILURE',
