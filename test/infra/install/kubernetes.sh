@@ -33,7 +33,12 @@ GO
 # tidy, not `go get pkg`: a bare `go get` would move k8s.io/kubernetes to its newest release.
 go mod tidy
 grep -q "k8s.io/kubernetes $KUBERNETES_VERSION\$" go.mod || { log "go.mod lost the pin on k8s.io/kubernetes"; exit 1; }
-CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$dest/bin/" \
+# Stamp the version like the upstream build does: helm and kubectl read it from /version.
+minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
+ver_pkg=k8s.io/component-base/version
+ldflags="-s -w -X $ver_pkg.gitVersion=$KUBERNETES_VERSION -X $ver_pkg.gitMajor=1 -X $ver_pkg.gitMinor=$minor"
+ldflags="$ldflags -X $ver_pkg.gitTreeState=clean -X $ver_pkg.buildDate=1970-01-01T00:00:00Z"
+CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "$ldflags" -o "$dest/bin/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
 mark_done "$dest"
 echo "$dest/bin"
