@@ -1,0 +1,7 @@
+// The test bed: launchers for real components on loopback. Import from here.
+export * from './errors.ts';
+export * from './http.ts';
+export * from './minio.ts';
+export * from './ports.ts';
+export * from './process.ts';
+export * from './tools.ts';

@@ -1,0 +1,156 @@
+// MinIO for tests: one single-drive server per call, on a random loopback port, with a fresh data dir and random
+// root credentials. Single-drive MinIO supports versioning, lifecycle configuration, multipart uploads and STS
+// AssumeRole with an inline session policy (called with the root credentials) — see docs/testbed.md.
+
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
+import { abortedError } from './errors.ts';
+import { httpGet } from './http.ts';
+import { releasePorts, reservePorts } from './ports.ts';
+import {
+  type ManagedProcess,
+  makeTempDir,
+  removeTempDir,
+  spawnManaged,
+  stopOnAbort,
+  tailFile,
+  waitUntil,
+} from './process.ts';
+import { toolPath } from './tools.ts';
+
+export interface StartMinioOptions {
+  /** Stops the server when it fires (during startup: startup fails with Aborted). */
+  readonly signal?: AbortSignal;
+  /** Default us-east-1. */
+  readonly region?: string;
+  /** Default 60 s (generous: a loaded 2-core CI machine). */
+  readonly startupTimeoutMs?: number;
+}
+
+export interface S3Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export interface Minio {
+  /** http://127.0.0.1:<port> — S3 and STS API. */
+  readonly endpoint: string;
+  readonly region: string;
+  /** Root credentials (may call AssumeRole). */
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** A path-style S3 client; root credentials unless others are given. Destroyed by stop(). */
+  s3(credentials?: S3Credentials): S3Client;
+  /** An STS client with the root credentials (AssumeRole with an inline Policy works). Destroyed by stop(). */
+  sts(): STSClient;
+  /** Creates a bucket; versioning: true enables versioning on it right away. */
+  createBucket(name: string, opts?: { readonly versioning?: boolean }): Promise<void>;
+  /** Stops the server and removes its data. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts MinIO and resolves once /minio/health/ready answers 200. Throws TestbedError (ToolMissing, Startup...). */
+export async function startMinio(opts: StartMinioOptions = {}): Promise<Minio> {
+  const binary = toolPath('minio');
+  // A port the kernel called free can be taken by someone else before MinIO binds it: retry with fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(binary, opts);
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('address already in use')) throw err;
+    }
+  }
+}
+
+async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio> {
+  if (opts.signal?.aborted) throw abortedError('start minio', opts.signal);
+  const region = opts.region ?? 'us-east-1';
+  const tmp = makeTempDir('minio');
+  const dataDir = join(tmp, 'data');
+  const logFile = join(tmp, 'minio.log');
+  const [port] = await reservePorts(1);
+  if (port === undefined) throw new Error('unreachable: reservePorts(1) returned nothing');
+  const endpoint = `http://127.0.0.1:${port}`;
+  const accessKeyId = `root${randomBytes(6).toString('hex')}`;
+  const secretAccessKey = randomBytes(18).toString('base64url');
+  const proc: ManagedProcess = spawnManaged({
+    name: 'minio',
+    command: binary,
+    args: ['server', dataDir, '--address', `127.0.0.1:${port}`, '--certs-dir', join(tmp, 'certs'), '--quiet'],
+    env: {
+      MINIO_ROOT_USER: accessKeyId,
+      MINIO_ROOT_PASSWORD: secretAccessKey,
+      MINIO_SITE_REGION: region,
+      // No web console (it would want a second port), no update checks, no phoning home.
+      MINIO_BROWSER: 'off',
+      MINIO_UPDATE: 'off',
+      MINIO_CALLHOME_ENABLE: 'off',
+    },
+    logFile,
+  });
+  const clients: Array<{ destroy(): void }> = [];
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      detach();
+      for (const c of clients) c.destroy();
+      await proc.stop();
+      releasePorts([port]);
+      removeTempDir(tmp);
+    })();
+    return stopped;
+  };
+  const detach = stopOnAbort(opts.signal, stop);
+  try {
+    await waitUntil(
+      `minio on ${endpoint}`,
+      async (signal) => (await httpGet(`${endpoint}/minio/health/ready`, { signal })).status === 200,
+      { timeoutMs: opts.startupTimeoutMs ?? 60_000, signal: opts.signal, process: proc },
+    );
+  } catch (err) {
+    const log = tailFile(logFile, 200);
+    await stop();
+    if (log.includes('address already in use')) throw new Error('minio: address already in use', { cause: err });
+    throw err;
+  }
+
+  let rootClient: S3Client | undefined;
+  const minio: Minio = {
+    endpoint,
+    region,
+    accessKeyId,
+    secretAccessKey,
+    dataDir,
+    logFile,
+    s3(credentials) {
+      const client = new S3Client({
+        endpoint,
+        region,
+        forcePathStyle: true,
+        credentials: credentials ?? { accessKeyId, secretAccessKey },
+      });
+      clients.push(client);
+      return client;
+    },
+    sts() {
+      const client = new STSClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
+      clients.push(client);
+      return client;
+    },
+    async createBucket(name, bucketOpts = {}) {
+      rootClient ??= minio.s3();
+      const s3 = rootClient;
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+      if (bucketOpts.versioning) {
+        await s3.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
+      }
+    },
+    stop,
+  };
+  return minio;
+}
