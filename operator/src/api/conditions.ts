@@ -1,0 +1,83 @@
+// Condition types and reasons of sftpgate's status. Reasons are stable API (alerts and scripts match on them):
+// add new ones, never rename. Shape: metav1.Condition; helpers in operator/src/runtime/conditions.ts.
+
+/** Condition types, shared by both kinds where the meaning is the same. */
+export const ConditionType = {
+  /** Summary: everything this object needs works. Printed by kubectl. */
+  Ready: 'Ready',
+  /** Server: the bucket is reachable with the configured credentials and our lifecycle rules are in place. User: the home marker exists. */
+  StorageReady: 'StorageReady',
+  /** Server: IAM roles/policies (AWS) or the STS endpoint (STS) are in place. User: the session policy fits. */
+  IAMReady: 'IAMReady',
+  /** Server: the host-key Secret exists and holds every requested key type. */
+  HostKeysReady: 'HostKeysReady',
+  /** Server: the Deployment has at least one ready replica serving the current configuration. */
+  Available: 'Available',
+  /** User: the spec passed the checks the API server cannot do (keys parse, password Secret readable). */
+  Validated: 'Validated',
+  /** User: the referenced SftpServer exists in the namespace and is Ready. */
+  ServerReady: 'ServerReady',
+  /** User: the user is in the server's users table (the pods will accept logins). */
+  Published: 'Published',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** Condition reasons (CamelCase, as the condition schema requires). */
+export const Reason = {
+  // generic
+  Reconciled: 'Reconciled',
+  Progressing: 'Progressing',
+  ReconcileError: 'ReconcileError',
+  Deleting: 'Deleting',
+  DependencyNotReady: 'DependencyNotReady',
+  // storage
+  BucketReachable: 'BucketReachable',
+  BucketNotFound: 'BucketNotFound',
+  AccessDenied: 'AccessDenied',
+  StorageError: 'StorageError',
+  CredentialsSecretNotFound: 'CredentialsSecretNotFound',
+  CredentialsSecretInvalid: 'CredentialsSecretInvalid',
+  LifecycleRulesApplied: 'LifecycleRulesApplied',
+  // IAM
+  IAMDisabled: 'IAMDisabled',
+  IAMConfigured: 'IAMConfigured',
+  IAMError: 'IAMError',
+  SessionPolicyTooLarge: 'SessionPolicyTooLarge',
+  // host keys
+  HostKeysGenerated: 'HostKeysGenerated',
+  HostKeysFound: 'HostKeysFound',
+  HostKeysInvalid: 'HostKeysInvalid',
+  // workload
+  DeploymentAvailable: 'DeploymentAvailable',
+  DeploymentUnavailable: 'DeploymentUnavailable',
+  ScaledToZero: 'ScaledToZero',
+  // user
+  ServerNotFound: 'ServerNotFound',
+  ServerNotReady: 'ServerNotReady',
+  InvalidAuthorizedKey: 'InvalidAuthorizedKey',
+  PasswordSecretNotFound: 'PasswordSecretNotFound',
+  PasswordSecretKeyMissing: 'PasswordSecretKeyMissing',
+  UsernameConflict: 'UsernameConflict',
+  Disabled: 'Disabled',
+  Expired: 'Expired',
+  InUsersTable: 'InUsersTable',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Conditions each kind reports; Ready is the summary of the others. */
+export const serverConditionTypes = [
+  ConditionType.Ready,
+  ConditionType.StorageReady,
+  ConditionType.IAMReady,
+  ConditionType.HostKeysReady,
+  ConditionType.Available,
+] as const;
+
+export const userConditionTypes = [
+  ConditionType.Ready,
+  ConditionType.Validated,
+  ConditionType.ServerReady,
+  ConditionType.StorageReady,
+  ConditionType.Published,
+  ConditionType.IAMReady,
+] as const;
