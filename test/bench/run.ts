@@ -1,0 +1,24 @@
+// `make bench`: runs every test/bench/*.bench.ts in turn (BENCH=<substring> picks some) and says what each measures.
+// Benchmarks report ratios from one interleaved run and CPU-seconds per GiB; results land in .bench/ (not committed).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = new URL('.', import.meta.url).pathname;
+const filter = process.env['BENCH'] ?? '';
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts') && f.includes(filter))
+  .sort();
+let failed = 0;
+for (const f of files) {
+  const what = readFileSync(join(dir, f), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('//'))
+    .map((l) => l.slice(3))
+    .join(' ');
+  console.log(`\n=== ${f}\n${what}\n`);
+  const r = spawnSync(process.execPath, [join(dir, f)], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+if (files.length === 0) console.log(`no benchmark matches BENCH=${filter}`);
+process.exitCode = failed === 0 ? 0 : 1;
