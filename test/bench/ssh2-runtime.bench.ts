@@ -3,14 +3,14 @@
 // Decides the runtime major (docs/decisions.md). Env: BENCH_SSH2_MIB (default 256), BENCH_ROUNDS (default 3),
 // BENCH_NODE_VERSIONS (default "22.23.3" compared with the pinned runtime).
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pipeline } from 'node:stream/promises';
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const mib = Number(process.env['BENCH_SSH2_MIB'] ?? 256);
