@@ -48,7 +48,7 @@ async function makeFile(path: string, size: number): Promise<void> {
   await pipeline(chunks, createWriteStream(path));
 }
 
-async function once(rt: Runtime, round: number, dir: string, file: string): Promise<Sample> {
+async function once(rt: Runtime, round: number, dir: string): Promise<Sample> {
   const server = spawn(rt.node, [join(repo, 'test/bench/fixtures/ssh2-discard-server.ts'), join(dir, 'host_key')], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       // Interleave runtimes within a round, alternating the order, so machine noise hits both alike.
       const order = round % 2 === 1 ? runtimes : [...runtimes].reverse();
       for (const rt of order) {
-        const s = await once(rt, round, dir, file);
+        const s = await once(rt, round, dir);
         samples.push(s);
         console.log(
           `${s.runtime.padEnd(24)} round ${round}: ${s.mbPerSecond.toFixed(0)} MB/s, ${s.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB`,
