@@ -1,0 +1,292 @@
+// AWS SDK implementation of BucketManager. Works against AWS S3 and S3-compatible servers (MinIO).
+import { createHash } from 'node:crypto';
+import {
+  DeleteBucketLifecycleCommand,
+  DeleteObjectsCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketVersioningCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  type LifecycleRule,
+  ListObjectVersionsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutObjectCommand,
+  S3Client,
+  type ServerSideEncryption,
+} from '@aws-sdk/client-s3';
+import { classifyS3Error, isObjectNotFound, S3ManagerError } from './errors.ts';
+import type { BucketManager, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
+
+/** Rule ids we own start with this; rules with any other id are never touched. */
+export const RULE_ID_PREFIX = 'sftpgate-';
+const BATCH = 1000;
+
+// The SDK's send() options reject `abortSignal: undefined` under exactOptionalPropertyTypes.
+const opts = (signal: AbortSignal | undefined): { abortSignal?: AbortSignal } =>
+  signal ? { abortSignal: signal } : {};
+
+// Endpoints seen to drop AbortIncompleteMultipartUpload from stored rules (MinIO does: it expires stale uploads
+// itself). Comparisons for them ignore that action, or every reconcile would rewrite the configuration.
+const dropsAbortMpu = new Set<string>();
+
+export interface S3Connection {
+  readonly bucket: string;
+  readonly region: string;
+  readonly endpoint?: string | undefined;
+  readonly forcePathStyle?: boolean | undefined;
+  /** Absent: the SDK's default credential chain (workload identity). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  readonly encryption?: { readonly type: 'AES256' | 'aws:kms'; readonly kmsKeyId?: string | undefined } | undefined;
+  readonly storageClass?: string | undefined;
+}
+
+/** Our rule id for a server prefix: readable, unique per prefix, within S3's 255-character limit. */
+export function lifecycleRuleId(prefix: string): string {
+  const digest = createHash('sha256').update(prefix).digest('hex').slice(0, 12);
+  const readable = prefix.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200);
+  return `${RULE_ID_PREFIX}${digest}${readable ? `-${readable}` : ''}`;
+}
+
+/** Key prefix of a directory: `a/b` → `a/b/`; '' → '' (the bucket root). */
+export function dirKey(dir: string): string {
+  return dir === '' ? '' : `${dir.replace(/\/+$/, '')}/`;
+}
+
+/** Our desired rule, or undefined when every action is disabled. Pure. */
+export function desiredLifecycleRule(prefix: string, s: LifecycleSettings): LifecycleRule | undefined {
+  const rule: LifecycleRule = { ID: lifecycleRuleId(prefix), Status: 'Enabled', Filter: { Prefix: dirKey(prefix) } };
+  let any = false;
+  if (s.abortIncompleteMultipartUploadDays > 0) {
+    rule.AbortIncompleteMultipartUpload = { DaysAfterInitiation: s.abortIncompleteMultipartUploadDays };
+    any = true;
+  }
+  if (s.noncurrentVersionExpirationDays > 0) {
+    rule.NoncurrentVersionExpiration = { NoncurrentDays: s.noncurrentVersionExpirationDays };
+    any = true;
+  }
+  if (s.expiredObjectDeleteMarker) {
+    rule.Expiration = { ExpiredObjectDeleteMarker: true };
+    any = true;
+  }
+  return any ? rule : undefined;
+}
+
+/** A comparable projection of a rule (servers echo rules back with extra empty fields or a legacy top-level Prefix). */
+function ruleKey(r: LifecycleRule | undefined, ignoreAbortMpu = false): string {
+  if (r === undefined) return 'none';
+  return JSON.stringify([
+    r.ID ?? '',
+    r.Status ?? '',
+    r.Filter?.Prefix ?? r.Prefix ?? '',
+    ignoreAbortMpu ? 0 : (r.AbortIncompleteMultipartUpload?.DaysAfterInitiation ?? 0),
+    r.NoncurrentVersionExpiration?.NoncurrentDays ?? 0,
+    r.Expiration?.ExpiredObjectDeleteMarker ?? false,
+    r.Expiration?.Days ?? 0,
+  ]);
+}
+
+/**
+ * Merges our rule into the bucket's rules: other rules are kept verbatim and in order; ours is replaced in place
+ * (or appended, or removed when `ours` is undefined). Returns undefined when nothing would change. Pure.
+ */
+export function mergeLifecycleRules(
+  existing: readonly LifecycleRule[],
+  id: string,
+  ours: LifecycleRule | undefined,
+  ignoreAbortMpu = false,
+): LifecycleRule[] | undefined {
+  const idx = existing.findIndex((r) => r.ID === id);
+  const current = idx >= 0 ? existing[idx] : undefined;
+  if (ruleKey(current, ignoreAbortMpu) === ruleKey(ours, ignoreAbortMpu)) return undefined;
+  const next = [...existing];
+  if (idx >= 0 && ours) next[idx] = ours;
+  else if (idx >= 0) next.splice(idx, 1);
+  else if (ours) next.push(ours);
+  return next;
+}
+
+// PutBucketLifecycleConfiguration replaces the whole document: serialise read-modify-write per bucket in this
+// process, so two servers sharing a bucket do not overwrite each other's rule. (Several operator replicas never
+// reconcile at once: leader election.)
+const bucketLocks = new Map<string, Promise<unknown>>();
+async function withBucketLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = bucketLocks.get(key) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const settled = run.catch(() => undefined);
+  bucketLocks.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (bucketLocks.get(key) === settled) bucketLocks.delete(key);
+  }
+}
+
+export class S3BucketManager implements BucketManager {
+  readonly #client: S3Client;
+  readonly #conn: S3Connection;
+
+  constructor(conn: S3Connection, client?: S3Client) {
+    this.#conn = conn;
+    this.#client =
+      client ??
+      new S3Client({
+        region: conn.region,
+        ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+        forcePathStyle: conn.forcePathStyle ?? false,
+        ...(conn.credentials ? { credentials: conn.credentials } : {}),
+        maxAttempts: 3,
+      });
+  }
+
+  get bucket(): string {
+    return this.#conn.bucket;
+  }
+
+  destroy(): void {
+    this.#client.destroy();
+  }
+
+  async #send<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw classifyS3Error(err, `${what} s3://${this.#conn.bucket}`);
+    }
+  }
+
+  async checkBucket(signal?: AbortSignal): Promise<{ versioning: VersioningState }> {
+    const Bucket = this.#conn.bucket;
+    await this.#send('HeadBucket', () => this.#client.send(new HeadBucketCommand({ Bucket }), opts(signal)));
+    const v = await this.#send('GetBucketVersioning', () =>
+      this.#client.send(new GetBucketVersioningCommand({ Bucket }), opts(signal)),
+    );
+    const versioning: VersioningState =
+      v.Status === 'Enabled' ? 'Enabled' : v.Status === 'Suspended' ? 'Suspended' : 'Unversioned';
+    return { versioning };
+  }
+
+  async #rules(signal?: AbortSignal): Promise<LifecycleRule[]> {
+    try {
+      const out = await this.#client.send(
+        new GetBucketLifecycleConfigurationCommand({ Bucket: this.#conn.bucket }),
+        opts(signal),
+      );
+      return out.Rules ?? [];
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'NoSuchLifecycleConfiguration') return [];
+      throw classifyS3Error(err, `GetBucketLifecycleConfiguration s3://${this.#conn.bucket}`);
+    }
+  }
+
+  async #applyRule(
+    prefix: string,
+    ours: LifecycleRule | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ changed: boolean }> {
+    const Bucket = this.#conn.bucket;
+    return withBucketLock(`${this.#conn.endpoint ?? 'aws'}/${Bucket}`, async () => {
+      const endpointKey = this.#conn.endpoint ?? 'aws';
+      const id = lifecycleRuleId(prefix);
+      const existing = await this.#rules(signal);
+      const next = mergeLifecycleRules(existing, id, ours, dropsAbortMpu.has(endpointKey));
+      if (next === undefined) return { changed: false };
+      if (next.length === 0) {
+        await this.#send('DeleteBucketLifecycle', () =>
+          this.#client.send(new DeleteBucketLifecycleCommand({ Bucket }), opts(signal)),
+        );
+      } else {
+        await this.#send('PutBucketLifecycleConfiguration', () =>
+          this.#client.send(
+            new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: next } }),
+            opts(signal),
+          ),
+        );
+        if (ours?.AbortIncompleteMultipartUpload) {
+          const echoed = (await this.#rules(signal)).find((r) => r.ID === id);
+          if (echoed && !echoed.AbortIncompleteMultipartUpload) dropsAbortMpu.add(endpointKey);
+        }
+      }
+      return { changed: true };
+    });
+  }
+
+  ensureLifecycle(prefix: string, settings: LifecycleSettings, signal?: AbortSignal): Promise<{ changed: boolean }> {
+    return this.#applyRule(prefix, desiredLifecycleRule(prefix, settings), signal);
+  }
+
+  removeLifecycle(prefix: string, signal?: AbortSignal): Promise<{ changed: boolean }> {
+    return this.#applyRule(prefix, undefined, signal);
+  }
+
+  async ensureMarker(dir: string, signal?: AbortSignal): Promise<{ created: boolean }> {
+    const Key = dirKey(dir);
+    if (Key === '') return { created: false };
+    const Bucket = this.#conn.bucket;
+    try {
+      await this.#client.send(new HeadObjectCommand({ Bucket, Key }), opts(signal));
+      return { created: false };
+    } catch (err) {
+      if (!isObjectNotFound(err)) throw classifyS3Error(err, `HeadObject s3://${Bucket}/${Key}`);
+    }
+    const enc = this.#conn.encryption;
+    await this.#send(`PutObject ${Key}`, () =>
+      this.#client.send(
+        new PutObjectCommand({
+          Bucket,
+          Key,
+          Body: new Uint8Array(0),
+          ...(enc ? { ServerSideEncryption: enc.type as ServerSideEncryption } : {}),
+          ...(enc?.kmsKeyId ? { SSEKMSKeyId: enc.kmsKeyId } : {}),
+        }),
+        opts(signal),
+      ),
+    );
+    return { created: true };
+  }
+
+  async purge(dir: string, options: { maxBatches?: number; signal?: AbortSignal } = {}): Promise<PurgeProgress> {
+    const Prefix = dirKey(dir);
+    // An empty prefix would mean the whole bucket, which other servers may share: never.
+    if (Prefix === '') {
+      throw new S3ManagerError(
+        'SFTPGATE_S3_PURGE_FAILED',
+        'refusing to purge an empty prefix (the bucket root)',
+        false,
+      );
+    }
+    const Bucket = this.#conn.bucket;
+    const maxBatches = options.maxBatches ?? 20;
+    const { signal } = options;
+    let deleted = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      // Always list from the start: what we deleted is gone, so the first page is the next batch.
+      const page = await this.#send(`ListObjectVersions ${Prefix}`, () =>
+        this.#client.send(new ListObjectVersionsCommand({ Bucket, Prefix, MaxKeys: BATCH }), opts(signal)),
+      );
+      const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
+        .filter((v) => v.Key !== undefined)
+        .map((v) => ({ Key: v.Key as string, ...(v.VersionId ? { VersionId: v.VersionId } : {}) }))
+        .slice(0, BATCH);
+      if (objects.length === 0) return { deleted, remaining: false };
+      const out = await this.#send(`DeleteObjects ${Prefix}`, () =>
+        this.#client.send(
+          new DeleteObjectsCommand({ Bucket, Delete: { Objects: objects, Quiet: true } }),
+          opts(signal),
+        ),
+      );
+      const errors = out.Errors ?? [];
+      if (errors.length > 0) {
+        const first = errors[0];
+        throw new S3ManagerError(
+          'SFTPGATE_S3_PURGE_FAILED',
+          `DeleteObjects s3://${Bucket}/${Prefix}: ${errors.length} of ${objects.length} failed, first ${first?.Key}: ${first?.Code} ${first?.Message}`,
+          true,
+        );
+      }
+      deleted += objects.length;
+      if (objects.length < BATCH && !page.IsTruncated) return { deleted, remaining: false };
+    }
+    return { deleted, remaining: true };
+  }
+}

@@ -1,0 +1,30 @@
+// The operator's view of an S3 bucket: what a reconciler needs, nothing more (Flux-style provider interface).
+
+export type VersioningState = 'Enabled' | 'Suspended' | 'Unversioned';
+
+export interface LifecycleSettings {
+  /** 0 disables the action. */
+  readonly abortIncompleteMultipartUploadDays: number;
+  readonly noncurrentVersionExpirationDays: number;
+  readonly expiredObjectDeleteMarker: boolean;
+}
+
+export interface PurgeProgress {
+  /** Object versions and delete markers removed by this call. */
+  readonly deleted: number;
+  /** True when the call stopped at its batch budget and more remain. */
+  readonly remaining: boolean;
+}
+
+export interface BucketManager {
+  /** HeadBucket + GetBucketVersioning. Throws S3ManagerError. */
+  checkBucket(signal?: AbortSignal): Promise<{ versioning: VersioningState }>;
+  /** Ensures our rule for `prefix` (id prefix `sftpgate-`), keeping every other rule. Idempotent; returns whether it wrote. */
+  ensureLifecycle(prefix: string, settings: LifecycleSettings, signal?: AbortSignal): Promise<{ changed: boolean }>;
+  /** Removes our rule for `prefix`, keeping every other rule. Idempotent. */
+  removeLifecycle(prefix: string, signal?: AbortSignal): Promise<{ changed: boolean }>;
+  /** Ensures a zero-byte directory marker `<dir>/`. HEAD first, so a versioned bucket gains no versions. */
+  ensureMarker(dir: string, signal?: AbortSignal): Promise<{ created: boolean }>;
+  /** Deletes every version and delete marker under `<dir>/`, at most `maxBatches` batches of 1000 per call. */
+  purge(dir: string, options?: { maxBatches?: number; signal?: AbortSignal }): Promise<PurgeProgress>;
+}
