@@ -12,7 +12,11 @@ const tmp = makeTempDir('process-test');
 after(() => removeTempDir(tmp));
 
 async function startOwner(): Promise<{ ownerPid: number; descendants: () => number[] }> {
-  const owner = spawn(process.execPath, [FIXTURE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The fixture's own temp dir goes under ours, so it is removed with ours although the fixture is killed.
+  const owner = spawn(process.execPath, [FIXTURE], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, SFTPGATE_TESTBED_TMPDIR: tmp },
+  });
   const ownerPid = owner.pid;
   assert.ok(ownerPid);
   await new Promise<void>((resolve, reject) => {

@@ -258,10 +258,10 @@ export async function runCommand(
 
 /**
  * A fresh temp dir for one component instance, marked with our pid so `cli.ts reap` can remove it if we die.
- * SFTPGATE_TESTBED_TMPDIR overrides the parent directory.
+ * SFTPGATE_TESTBED_TMPDIR overrides the parent directory (default: `parentDir`, else os.tmpdir()).
  */
-export function makeTempDir(component: string): string {
-  const parent = process.env['SFTPGATE_TESTBED_TMPDIR'] ?? tmpdir();
+export function makeTempDir(component: string, parentDir?: string): string {
+  const parent = process.env['SFTPGATE_TESTBED_TMPDIR'] ?? parentDir ?? tmpdir();
   mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(join(parent, `${TEMP_PREFIX}${component}-`));
   writeFileSync(join(dir, OWNER_FILE), `${process.pid}\n`);

@@ -59,15 +59,18 @@ export function reap(opts: { readonly all?: boolean } = {}): ReapResult {
       // Already gone.
     }
   }
-  const parent = process.env['SFTPGATE_TESTBED_TMPDIR'] ?? tmpdir();
   const removedDirs: string[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(parent);
-  } catch {
-    // No temp dir at all: nothing to remove.
-  }
-  for (const name of entries) {
+  // etcd keeps its data on tmpfs (control-plane.ts), everything else under the temp dir.
+  const parents = process.env['SFTPGATE_TESTBED_TMPDIR']
+    ? [process.env['SFTPGATE_TESTBED_TMPDIR']]
+    : [tmpdir(), '/dev/shm'];
+  for (const parent of parents) removedDirs.push(...reapDirs(parent, orphaned));
+  return { killed, removedDirs };
+}
+
+function reapDirs(parent: string, orphaned: (owner: number) => boolean): string[] {
+  const removedDirs: string[] = [];
+  for (const name of safeReaddir(parent)) {
     if (!name.startsWith(TEMP_PREFIX)) continue;
     const dir = join(parent, name);
     if (name === `${TEMP_PREFIX}ports`) {
@@ -82,7 +85,7 @@ export function reap(opts: { readonly all?: boolean } = {}): ReapResult {
     rmSync(dir, { recursive: true, force: true });
     removedDirs.push(dir);
   }
-  return { killed, removedDirs };
+  return removedDirs;
 }
 
 function readPid(path: string): number | undefined {
