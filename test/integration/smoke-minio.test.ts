@@ -17,6 +17,7 @@ import {
   type S3Client,
   S3ServiceException,
   UploadPartCommand,
+  type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { type Minio, startMinio } from '../infra/index.ts';
@@ -60,7 +61,7 @@ describe('MinIO smoke', () => {
     assert.ok(UploadId);
     const etags: string[] = [];
     for (const [i, body] of parts.entries()) {
-      const res = await s3.send(
+      const res: UploadPartCommandOutput = await s3.send(
         new UploadPartCommand({ Bucket: 'multipart', Key: 'a/big.bin', UploadId, PartNumber: i + 1, Body: body }),
       );
       assert.ok(res.ETag);
