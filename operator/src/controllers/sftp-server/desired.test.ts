@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SftpServer } from '../../api/types.generated.ts';
+import {
+  CONFIG_CHECKSUM_ANNOTATION,
+  configChecksum,
+  desiredDeployment,
+  desiredNetworkPolicy,
+  desiredPodDisruptionBudget,
+  desiredRole,
+  desiredRoleBinding,
+  desiredService,
+  desiredServiceAccount,
+  podEnv,
+} from './desired.ts';
+
+function server(patch: (s: SftpServer['spec']) => void = () => {}): SftpServer {
+  const s: SftpServer = {
+    apiVersion: 'sftpgate.io/v1alpha1',
+    kind: 'SftpServer',
+    metadata: { name: 'demo', namespace: 'tenants', uid: 'uid-1', generation: 1 },
+    spec: {
+      storage: {
+        bucket: 'bkt',
+        region: 'us-east-1',
+        endpoint: 'http://minio:9000',
+        forcePathStyle: true,
+        prefix: 'servers/demo',
+        credentialsSecretRef: {
+          name: 'creds',
+          accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
+          secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+        },
+        lifecycle: {
+          abortIncompleteMultipartUploadDays: 1,
+          noncurrentVersionExpirationDays: 30,
+          expiredObjectDeleteMarker: true,
+        },
+      },
+      iam: { mode: 'None' },
+      transfer: { partSize: '8Mi', uploadConcurrency: 4, downloadConcurrency: 4, memoryBudget: '256Mi' },
+      sftp: {
+        setstatMode: 'Error',
+        idleTimeout: '15m',
+        maxSessionsPerUser: 10,
+        algorithms: 'modern',
+        maxRenameObjects: 1000,
+      },
+      security: {
+        defender: { enabled: true, threshold: 15, observationTime: '30m', banTime: '30m', maxBannedHosts: 10000 },
+      },
+      hostKeys: { types: ['ed25519', 'rsa'] },
+      replicas: 2,
+      service: { type: 'ClusterIP', port: 22 },
+      networkPolicy: { enabled: true, metricsNamespaces: ['monitoring'] },
+      deletionPolicy: 'Retain',
+    },
+  };
+  patch(s.spec);
+  return s;
+}
+const settings = { image: 'ghcr.io/sftpgate/sftp:0.1.0' };
+const envOf = (s: SftpServer) => Object.fromEntries(podEnv(s).map((e) => [e.name, e.value ?? e.valueFrom]));
+
+describe('desiredDeployment', () => {
+  const d = desiredDeployment(server(), settings, 'hk1');
+  const pod = d.spec?.template.spec;
+  const c = pod?.containers[0];
+
+  it('meets Pod Security Standard "restricted"', () => {
+    assert.equal(pod?.securityContext?.runAsNonRoot, true);
+    assert.equal(typeof pod?.securityContext?.runAsUser, 'number');
+    assert.equal(pod?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+    assert.equal(c?.securityContext?.allowPrivilegeEscalation, false);
+    assert.equal(c?.securityContext?.readOnlyRootFilesystem, true);
+    assert.deepEqual(c?.securityContext?.capabilities?.drop, ['ALL']);
+    assert.equal(pod?.hostNetwork, undefined);
+  });
+
+  it('probes on the metrics port, resources, spread across nodes, owner reference', () => {
+    assert.equal(c?.readinessProbe?.httpGet?.path, '/readyz');
+    assert.equal(c?.livenessProbe?.httpGet?.path, '/healthz');
+    assert.equal(c?.readinessProbe?.httpGet?.port, 'metrics');
+    assert.ok(c?.resources?.requests?.['memory']);
+    assert.ok(pod?.topologySpreadConstraints?.some((t) => t.topologyKey === 'kubernetes.io/hostname'));
+    assert.deepEqual(d.metadata?.ownerReferences?.[0], {
+      apiVersion: 'sftpgate.io/v1alpha1',
+      kind: 'SftpServer',
+      name: 'demo',
+      uid: 'uid-1',
+      controller: true,
+      blockOwnerDeletion: true,
+    });
+  });
+
+  it('env per docs/sftp-pod-config.md; credentials by Secret reference, never by value', () => {
+    const env = envOf(server());
+    assert.equal(env['SFTPGATE_USERS_SECRET'], 'demo-users-0');
+    assert.equal(env['SFTPGATE_S3_BUCKET'], 'bkt');
+    assert.equal(env['SFTPGATE_S3_PREFIX'], 'servers/demo');
+    assert.equal(env['SFTPGATE_PART_SIZE'], String(8 * 2 ** 20));
+    assert.equal(env['SFTPGATE_HOST_KEY_DIR'], '/etc/sftpgate/host-keys');
+    assert.deepEqual(env['AWS_ACCESS_KEY_ID'], { secretKeyRef: { name: 'creds', key: 'AWS_ACCESS_KEY_ID' } });
+  });
+
+  it('host keys are mounted read-only from the host-keys Secret', () => {
+    const vol = pod?.volumes?.find((v) => v.name === 'host-keys');
+    assert.equal(vol?.secret?.secretName, 'demo-host-keys');
+    assert.deepEqual(
+      vol?.secret?.items?.map((i) => i.path),
+      ['ssh_host_ed25519_key', 'ssh_host_rsa_key'],
+    );
+    assert.ok(c?.volumeMounts?.some((m) => m.name === 'host-keys' && m.readOnly));
+  });
+
+  const checksum = (s: SftpServer, hk = 'hk1') =>
+    desiredDeployment(s, settings, hk).spec?.template.metadata?.annotations?.[CONFIG_CHECKSUM_ANNOTATION];
+  const rollouts: { name: string; s: SftpServer; hk?: string; rolls: boolean }[] = [
+    { name: 'same input', s: server(), rolls: false },
+    {
+      name: 'replicas only',
+      s: server((s) => {
+        s.replicas = 5;
+      }),
+      rolls: false,
+    },
+    {
+      name: 'service annotations only',
+      s: server((s) => {
+        s.service.annotations = { a: 'b' };
+      }),
+      rolls: false,
+    },
+    {
+      name: 'idle timeout',
+      s: server((s) => {
+        s.sftp.idleTimeout = '5m';
+      }),
+      rolls: true,
+    },
+    { name: 'host keys content', s: server(), hk: 'hk2', rolls: true },
+  ];
+  for (const r of rollouts) {
+    it(`checksum/config ${r.rolls ? 'changes' : 'stays'}: ${r.name}`, () => {
+      assert.equal(checksum(r.s, r.hk) !== checksum(server()), r.rolls);
+    });
+  }
+
+  it('is deterministic (byte-identical for identical input)', () => {
+    assert.equal(
+      JSON.stringify(desiredDeployment(server(), settings, 'x')),
+      JSON.stringify(desiredDeployment(server(), settings, 'x')),
+    );
+    assert.equal(configChecksum(server(), settings, 'x').length, 64);
+  });
+});
+
+describe('other children', () => {
+  it('Service takes type, port and annotations from the spec', () => {
+    const svc = desiredService(
+      server((s) => {
+        s.service = {
+          type: 'LoadBalancer',
+          port: 2022,
+          annotations: { 'x/y': 'z' },
+          loadBalancerSourceRanges: ['1.2.3.0/24'],
+        };
+      }),
+    );
+    assert.equal(svc.spec?.type, 'LoadBalancer');
+    assert.equal(svc.spec?.ports?.[0]?.port, 2022);
+    assert.equal(svc.spec?.ports?.[0]?.targetPort, 'ssh');
+    assert.deepEqual(svc.metadata?.annotations, { 'x/y': 'z' });
+    assert.deepEqual(svc.spec?.loadBalancerSourceRanges, ['1.2.3.0/24']);
+  });
+
+  it('NetworkPolicy: SFTP from allowed CIDRs, metrics from monitoring namespaces', () => {
+    const np = desiredNetworkPolicy(
+      server((s) => {
+        s.security.allowedSourceCIDRs = ['10.0.0.0/8'];
+      }),
+    );
+    const [sftp, metrics] = np.spec?.ingress ?? [];
+    assert.deepEqual(sftp?._from, [{ ipBlock: { cidr: '10.0.0.0/8' } }]);
+    assert.equal(sftp?.ports?.[0]?.port, 2222);
+    assert.deepEqual(metrics?._from, [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ]);
+    const open = desiredNetworkPolicy(server());
+    assert.equal(open.spec?.ingress?.[0]?._from, undefined);
+  });
+
+  it('Role: get/list/watch only on its own Secrets, by name', () => {
+    const role = desiredRole(server(), 2);
+    assert.deepEqual(role.rules, [
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get', 'list', 'watch'],
+        resourceNames: ['demo-users-0', 'demo-users-1', 'demo-host-keys'],
+      },
+    ]);
+    const rb = desiredRoleBinding(server());
+    assert.deepEqual(rb.subjects, [{ kind: 'ServiceAccount', name: 'demo-sftp', namespace: 'tenants' }]);
+  });
+
+  it('every child carries the owner reference', () => {
+    for (const o of [
+      desiredService(server()),
+      desiredServiceAccount(server()),
+      desiredPodDisruptionBudget(server()),
+      desiredNetworkPolicy(server()),
+      desiredRole(server(), 1),
+      desiredRoleBinding(server()),
+    ]) {
+      assert.equal(o.metadata?.ownerReferences?.[0]?.uid, 'uid-1');
+    }
+  });
+});
