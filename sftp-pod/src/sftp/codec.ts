@@ -1,0 +1,236 @@
+// SFTP packet framing and field codec. Parsing is strict: every read is bounds-checked and throws PacketError, which
+// the session turns into SSH_FX_BAD_MESSAGE (when the request id is known) or a closed session (framing errors).
+import { AttrFlags, MAX_MESSAGE_LENGTH } from './constants.ts';
+
+export class PacketError extends Error {
+  readonly code = 'SFTPGATE_SFTP_BAD_PACKET';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PacketError';
+  }
+}
+
+/** Framing violation: the byte stream cannot be trusted any more, so the session must close. */
+export class FramingError extends Error {
+  readonly code = 'SFTPGATE_SFTP_FRAMING';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FramingError';
+  }
+}
+
+export interface Packet {
+  readonly type: number;
+  /** The payload after the type byte. */
+  readonly body: Buffer;
+}
+
+/**
+ * Splits the channel byte stream into packets. Holds at most one partial packet (<= 256 KiB + 4) plus the current
+ * chunk; the caller pauses the channel while it processes, so this never grows with client speed.
+ */
+export class PacketDecoder {
+  #chunks: Buffer[] = [];
+  #length = 0;
+
+  get bufferedBytes(): number {
+    return this.#length;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+  }
+
+  /** The next complete packet, or undefined when more bytes are needed. Throws FramingError on a bad length. */
+  next(): Packet | undefined {
+    if (this.#length < 4) return undefined;
+    const head = this.#peek(4);
+    const len = head.readUInt32BE(0);
+    if (len < 1) throw new FramingError('packet length 0');
+    if (len > MAX_MESSAGE_LENGTH) throw new FramingError(`packet of ${len} bytes exceeds ${MAX_MESSAGE_LENGTH}`);
+    if (this.#length < 4 + len) return undefined;
+    const whole = this.#take(4 + len);
+    return { type: whole[4] ?? 0, body: whole.subarray(5) };
+  }
+
+  #peek(n: number): Buffer {
+    const first = this.#chunks[0];
+    if (first && first.length >= n) return first;
+    this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0] ?? Buffer.alloc(0);
+  }
+
+  #take(n: number): Buffer {
+    const all = this.#peek(n);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.#chunks.shift();
+    if (rest.length > 0) this.#chunks.unshift(rest);
+    this.#length -= n;
+    return out;
+  }
+}
+
+/** Bounds-checked reader over one packet body. */
+export class Reader {
+  #buf: Buffer;
+  #pos = 0;
+
+  constructor(buf: Buffer) {
+    this.#buf = buf;
+  }
+
+  get remaining(): number {
+    return this.#buf.length - this.#pos;
+  }
+
+  u8(): number {
+    if (this.remaining < 1) throw new PacketError('truncated packet (byte)');
+    const v = this.#buf[this.#pos] ?? 0;
+    this.#pos += 1;
+    return v;
+  }
+
+  u32(): number {
+    if (this.remaining < 4) throw new PacketError('truncated packet (uint32)');
+    const v = this.#buf.readUInt32BE(this.#pos);
+    this.#pos += 4;
+    return v;
+  }
+
+  u64(): number {
+    if (this.remaining < 8) throw new PacketError('truncated packet (uint64)');
+    const v = this.#buf.readBigUInt64BE(this.#pos);
+    this.#pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new PacketError('uint64 out of range');
+    return Number(v);
+  }
+
+  bytes(): Buffer {
+    const len = this.u32();
+    if (len > this.remaining) throw new PacketError('truncated packet (string)');
+    const v = this.#buf.subarray(this.#pos, this.#pos + len);
+    this.#pos += len;
+    return v;
+  }
+
+  /** A UTF-8 string; invalid UTF-8 is refused (paths are compared byte-exactly downstream). */
+  string(): string {
+    const b = this.bytes();
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+    } catch {
+      throw new PacketError('string is not valid UTF-8');
+    }
+  }
+
+  attrs(): Attrs {
+    const flags = this.u32();
+    const a: { size?: number; uid?: number; gid?: number; permissions?: number; atime?: number; mtime?: number } = {};
+    if (flags & AttrFlags.SIZE) a.size = this.u64();
+    if (flags & AttrFlags.UIDGID) {
+      a.uid = this.u32();
+      a.gid = this.u32();
+    }
+    if (flags & AttrFlags.PERMISSIONS) a.permissions = this.u32();
+    if (flags & AttrFlags.ACMODTIME) {
+      a.atime = this.u32();
+      a.mtime = this.u32();
+    }
+    if (flags & AttrFlags.EXTENDED) {
+      const n = this.u32();
+      if (n > 64) throw new PacketError('too many extended attributes');
+      for (let i = 0; i < n; i++) {
+        this.bytes();
+        this.bytes();
+      }
+    }
+    return a;
+  }
+
+  /** Trailing bytes after a fully parsed request are a malformed packet. */
+  end(): void {
+    if (this.remaining !== 0) throw new PacketError(`${this.remaining} unexpected trailing bytes`);
+  }
+}
+
+export interface Attrs {
+  readonly size?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly permissions?: number;
+  /** Seconds since the epoch. */
+  readonly atime?: number;
+  readonly mtime?: number;
+}
+
+/** Builds one outgoing packet; the length prefix is filled in by finish(). */
+export class Writer {
+  #buf: Buffer;
+  #pos = 4;
+
+  constructor(type: number, sizeHint = 64) {
+    this.#buf = Buffer.allocUnsafe(Math.max(16, sizeHint + 5));
+    this.u8(type);
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
+    this.#buf.copy(next, 0, 0, this.#pos);
+    this.#buf = next;
+  }
+
+  u8(v: number): this {
+    this.#ensure(1);
+    this.#buf[this.#pos++] = v;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.#ensure(4);
+    this.#buf.writeUInt32BE(v >>> 0, this.#pos);
+    this.#pos += 4;
+    return this;
+  }
+
+  u64(v: number): this {
+    this.#ensure(8);
+    this.#buf.writeBigUInt64BE(BigInt(Math.max(0, Math.trunc(v))), this.#pos);
+    this.#pos += 8;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.u32(b.length);
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#pos);
+    this.#pos += b.length;
+    return this;
+  }
+
+  string(s: string): this {
+    return this.bytes(Buffer.from(s, 'utf8'));
+  }
+
+  attrs(a: Attrs): this {
+    let flags = 0;
+    if (a.size !== undefined) flags |= AttrFlags.SIZE;
+    if (a.uid !== undefined && a.gid !== undefined) flags |= AttrFlags.UIDGID;
+    if (a.permissions !== undefined) flags |= AttrFlags.PERMISSIONS;
+    if (a.atime !== undefined && a.mtime !== undefined) flags |= AttrFlags.ACMODTIME;
+    this.u32(flags);
+    if (a.size !== undefined) this.u64(a.size);
+    if (a.uid !== undefined && a.gid !== undefined) this.u32(a.uid).u32(a.gid);
+    if (a.permissions !== undefined) this.u32(a.permissions);
+    if (a.atime !== undefined && a.mtime !== undefined) this.u32(a.atime).u32(a.mtime);
+    return this;
+  }
+
+  finish(): Buffer {
+    this.#buf.writeUInt32BE(this.#pos - 4, 0);
+    return this.#buf.subarray(0, this.#pos);
+  }
+}
