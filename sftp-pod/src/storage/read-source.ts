@@ -1,0 +1,142 @@
+// One download: ranged GETs. A read that continues where the previous one ended is "sequential" and triggers
+// read-ahead: up to `concurrency` chunks beyond it are fetched in parallel, each only if its bytes can be taken from
+// the pod budget without waiting (read-ahead is an optimisation; it never blocks or deadlocks a transfer). Any other
+// read is served by one exact ranged GET. Every GET carries If-Match with the ETag seen at open, so an object
+// replaced mid-download fails the read instead of splicing two versions together.
+
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { StorageError, StorageErrorCode } from './errors.ts';
+import type { S3Context } from './s3-context.ts';
+import type { ReadSource } from './types.ts';
+
+export interface ReadSourceOptions {
+  readonly ctx: S3Context;
+  readonly key: string;
+  readonly what: string;
+  readonly size: number;
+  readonly etag: string | undefined;
+  readonly chunkBytes: number;
+  readonly concurrency: number;
+}
+
+interface Chunk {
+  readonly index: number;
+  readonly bytes: number;
+  readonly data: Promise<Uint8Array>;
+  /** Budget held for it (released on eviction). */
+  released: boolean;
+}
+
+export class S3ReadSource implements ReadSource {
+  readonly size: number;
+  readonly #o: ReadSourceOptions;
+  readonly #chunks = new Map<number, Chunk>();
+  readonly #ac = new AbortController();
+  #nextSequential = 0;
+  #closed = false;
+
+  constructor(options: ReadSourceOptions) {
+    this.#o = options;
+    this.size = options.size;
+  }
+
+  async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.#closed) throw new StorageError(StorageErrorCode.Failure, `${this.#o.what}: read after close`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new StorageError(StorageErrorCode.Failure, `${this.#o.what}: invalid read range`);
+    }
+    if (offset >= this.size || length === 0) return new Uint8Array(0);
+    const end = Math.min(this.size, offset + length);
+    // Decided synchronously, so pipelined reads issued back to back all count as sequential.
+    const sequential = offset === this.#nextSequential || this.#chunks.has(this.#chunkOf(offset));
+    this.#nextSequential = end;
+    if (!sequential) return this.#get(offset, end, signal);
+
+    const { chunkBytes, concurrency } = this.#o;
+    const first = this.#chunkOf(offset);
+    const last = this.#chunkOf(end - 1);
+    // Chunks wholly before this read will not be asked for again by a sequential reader.
+    for (const c of this.#chunks.values()) if (c.index < first) this.#evict(c);
+    for (let i = first; i <= last + concurrency && i * chunkBytes < this.size; i++) this.#prefetch(i);
+    const parts: Uint8Array[] = [];
+    for (let i = first; i <= last; i++) {
+      const chunk = this.#chunks.get(i);
+      const s = Math.max(offset, i * chunkBytes);
+      const e = Math.min(end, (i + 1) * chunkBytes);
+      if (chunk === undefined) {
+        parts.push(await this.#get(s, e, signal));
+        continue;
+      }
+      let data: Uint8Array;
+      try {
+        data = await chunk.data;
+      } catch (err) {
+        this.#evict(chunk); // a later read retries it
+        throw err;
+      }
+      parts.push(data.subarray(s - i * chunkBytes, e - i * chunkBytes));
+      // Fully consumed by a sequential reader: give the memory back now.
+      if (e === Math.min(this.size, (i + 1) * chunkBytes)) this.#evict(chunk);
+    }
+    return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ac.abort(new StorageError(StorageErrorCode.Aborted, `${this.#o.what}: closed`));
+    for (const c of this.#chunks.values()) this.#evict(c);
+  }
+
+  #chunkOf(offset: number): number {
+    return Math.floor(offset / this.#o.chunkBytes);
+  }
+
+  #prefetch(index: number): void {
+    if (this.#chunks.has(index)) return;
+    const { chunkBytes, ctx } = this.#o;
+    const start = index * chunkBytes;
+    const bytes = Math.min(chunkBytes, this.size - start);
+    if (!ctx.podBudget.tryAcquire(bytes)) return;
+    const data = this.#get(start, start + bytes, this.#ac.signal);
+    data.catch(() => undefined); // observed by the read that needs it; don't crash on an unobserved prefetch
+    this.#chunks.set(index, { index, bytes, data, released: false });
+  }
+
+  #evict(chunk: Chunk): void {
+    this.#chunks.delete(chunk.index);
+    if (chunk.released) return;
+    chunk.released = true;
+    this.#o.ctx.podBudget.release(chunk.bytes);
+  }
+
+  async #get(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const { ctx, key, what, etag } = this.#o;
+    const combined = signal ? AbortSignal.any([signal, this.#ac.signal]) : this.#ac.signal;
+    const out = await ctx.send('GetObject', what, combined, (o) =>
+      ctx.client.send(
+        new GetObjectCommand({
+          Bucket: ctx.bucket,
+          Key: key,
+          Range: `bytes=${start}-${end - 1}`,
+          ...(etag === undefined ? {} : { IfMatch: etag }),
+        }),
+        o,
+      ),
+    );
+    if (out.Body === undefined) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 returned no body`);
+    let data: Uint8Array;
+    try {
+      data = await out.Body.transformToByteArray();
+    } catch (err) {
+      throw new StorageError(StorageErrorCode.Unavailable, `${what}: reading the S3 response failed`, { cause: err });
+    }
+    if (data.length !== end - start) {
+      throw new StorageError(
+        StorageErrorCode.Unavailable,
+        `${what}: S3 returned ${data.length} bytes for a ${end - start}-byte range`,
+      );
+    }
+    return data;
+  }
+}

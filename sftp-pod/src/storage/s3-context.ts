@@ -1,0 +1,104 @@
+// What the S3 storage pieces (storage, upload sink, read source) share: the client, bucket, write settings, the
+// pod's byte budget, metrics, and one instrumented `send` so every S3 call is timed and classified the same way.
+
+import { type S3Client, StorageClass } from '@aws-sdk/client-s3';
+import type { ByteBudget } from './budget.ts';
+import type { StorageMetrics } from './metrics.ts';
+import { classifyS3Error } from './s3-errors.ts';
+
+export type ServerSideEncryption =
+  | { readonly type: 'AES256' }
+  | { readonly type: 'aws:kms'; readonly kmsKeyId?: string };
+
+export interface WriteHeaders {
+  StorageClass?: StorageClass;
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+}
+
+/** Per-call options handed to `client.send(command, options)`. */
+export interface SendOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface S3Context {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly podBudget: ByteBudget;
+  readonly metrics: StorageMetrics;
+  /** StorageClass and SSE headers, applied to every write (PutObject, CreateMultipartUpload, CopyObject). */
+  readonly writeHeaders: WriteHeaders;
+  /**
+   * Runs one S3 call (`(o) => client.send(new XCommand(...), o)`), reports it to metrics, and rethrows failures as
+   * StorageError (classified). A callback rather than a command keeps the SDK's per-command output types.
+   */
+  send<T>(
+    operation: string,
+    what: string,
+    signal: AbortSignal | undefined,
+    call: (o: SendOptions) => Promise<T>,
+  ): Promise<T>;
+}
+
+const STORAGE_CLASSES: ReadonlySet<string> = new Set(Object.values(StorageClass));
+
+/** Builds the headers every write carries. Throws RangeError for a storage class S3 does not define. */
+export function makeWriteHeaders(
+  storageClass: string | undefined,
+  sse: ServerSideEncryption | undefined,
+): WriteHeaders {
+  const h: WriteHeaders = {};
+  if (storageClass !== undefined) {
+    if (!isStorageClass(storageClass)) throw new RangeError(`unknown S3 storage class ${JSON.stringify(storageClass)}`);
+    h.StorageClass = storageClass;
+  }
+  if (sse !== undefined) {
+    h.ServerSideEncryption = sse.type;
+    if (sse.type === 'aws:kms' && sse.kmsKeyId !== undefined) h.SSEKMSKeyId = sse.kmsKeyId;
+  }
+  return h;
+}
+
+export function makeContext(
+  client: S3Client,
+  bucket: string,
+  podBudget: ByteBudget,
+  metrics: StorageMetrics,
+  writeHeaders: WriteHeaders,
+): S3Context {
+  return {
+    client,
+    bucket,
+    podBudget,
+    metrics,
+    writeHeaders,
+    async send<T>(
+      operation: string,
+      what: string,
+      signal: AbortSignal | undefined,
+      call: (o: SendOptions) => Promise<T>,
+    ) {
+      const started = performance.now();
+      try {
+        const out = await call(signal ? { abortSignal: signal } : {});
+        metrics.s3Request?.(operation, 'ok', (performance.now() - started) / 1000);
+        return out;
+      } catch (err) {
+        metrics.s3Request?.(operation, 'error', (performance.now() - started) / 1000);
+        // An abort from our own signal surfaces as the SDK's AbortError; keep the reason visible.
+        if (signal?.aborted) {
+          throw classifyS3Error(
+            Object.assign(new Error('aborted', { cause: err }), { name: 'AbortError' }),
+            operation,
+            what,
+          );
+        }
+        throw classifyS3Error(err, operation, what);
+      }
+    },
+  };
+}
+
+function isStorageClass(s: string): s is StorageClass {
+  return STORAGE_CLASSES.has(s);
+}
