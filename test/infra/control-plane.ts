@@ -243,6 +243,9 @@ async function startOnce(bins: Binaries, opts: StartControlPlaneOptions): Promis
         command: bins.apiserver,
         args: apiserverArgs,
         logFile: logFiles.apiserver,
+        // With watchers connected (the controller-manager, an operator under test) a SIGTERMed apiserver waits for
+        // them well past any useful time; etcd is consistent at every point, so cut that wait short.
+        graceSeconds: 2,
       });
       procs.apiserver = proc;
       await waitUntil(
@@ -268,6 +271,8 @@ async function startOnce(bins: Binaries, opts: StartControlPlaneOptions): Promis
       runCommand(bins.kubectl, ['--kubeconfig', kopts.kubeconfig ?? kubeconfigPath, ...args], {
         ...(kopts.input !== undefined ? { input: kopts.input } : {}),
         signal: kopts.signal,
+        // kubectl caches discovery per server URL; random ports would fill ~/.kube/cache with dead entries.
+        env: { KUBECACHEDIR: join(dir, 'kubectl-cache') },
         ...(kopts.allowFailure ? { allowFailure: true } : {}),
       });
 
