@@ -19,6 +19,7 @@ export interface ReconcileResult {
 }
 
 /** Reconciles one key (`namespace/name`); must honour `signal` (shutdown, leadership loss, pass timeout). */
+// biome-ignore lint/suspicious/noConfusingVoidType: reconcilers that return nothing are the common case.
 export type ReconcileFunction = (key: string, signal: AbortSignal) => Promise<ReconcileResult | undefined | void>;
 
 /** Maps an event on a secondary object (a Secret, another kind) to the primary keys it affects. */

@@ -4,10 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-export interface Probe {
-  /** undefined when healthy/ready; otherwise a short reason shown in the response body. */
-  (): string | undefined;
-}
+/** undefined when healthy/ready; otherwise a short reason shown in the response body. */
+export type Probe = () => string | undefined;
 
 export interface OperatorHttpServerOptions {
   host?: string;

@@ -1,0 +1,467 @@
+// The API is enforced by the real kube-apiserver: the examples are accepted with their defaults filled in, and a
+// table of invalid manifests is refused with a readable message naming the field, leaving nothing behind.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import type { SftpServer, SftpUser } from '../../operator/src/api/types.generated.ts';
+import { type ApiError, isApiError } from '../../operator/src/runtime/errors.ts';
+import { KubeClient, type KubeObject, Resources, type ResourceType } from '../../operator/src/runtime/kube-client.ts';
+import { type ControlPlane, startControlPlane } from '../infra/index.ts';
+
+const ns = 'crd-validation';
+const root = new URL('../../', import.meta.url);
+let cp: ControlPlane;
+let client: KubeClient;
+
+function readYaml(path: string): KubeObject[] {
+  return parseAllDocuments(readFileSync(new URL(path, root), 'utf8')).map((d) => d.toJS() as KubeObject);
+}
+
+async function installCrds(): Promise<void> {
+  await cp.kubectl(['apply', '--server-side', '-f', new URL('crds/', root).pathname]);
+  await cp.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/sftpservers.sftpgate.io',
+    'crd/sftpusers.sftpgate.io',
+  ]);
+}
+
+const ed25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMFsNSUVhAOnjd6pf5oeU4H8HmwAXJWLv2ZIKovmWdZ4 alice@example';
+
+function user(name: string, spec: Record<string, unknown>): KubeObject & { spec: Record<string, unknown> } {
+  return { apiVersion: 'sftpgate.io/v1alpha1', kind: 'SftpUser', metadata: { name, namespace: ns }, spec };
+}
+
+function server(name: string, spec: Record<string, unknown>): KubeObject & { spec: Record<string, unknown> } {
+  return { apiVersion: 'sftpgate.io/v1alpha1', kind: 'SftpServer', metadata: { name, namespace: ns }, spec };
+}
+
+const validUserSpec = { serverRef: { name: 'demo' }, authorizedKeys: [ed25519] };
+const validStorage = { bucket: 'sftpgate-test', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, prefix: 'p' };
+
+interface InvalidCase {
+  name: string;
+  object: KubeObject;
+  /** Field path the API server names, and the message it must show. */
+  field: string;
+  message: RegExp;
+}
+
+const invalidCreates: InvalidCase[] = [
+  {
+    name: 'username with uppercase and punctuation',
+    object: user('u-bad-charset', { ...validUserSpec, username: 'Alice!' }),
+    field: 'spec.username',
+    message: /spec\.username must start with a lowercase letter or digit and contain only a-z, 0-9/,
+  },
+  {
+    name: 'username longer than 63',
+    object: user('u-long', { ...validUserSpec, username: 'a'.repeat(64) }),
+    field: 'spec.username',
+    message: /may not be more than 63 bytes/,
+  },
+  {
+    name: 'metadata.name not usable as a username and no spec.username',
+    object: user(`u${'x'.repeat(70)}`, validUserSpec),
+    field: 'spec.username',
+    message: /metadata\.name is not a valid username .*set spec\.username/,
+  },
+  {
+    name: "'..' in homeDirectory",
+    object: user('u-dotdot', { ...validUserSpec, homeDirectory: 'alice/../bob' }),
+    field: 'spec.homeDirectory',
+    message: /spec\.homeDirectory must not contain '\.\.'/,
+  },
+  {
+    name: 'leading / in homeDirectory',
+    object: user('u-abs-home', { ...validUserSpec, homeDirectory: '/alice' }),
+    field: 'spec.homeDirectory',
+    message: /relative to the server prefix: remove the leading '\/'/,
+  },
+  {
+    name: 'IAM wildcard in homeDirectory',
+    object: user('u-wild-home', { ...validUserSpec, homeDirectory: 'alice*' }),
+    field: 'spec.homeDirectory',
+    message: /may contain only letters, digits/,
+  },
+  {
+    name: 'authorized key that is not an OpenSSH key line',
+    object: user('u-bad-key', { ...validUserSpec, authorizedKeys: ['from="10.0.0.1" ssh-ed25519 AAAA'] }),
+    field: 'spec.authorizedKeys[0]',
+    message: /must be one OpenSSH public key line/,
+  },
+  {
+    name: 'more than 32 authorized keys',
+    object: user('u-many-keys', {
+      ...validUserSpec,
+      authorizedKeys: Array.from({ length: 33 }, (_, i) => `${ed25519.slice(0, -13)} key${i}`),
+    }),
+    field: 'spec.authorizedKeys',
+    message: /Too many: 33: must have at most 32 items/,
+  },
+  {
+    name: 'neither authorizedKeys nor passwordSecretRef',
+    object: user('u-no-credentials', { serverRef: { name: 'demo' } }),
+    field: 'spec',
+    message: /set authorizedKeys or passwordSecretRef \(or both\)/,
+  },
+  {
+    name: 'unknown permission',
+    object: user('u-bad-perm', { ...validUserSpec, permissions: ['list', 'execute'] }),
+    field: 'spec.permissions[1]',
+    message: /Unsupported value: "execute"/,
+  },
+  {
+    name: 'source range that is not a CIDR',
+    object: user('u-bad-cidr', { ...validUserSpec, allowedSourceCIDRs: ['10.0.0.0/33'] }),
+    field: 'spec.allowedSourceCIDRs[0]',
+    message: /must be a CIDR such as 10\.0\.0\.0\/8/,
+  },
+  {
+    name: 'relative directoryPermissions path',
+    object: user('u-rel-dirperm', {
+      ...validUserSpec,
+      directoryPermissions: [{ path: 'outbox', permissions: ['list'] }],
+    }),
+    field: 'spec.directoryPermissions[0].path',
+    message: /must be an absolute path in the user's tree/,
+  },
+  {
+    name: "logical directory prefix escaping with '..'",
+    object: user('u-logical-escape', {
+      ...validUserSpec,
+      logicalDirectories: [{ path: '/shared', prefix: '../other-server' }],
+    }),
+    field: 'spec.logicalDirectories[0].prefix',
+    message: /prefix must not contain '\.\.'/,
+  },
+  {
+    name: 'quota that is not a quantity',
+    object: user('u-bad-quota', { ...validUserSpec, quota: { maxBytes: 'lots' } }),
+    field: 'spec.quota.maxBytes',
+    message: /quota\.maxBytes must be a non-negative byte count or quantity/,
+  },
+  {
+    name: 'missing serverRef',
+    object: user('u-no-server', { authorizedKeys: [ed25519] }),
+    field: 'spec.serverRef',
+    message: /Required value/,
+  },
+  {
+    name: 'part size below the S3 minimum (quantity)',
+    object: server('s-small-part', { storage: validStorage, transfer: { partSize: '4Mi' } }),
+    field: 'spec.transfer.partSize',
+    message: /between 5Mi \(the S3 minimum part size\) and 5Gi/,
+  },
+  {
+    name: 'part size below the S3 minimum (integer)',
+    object: server('s-small-part-int', { storage: validStorage, transfer: { partSize: 1_000_000 } }),
+    field: 'spec.transfer.partSize',
+    message: /between 5Mi/,
+  },
+  {
+    name: 'memory budget smaller than the parts in flight',
+    object: server('s-small-budget', {
+      storage: validStorage,
+      transfer: { partSize: '64Mi', uploadConcurrency: 8, memoryBudget: '256Mi' },
+    }),
+    field: 'spec.transfer.memoryBudget',
+    message: /must hold at least partSize x uploadConcurrency bytes/,
+  },
+  {
+    name: 'iam mode STS without iam.sts',
+    object: server('s-sts-missing', { storage: validStorage, iam: { mode: 'STS' } }),
+    field: 'spec.iam',
+    message: /iam\.mode STS requires iam\.sts/,
+  },
+  {
+    name: 'iam mode None with iam.sts',
+    object: server('s-none-with-sts', {
+      storage: validStorage,
+      iam: { mode: 'None', sts: { endpoint: 'http://127.0.0.1:9000' } },
+    }),
+    field: 'spec.iam.sts',
+    message: /iam\.sts is only valid with iam\.mode STS/,
+  },
+  {
+    name: 'iam mode AWS with both irsa and podIdentity',
+    object: server('s-aws-both', {
+      storage: { bucket: 'b-aws' },
+      iam: {
+        mode: 'AWS',
+        aws: {
+          irsa: { oidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/oidc.example' },
+          podIdentity: { clusterName: 'c' },
+        },
+      },
+    }),
+    field: 'spec.iam.aws',
+    message: /exactly one of irsa and podIdentity/,
+  },
+  {
+    name: 'iam mode AWS with static credentials',
+    object: server('s-aws-static', {
+      storage: { bucket: 'b-aws', credentialsSecretRef: { name: 'creds' } },
+      iam: { mode: 'AWS', aws: { podIdentity: { clusterName: 'c' } } },
+    }),
+    field: 'spec.storage.credentialsSecretRef',
+    message: /workload identity: remove storage\.credentialsSecretRef/,
+  },
+  {
+    name: 'archive storage class',
+    object: server('s-glacier', { storage: { ...validStorage, storageClass: 'GLACIER' } }),
+    field: 'spec.storage.storageClass',
+    message: /Unsupported value: "GLACIER"/,
+  },
+  {
+    name: 'bucket name S3 would refuse',
+    object: server('s-bad-bucket', { storage: { ...validStorage, bucket: 'Bad_Bucket' } }),
+    field: 'spec.storage.bucket',
+    message: /should match/,
+  },
+  {
+    name: 'endpoint that is not http(s)',
+    object: server('s-ftp-endpoint', { storage: { ...validStorage, endpoint: 'ftp://minio:9000' } }),
+    field: 'spec.storage.endpoint',
+    message: /storage\.endpoint must be an http\(s\) URL/,
+  },
+  {
+    name: 'server prefix with a leading /',
+    object: server('s-abs-prefix', { storage: { ...validStorage, prefix: '/tenants' } }),
+    field: 'spec.storage.prefix',
+    message: /storage\.prefix must not start or end with '\/'/,
+  },
+  {
+    name: 'KMS key with AES256',
+    object: server('s-kms-aes', { storage: { ...validStorage, encryption: { type: 'AES256', kmsKeyId: 'k' } } }),
+    field: 'spec.storage.encryption.kmsKeyId',
+    message: /kmsKeyId is only valid with type aws:kms/,
+  },
+  {
+    name: 'idle timeout that is not a duration',
+    object: server('s-bad-timeout', { storage: validStorage, sftp: { idleTimeout: 'forever' } }),
+    field: 'spec.sftp.idleTimeout',
+    message: /should match/,
+  },
+  {
+    name: 'unknown setstat mode',
+    object: server('s-bad-setstat', { storage: validStorage, sftp: { setstatMode: 'Emulate' } }),
+    field: 'spec.sftp.setstatMode',
+    message: /Unsupported value: "Emulate"/,
+  },
+];
+
+async function createExpectingRefusal(c: InvalidCase): Promise<ApiError> {
+  const type = c.object.kind === 'SftpUser' ? Resources.SftpUser : Resources.SftpServer;
+  try {
+    await client.create(type, ns, c.object);
+  } catch (err) {
+    assert.ok(isApiError(err, 422), `expected 422 Invalid, got ${String(err)}`);
+    return err as ApiError;
+  }
+  assert.fail(`${c.name}: the API server accepted it`);
+}
+
+describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
+  before(async () => {
+    cp = await startControlPlane();
+    client = new KubeClient(cp.kubeConfig());
+    await installCrds();
+    await client.create(Resources.Namespace, undefined, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns },
+    });
+  });
+
+  after(async () => {
+    client?.close();
+    await cp?.stop();
+  });
+
+  it('accepts the examples and fills in the defaults', async () => {
+    for (const file of [
+      's3-credentials.yaml',
+      'sftpserver.yaml',
+      'sftpserver-aws.yaml',
+      'sftpuser.yaml',
+      'sftpuser-full.yaml',
+    ]) {
+      await cp.kubectl(['apply', '-n', ns, '-f', new URL(`examples/${file}`, root).pathname]);
+    }
+    const demo = await client.get<SftpServer & KubeObject>(Resources.SftpServer, ns, 'demo');
+    assert.deepEqual(demo.spec.iam, { mode: 'None' });
+    assert.deepEqual(demo.spec.transfer, {
+      partSize: '8Mi',
+      uploadConcurrency: 4,
+      downloadConcurrency: 4,
+      memoryBudget: '256Mi',
+    });
+    assert.deepEqual(demo.spec.storage.lifecycle, {
+      abortIncompleteMultipartUploadDays: 1,
+      noncurrentVersionExpirationDays: 30,
+      expiredObjectDeleteMarker: true,
+    });
+    assert.equal(demo.spec.storage.region, 'us-east-1');
+    assert.equal(demo.spec.storage.credentialsSecretRef?.accessKeyIdKey, 'AWS_ACCESS_KEY_ID');
+    assert.equal(demo.spec.sftp.setstatMode, 'Error');
+    assert.equal(demo.spec.sftp.idleTimeout, '15m');
+    assert.equal(demo.spec.security.defender.enabled, true);
+    assert.deepEqual(demo.spec.hostKeys.types, ['ed25519', 'rsa']);
+    assert.deepEqual(demo.spec.service, { type: 'ClusterIP', port: 22 });
+    assert.equal(demo.spec.deletionPolicy, 'Retain');
+    assert.equal(demo.spec.replicas, 1);
+
+    const aws = await client.get<SftpServer & KubeObject>(Resources.SftpServer, ns, 'partners');
+    assert.equal(aws.spec.iam.aws?.path, '/sftpgate/');
+    assert.equal(aws.spec.transfer.partSize, '16Mi');
+
+    const alice = await client.get<SftpUser & KubeObject>(Resources.SftpUser, ns, 'alice');
+    assert.deepEqual(alice.spec.permissions, [
+      'list',
+      'download',
+      'upload',
+      'overwrite',
+      'delete',
+      'rename',
+      'mkdir',
+      'setstat',
+    ]);
+    assert.equal(alice.spec.disabled, false);
+    assert.equal(alice.spec.deletionPolicy, 'Retain');
+    assert.equal(alice.spec.username, undefined, 'username stays unset: the operator resolves it from metadata.name');
+
+    const acme = await client.get<SftpUser & KubeObject>(Resources.SftpUser, ns, 'partner-acme');
+    assert.equal(acme.spec.passwordSecretRef?.key, 'password');
+    assert.equal(acme.spec.quota?.maxBytes, '10Gi');
+  });
+
+  it('prints the documented columns, short names and category', async () => {
+    const users = await cp.kubectl(['get', 'sftpu', '-n', ns]);
+    assert.match(users.stdout, /^NAME\s+SERVER\s+PREFIX\s+READY\s+AGE/m);
+    const servers = await cp.kubectl(['get', 'sftps', '-n', ns]);
+    assert.match(servers.stdout, /^NAME\s+BUCKET\s+ENDPOINT\s+USERS\s+READY\s+AGE/m);
+    assert.match(servers.stdout, /^demo\s+sftpgate-demo\s/m);
+    const all = await cp.kubectl(['get', 'sftpgate', '-n', ns, '-o', 'name']);
+    assert.match(all.stdout, /sftpserver\.sftpgate\.io\/demo/);
+    assert.match(all.stdout, /sftpuser\.sftpgate\.io\/alice/);
+  });
+
+  for (const c of invalidCreates) {
+    it(`refuses ${c.name}`, async () => {
+      const err = await createExpectingRefusal(c);
+      assert.ok(err.message.includes(c.field), `message should name ${c.field}: ${err.message}`);
+      assert.match(err.message, c.message);
+      const type: ResourceType = c.object.kind === 'SftpUser' ? Resources.SftpUser : Resources.SftpServer;
+      const left = await client.getOptional(type, ns, c.object.metadata?.name ?? '');
+      assert.equal(left, undefined, 'a refused object must not exist');
+    });
+  }
+
+  it(`has a table of at least 15 invalid manifests (${invalidCreates.length})`, () => {
+    assert.ok(invalidCreates.length >= 15);
+  });
+
+  describe('immutable fields', () => {
+    const updates: {
+      name: string;
+      type: ResourceType;
+      object: string;
+      patch: unknown;
+      field: string;
+      message: RegExp;
+    }[] = [
+      {
+        name: 'storage.bucket',
+        type: Resources.SftpServer,
+        object: 'demo',
+        patch: { spec: { storage: { bucket: 'another-bucket' } } },
+        field: 'spec.storage.bucket',
+        message: /storage\.bucket is immutable/,
+      },
+      {
+        name: 'storage.prefix',
+        type: Resources.SftpServer,
+        object: 'demo',
+        patch: { spec: { storage: { prefix: 'servers/moved' } } },
+        field: 'spec.storage.prefix',
+        message: /storage\.prefix is immutable/,
+      },
+      {
+        name: 'serverRef',
+        type: Resources.SftpUser,
+        object: 'alice',
+        patch: { spec: { serverRef: { name: 'partners' } } },
+        field: 'spec.serverRef',
+        message: /spec\.serverRef is immutable/,
+      },
+      {
+        name: 'username (set after creation)',
+        type: Resources.SftpUser,
+        object: 'alice',
+        patch: { spec: { username: 'alice2' } },
+        field: 'spec.username',
+        message: /spec\.username is immutable/,
+      },
+      {
+        name: 'username (changed)',
+        type: Resources.SftpUser,
+        object: 'partner-acme',
+        patch: { spec: { username: 'acme2' } },
+        field: 'spec.username',
+        message: /spec\.username is immutable/,
+      },
+    ];
+    for (const u of updates) {
+      it(`refuses changing ${u.name}`, async () => {
+        const before = await client.get(u.type, ns, u.object);
+        await assert.rejects(client.mergePatch(u.type, ns, u.object, u.patch), (err: unknown) => {
+          assert.ok(isApiError(err, 422), String(err));
+          assert.ok(err.message.includes(u.field), err.message);
+          assert.match(err.message, u.message);
+          return true;
+        });
+        const afterwards = await client.get(u.type, ns, u.object);
+        assert.equal(afterwards.metadata?.resourceVersion, before.metadata?.resourceVersion, 'nothing was written');
+      });
+    }
+
+    it('still allows changing mutable fields', async () => {
+      const updated = await client.mergePatch<SftpUser & KubeObject>(Resources.SftpUser, ns, 'alice', {
+        spec: { homeDirectory: 'home/alice', disabled: true },
+      });
+      assert.equal(updated.spec.homeDirectory, 'home/alice');
+      const server = await client.mergePatch<SftpServer & KubeObject>(Resources.SftpServer, ns, 'demo', {
+        spec: { replicas: 3, transfer: { partSize: 16 * 1024 * 1024 } },
+      });
+      assert.equal(server.spec.replicas, 3);
+      assert.equal(server.spec.transfer.partSize, 16 * 1024 * 1024);
+    });
+  });
+
+  it('lets only the status subresource write status, and validates it', async () => {
+    const ignored = await client.mergePatch<SftpUser & KubeObject>(Resources.SftpUser, ns, 'alice', {
+      status: { prefix: 's3://x/' },
+    });
+    assert.equal(ignored.status, undefined, 'status in a main-resource patch is dropped');
+    await assert.rejects(
+      client.mergePatch(
+        Resources.SftpUser,
+        ns,
+        'alice',
+        {
+          status: {
+            conditions: [
+              { type: 'Ready', status: 'Maybe', reason: 'X', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+            ],
+          },
+        },
+        { subresource: 'status' },
+      ),
+      /Unsupported value: "Maybe"/,
+    );
+  });
+});
