@@ -1,9 +1,7 @@
 // The API is enforced by the real kube-apiserver: the examples are accepted with their defaults filled in, and a
 // table of invalid manifests is refused with a readable message naming the field, leaving nothing behind.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import type { SftpServer, SftpUser } from '../../operator/src/api/types.generated.ts';
 import { type ApiError, isApiError } from '../../operator/src/runtime/errors.ts';
 import { KubeClient, type KubeObject, Resources, type ResourceType } from '../../operator/src/runtime/kube-client.ts';
@@ -13,10 +11,6 @@ const ns = 'crd-validation';
 const root = new URL('../../', import.meta.url);
 let cp: ControlPlane;
 let client: KubeClient;
-
-function readYaml(path: string): KubeObject[] {
-  return parseAllDocuments(readFileSync(new URL(path, root), 'utf8')).map((d) => d.toJS() as KubeObject);
-}
 
 async function installCrds(): Promise<void> {
   await cp.kubectl(['apply', '--server-side', '-f', new URL('crds/', root).pathname]);
