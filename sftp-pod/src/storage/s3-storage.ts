@@ -71,6 +71,14 @@ function parseTime(v: string | undefined): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/**
+ * The client-safe subject of a message: the operation and the key's last segment. The full key would reveal the
+ * server prefix and the home layout, which are the operator's business, not the SFTP user's.
+ */
+export function describe(operation: string, key: string): string {
+  return key === '' ? operation : `${operation} ${JSON.stringify(key.slice(key.lastIndexOf('/') + 1))}`;
+}
+
 function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
@@ -109,10 +117,11 @@ export class S3Storage implements Storage {
 
   async stat(key: string, signal?: AbortSignal): Promise<FileInfo> {
     if (key === '') return directoryInfo('', 0);
-    const head = await this.#head(key, `stat ${key}`, signal);
+    const head = await this.#head(key, describe('stat', key), signal);
     if (head !== undefined) return fileInfo(key, head);
     const dir = await this.#dirProbe(key, signal);
-    if (dir === undefined) throw new StorageError(StorageErrorCode.NotFound, `no such file or directory: ${key}`);
+    if (dir === undefined)
+      throw new StorageError(StorageErrorCode.NotFound, `${describe('stat', key)}: no such file or directory`);
     return directoryInfo(key, dir);
   }
 
@@ -120,7 +129,7 @@ export class S3Storage implements Storage {
     const prefix = dirKey === '' ? '' : `${dirKey}/`;
     let token: string | undefined;
     do {
-      const out = await this.#ctx.send('ListObjectsV2', `list ${dirKey}`, signal, (o) =>
+      const out = await this.#ctx.send('ListObjectsV2', describe('list', dirKey), signal, (o) =>
         this.#ctx.client.send(
           new ListObjectsV2Command({
             Bucket: this.#o.bucket,
@@ -156,7 +165,7 @@ export class S3Storage implements Storage {
   }
 
   async openRead(key: string, signal?: AbortSignal): Promise<ReadSource> {
-    const what = `read ${key}`;
+    const what = describe('read', key);
     const head = await this.#head(key, what, signal);
     if (head === undefined) throw await this.#missingFile(key, signal);
     assertReadable(what, head.StorageClass, head.Restore);
@@ -172,7 +181,7 @@ export class S3Storage implements Storage {
   }
 
   async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
-    const what = `upload ${key}`;
+    const what = describe('upload', key);
     const [head, dir] = await Promise.all([this.#head(key, what, signal), this.#dirProbe(key, signal)]);
     if (dir !== undefined) throw new StorageError(StorageErrorCode.IsDirectory, `${what}: a directory has that name`);
     if (head !== undefined && !options.overwrite) {
@@ -192,7 +201,7 @@ export class S3Storage implements Storage {
   }
 
   async mkdir(dirKey: string, signal?: AbortSignal): Promise<void> {
-    const what = `mkdir ${dirKey}`;
+    const what = describe('mkdir', dirKey);
     if (dirKey === '') throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the root exists`);
     const [head, dir] = await Promise.all([this.#head(dirKey, what, signal), this.#dirProbe(dirKey, signal)]);
     if (head !== undefined || dir !== undefined) {
@@ -215,7 +224,7 @@ export class S3Storage implements Storage {
   }
 
   async remove(key: string, signal?: AbortSignal): Promise<void> {
-    const what = `remove ${key}`;
+    const what = describe('remove', key);
     if (key === '') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: the root is a directory`);
     const head = await this.#head(key, what, signal);
     if (head === undefined) throw await this.#missingFile(key, signal);
@@ -223,7 +232,7 @@ export class S3Storage implements Storage {
   }
 
   async rmdir(dirKey: string, signal?: AbortSignal): Promise<void> {
-    const what = `rmdir ${dirKey}`;
+    const what = describe('rmdir', dirKey);
     if (dirKey === '') throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the root cannot be removed`);
     const prefix = `${dirKey}/`;
     const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
@@ -242,7 +251,7 @@ export class S3Storage implements Storage {
   }
 
   async rename(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
-    const what = `rename ${fromKey}`;
+    const what = describe('rename', fromKey);
     if (fromKey === '' || toKey === '') {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the root cannot be renamed or replaced`);
     }
@@ -281,7 +290,7 @@ export class S3Storage implements Storage {
   }
 
   async copy(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
-    const what = `copy ${fromKey}`;
+    const what = describe('copy', fromKey);
     const src = await this.stat(fromKey, signal);
     if (src.kind !== 'file') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: only files can be copied`);
     if (fromKey === toKey) throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: source and target are one`);
@@ -295,7 +304,7 @@ export class S3Storage implements Storage {
   }
 
   async setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
-    const what = `setstat ${key}`;
+    const what = describe('setstat', key);
     if (key === '') return; // the root has no object to carry times
     const times = { mtime: timeMetadata(mtimeMs), atime: timeMetadata(atimeMs) };
     const head = await this.#head(key, what, signal);
@@ -340,7 +349,7 @@ export class S3Storage implements Storage {
    */
   async #dirProbe(key: string, signal?: AbortSignal): Promise<number | undefined> {
     const prefix = `${key}/`;
-    const what = `stat ${key}`;
+    const what = describe('stat', key);
     const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
       this.#ctx.client.send(new ListObjectsV2Command({ Bucket: this.#o.bucket, Prefix: prefix, MaxKeys: 1 }), o),
     );
@@ -363,9 +372,9 @@ export class S3Storage implements Storage {
   /** The error for "no file at key": IS_DIRECTORY when a directory has that name, else NOT_FOUND. */
   async #missingFile(key: string, signal?: AbortSignal): Promise<StorageError> {
     if (key === '' || (await this.#dirProbe(key, signal)) !== undefined) {
-      return new StorageError(StorageErrorCode.IsDirectory, `${key || '/'}: is a directory`);
+      return new StorageError(StorageErrorCode.IsDirectory, `${describe('open', key)}: is a directory`);
     }
-    return new StorageError(StorageErrorCode.NotFound, `no such file: ${key}`);
+    return new StorageError(StorageErrorCode.NotFound, `${describe('open', key)}: no such file`);
   }
 
   async #delete(key: string, what: string, signal?: AbortSignal): Promise<void> {
