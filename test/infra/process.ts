@@ -265,11 +265,14 @@ export function makeTempDir(component: string, parentDir?: string): string {
   mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(join(parent, `${TEMP_PREFIX}${component}-`));
   writeFileSync(join(dir, OWNER_FILE), `${process.pid}\n`);
+  liveDirs.add(dir);
+  installExitHandlers();
   return dir;
 }
 
 /** Removes a temp dir unless SFTPGATE_TESTBED_KEEP=1 (to read logs after a run). Never throws. */
 export function removeTempDir(dir: string): void {
+  liveDirs.delete(dir);
   if (process.env['SFTPGATE_TESTBED_KEEP'] === '1') return;
   try {
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
@@ -303,6 +306,8 @@ export function onProcessExit(fn: () => void): () => void {
 }
 
 const live = new Set<ChildProcess>();
+/** Temp dirs not yet removed: an exiting process removes them (its servers are being stopped by their guards). */
+const liveDirs = new Set<string>();
 let handlersInstalled = false;
 
 function signalAllGuards(): void {
@@ -314,6 +319,7 @@ function signalAllGuards(): void {
       // Exit path: nothing sensible to do.
     }
   }
+  for (const dir of liveDirs) removeTempDir(dir);
 }
 
 function installExitHandlers(): void {
@@ -322,12 +328,12 @@ function installExitHandlers(): void {
   process.on('exit', signalAllGuards);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const handler = () => {
+      // A program with its own handler (the CLI) stops things in order itself; the guards are the backstop.
+      if (process.listenerCount(sig) > 1) return;
       signalAllGuards();
-      // Keep the default "die on this signal" unless the program installed its own handler (the CLI does).
-      if (process.listenerCount(sig) === 1) {
-        process.removeListener(sig, handler);
-        process.kill(process.pid, sig);
-      }
+      // Keep the default "die on this signal".
+      process.removeListener(sig, handler);
+      process.kill(process.pid, sig);
     };
     process.on(sig, handler);
   }
