@@ -173,20 +173,23 @@ test('refuses prefixes IAM would read as wildcards or variables, without buildin
 function largestSpec(
   nameLength: number,
   bucket = 'b'.repeat(63),
+  counts = { logical: 8, overrides: 16 },
 ): { user: SessionPolicyUser; server: SessionPolicyServer } {
-  const name = (kind: string, i: number) => `${kind}${i}-`.padEnd(nameLength, 'x');
+  const name = (kind: string, i: number) =>
+    `${kind.slice(0, nameLength > 6 ? undefined : 1)}${i}-`.padEnd(nameLength, 'x');
   return {
     server: { bucket, prefix: 'tenants/acme-corp' },
     user: {
       username: 'partner-0123456789',
       permissions: ALL,
-      logicalDirectories: Array.from({ length: 8 }, (_, i) => ({
+      logicalDirectories: Array.from({ length: counts.logical }, (_, i) => ({
         path: `/${name('logical', i)}`,
         prefix: `shared/${name('prefix', i)}`,
         permissions: i % 2 === 0 ? (['list', 'download'] as Permission[]) : ALL,
       })),
-      directoryPermissions: Array.from({ length: 16 }, (_, i) => ({
-        path: i < 8 ? `/${name('dir', i)}` : `/${name('logical', i - 8)}/${name('sub', i)}`,
+      directoryPermissions: Array.from({ length: counts.overrides }, (_, i) => ({
+        path:
+          i < counts.overrides / 2 ? `/${name('dir', i)}` : `/${name('logical', i % counts.logical)}/${name('sub', i)}`,
         permissions: [['list', 'download'], ['list'], ['download'], ['list', 'upload']][i % 4] as Permission[],
       })),
     },
@@ -200,6 +203,14 @@ test('the largest supported user spec (8 logical dirs, 16 overrides, 20-characte
   // Sixteen restrictive Denies do not fit next to nine roots: the overrides fall back to the jail alone.
   assert.equal(p.precision, 'coarse');
   assert.ok(p.document.Statement.every((s) => s.Effect === 'Allow'));
+});
+
+test('the CRD maxima (16 logical directories, 64 overrides) fit with short names; the status reports the rest', () => {
+  const { user, server } = largestSpec(4, 'acme-sftp', { logical: 16, overrides: 64 });
+  const p = buildSessionPolicy(user, server);
+  assert.ok(p.size <= SESSION_POLICY_MAX_BYTES, `${p.size} bytes`);
+  const longer = largestSpec(8, 'acme-sftp', { logical: 16, overrides: 64 });
+  assert.throws(() => buildSessionPolicy(longer.user, longer.server), PolicyTooLargeError);
 });
 
 test('the exact form is used whenever it fits', () => {
