@@ -2,12 +2,13 @@
 // defender. Unknown users cost the same as known ones: a password is always run through scrypt (decoy hash), and a
 // public key is always compared against a list.
 import type { BlockList } from 'node:net';
-import { type ParsedKey, utils } from 'ssh2';
+import ssh2, { type ParsedKey } from 'ssh2';
 import { verifyPassword } from '../users/password.ts';
 import { loginRefusal } from '../users/store.ts';
 import type { UserRecord } from '../users/types.ts';
 import { addressAllowed, compileCidrs } from './cidr.ts';
 
+const { utils } = ssh2;
 const parsedKeys = new WeakMap<UserRecord, ParsedKey[]>();
 const userCidrs = new WeakMap<UserRecord, BlockList | null>();
 
@@ -30,9 +31,7 @@ export function findKey(user: UserRecord | undefined, algo: string, blob: Buffer
   const keys = user ? authorizedKeys(user) : [];
   return keys.find((k) => {
     const pub = k.getPublicSSH();
-    // The client names the signature algorithm (rsa-sha2-256) while the key type is ssh-rsa.
-    const sameType = k.type === algo || (k.type === 'ssh-rsa' && algo.startsWith('rsa-sha2-'));
-    return sameType && pub.length === blob.length && pub.equals(blob);
+    return k.type === algo && pub.length === blob.length && pub.equals(blob);
   });
 }
 

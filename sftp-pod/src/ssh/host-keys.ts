@@ -2,7 +2,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
+
+// ssh2 is CommonJS without static named exports for Node's ESM loader: take members off the default export.
+const { utils } = ssh2;
 
 export class HostKeyError extends Error {
   readonly code = 'SFTPGATE_HOST_KEYS';

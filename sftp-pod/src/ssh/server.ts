@@ -7,14 +7,7 @@
 // never `sftp`. raw-channel.test.ts pins that behaviour: if an ssh2 upgrade changes it, that test fails.
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type BlockList, createServer, type Server as NetServer, type Socket } from 'node:net';
-import {
-  type AuthContext,
-  type ClientInfo,
-  type Connection,
-  type ServerChannel,
-  type Session,
-  Server as Ssh2Server,
-} from 'ssh2';
+import ssh2, { type AuthContext, type ClientInfo, type Connection, type ServerChannel, type Session } from 'ssh2';
 import { SftpSession } from '../sftp/session.ts';
 import { createPathJail, type PathJail } from '../storage/jail.ts';
 import type { Storage } from '../storage/types.ts';
@@ -27,6 +20,8 @@ import { checkPassword, findKey, policyRefusal } from './auth.ts';
 import { addressAllowed } from './cidr.ts';
 import { type Defender, Score } from './defender.ts';
 import type { HostKey } from './host-keys.ts';
+
+const Ssh2Server = ssh2.Server;
 
 export interface SshServerOptions {
   readonly hostKeys: readonly HostKey[];
@@ -70,7 +65,7 @@ const REFUSED_SESSION_REQUESTS = ['pty', 'shell', 'exec', 'env', 'x11', 'auth-ag
 
 export class SshServer {
   readonly #o: SshServerOptions;
-  readonly #ssh: Ssh2Server;
+  readonly #ssh: InstanceType<typeof Ssh2Server>;
   readonly #tcp: NetServer;
   readonly #conns = new Map<string, Conn>();
   #unauthenticated = 0;
@@ -269,7 +264,8 @@ export class SshServer {
         return;
       }
       if (key && ctx.blob) {
-        const sha1 = ctx.key.algo === 'ssh-rsa' || ctx.hashAlgo === 'sha1';
+        // ssh2 reports rsa-sha2-256/512 as key algo `ssh-rsa` with a hashAlgo; no hashAlgo means a SHA-1 signature.
+        const sha1 = ctx.key.algo === 'ssh-rsa' && (ctx.hashAlgo === undefined || ctx.hashAlgo === 'sha1');
         ok =
           (!sha1 || this.#o.policy.allowSha1Signatures) && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true;
       }

@@ -1,9 +1,8 @@
 // Validation of users documents against users.schema.json (the contract shared with the operator).
-import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { UsersDocument } from './types.ts';
-
-const schema: unknown = JSON.parse(readFileSync(new URL('./users.schema.json', import.meta.url), 'utf8'));
+// Imported (not read from disk) so that `tsc -p tsconfig.build.json` copies the schema into dist/ with the code.
+import schema from './users.schema.json' with { type: 'json' };
 
 // ajv-formats is not a dependency; RFC 3339 date-time is the only format the schema uses.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;

@@ -1,0 +1,202 @@
+// The sftp pod: wiring only. startPod() builds and starts every piece from a Config and returns a handle (tests run
+// it in-process); main() is the process entry (bin/sftpgate-sftp.js) and the only code that exits the process.
+import type { AddressInfo } from 'node:net';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type Config, ConfigError, parseConfig } from './config.ts';
+import { algorithmPolicy } from './ssh/algorithms.ts';
+import { compileCidrs } from './ssh/cidr.ts';
+import { Defender } from './ssh/defender.ts';
+import { loadHostKeys } from './ssh/host-keys.ts';
+import { SshServer } from './ssh/server.ts';
+import { ByteBudget } from './storage/budget.ts';
+import type { StorageMetrics } from './storage/metrics.ts';
+import type { Storage } from './storage/types.ts';
+import { HealthServer } from './telemetry/http.ts';
+import { createLogger, type Logger } from './telemetry/log.ts';
+import { Metrics } from './telemetry/metrics.ts';
+import { startFileSource } from './users/file-source.ts';
+import { startSecretSource } from './users/secret-source.ts';
+import { UsersStore } from './users/store.ts';
+import type { UserRecord } from './users/types.ts';
+
+export interface PodOptions {
+  readonly log?: Logger;
+  readonly metrics?: Metrics;
+  /** Replaces S3 storage (unit tests of the protocol layers only; e2e tests use the real S3 path). */
+  readonly storageFor?: (user: UserRecord, sessionId: string) => Storage;
+}
+
+export interface Pod {
+  readonly sshAddress: AddressInfo;
+  readonly metricsAddress: AddressInfo;
+  readonly users: UsersStore;
+  readonly metrics: Metrics;
+  readonly ssh: SshServer;
+  /**
+   * Graceful stop: readiness fails, no new connections, open uploads get `graceMs` to finish, then every session is
+   * ended (uncommitted uploads aborted: no object, no multipart upload left). Idempotent.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+interface StorageFactoryDeps {
+  readonly config: Config;
+  readonly client: S3Client;
+  readonly budget: ByteBudget;
+  readonly metrics: StorageMetrics;
+  readonly log: Logger;
+}
+
+/** One Storage per login, all sharing the pod's S3 client and byte budget. */
+function createS3StorageFactory(_deps: StorageFactoryDeps): (user: UserRecord, sessionId: string) => Storage {
+  throw new Error('S3 storage not wired yet');
+}
+
+function s3Client(config: Config): S3Client {
+  return new S3Client({
+    region: config.s3.region,
+    forcePathStyle: config.s3.forcePathStyle,
+    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+  });
+}
+
+/** Starts the pod. Throws (ConfigError, HostKeyError, UsersDocumentError, listen errors) when it cannot serve. */
+export async function startPod(config: Config, options: PodOptions = {}): Promise<Pod> {
+  const log = options.log ?? createLogger(config.logLevel, { component: 'sftp-pod' });
+  const metrics = options.metrics ?? new Metrics();
+  const lifetime = new AbortController();
+  const hostKeys = await loadHostKeys(config.hostKeyDir);
+  for (const k of hostKeys) log.info('host key loaded', { type: k.type, fingerprint: k.fingerprint });
+
+  const users = new UsersStore();
+  users.onChange(() => metrics.usersLoaded.set(users.size));
+  if (config.usersFile) {
+    await startFileSource({ path: config.usersFile, store: users, log }, lifetime.signal);
+  } else if (config.usersSecret && config.namespace) {
+    await startSecretSource(
+      {
+        namespace: config.namespace,
+        shard0: config.usersSecret,
+        store: users,
+        log,
+        ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+      },
+      lifetime.signal,
+    );
+  }
+
+  const client = s3Client(config);
+  const budget = new ByteBudget(config.memoryBudget, metrics.budgetHooks());
+  metrics.uploadBufferBudgetBytes.set(config.memoryBudget);
+  const storageFor =
+    options.storageFor ?? createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), log });
+
+  const defender = new Defender(config.defender);
+  const ssh = new SshServer({
+    hostKeys,
+    policy: algorithmPolicy(config.algorithms),
+    ...(config.banner ? { banner: config.banner } : {}),
+    users,
+    defender,
+    ...(config.allowedCidrs ? { allowedCidrs: compileCidrs(config.allowedCidrs) } : {}),
+    maxAuthTries: config.maxAuthTries,
+    loginGraceMs: config.loginGraceMs,
+    maxUnauthenticated: config.maxUnauthenticated,
+    maxUnauthenticatedPerSource: config.maxUnauthenticatedPerSource,
+    defaultMaxSessions: config.maxSessionsPerUser,
+    idleTimeoutMs: config.idleTimeoutMs,
+    serverPrefix: config.s3.prefix,
+    setstatMode: config.setstatMode,
+    storageFor,
+    metrics,
+    log,
+  });
+
+  // S3 reachability for /readyz: one HeadBucket at most every 10 s (probes come every few seconds per replica).
+  let s3Check: { at: number; ok: Promise<boolean> } | undefined;
+  const s3Reachable = () => {
+    if (options.storageFor) return true;
+    if (!s3Check || Date.now() - s3Check.at > 10_000) {
+      s3Check = {
+        at: Date.now(),
+        ok: client
+          .send(new HeadBucketCommand({ Bucket: config.s3.bucket }), { abortSignal: AbortSignal.timeout(5000) })
+          .then(
+            () => true,
+            (err: unknown) => {
+              log.warn('S3 not reachable', { err });
+              return false;
+            },
+          ),
+      };
+    }
+    return s3Check.ok;
+  };
+  const health = new HealthServer({
+    registry: metrics.registry,
+    checks: [
+      { name: 'host keys', check: () => hostKeys.length > 0 },
+      { name: 'users', check: () => users.loaded },
+      { name: 's3', check: s3Reachable },
+    ],
+  });
+  const metricsAddress = await health.listen(config.metricsListen.port, config.metricsListen.host);
+  const sshAddress = await ssh.listen(config.listen.port, config.listen.host);
+  log.info('sftp pod listening', {
+    ssh: `${sshAddress.address}:${sshAddress.port}`,
+    metrics: `${metricsAddress.address}:${metricsAddress.port}`,
+    algorithms: config.algorithms,
+    users: users.size,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (graceMs = config.shutdownGraceMs): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('shutting down', { openUploads: ssh.openUploads, graceMs });
+      health.markShuttingDown();
+      await ssh.stopAccepting();
+      const deadline = Date.now() + graceMs;
+      while (ssh.openUploads > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      if (ssh.openUploads > 0) log.warn('grace period over, aborting open uploads', { openUploads: ssh.openUploads });
+      await ssh.close();
+      lifetime.abort();
+      await health.close();
+      client.destroy();
+      log.info('shut down');
+    })();
+    return stopping;
+  };
+  return { sshAddress, metricsAddress, users, metrics, ssh, shutdown };
+}
+
+/** Process entry: parses flags/env, starts the pod, handles SIGTERM/SIGINT. Resolves to the exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let config: Config;
+  try {
+    config = parseConfig(argv, env);
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+    return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  }
+  const log = createLogger(config.logLevel, { component: 'sftp-pod' });
+  let pod: Pod;
+  try {
+    pod = await startPod(config, { log });
+  } catch (err) {
+    log.error('cannot start', { err });
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info('signal received', { signal });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      void pod.shutdown().then(resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}
