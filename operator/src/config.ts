@@ -1,0 +1,117 @@
+// Operator configuration from flags, with environment fallbacks (flags win). Pure: parseConfig never exits; main.ts
+// prints the error and exits.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+
+export class ConfigError extends Error {
+  readonly code = 'SFTPGATE_OPERATOR_CONFIG';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface OperatorConfig {
+  /** Path; undefined: in-cluster config (or the default kubeconfig loading rules). */
+  readonly kubeconfig: string | undefined;
+  readonly metricsHost: string;
+  readonly metricsPort: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly sftpImage: string;
+  readonly sftpImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never' | undefined;
+  /** Empty: every namespace. */
+  readonly namespaces: readonly string[];
+  readonly leaderElect: boolean;
+  readonly leaderElectionNamespace: string;
+  readonly leaderElectionId: string;
+  readonly identity: string;
+  readonly workers: number;
+}
+
+export const DEFAULT_SFTP_IMAGE = 'ghcr.io/sftpgate/sftpgate-sftp:0.1.0';
+
+export const USAGE = `sftpgate-operator [flags]
+  --kubeconfig PATH              (KUBECONFIG) default: in-cluster
+  --metrics-listen [HOST]:PORT   (SFTPGATE_OPERATOR_METRICS_LISTEN) /metrics /healthz /readyz, default :8080
+  --log-level LEVEL              (SFTPGATE_LOG_LEVEL) debug|info|warn|error, default info
+  --sftp-image REF               (SFTPGATE_SFTP_IMAGE) image of the sftp pods, default ${DEFAULT_SFTP_IMAGE}
+  --sftp-image-pull-policy P     (SFTPGATE_SFTP_IMAGE_PULL_POLICY) Always|IfNotPresent|Never
+  --namespace NS                 (SFTPGATE_WATCH_NAMESPACE, comma-separated) repeatable; default all namespaces
+  --leader-elect                 (SFTPGATE_LEADER_ELECT=true) hold a Lease before reconciling
+  --leader-election-namespace NS (POD_NAMESPACE) default: the pod's namespace, else "default"
+  --leader-election-id NAME      Lease name, default sftpgate-operator
+  --workers N                    reconcile workers per controller, default 4
+  --help`;
+
+function listen(value: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) throw new ConfigError(`--metrics-listen: expected [host]:port, got "${value}"`);
+  return { host: m[1] === '' ? '0.0.0.0' : (m[1] ?? '0.0.0.0'), port };
+}
+
+/** Parses argv (without node and script) and env. Throws ConfigError with a readable message. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig | 'help' {
+  let parsed: ReturnType<typeof parseArgs>['values'];
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        kubeconfig: { type: 'string' },
+        'metrics-listen': { type: 'string' },
+        'log-level': { type: 'string' },
+        'sftp-image': { type: 'string' },
+        'sftp-image-pull-policy': { type: 'string' },
+        namespace: { type: 'string', multiple: true },
+        'leader-elect': { type: 'boolean' },
+        'leader-election-namespace': { type: 'string' },
+        'leader-election-id': { type: 'string' },
+        workers: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { cause: err });
+  }
+  if (parsed['help']) return 'help';
+  const str = (k: string): string | undefined => {
+    const v = parsed[k];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const logLevel = str('log-level') ?? env['SFTPGATE_LOG_LEVEL'] ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new ConfigError(`--log-level: unknown level "${logLevel}"`);
+  const pull = str('sftp-image-pull-policy') ?? env['SFTPGATE_SFTP_IMAGE_PULL_POLICY'];
+  if (pull !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pull)) {
+    throw new ConfigError(`--sftp-image-pull-policy: expected Always, IfNotPresent or Never, got "${pull}"`);
+  }
+  const workers = Number(str('workers') ?? '4');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new ConfigError('--workers: expected 1..64');
+  const flagNamespaces = parsed['namespace'];
+  const namespaces = (
+    Array.isArray(flagNamespaces) && flagNamespaces.length > 0
+      ? flagNamespaces.filter((v): v is string => typeof v === 'string')
+      : (env['SFTPGATE_WATCH_NAMESPACE'] ?? '').split(',')
+  )
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const metrics = listen(str('metrics-listen') ?? env['SFTPGATE_OPERATOR_METRICS_LISTEN'] ?? ':8080');
+  const podName = env['POD_NAME'] ?? hostname();
+  return {
+    kubeconfig: str('kubeconfig') ?? env['KUBECONFIG'],
+    metricsHost: metrics.host,
+    metricsPort: metrics.port,
+    logLevel: logLevel as OperatorConfig['logLevel'],
+    sftpImage: str('sftp-image') ?? env['SFTPGATE_SFTP_IMAGE'] ?? DEFAULT_SFTP_IMAGE,
+    sftpImagePullPolicy: pull as OperatorConfig['sftpImagePullPolicy'],
+    namespaces,
+    leaderElect: parsed['leader-elect'] === true || env['SFTPGATE_LEADER_ELECT'] === 'true',
+    leaderElectionNamespace: str('leader-election-namespace') ?? env['POD_NAMESPACE'] ?? 'default',
+    leaderElectionId: str('leader-election-id') ?? 'sftpgate-operator',
+    // Unique per process: two replicas on one host (or a restarted pod) never share an identity.
+    identity: `${podName}_${randomBytes(4).toString('hex')}`,
+    workers,
+  };
+}

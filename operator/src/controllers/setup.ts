@@ -1,0 +1,99 @@
+// Builds both controllers on a runtime Manager: informers, the shared context, secondary watches. main.ts and the
+// tests call this, so the operator under test is wired exactly like the shipped one.
+import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
+import type { SftpServer, SftpUser } from '../api/types.generated.ts';
+import { Controller, generationChangedPredicate, watchSecondary } from '../runtime/controller.ts';
+import { EventRecorder } from '../runtime/events.ts';
+import { type KubeObject, Resources } from '../runtime/kube-client.ts';
+import type { Logger } from '../runtime/logger.ts';
+import type { Manager } from '../runtime/manager.ts';
+import { PasswordHasher, type ScryptParams } from '../secrets/password-hash.ts';
+import { type ControllerContext, type IamIntegration, kube, type StorageFactory, StorageRegistry } from './context.ts';
+import { ownerServerKeys, secretServerKeys, userServerKeys } from './sftp-server/checks.ts';
+import type { WorkloadSettings } from './sftp-server/desired.ts';
+import { SftpServerReconciler } from './sftp-server/reconciler.ts';
+import { secretUserKeys, serverUserKeys } from './sftp-user/checks.ts';
+import { SftpUserReconciler } from './sftp-user/reconciler.ts';
+
+export interface SetupOptions {
+  manager: Manager;
+  logger: Logger;
+  workload: WorkloadSettings;
+  /** Limit to one namespace; undefined watches all. */
+  namespace?: string | undefined;
+  workers?: number;
+  iam?: IamIntegration | undefined;
+  storageFactory?: StorageFactory;
+  scrypt?: ScryptParams;
+  /** Reported as the Event source instance (pod name). */
+  instance?: string;
+}
+
+export interface Controllers {
+  context: ControllerContext;
+  servers: Controller<SftpServer & KubeObject>;
+  users: Controller<SftpUser & KubeObject>;
+  serverReconciler: SftpServerReconciler;
+  userReconciler: SftpUserReconciler;
+}
+
+export function setupControllers(o: SetupOptions): Controllers {
+  const ns = o.namespace !== undefined ? { namespace: o.namespace } : {};
+  const servers = o.manager.informer<SftpServer & KubeObject>(Resources.SftpServer, ns);
+  const users = o.manager.informer<SftpUser & KubeObject>(Resources.SftpUser, ns);
+  // Every Secret: credentials and password Secrets are the users' own and carry no label we could select on.
+  const secrets = o.manager.informer<V1Secret & KubeObject>(Resources.Secret, ns);
+  const deployments = o.manager.informer<V1Deployment & KubeObject>(Resources.Deployment, {
+    ...ns,
+    labelSelector: 'app.kubernetes.io/managed-by=sftpgate',
+  });
+  const context: ControllerContext = {
+    client: o.manager.client,
+    servers,
+    users,
+    secrets,
+    deployments,
+    events: new EventRecorder({
+      client: o.manager.client,
+      logger: o.logger,
+      ...(o.instance ? { instance: o.instance } : {}),
+    }),
+    logger: o.logger,
+    hasher: new PasswordHasher(o.scrypt ? { params: o.scrypt } : {}),
+    workload: o.workload,
+    storage: new StorageRegistry(o.storageFactory),
+    iam: o.iam,
+  };
+  const serverReconciler = new SftpServerReconciler(context);
+  const userReconciler = new SftpUserReconciler(context);
+  const serverController = new Controller<SftpServer & KubeObject>({
+    name: 'sftpserver',
+    informer: servers,
+    reconcile: (key, signal) => serverReconciler.reconcile(key, signal),
+    predicate: (t, o, old) => generationChangedPredicate(t, o, old),
+    watches: [
+      watchSecondary(users, (u, type, old) => userServerKeys(u, type, old)),
+      watchSecondary(secrets, secretServerKeys(servers, users)),
+      watchSecondary(deployments, (d) => ownerServerKeys(kube(d))),
+    ],
+    workers: o.workers ?? 4,
+    metrics: o.manager.metrics,
+    logger: o.logger,
+  });
+  const userController = new Controller<SftpUser & KubeObject>({
+    name: 'sftpuser',
+    informer: users,
+    reconcile: (key, signal) => userReconciler.reconcile(key, signal),
+    predicate: (t, o, old) => generationChangedPredicate(t, o, old),
+    watches: [
+      watchSecondary(servers, serverUserKeys(users)),
+      watchSecondary(secrets, secretUserKeys(users, servers, secrets)),
+    ],
+    workers: o.workers ?? 4,
+    metrics: o.manager.metrics,
+    logger: o.logger,
+  });
+  o.manager.addController(serverController);
+  o.manager.addController(userController);
+  return { context, servers: serverController, users: userController, serverReconciler, userReconciler };
+}

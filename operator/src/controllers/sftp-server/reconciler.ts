@@ -1,0 +1,535 @@
+// SftpServer reconcile (Flux bucket_controller shape): get from cache → work on a copy of status → deletion branch →
+// finalizer only when deletion needs S3/IAM cleanup → ordered steps (host keys, storage, IAM, users table,
+// workloads), stopping at the first error → status summarised and written once, only when it changed.
+import type { V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
+import { ConditionType, Reason } from '../../api/conditions.ts';
+import type { Condition, SftpServer, SftpServerStatus, SftpUser } from '../../api/types.generated.ts';
+import { S3ManagerError } from '../../cloud/s3/errors.ts';
+import { removeCondition, setCondition, statusEqual, summarizeReady } from '../../runtime/conditions.ts';
+import { isConflict, StallingError, WaitingError } from '../../runtime/errors.ts';
+import { ensureFinalizer, hasFinalizer, isDeleting, removeFinalizer } from '../../runtime/finalizers.ts';
+import { type KubeObject, Resources, type ResourceType } from '../../runtime/kube-client.ts';
+import { InvalidPasswordError, SecretsError } from '../../secrets/errors.ts';
+import { generateHostKey, HOST_KEY_FILES, inspectOpenSshPrivateKey } from '../../secrets/host-keys.ts';
+import { buildUsersTable, type UsersTableEntry } from '../../secrets/users-table.ts';
+import { type ControllerContext, kube } from '../context.ts';
+import { needsApply } from '../drift.ts';
+import { usernameOf, usernameOwners, usersTableEntry, validateUser } from '../sftp-user/desired.ts';
+import {
+  childNames,
+  desiredDeployment,
+  desiredHostKeysSecret,
+  desiredNetworkPolicy,
+  desiredPodDisruptionBudget,
+  desiredRole,
+  desiredRoleBinding,
+  desiredService,
+  desiredServiceAccount,
+  desiredUsersSecret,
+  endpointOf,
+  LABEL_COMPONENT,
+  LABEL_SERVER,
+  secretDataDigest,
+} from './desired.ts';
+
+/** Batches of 1000 deleted per reconcile pass while purging; progress lands in status between passes. */
+const PURGE_BATCHES_PER_PASS = 5;
+const STORAGE_RETRY_MS = 30_000;
+
+interface PassState {
+  hostKeysDigest: string;
+}
+
+export class SftpServerReconciler {
+  readonly #ctx: ControllerContext;
+
+  constructor(ctx: ControllerContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Reconciles one server by `namespace/name`. Throws typed errors (runtime/errors.ts) that decide the retry. */
+  async reconcile(key: string, signal: AbortSignal): Promise<void> {
+    const cached = this.#ctx.servers.get(key);
+    if (!cached) {
+      // Gone: children go with their owner references; forget the S3 client.
+      return;
+    }
+    const server = structuredClone(cached);
+    const before: SftpServerStatus = structuredClone(server.status ?? {});
+    const status: SftpServerStatus = structuredClone(before);
+    const log = this.#ctx.logger.child({ sftpserver: key });
+    let failure: unknown;
+    try {
+      if (isDeleting(kube(server))) {
+        await this.#finalize(server, status, signal);
+        return;
+      }
+      await this.#finalizerFor(server, signal);
+      const pass: PassState = { hostKeysDigest: '' };
+      await this.#hostKeys(server, status, pass, signal);
+      await this.#storage(server, status, signal);
+      await this.#iam(server, status, signal);
+      await this.#usersTable(server, status, signal);
+      await this.#workloads(server, status, pass, signal);
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      if (!isDeleting(kube(server)) || hasFinalizer(kube(server))) {
+        this.#summarize(server, status, failure);
+        await this.#writeStatus(server, before, status, signal).catch((err: unknown) => {
+          // A status write failing must not hide the reconcile error; log and let the retry rewrite it.
+          if (failure === undefined) throw err;
+          log.warn('status write failed', { err });
+        });
+      }
+    }
+  }
+
+  // ── finalizer / deletion ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** A finalizer only when deletion needs cleanup we do: purging S3 (Delete) or IAM objects (mode AWS). */
+  #needsFinalizer(server: SftpServer): boolean {
+    return (
+      server.spec.deletionPolicy === 'Delete' || (server.spec.iam.mode === 'AWS' && !!this.#ctx.iam?.cleanupServer)
+    );
+  }
+
+  async #finalizerFor(server: SftpServer, signal: AbortSignal): Promise<void> {
+    const updated = this.#needsFinalizer(server)
+      ? await ensureFinalizer(this.#ctx.client, Resources.SftpServer, kube(server), undefined, signal)
+      : await removeFinalizer(this.#ctx.client, Resources.SftpServer, kube(server), undefined, signal);
+    server.metadata = updated.metadata as SftpServer['metadata'];
+  }
+
+  async #finalize(server: SftpServer, status: SftpServerStatus, signal: AbortSignal): Promise<void> {
+    if (!hasFinalizer(kube(server))) return;
+    const prefix = server.spec.storage.prefix;
+    if (server.spec.deletionPolicy === 'Delete') {
+      if (prefix === '') {
+        // The bucket root may be shared with other servers or other data: never purge it.
+        await this.#ctx.events.record(
+          kube(server),
+          'Warning',
+          'PurgeSkipped',
+          'deletionPolicy Delete with an empty storage.prefix: the bucket root is never purged; data kept',
+          signal,
+        );
+      } else {
+        const manager = this.#ctx.storage.for(server, this.#ctx.secrets);
+        const deletion = status.deletion ?? {
+          startedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          objectsDeleted: 0,
+        };
+        let progress: { deleted: number; remaining: boolean };
+        try {
+          progress = await manager.purge(prefix, { maxBatches: PURGE_BATCHES_PER_PASS, signal });
+        } catch (err) {
+          status.deletion = { ...deletion, remaining: true, message: String((err as Error).message) };
+          throw err;
+        }
+        const total = (deletion.objectsDeleted ?? 0) + progress.deleted;
+        status.deletion = {
+          ...deletion,
+          objectsDeleted: total,
+          remaining: progress.remaining,
+          message: progress.remaining
+            ? `purging s3://${server.spec.storage.bucket}/${prefix}/: ${total} object versions and delete markers deleted so far`
+            : `purged s3://${server.spec.storage.bucket}/${prefix}/: ${total} object versions and delete markers deleted`,
+        };
+        if (progress.remaining) {
+          throw new WaitingError(Reason.Deleting, status.deletion.message ?? 'purging', 100);
+        }
+        await manager.removeLifecycle(prefix, signal);
+      }
+    }
+    if (this.#ctx.iam?.cleanupServer && server.spec.iam.mode === 'AWS') {
+      await this.#ctx.iam.cleanupServer(server, signal);
+    }
+    // Write the final progress before the object can vanish, then release it.
+    await this.#writeStatus(server, server.status ?? {}, status, signal).catch(() => undefined);
+    await removeFinalizer(this.#ctx.client, Resources.SftpServer, kube(server), undefined, signal);
+    this.#ctx.storage.forget(server.metadata.uid ?? '');
+    this.#ctx.logger.info('Finalized SftpServer', {
+      sftpserver: `${server.metadata.namespace}/${server.metadata.name}`,
+      deletionPolicy: server.spec.deletionPolicy,
+    });
+  }
+
+  // ── host keys ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  async #hostKeys(server: SftpServer, status: SftpServerStatus, pass: PassState, signal: AbortSignal): Promise<void> {
+    const ns = server.metadata.namespace ?? '';
+    const name = childNames(server).hostKeys;
+    const userProvided = server.spec.hostKeys.secretName !== undefined;
+    let secret =
+      this.#ctx.secrets.get(`${ns}/${name}`) ??
+      (await this.#ctx.client.getOptional<V1Secret & KubeObject>(Resources.Secret, ns, name, signal));
+    const types = server.spec.hostKeys.types;
+    const fail = (message: string): never => {
+      status.conditions = setCondition(
+        status.conditions,
+        { type: ConditionType.HostKeysReady, status: false, reason: Reason.HostKeysInvalid, message },
+        server.metadata.generation,
+      );
+      throw new StallingError(Reason.HostKeysInvalid, message);
+    };
+    let generated = false;
+    if (!secret) {
+      if (userProvided) fail(`hostKeys.secretName: Secret ${name} not found`);
+      const keys: Record<string, string> = {};
+      for (const t of types)
+        keys[HOST_KEY_FILES[t]] = generateHostKey(t, `sftpgate ${ns}/${server.metadata.name}`).privateKey;
+      try {
+        // create, never apply: if someone (or an earlier pass) created it meanwhile, theirs wins.
+        secret = (await this.#ctx.client.create(
+          Resources.Secret,
+          ns,
+          desiredHostKeysSecret(server, keys) as KubeObject,
+          signal,
+        )) as V1Secret;
+        generated = true;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        secret = await this.#ctx.client.get<V1Secret & KubeObject>(Resources.Secret, ns, name, signal);
+      }
+    } else {
+      const missing = types.filter((t) => secret?.data?.[HOST_KEY_FILES[t]] === undefined);
+      if (missing.length > 0) {
+        if (userProvided) fail(`Secret ${name} lacks ${missing.map((t) => HOST_KEY_FILES[t]).join(', ')}`);
+        // Only a key someone removed (rotation, docs/operator.md) or a newly requested type is generated; existing
+        // keys are never touched. Guarded by resourceVersion: a concurrent edit wins and we retry.
+        const data: Record<string, string> = {};
+        for (const t of missing) {
+          data[HOST_KEY_FILES[t]] = Buffer.from(
+            generateHostKey(t, `sftpgate ${ns}/${server.metadata.name}`).privateKey,
+          ).toString('base64');
+        }
+        secret = await this.#ctx.client.mergePatch<V1Secret & KubeObject>(
+          Resources.Secret,
+          ns,
+          name,
+          { metadata: { resourceVersion: secret.metadata?.resourceVersion }, data },
+          { signal },
+        );
+        await this.#ctx.events.record(
+          kube(server),
+          'Normal',
+          'HostKeyGenerated',
+          `generated ${missing.join(', ')} host key(s) in Secret ${name}`,
+          signal,
+        );
+      }
+    }
+    const fingerprints: { type: string; fingerprint: string }[] = [];
+    for (const t of types) {
+      const pem = Buffer.from(secret?.data?.[HOST_KEY_FILES[t]] ?? '', 'base64').toString('utf8');
+      try {
+        const k = inspectOpenSshPrivateKey(pem);
+        fingerprints.push({ type: k.type, fingerprint: k.fingerprint });
+      } catch (err) {
+        fail(`Secret ${name} key ${HOST_KEY_FILES[t]}: ${(err as Error).message}`);
+      }
+    }
+    // Only the keys the pods mount count for the rollout checksum.
+    const mounted: Record<string, string> = {};
+    for (const t of types) mounted[HOST_KEY_FILES[t]] = secret?.data?.[HOST_KEY_FILES[t]] ?? '';
+    pass.hostKeysDigest = secretDataDigest(mounted);
+    status.hostKeyFingerprints = fingerprints;
+    status.conditions = setCondition(
+      status.conditions,
+      {
+        type: ConditionType.HostKeysReady,
+        status: true,
+        reason: generated ? Reason.HostKeysGenerated : Reason.HostKeysFound,
+        message: `${fingerprints.map((f) => `${f.type} ${f.fingerprint}`).join(', ')} in Secret ${name}`,
+      },
+      server.metadata.generation,
+    );
+    if (generated) {
+      await this.#ctx.events.record(
+        kube(server),
+        'Normal',
+        'HostKeysGenerated',
+        `generated host keys in Secret ${name}`,
+        signal,
+      );
+    }
+  }
+
+  // ── storage ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+  async #storage(server: SftpServer, status: SftpServerStatus, signal: AbortSignal): Promise<void> {
+    const st = server.spec.storage;
+    const setStorage = (ok: boolean, reason: string, message: string): void => {
+      status.conditions = setCondition(
+        status.conditions,
+        { type: ConditionType.StorageReady, status: ok, reason, message },
+        server.metadata.generation,
+      );
+    };
+    try {
+      const manager = this.#ctx.storage.for(server, this.#ctx.secrets);
+      const { versioning } = await manager.checkBucket(signal);
+      status.versioning = versioning;
+      await manager.ensureLifecycle(st.prefix, st.lifecycle, signal);
+      await manager.ensureMarker(st.prefix, signal);
+      setStorage(
+        true,
+        Reason.LifecycleRulesApplied,
+        `s3://${st.bucket}/${st.prefix}${st.prefix ? '/' : ''} reachable (versioning ${versioning}); lifecycle rules applied`,
+      );
+    } catch (err) {
+      if (err instanceof StallingError) {
+        setStorage(false, err.reason, err.message);
+        throw err;
+      }
+      if (err instanceof S3ManagerError) {
+        const reason =
+          err.code === 'SFTPGATE_S3_BUCKET_NOT_FOUND'
+            ? Reason.BucketNotFound
+            : err.code === 'SFTPGATE_S3_ACCESS_DENIED' || err.code === 'SFTPGATE_S3_INVALID_CREDENTIALS'
+              ? Reason.AccessDenied
+              : Reason.StorageError;
+        setStorage(false, reason, err.message);
+        // A missing bucket or wrong credentials are fixed outside the operator: check again now and then.
+        if (!err.transient) throw new WaitingError(reason, err.message, STORAGE_RETRY_MS, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  // ── IAM (issue 5 integration point) ──────────────────────────────────────────────────────────────────────────
+
+  async #iam(server: SftpServer, status: SftpServerStatus, signal: AbortSignal): Promise<void> {
+    const iam = this.#ctx.iam;
+    if (server.spec.iam.mode === 'None' || !iam) {
+      status.conditions = removeCondition(status.conditions, ConditionType.IAMReady);
+      if (server.spec.iam.mode !== 'None') {
+        status.conditions = setCondition(
+          status.conditions,
+          {
+            type: ConditionType.IAMReady,
+            status: false,
+            reason: Reason.IAMError,
+            message: `iam.mode ${server.spec.iam.mode} is not available in this operator build`,
+          },
+          server.metadata.generation,
+        );
+        throw new StallingError(
+          Reason.IAMError,
+          `iam.mode ${server.spec.iam.mode} is not available in this operator build`,
+        );
+      }
+      delete status.iam;
+      return;
+    }
+    const r = await iam.reconcileServer(server, signal);
+    if (r.status) status.iam = r.status;
+    status.conditions = setCondition(
+      status.conditions,
+      { type: ConditionType.IAMReady, status: r.ready, reason: r.reason, message: r.message },
+      server.metadata.generation,
+    );
+    if (!r.ready) throw new WaitingError(r.reason, r.message, STORAGE_RETRY_MS);
+  }
+
+  // ── users table ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The users of this server the pods should accept: valid, not being deleted, owning their username. */
+  async usersTableEntries(server: SftpServer): Promise<UsersTableEntry[]> {
+    const ns = server.metadata.namespace;
+    const mine = this.#ctx.users
+      .list()
+      .filter(
+        (u) => u.metadata.namespace === ns && u.spec.serverRef.name === server.metadata.name && !isDeleting(kube(u)),
+      );
+    const owners = usernameOwners(mine);
+    const entries = await Promise.all(mine.map((u) => this.#entryFor(server, u, owners)));
+    return entries.filter((e): e is UsersTableEntry => e !== undefined);
+  }
+
+  async #entryFor(
+    server: SftpServer,
+    user: SftpUser,
+    owners: Map<string, string>,
+  ): Promise<UsersTableEntry | undefined> {
+    if (owners.get(usernameOf(user)) !== `${user.metadata.namespace}/${user.metadata.name}`) return undefined;
+    const v = validateUser(user);
+    if (v.problems.length > 0) return undefined;
+    let passwordHash: string | undefined;
+    const ref = user.spec.passwordSecretRef;
+    if (ref) {
+      const secret = this.#ctx.secrets.get(`${user.metadata.namespace}/${ref.name}`);
+      const value = secret?.data?.[ref.key];
+      if (!secret || value === undefined) return undefined;
+      try {
+        passwordHash = await this.#ctx.hasher.hash(Buffer.from(value, 'base64'), {
+          secretUid: secret.metadata?.uid ?? '',
+          resourceVersion: secret.metadata?.resourceVersion ?? '',
+          username: usernameOf(user),
+        });
+      } catch (err) {
+        if (err instanceof InvalidPasswordError) return undefined;
+        throw err;
+      }
+    }
+    if (v.keys.length === 0 && passwordHash === undefined) return undefined;
+    let sessionPolicy: string | undefined;
+    if (this.#ctx.iam && server.spec.iam.mode !== 'None') {
+      const p = this.#ctx.iam.sessionPolicy(server, user);
+      if ('error' in p) return undefined;
+      sessionPolicy = p.policy;
+    }
+    return usersTableEntry(user, v.keys, passwordHash, sessionPolicy);
+  }
+
+  async #usersTable(server: SftpServer, status: SftpServerStatus, signal: AbortSignal): Promise<void> {
+    const ns = server.metadata.namespace ?? '';
+    const names = childNames(server);
+    let shards: ReturnType<typeof buildUsersTable>;
+    const entries = await this.usersTableEntries(server);
+    try {
+      shards = buildUsersTable(entries);
+    } catch (err) {
+      if (err instanceof SecretsError) throw new StallingError(Reason.ReconcileError, err.message, { cause: err });
+      throw err;
+    }
+    // RBAC first: a pod told about a new shard can read it at once.
+    await this.#ensure(Resources.ServiceAccount, desiredServiceAccount(server), signal);
+    await this.#ensure(Resources.Role, desiredRole(server, shards.length), signal);
+    await this.#ensure(Resources.RoleBinding, desiredRoleBinding(server), signal);
+    for (const shard of shards) await this.#ensure(Resources.Secret, desiredUsersSecret(server, shard), signal);
+    // Trailing shards the table no longer needs (it shrank).
+    const stale = this.#ctx.secrets
+      .list()
+      .filter(
+        (s) =>
+          s.metadata?.namespace === ns &&
+          s.metadata.labels?.[LABEL_SERVER] === server.metadata.name &&
+          s.metadata.labels?.[LABEL_COMPONENT] === 'users' &&
+          !shards.some((sh) => names.usersShard(sh.index) === s.metadata?.name),
+      );
+    for (const s of stale) await this.#ctx.client.delete(Resources.Secret, ns, s.metadata?.name ?? '', { signal });
+    status.users = entries.length;
+    status.usersSecrets = shards.map((s) => names.usersShard(s.index));
+  }
+
+  // ── workloads ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  async #workloads(server: SftpServer, status: SftpServerStatus, pass: PassState, signal: AbortSignal): Promise<void> {
+    const ns = server.metadata.namespace ?? '';
+    const names = childNames(server);
+    const deployment = await this.#ensure<V1Deployment>(
+      Resources.Deployment,
+      desiredDeployment(server, this.#ctx.workload, pass.hostKeysDigest),
+      signal,
+    );
+    const service = await this.#ensure<V1Service>(Resources.Service, desiredService(server), signal);
+    await this.#ensure(Resources.PodDisruptionBudget, desiredPodDisruptionBudget(server), signal);
+    if (server.spec.networkPolicy.enabled) {
+      await this.#ensure(Resources.NetworkPolicy, desiredNetworkPolicy(server), signal);
+    } else if (await this.#ctx.client.getOptional(Resources.NetworkPolicy, ns, names.workload, signal)) {
+      await this.#ctx.client.delete(Resources.NetworkPolicy, ns, names.workload, { signal });
+    }
+    const endpoint = endpointOf(server, service);
+    if (endpoint) status.endpoint = endpoint;
+    else delete status.endpoint;
+    const ready = deployment?.status?.readyReplicas ?? 0;
+    status.readyReplicas = ready;
+    const want = server.spec.replicas;
+    const available =
+      want === 0
+        ? { ok: false, reason: Reason.ScaledToZero, message: 'replicas is 0' }
+        : ready > 0
+          ? { ok: true, reason: Reason.DeploymentAvailable, message: `${ready}/${want} replicas ready` }
+          : {
+              ok: false,
+              reason: Reason.DeploymentUnavailable,
+              message: `0/${want} replicas ready (Deployment ${names.workload})`,
+            };
+    status.conditions = setCondition(
+      status.conditions,
+      { type: ConditionType.Available, status: available.ok, reason: available.reason, message: available.message },
+      server.metadata.generation,
+    );
+  }
+
+  /**
+   * Applies `desired` unless the live object already has every field we set (zero writes when converged).
+   * Reads the live object from the cache when there is one for the type, otherwise GETs it.
+   */
+  async #ensure<T>(type: ResourceType, desired: object, signal: AbortSignal): Promise<T | undefined> {
+    const meta = (desired as KubeObject).metadata;
+    const ns = meta?.namespace ?? '';
+    const name = meta?.name ?? '';
+    const cached =
+      type === Resources.Secret
+        ? this.#ctx.secrets.get(`${ns}/${name}`)
+        : type === Resources.Deployment
+          ? this.#ctx.deployments.get(`${ns}/${name}`)
+          : await this.#ctx.client.getOptional(type, ns, name, signal);
+    if (!needsApply(desired, cached)) return cached as T;
+    const body = JSON.parse(JSON.stringify(desired).replaceAll('"_from":', '"from":')) as KubeObject;
+    const applied = await this.#ctx.client.apply(type, body, { signal });
+    this.#ctx.logger.info(cached ? `Updated ${type.kind}` : `Created ${type.kind}`, { namespace: ns, name });
+    return applied as T;
+  }
+
+  // ── status ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+  #summarize(server: SftpServer, status: SftpServerStatus, failure: unknown): void {
+    const gen = server.metadata.generation;
+    const deps: string[] = [ConditionType.HostKeysReady, ConditionType.StorageReady];
+    if (server.spec.iam.mode !== 'None') deps.push(ConditionType.IAMReady);
+    deps.push(ConditionType.Available);
+    status.conditions = summarizeReady(status.conditions, deps, gen, Reason.Reconciled, 'serving');
+    if (isDeleting(kube(server))) {
+      status.conditions = setCondition(
+        status.conditions,
+        {
+          type: ConditionType.Ready,
+          status: false,
+          reason: Reason.Deleting,
+          message: status.deletion?.message ?? 'deleting',
+        },
+        gen,
+      );
+    } else if (failure !== undefined && !(failure instanceof StallingError) && !(failure instanceof WaitingError)) {
+      // An error no condition explains (an API write failed): Ready must not claim success.
+      const ready = status.conditions.find((c: Condition) => c.type === ConditionType.Ready);
+      if (ready?.status === 'True' || ready?.reason === Reason.Progressing) {
+        status.conditions = setCondition(
+          status.conditions,
+          {
+            type: ConditionType.Ready,
+            status: false,
+            reason: Reason.ReconcileError,
+            message: String((failure as Error).message),
+          },
+          gen,
+        );
+      }
+    }
+    if (gen !== undefined) status.observedGeneration = gen;
+  }
+
+  async #writeStatus(
+    server: SftpServer,
+    before: SftpServerStatus,
+    status: SftpServerStatus,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (statusEqual(before, status)) return;
+    await this.#ctx.client.apply(
+      Resources.SftpServer,
+      {
+        apiVersion: server.apiVersion,
+        kind: server.kind,
+        metadata: { name: server.metadata.name ?? '', namespace: server.metadata.namespace ?? '' },
+        status,
+      } as KubeObject,
+      { subresource: 'status', signal },
+    );
+  }
+}

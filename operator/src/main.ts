@@ -1,0 +1,94 @@
+// sftpgate operator entry point: wiring only (config, kube client, manager, controllers, signals). The only place
+// that exits the process.
+import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError, type OperatorConfig, parseConfig, USAGE } from './config.ts';
+import { setupControllers } from './controllers/setup.ts';
+import { KubeClient } from './runtime/kube-client.ts';
+import { createLogger } from './runtime/logger.ts';
+import { Manager } from './runtime/manager.ts';
+import { OperatorMetrics } from './runtime/metrics.ts';
+
+export async function runOperator(config: OperatorConfig, signal: AbortSignal): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, base: { component: 'operator' } });
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+  const client = new KubeClient(kc, { userAgent: 'sftpgate-operator' });
+  const manager = new Manager({
+    client,
+    metrics: new OperatorMetrics({ defaultMetrics: true }),
+    logger,
+    http: { host: config.metricsHost, port: config.metricsPort },
+    ...(config.leaderElect
+      ? {
+          leaderElection: {
+            namespace: config.leaderElectionNamespace,
+            name: config.leaderElectionId,
+            identity: config.identity,
+          },
+        }
+      : {}),
+  });
+  if (config.namespaces.length > 1) {
+    logger.warn('several --namespace values: watching all namespaces (RBAC must allow it)', {
+      namespaces: config.namespaces,
+    });
+  }
+  const controllers = setupControllers({
+    manager,
+    logger,
+    workload: { image: config.sftpImage, imagePullPolicy: config.sftpImagePullPolicy },
+    namespace: config.namespaces.length === 1 ? config.namespaces[0] : undefined,
+    workers: config.workers,
+    instance: config.identity,
+  });
+  logger.info('starting', {
+    identity: config.identity,
+    leaderElect: config.leaderElect,
+    namespaces: config.namespaces,
+  });
+  try {
+    await manager.run(signal);
+  } finally {
+    controllers.context.storage.close();
+    client.close();
+    logger.info('stopped');
+  }
+}
+
+/** Runs the operator until SIGTERM/SIGINT; resolves the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let config: OperatorConfig | 'help';
+  try {
+    config = parseConfig(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sftpgate-operator: ${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (config === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const stop = new AbortController();
+  let signals = 0;
+  const onSignal = (name: string): void => {
+    signals++;
+    if (signals > 1) process.exit(130); // second Ctrl-C: don't wait for the graceful shutdown
+    process.stderr.write(`sftpgate-operator: ${name}, shutting down\n`);
+    stop.abort(new Error(name));
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  try {
+    await runOperator(config, stop.signal);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`sftpgate-operator: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));
