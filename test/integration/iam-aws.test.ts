@@ -19,6 +19,8 @@ import {
   UntagRoleCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { SftpServer } from '../../operator/src/api/types.generated.ts';
 import { createAwsIamManager } from '../../operator/src/cloud/iam/aws-iam-manager.ts';
 import {
   type AwsAccount,
@@ -29,6 +31,10 @@ import {
   TAG_UID,
 } from '../../operator/src/cloud/iam/aws-role-policies.ts';
 import { IamErrorCode, isIamError } from '../../operator/src/cloud/iam/errors.ts';
+import { createIamIntegration } from '../../operator/src/cloud/iam/integration.ts';
+import { buildSessionPolicy } from '../../operator/src/cloud/iam/session-policy.ts';
+import { createCredentialBroker } from '../../sftp-pod/src/credentials/broker.ts';
+import type { StsResult } from '../../sftp-pod/src/credentials/errors.ts';
 import { type Moto, startMoto } from '../infra/index.ts';
 
 function parseDoc(doc: string | undefined): unknown {
@@ -390,5 +396,94 @@ describe('AWS IAM manager against moto', () => {
     } finally {
       dead.destroy();
     }
+  });
+
+  test("through the controllers' integration point, then a login of the AWS-mode broker assumes the data role", async () => {
+    const integration = createIamIntegration({ aws: { iam, account } });
+    const sftpServer: SftpServer = {
+      apiVersion: 'sftpgate.io/v1alpha1',
+      kind: 'SftpServer',
+      metadata: { name: 'wired', namespace: 'tenants', uid: 'uid-wired', generation: 1 },
+      spec: {
+        storage: {
+          bucket: 'acme-sftp',
+          region: moto.region,
+          forcePathStyle: false,
+          prefix: 'srv/wired',
+          lifecycle: {
+            abortIncompleteMultipartUploadDays: 1,
+            noncurrentVersionExpirationDays: 30,
+            expiredObjectDeleteMarker: true,
+          },
+        },
+        iam: {
+          mode: 'AWS',
+          aws: {
+            irsa: { oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/oidc.example/id/1' },
+            path: '/sftpgate/',
+          },
+        },
+        transfer: { partSize: '8Mi', uploadConcurrency: 4, downloadConcurrency: 4, memoryBudget: '256Mi' },
+        sftp: {
+          setstatMode: 'Error',
+          idleTimeout: '15m',
+          maxSessionsPerUser: 10,
+          algorithms: 'modern',
+          maxRenameObjects: 1000,
+        },
+        security: {
+          defender: { enabled: true, threshold: 15, observationTime: '30m', banTime: '30m', maxBannedHosts: 10000 },
+        },
+        hostKeys: { types: ['ed25519'] },
+        replicas: 1,
+        service: { type: 'ClusterIP', port: 22 },
+        networkPolicy: { enabled: true, metricsNamespaces: [] },
+        deletionPolicy: 'Retain',
+      },
+    };
+    const names = roleNames('tenants', 'wired');
+    const r = await integration.reconcileServer(sftpServer, AbortSignal.timeout(30_000));
+    assert.equal(r.ready, true, r.message);
+    assert.equal(r.status?.dataRoleArn, `arn:aws:iam::${moto.accountId}:role/sftpgate/${names.data}`);
+    assert.match(r.status?.policyDigest ?? '', /^sha256:/);
+    // The pod role trusts the server's ServiceAccount, named as the server controller names it.
+    const trust = JSON.stringify(await trustOf(names.pod));
+    assert.ok(trust.includes('system:serviceaccount:tenants:wired-sftp'), trust);
+
+    // A login: the pod's broker (base credentials stand in for the pod role's) assumes the data role with the
+    // session policy, a session name naming user and session, and the user as source identity.
+    const results: StsResult[] = [];
+    const broker = createCredentialBroker({
+      mode: 'AWS',
+      s3: { region: moto.region, endpoint: moto.endpoint },
+      stsEndpoint: moto.endpoint,
+      roleArn: r.status?.dataRoleArn ?? '',
+      baseCredentials: moto.credentials,
+      onStsRequest: (x) => results.push(x),
+    });
+    try {
+      const policy = buildSessionPolicy(
+        { username: 'alice', permissions: ['list', 'download'] },
+        {
+          bucket: 'acme-sftp',
+          prefix: 'srv/wired',
+        },
+      ).packed;
+      const creds = await broker.credentialsFor({ username: 'alice', sessionPolicy: policy }, 'f00dfeed-1234')();
+      const sts = new STSClient({ region: moto.region, endpoint: moto.endpoint, credentials: creds });
+      try {
+        const me = await sts.send(new GetCallerIdentityCommand({}));
+        assert.equal(me.Arn, `arn:aws:sts::${moto.accountId}:assumed-role/${names.data}/sftpgate-alice-f00dfeed`);
+      } finally {
+        sts.destroy();
+      }
+      assert.deepEqual(results, ['ok']);
+    } finally {
+      broker.close();
+    }
+
+    await integration.cleanupServer?.(sftpServer, AbortSignal.timeout(30_000));
+    assert.equal(await exists(names.pod), false);
+    assert.equal(await exists(names.data), false);
   });
 });

@@ -1,0 +1,189 @@
+// Glue between the CRDs and the IAM modules: implements the controllers' IamIntegration (controllers/context.ts).
+// Everything here maps fields; the decisions live in session-policy.ts, aws-role-policies.ts and aws-iam-manager.ts.
+
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
+import type { IamIntegration } from '../../controllers/context.ts';
+import { childNames } from '../../controllers/sftp-server/desired.ts';
+import { type AwsIamManager, createAwsIamManager } from './aws-iam-manager.ts';
+import type { AwsAccount, AwsIamServer, WorkloadIdentity } from './aws-role-policies.ts';
+import { IamError, IamErrorCode } from './errors.ts';
+import { buildSessionPolicy, type SessionPolicyServer } from './session-policy.ts';
+
+export interface IamIntegrationOptions {
+  /**
+   * AWS mode only: an IAM client with the operator's own credentials and the account/partition/region the operator
+   * runs in (main.ts reads them once with STS GetCallerIdentity). Absent: servers in mode AWS report IAMReady False.
+   */
+  readonly aws?: { readonly iam: IAMClient; readonly account: AwsAccount };
+}
+
+/** Condition reasons (CamelCase) for the IAMReady condition of servers and users. */
+export const IamReason = {
+  Configured: 'IAMConfigured',
+  StsEndpoint: 'STSEndpointConfigured',
+  RoleConflict: 'IAMRoleConflict',
+  AccessDenied: 'IAMAccessDenied',
+  InvalidSpec: 'IAMInvalidSpec',
+  LimitExceeded: 'IAMLimitExceeded',
+  NotAvailable: 'IAMNotAvailable',
+  SessionPolicyTooLarge: 'SessionPolicyTooLarge',
+  SessionPolicyCoarse: 'SessionPolicyCoarse',
+  Error: 'IAMError',
+} as const;
+
+const REASON_BY_CODE: Partial<Record<IamErrorCode, string>> = {
+  [IamErrorCode.Conflict]: IamReason.RoleConflict,
+  [IamErrorCode.AccessDenied]: IamReason.AccessDenied,
+  [IamErrorCode.InvalidInput]: IamReason.InvalidSpec,
+  [IamErrorCode.LimitExceeded]: IamReason.LimitExceeded,
+  [IamErrorCode.PolicyTooLarge]: IamReason.SessionPolicyTooLarge,
+};
+
+export function createIamIntegration(options: IamIntegrationOptions = {}): IamIntegration {
+  const manager: AwsIamManager | undefined = options.aws && createAwsIamManager(options.aws);
+  const account = options.aws?.account;
+
+  return {
+    async reconcileServer(server, signal) {
+      const mode = server.spec.iam.mode;
+      if (mode === 'STS') {
+        const endpoint = server.spec.iam.sts?.endpoint ?? '';
+        return {
+          ready: true,
+          reason: IamReason.StsEndpoint,
+          message: `per-login credentials from STS at ${endpoint}, scoped by each user's session policy`,
+          status: { mode, stsEndpoint: endpoint },
+        };
+      }
+      if (mode !== 'AWS') {
+        return { ready: true, reason: IamReason.Configured, message: 'mode None: isolation by the path jail only' };
+      }
+      if (!manager || !account) {
+        return {
+          ready: false,
+          reason: IamReason.NotAvailable,
+          message: 'iam.mode AWS: the operator has no AWS IAM access configured',
+          status: { mode },
+        };
+      }
+      try {
+        const r = await manager.ensure(awsServer(server, account), signal);
+        return {
+          ready: true,
+          reason: IamReason.Configured,
+          message:
+            r.changes.length > 0
+              ? `roles in place (${r.changes.join('; ')})`
+              : 'pod and data roles in place, policies as declared',
+          status: { mode, podRoleArn: r.podRoleArn, dataRoleArn: r.dataRoleArn, policyDigest: r.policyDigest },
+        };
+      } catch (err) {
+        // Transient (throttling, network, abort): let the controller back off. The rest is a state worth showing.
+        if (!(err instanceof IamError) || err.code === IamErrorCode.Unavailable || err.code === IamErrorCode.Aborted) {
+          throw err;
+        }
+        return {
+          ready: false,
+          reason: REASON_BY_CODE[err.code] ?? IamReason.Error,
+          message: `${err.code}: ${err.message}`,
+          status: { mode },
+        };
+      }
+    },
+
+    async cleanupServer(server, signal) {
+      if (server.spec.iam.mode !== 'AWS' || !manager) return;
+      await manager.delete(
+        {
+          namespace: server.metadata.namespace ?? '',
+          name: server.metadata.name ?? '',
+          uid: server.metadata.uid ?? '',
+        },
+        signal,
+      );
+    },
+
+    sessionPolicy(server, user) {
+      try {
+        const p = buildSessionPolicy(policyUser(user), policyServer(server, account));
+        return { policy: p.packed, digest: p.digest };
+      } catch (err) {
+        if (!(err instanceof IamError)) throw err;
+        return { error: err.code, reason: REASON_BY_CODE[err.code] ?? IamReason.Error, message: err.message };
+      }
+    },
+  };
+}
+
+/** The users-table view of an SftpUser that the session policy depends on. */
+export function policyUser(user: SftpUser) {
+  const s = user.spec;
+  const username = s.username ?? user.metadata.name ?? '';
+  return {
+    username,
+    home: s.homeDirectory ?? username,
+    permissions: s.permissions,
+    directoryPermissions: (s.directoryPermissions ?? []).map((d) => ({ path: d.path, permissions: d.permissions })),
+    logicalDirectories: (s.logicalDirectories ?? []).map((l) => ({
+      path: l.path,
+      prefix: l.prefix,
+      ...(l.permissions !== undefined && { permissions: l.permissions }),
+    })),
+  };
+}
+
+export function policyServer(server: SftpServer, account: AwsAccount | undefined): SessionPolicyServer {
+  const st = server.spec.storage;
+  const aws = server.spec.iam.mode === 'AWS';
+  const kms = aws ? kmsKeyArn(server, account) : undefined;
+  return {
+    bucket: st.bucket,
+    prefix: st.prefix,
+    ...(aws && account && { partition: account.partition }),
+    ...(kms !== undefined && { kmsKeyArn: kms }),
+  };
+}
+
+/** IAM resources need the key ARN; a bare key id is expanded, an alias cannot be used as a resource. */
+function kmsKeyArn(server: SftpServer, account: AwsAccount | undefined): string | undefined {
+  const enc = server.spec.storage.encryption;
+  if (enc?.type !== 'aws:kms' || !enc.kmsKeyId) return undefined;
+  const id = enc.kmsKeyId;
+  if (id.startsWith('arn:')) return id;
+  if (id.startsWith('alias/') || !account) {
+    throw new IamError(
+      IamErrorCode.InvalidInput,
+      'storage.encryption.kmsKeyId must be a key ARN or key id in iam.mode AWS (IAM policies cannot name an alias)',
+    );
+  }
+  return `arn:${account.partition}:kms:${server.spec.storage.region}:${account.accountId}:key/${id}`;
+}
+
+export function awsServer(server: SftpServer, account: AwsAccount): AwsIamServer {
+  const aws = server.spec.iam.aws;
+  let identity: WorkloadIdentity;
+  if (aws?.irsa) identity = { kind: 'irsa', oidcProviderArn: aws.irsa.oidcProviderArn };
+  else if (aws?.podIdentity) {
+    identity = {
+      kind: 'podIdentity',
+      clusterName: aws.podIdentity.clusterName,
+      ...(aws.podIdentity.accountId !== undefined && { accountId: aws.podIdentity.accountId }),
+    };
+  } else {
+    throw new IamError(IamErrorCode.InvalidInput, 'iam.mode AWS needs iam.aws.irsa or iam.aws.podIdentity');
+  }
+  const kms = kmsKeyArn(server, account);
+  return {
+    namespace: server.metadata.namespace ?? '',
+    name: server.metadata.name ?? '',
+    uid: server.metadata.uid ?? '',
+    serviceAccount: childNames(server).workload,
+    bucket: server.spec.storage.bucket,
+    prefix: server.spec.storage.prefix,
+    identity,
+    ...(kms !== undefined && { kmsKeyArn: kms }),
+    ...(aws.permissionsBoundaryArn !== undefined && { permissionsBoundaryArn: aws.permissionsBoundaryArn }),
+    path: aws.path,
+  };
+}
