@@ -137,14 +137,16 @@ export function spawnManaged(opts: SpawnManagedOptions): ManagedProcess {
 export interface WaitUntilOptions {
   readonly timeoutMs: number;
   readonly intervalMs?: number;
+  /** Cap on one attempt (default 10 s), so a server that accepts but never answers is asked again. */
+  readonly attemptTimeoutMs?: number;
   readonly signal?: AbortSignal | undefined;
   /** Fail fast, with its log tail, when this process exits while we wait. */
   readonly process?: ManagedProcess;
 }
 
 /**
- * Polls `check` until it returns true. Each attempt gets a signal that fires on the overall deadline or abort; an
- * attempt that throws counts as "not yet" and its error becomes the cause if time runs out.
+ * Polls `check` until it returns true. Each attempt gets a signal that fires on its own timeout, the overall deadline
+ * or abort; an attempt that throws counts as "not yet" and its error becomes the cause if time runs out.
  * Throws StartupTimeout, ProcessExited or Aborted.
  */
 export async function waitUntil(
@@ -175,7 +177,8 @@ export async function waitUntil(
         { cause: lastError },
       );
     }
-    const attempt = AbortSignal.any([AbortSignal.timeout(remaining), ...(opts.signal ? [opts.signal] : [])]);
+    const attemptMs = Math.min(remaining, opts.attemptTimeoutMs ?? 10_000);
+    const attempt = AbortSignal.any([AbortSignal.timeout(attemptMs), ...(opts.signal ? [opts.signal] : [])]);
     try {
       if (await check(attempt)) return;
     } catch (err) {
