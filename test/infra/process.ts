@@ -63,9 +63,7 @@ export class ManagedProcess {
       this.#child = spawn('bash', [GUARD, opts.command, ...opts.args], {
         cwd: opts.cwd,
         env: {
-          ...process.env,
-          ...opts.env,
-          [OWNER_ENV]: String(process.pid),
+          ...childEnv(opts.env),
           SFTPGATE_GUARD_GRACE_S: String(this.#graceSeconds),
         },
         stdio: ['pipe', log, log],
@@ -223,7 +221,7 @@ export async function runCommand(
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   const child = spawn(command, args, {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env, [OWNER_ENV]: String(process.pid) },
+    env: childEnv(opts.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const out: Buffer[] = [];
@@ -340,6 +338,14 @@ function installExitHandlers(): void {
     };
     process.on(sig, handler);
   }
+}
+
+/** Our environment plus `extra`, marked with the owner pid, minus node:test's marker (a Node child would otherwise
+ * believe it is a test-runner child and speak the runner's protocol on stdout). */
+function childEnv(extra: Readonly<Record<string, string>> | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra, [OWNER_ENV]: String(process.pid) };
+  delete env['NODE_TEST_CONTEXT'];
+  return env;
 }
 
 function unrefStream(stream: unknown): void {
