@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -41,6 +42,16 @@ const USERS: Record<string, SessionPolicyUser> = {
   // bob sees a logical directory alice has no entry for.
   bob: { username: 'bob', permissions: ALL, logicalDirectories: [{ path: '/private', prefix: 'private/bob' }] },
   dan: { username: 'dan', permissions: ['list', 'download'] },
+  // A blind drop-off (download only: no listing) inside a full home, and an upload-only inbox below a read-only dir.
+  erin: {
+    username: 'erin',
+    permissions: ALL,
+    directoryPermissions: [
+      { path: '/blind', permissions: ['download'] },
+      { path: '/ro', permissions: ['list', 'download'] },
+      { path: '/ro/inbox', permissions: ['upload'] },
+    ],
+  },
 };
 
 const SEED = [
@@ -51,6 +62,8 @@ const SEED = [
   'srv/private/bob/p.txt',
   'srv/shared/reports/r.txt',
   'srv/dan/d.txt',
+  'srv/erin/blind/secret.txt',
+  'srv/erin/ro/r.txt',
 ];
 
 function loginUser(name: string) {
@@ -165,6 +178,40 @@ describe('session credentials against MinIO (jail bypassed)', () => {
       expected: 'denied',
     },
   ];
+
+  const copy = (u: string, from: string, to: string) =>
+    as(u).send(new CopyObjectCommand({ Bucket: BUCKET, Key: to, CopySource: `${BUCKET}/${from}` }));
+  cases.push(
+    // Rename = server-side copy + delete: each half is checked on its own key.
+    {
+      name: 'alice copies inside her home',
+      op: () => copy('alice', 'srv/alice/a.txt', 'srv/alice/a2.txt'),
+      expected: 'allowed',
+    },
+    {
+      name: 'alice cannot copy bob into her home',
+      op: () => copy('alice', 'srv/bob/b.txt', 'srv/alice/b.txt'),
+      expected: 'denied',
+    },
+    {
+      name: 'alice cannot copy her file into alice2',
+      op: () => copy('alice', 'srv/alice/a.txt', 'srv/alice2/a.txt'),
+      expected: 'denied',
+    },
+    {
+      name: 'alice cannot copy into her outbox',
+      op: () => copy('alice', 'srv/alice/a.txt', 'srv/alice/outbox/a.txt'),
+      expected: 'denied',
+    },
+    // Overrides: a directory without list is denied listing; nested re-allow keeps the parent's write (documented).
+    { name: 'erin lists her home', op: () => list('erin', 'srv/erin/'), expected: 'allowed' },
+    { name: 'erin cannot list her blind dir', op: () => list('erin', 'srv/erin/blind/'), expected: 'denied' },
+    { name: 'erin reads a known file in it', op: () => get('erin', 'srv/erin/blind/secret.txt'), expected: 'allowed' },
+    { name: 'erin cannot write the blind dir', op: () => put('erin', 'srv/erin/blind/x'), expected: 'denied' },
+    { name: 'erin uploads into ro/inbox', op: () => put('erin', 'srv/erin/ro/inbox/up.txt'), expected: 'allowed' },
+    { name: 'erin cannot read ro/inbox', op: () => get('erin', 'srv/erin/ro/inbox/up.txt'), expected: 'denied' },
+    { name: 'erin cannot delete in ro', op: () => del('erin', 'srv/erin/ro/r.txt'), expected: 'denied' },
+  );
 
   for (const c of cases) {
     test(c.name, async () => {
