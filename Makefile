@@ -21,8 +21,11 @@ INFRA_TESTS := 'test/**/*.test.ts'
 
 .PHONY: build lint test test-unit test-integration deps tools demo bench clean format
 
+# Not `npm ci`: the registry this machine reaches lacks some of Biome's other-platform optional packages, so the lock
+# cannot list them and `npm ci` refuses the lock as out of sync. `npm install --no-save` installs exactly the locked
+# versions and never rewrites the lock. Dependency install scripts stay off (package.json allowScripts).
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --no-save --loglevel=error
 	touch $@
 
 deps: node_modules/.installed
