@@ -361,6 +361,15 @@ export class KubeClient {
     const query = { ...options, watch: true, allowWatchBookmarks: true };
     const response = await this.#send('GET', path, { query, signal, verb: 'watch', resource: type.plural });
     const lines = createInterface({ input: response, crlfDelay: Number.POSITIVE_INFINITY });
+    // readline only ends on the input's 'end': a destroyed or reset response (abort, watchdog, API server killed)
+    // would leave the loop waiting forever, so close it on the response's 'close' and remember any error.
+    let streamError: unknown;
+    const onError = (err: unknown): void => {
+      streamError = err;
+    };
+    const onClose = (): void => lines.close();
+    response.on('error', onError);
+    response.once('close', onClose);
     const onAbort = (): void => {
       response.destroy();
     };
@@ -375,9 +384,10 @@ export class KubeClient {
         }
         yield event;
       }
-      if (response.errored && !signal.aborted) {
+      if (signal.aborted) return;
+      if (streamError !== undefined || !response.complete) {
         throw new OperatorError(OperatorErrorCode.ApiUnavailable, `watch ${path}: connection broke`, {
-          cause: response.errored,
+          cause: streamError,
         });
       }
     } catch (err) {
@@ -386,7 +396,9 @@ export class KubeClient {
       throw new OperatorError(OperatorErrorCode.ApiUnavailable, `watch ${path}: connection broke`, { cause: err });
     } finally {
       signal.removeEventListener('abort', onAbort);
+      response.off('close', onClose);
       response.destroy();
+      lines.close();
     }
   }
 
