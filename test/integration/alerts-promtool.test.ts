@@ -2,11 +2,12 @@
 // plus the bookkeeping that keeps alerts, their tests and their runbooks in step.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { alertRules, RUNBOOK_BASE_URL, runbookAnchors } from '../../charts/sftpgate/hack/metric-names.ts';
-import { runCommand, toolPath } from '../infra/index.ts';
+import { makeTempDir, removeTempDir, runCommand, toolPath } from '../infra/index.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const RULES = `${ROOT}charts/sftpgate/files/alerts.yaml`;
@@ -37,14 +38,16 @@ describe('alerts (promtool)', () => {
   it('promtool test rules really fails when an expectation is wrong (the test is not vacuous)', async () => {
     // Same tests, one expected label changed: promtool must report the mismatch.
     const broken = readFileSync(TESTS, 'utf8').replace('server: hot }', 'server: not-hot }');
-    const dir = `${ROOT}test/fixtures/alerts`;
-    const res = await runCommand(promtool, ['test', 'rules', '/dev/stdin'], {
-      input: broken.replace('../../../charts/sftpgate/files/alerts.yaml', RULES),
-      cwd: dir,
-      allowFailure: true,
-    });
-    assert.notEqual(res.code, 0);
-    assert.match(res.stdout + res.stderr, /FAILED[\s\S]*server="not-hot"/);
+    const dir = makeTempDir('promtool');
+    try {
+      const file = join(dir, 'broken.test.yaml');
+      writeFileSync(file, broken.replace('../../../charts/sftpgate/files/alerts.yaml', RULES));
+      const res = await runCommand(promtool, ['test', 'rules', file], { allowFailure: true });
+      assert.notEqual(res.code, 0);
+      assert.match(res.stdout + res.stderr, /FAILED[\s\S]*server="not-hot"/);
+    } finally {
+      removeTempDir(dir);
+    }
   });
 
   it('every alert is tested both firing and not firing', () => {

@@ -198,7 +198,11 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
   });
 
   it('helm install creates the CRDs, the operator and exactly the RBAC rules of files/rbac-rules.yaml', async () => {
-    await helm(['install', RELEASE, CHART, '-n', NS]);
+    const installed = await helm(['install', RELEASE, CHART, '-n', NS]);
+    // NOTES.txt tells what to do next.
+    assert.match(installed.stdout, /sftpgate \S+ is installed in namespace sftpgate-system/);
+    assert.match(installed.stdout, /kubectl apply -n <ns> -f examples\/sftpuser.yaml/);
+    assert.match(installed.stdout, /helm uninstall` keeps the CRDs/);
     for (const crd of ['sftpservers.sftpgate.io', 'sftpusers.sftpgate.io']) {
       await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}`]);
       const { stdout } = await cp.kubectl(['get', 'crd', crd, '-o', 'json']);
@@ -321,7 +325,8 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
     assert.notEqual(gone.code, 0);
 
     // Reinstall under the same name (it adopts the kept CRDs), then uninstall with crds.keep=false.
-    await helm(['install', RELEASE, CHART, '-n', NS, '--set', 'crds.keep=false']);
+    const again = await helm(['install', RELEASE, CHART, '-n', NS, '--set', 'crds.keep=false']);
+    assert.doesNotMatch(again.stdout, /keeps the CRDs/);
     await helm(['uninstall', RELEASE, '-n', NS]);
     await waitUntil(
       'the SftpServer CRD to be deleted',

@@ -3,7 +3,7 @@
 // Why a generated template and not the chart's crds/ directory: Helm installs crds/ once, never upgrades it and
 // cannot gate it on a value, while the issue asks for `crds.enabled` and `crds.keep`. And why not `.Files.Get`:
 // a chart can only read files inside its own directory, and crds/ at the repository root must stay usable with plain
-// `kubectl apply -f crds/`. So this script copies them in, and test/integration/chart-crds.test.ts fails on drift.
+// `kubectl apply -f crds/`. So this script copies them in, and test/integration/chart-files.test.ts fails on drift.
 //
 // Run: `bash charts/sftpgate/hack/sync-crds.sh` (or `node charts/sftpgate/hack/sync-crds.ts`).
 
