@@ -74,9 +74,17 @@ export function toolDir(tool: ToolName): string | undefined {
 
 /**
  * Absolute path of an installed tool. Throws ToolMissing (telling to run `make tools`) when its install did not
- * complete. kubectl comes from PATH (the machine's own, as the issue asks).
+ * complete. kubectl comes from PATH (the machine's own, as the issue asks), else from the Kubernetes build.
  */
 export function toolPath(tool: ToolName): string {
+  if (tool === 'kubectl') {
+    // The machine's own kubectl first; the one built beside kube-apiserver where a machine has none.
+    try {
+      return findOnPath(tool);
+    } catch {
+      return toolPath('kube-apiserver').replace(/kube-apiserver$/, 'kubectl');
+    }
+  }
   const dir = toolDir(tool);
   if (dir === undefined) return findOnPath(tool);
   const bin = join(dir, 'bin', tool);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kube-controller-manager from Go modules into the cache.
+# Builds kube-apiserver, kube-controller-manager and kubectl from Go modules into the cache (kubectl is the fallback
+# for machines without one on PATH; tests prefer the machine's own).
 # k8s.io/kubernetes can't be `go install`ed (its go.mod replaces the staging modules with local paths), so a wrapper
 # module requires it at the pinned tag and replaces each staging module with its published version.
 . "$(dirname "$0")/common.sh"
 dest="$CACHE_ROOT/kubernetes-$KUBERNETES_VERSION"
 if done_marker "$dest"; then echo "$dest/bin"; exit 0; fi
-log "building kube-apiserver + kube-controller-manager $KUBERNETES_VERSION (cold: ~10-20 min on 2 cores)"
+log "building kube-apiserver, kube-controller-manager, kubectl $KUBERNETES_VERSION (cold: ~10-20 min on 2 cores)"
 work="$dest/wrapper"; rm -rf "$work"; mkdir -p "$work" "$dest/bin"
 cd "$work"
 cat > go.mod <<MOD
@@ -28,6 +29,7 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
 # tidy, not `go get pkg`: a bare `go get` would move k8s.io/kubernetes to its newest release.
@@ -39,6 +41,6 @@ ver_pkg=k8s.io/component-base/version
 ldflags="-s -w -X $ver_pkg.gitVersion=$KUBERNETES_VERSION -X $ver_pkg.gitMajor=1 -X $ver_pkg.gitMinor=$minor"
 ldflags="$ldflags -X $ver_pkg.gitTreeState=clean -X $ver_pkg.buildDate=1970-01-01T00:00:00Z"
 CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "$ldflags" -o "$dest/bin/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
 mark_done "$dest"
 echo "$dest/bin"
