@@ -1,9 +1,9 @@
 // Every metric the chart's dashboard and alerts query must exist: in the contract (docs/metrics.md) and in what the
-// components really export. The sftp pod's registry is scraped for real (its exposition text); the operator's is
-// compared once its metrics module lands (see the todo below — missingFromScrapes() is the helper to use).
+// components really export — the exposition text of the sftp pod's and the operator's own registries. A scrape of a
+// running process over HTTP can reuse missingFromScrapes() with the body of GET /metrics.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
@@ -21,9 +21,9 @@ import {
   metricNamesInExpr,
   missingFromScrapes,
 } from '../../charts/sftpgate/hack/metric-names.ts';
+import { OperatorMetrics } from '../../operator/src/runtime/metrics.ts';
 import { Metrics } from '../../sftp-pod/src/telemetry/metrics.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 /** Grafana's datasource variable reference (a Grafana placeholder, not a JavaScript template). */
 const DS_VAR = ['$', '{datasource}'].join('');
 
@@ -121,11 +121,20 @@ describe('dashboard and alert metrics', () => {
     assert.deepEqual(missingFromScrapes(new Set(podSide), [scrape]), []);
   });
 
-  it('every operator metric they use is exported by the operator (a real scrape of its registry)', {
-    todo: existsSync(`${ROOT}operator/src/runtime/metrics.ts`)
-      ? 'operator metrics module landed: wire its registry in here with missingFromScrapes()'
-      : 'operator/src/runtime/metrics.ts has not landed yet',
-  }, () => {
-    // Placeholder until the operator's registry can be built in-process; the docs check above already covers names.
+  it('every operator metric they use is exported by the operator (a real scrape of its registry)', async () => {
+    const metrics = new OperatorMetrics();
+    const scrape = await metrics.registry.metrics();
+    metrics.registry.clear();
+    const operatorSide = [...dashboardMetricNames(), ...alertMetricNames()].filter((n) =>
+      n.startsWith('sftpgate_operator_'),
+    );
+    assert.ok(operatorSide.length >= 8);
+    assert.deepEqual(missingFromScrapes(new Set(operatorSide), [scrape]), []);
+  });
+
+  it('the comparison helper really reports a name missing from a scrape', () => {
+    assert.deepEqual(missingFromScrapes(['sftpgate_nope_total', 'up'], ['# TYPE sftpgate_other gauge\n']), [
+      'sftpgate_nope_total',
+    ]);
   });
 });
