@@ -3,9 +3,11 @@
 // running process over HTTP can reuse missingFromScrapes() with the body of GET /metrics.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { stringify as stringifyYaml } from 'yaml';
 import {
   buildDashboard,
   DASHBOARD_PATH,
@@ -23,6 +25,7 @@ import {
 } from '../../charts/sftpgate/hack/metric-names.ts';
 import { OperatorMetrics } from '../../operator/src/runtime/metrics.ts';
 import { Metrics } from '../../sftp-pod/src/telemetry/metrics.ts';
+import { makeTempDir, removeTempDir, runCommand, toolPath } from '../infra/index.ts';
 
 /** Grafana's datasource variable reference (a Grafana placeholder, not a JavaScript template). */
 const DS_VAR = ['$', '{datasource}'].join('');
@@ -74,6 +77,25 @@ describe('dashboard and alert metrics', () => {
           assert.match(t.expr, /namespace=~"\$namespace", server=~"\$server"/, `${p.title}: selector`);
         }
       }
+    }
+  });
+
+  it('every dashboard query is valid PromQL (parsed by promtool, variables substituted)', async () => {
+    const exprs = dashboardExprs(dashboard).map((e) =>
+      e.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', '.*').replaceAll('$server', '.*'),
+    );
+    const rules = {
+      groups: [{ name: 'dashboard', rules: exprs.map((expr, i) => ({ record: `dashboard:query_${i}`, expr })) }],
+    };
+    const dir = makeTempDir('dashboard-promql');
+    try {
+      const file = join(dir, 'dashboard-rules.yaml');
+      writeFileSync(file, stringifyYaml(rules));
+      const res = await runCommand(toolPath('promtool'), ['check', 'rules', file], { allowFailure: true });
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      assert.match(res.stdout, new RegExp(`SUCCESS: ${exprs.length} rules found`));
+    } finally {
+      removeTempDir(dir);
     }
   });
 
