@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { makeTempDir, readVersions, removeTempDir, runCommand } from '../infra/index.ts';
 
@@ -88,35 +88,48 @@ function parseDockerfile(text: string): Parsed {
 }
 
 describe('container images (Dockerfiles and their runtime layout)', () => {
-  let tmp: string;
-  let dist: string;
-  let prodModules: string[];
+  let tmp: string | undefined;
+  let built: Promise<{ dist: string; prodModules: string[] }> | undefined;
 
-  before(async () => {
-    tmp = makeTempDir('images');
-    // The build stage: the project's own tsc with tsconfig.build.json, into a temp outDir.
-    dist = join(tmp, 'dist');
-    await runCommand(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dist], {
-      cwd: ROOT,
-      timeoutMs: 300_000,
-    });
-    // The deps stage: what `npm ci --omit=dev` installs, read from the lockfile through npm itself.
-    const ls = await runCommand('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, allowFailure: true });
-    prodModules = ls.stdout
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l.startsWith(join(ROOT, 'node_modules/')));
-    assert.ok(prodModules.length > 10, `npm ls found ${prodModules.length} production packages`);
-  });
+  /**
+   * The build and deps stages, once per file, on first use (so a failure is reported by the test that needs it):
+   * the project's own tsc with tsconfig.build.json into a temp outDir — failing on type errors, as `RUN npx tsc`
+   * would — and the packages `npm ci --omit=dev` installs, read from the lockfile through npm itself.
+   */
+  const build = () => {
+    built ??= (async () => {
+      tmp = makeTempDir('images');
+      const dist = join(tmp, 'dist');
+      await runCommand(
+        join(ROOT, 'node_modules/.bin/tsc'),
+        ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dist],
+        {
+          cwd: ROOT,
+          timeoutMs: 300_000,
+        },
+      );
+      const ls = await runCommand('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+        cwd: ROOT,
+        allowFailure: true,
+      });
+      const prodModules = ls.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith(join(ROOT, 'node_modules/')));
+      assert.ok(prodModules.length > 10, `npm ls found ${prodModules.length} production packages`);
+      return { dist, prodModules };
+    })();
+    return built;
+  };
 
   after(() => {
-    if (tmp) {
+    if (tmp && existsSync(tmp)) {
       // Undo the read-only layouts so the temp dir can be removed.
       const unlock = (p: string) => {
         chmodSync(p, 0o755);
         if (statSync(p).isDirectory()) for (const e of readdirSync(p)) unlock(join(p, e));
       };
-      if (existsSync(tmp)) unlock(tmp);
+      unlock(tmp);
       removeTempDir(tmp);
     }
   });
@@ -172,7 +185,8 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
       it('the assembled runtime layout runs read-only with production dependencies only', {
         todo: existsSync(join(ROOT, launcher)) ? false : `${launcher} has not landed yet`,
       }, async () => {
-        const app = join(tmp, `${img.binName}-app`);
+        const { dist, prodModules } = await build();
+        const app = join(tmp ?? '', `${img.binName}-app`);
         mkdirSync(app, { recursive: true });
         for (const c of parsed.copies) {
           const dest = join(app, c.dest.replace(/^\.\//, '').replace(/^\/app\/?/, ''));
@@ -199,13 +213,13 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
         const [, entry = ''] = parsed.entrypoint;
         const res = await runCommand(NODE_BIN, [join(app, entry.replace(/^\/app\//, '')), '--help'], {
           cwd: app,
-          env: { ...parsed.env, HOME: join(tmp, 'home') },
+          env: { ...parsed.env, HOME: join(tmp ?? '', 'home') },
           allowFailure: true,
           timeoutMs: 60_000,
         });
         assert.equal(res.code, 0, res.stderr);
         assert.match(res.stdout + res.stderr, /--metrics-listen/);
-        writeFileSync(join(tmp, `${img.binName}.help.txt`), res.stdout);
+        writeFileSync(join(tmp ?? '', `${img.binName}.help.txt`), res.stdout);
       });
     });
   }
