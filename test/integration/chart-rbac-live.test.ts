@@ -141,7 +141,13 @@ describe('chart RBAC vs the real operator (live)', () => {
     };
     server.spec.storage.endpoint = minio.endpoint;
     server.spec.storage.bucket = BUCKET;
-    const user = readFileSync(`${ROOT}examples/sftpuser.yaml`, 'utf8');
+    // deletionPolicy Delete on both: their finalizers and the prefix purge run with the chart's permissions too.
+    (server.spec as { deletionPolicy?: string }).deletionPolicy = 'Delete';
+    const userObj = parseYaml(readFileSync(`${ROOT}examples/sftpuser.yaml`, 'utf8')) as {
+      spec: Record<string, unknown>;
+    };
+    userObj.spec['deletionPolicy'] = 'Delete';
+    const user = JSON.stringify(userObj);
     await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(secret) });
     await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(server) });
     await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: user });
