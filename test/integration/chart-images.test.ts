@@ -8,6 +8,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, st
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_SFTP_IMAGE } from '../../operator/src/config.ts';
 import { makeTempDir, readVersions, removeTempDir, runCommand } from '../infra/index.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -147,6 +148,9 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
   it('the chart references exactly these image repositories, tagged with its appVersion', () => {
     assert.equal(values.image.repository, IMAGES[0]?.repository);
     assert.equal(values.sftpImage.repository, IMAGES[1]?.repository);
+    // The operator's own default (used out of cluster, e.g. `make demo`) is the chart's default sftp image.
+    const chart = parseYaml(readFileSync(join(ROOT, 'charts/sftpgate/Chart.yaml'), 'utf8')) as { appVersion: string };
+    assert.equal(DEFAULT_SFTP_IMAGE, `${values.sftpImage.repository}:${chart.appVersion}`);
     const docs = readFileSync(join(ROOT, 'docs/images.md'), 'utf8');
     for (const img of IMAGES) {
       assert.ok(docs.includes(`-f ${img.dockerfile} -t ${img.repository}:`), `docs/images.md builds ${img.repository}`);
