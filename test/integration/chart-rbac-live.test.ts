@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { alertMetricNames, dashboardMetricNames, missingFromScrapes } from '../../charts/sftpgate/hack/metric-names.ts';
 import {
   type ControlPlane,
@@ -58,167 +58,181 @@ function apiCalls(scrape: string): Array<{ verb: string; resource: string }> {
   return out;
 }
 
-describe('chart RBAC vs the real operator (live)', () => {
-  let cp: ControlPlane;
-  let minio: Minio;
-  let operator: ManagedProcess | undefined;
-  let dir: string;
-  let port: number;
-  const rules = parseYaml(readFileSync(`${CHART}/files/rbac-rules.yaml`, 'utf8')) as {
-    clusterRules: Rule[];
-    leaderElectionRules: Rule[];
-  };
+/** The two RBAC shapes the chart renders: a ClusterRole (all namespaces) and a Role (exactly one watched namespace). */
+const MODES = [
+  { name: 'all namespaces, ClusterRole', values: [] as string[], scoped: false },
+  { name: 'one namespace, Role', values: ['--set', `operator.watchNamespaces={${TENANT}}`], scoped: true },
+];
 
-  const scrape = async (): Promise<string> => {
-    const res = await httpGet(`http://127.0.0.1:${port}/metrics`);
-    assert.equal(res.status, 200);
-    return res.body;
-  };
-  const running = (): ManagedProcess => {
-    assert.ok(operator, 'the operator was started');
-    return operator;
-  };
-  const operatorLog = () => tailFile(join(dir, 'operator.log'), 60);
+for (const mode of MODES) {
+  describe(`chart RBAC vs the real operator (live: ${mode.name})`, () => {
+    let cp: ControlPlane;
+    let minio: Minio;
+    let operator: ManagedProcess | undefined;
+    let dir: string;
+    let port: number;
+    const rules = parseYaml(readFileSync(`${CHART}/files/rbac-rules.yaml`, 'utf8')) as {
+      clusterRules: Rule[];
+      leaderElectionRules: Rule[];
+    };
 
-  before(async () => {
-    dir = makeTempDir('chart-rbac');
-    [cp, minio] = await Promise.all([startControlPlane(), startMinio()]);
-    await minio.createBucket(BUCKET, { versioning: true });
-    await cp.kubectl(['create', 'namespace', NS]);
-    await cp.kubectl(['create', 'namespace', TENANT]);
-    await runCommand(toolPath('helm'), [
-      'install',
-      'sg',
-      CHART,
-      '-n',
-      NS,
-      '--kubeconfig',
-      cp.kubeconfigPath,
-      '--set',
-      'operator.replicas=1',
-    ]);
-    const kubeconfig = await cp.serviceAccountKubeconfig(NS, 'sg-sftpgate');
-    port = await reservePort();
-    // Exactly the chart's Deployment arguments for these values, pointed at the test API server.
-    operator = spawnManaged({
-      name: 'operator',
-      command: process.execPath,
-      args: [
-        join(ROOT, 'operator/bin/sftpgate-operator.js'),
-        `--kubeconfig=${kubeconfig}`,
-        `--metrics-listen=127.0.0.1:${port}`,
-        '--log-level=debug',
-        '--sftp-image=ghcr.io/sftpgate/sftpgate-sftp:0.1.0',
-        '--workers=4',
-        '--leader-elect',
-      ],
-      env: { POD_NAMESPACE: NS, POD_NAME: 'sg-sftpgate-operator-test' },
-      logFile: join(dir, 'operator.log'),
+    const scrape = async (): Promise<string> => {
+      const res = await httpGet(`http://127.0.0.1:${port}/metrics`);
+      assert.equal(res.status, 200);
+      return res.body;
+    };
+    const running = (): ManagedProcess => {
+      assert.ok(operator, 'the operator was started');
+      return operator;
+    };
+    const operatorLog = () => tailFile(join(dir, 'operator.log'), 60);
+
+    before(async () => {
+      dir = makeTempDir('chart-rbac');
+      [cp, minio] = await Promise.all([startControlPlane(), startMinio()]);
+      await minio.createBucket(BUCKET, { versioning: true });
+      await cp.kubectl(['create', 'namespace', NS]);
+      await cp.kubectl(['create', 'namespace', TENANT]);
+      const helm = (args: string[]) =>
+        runCommand(toolPath('helm'), [...args, '-n', NS, '--kubeconfig', cp.kubeconfigPath]);
+      await helm(['install', 'sg', CHART, '--set', 'operator.replicas=1', ...mode.values]);
+      const kubeconfig = await cp.serviceAccountKubeconfig(NS, 'sg-sftpgate');
+      port = await reservePort();
+      // Exactly the container arguments of the chart's Deployment as installed, pointed at the test API server and a
+      // loopback metrics port.
+      const manifest = (await helm(['get', 'manifest', 'sg'])).stdout;
+      const deployment = parseAllDocuments(manifest)
+        .map(
+          (d) =>
+            d.toJS() as { kind?: string; spec?: { template: { spec: { containers: Array<{ args: string[] }> } } } },
+        )
+        .find((d) => d?.kind === 'Deployment');
+      const chartArgs = deployment?.spec?.template.spec.containers[0]?.args ?? [];
+      assert.ok(chartArgs.includes('--leader-elect'), 'the chart enables leader election');
+      const args = chartArgs.map((a) => (a.startsWith('--metrics-listen=') ? `--metrics-listen=127.0.0.1:${port}` : a));
+      operator = spawnManaged({
+        name: 'operator',
+        command: process.execPath,
+        args: [join(ROOT, 'operator/bin/sftpgate-operator.js'), `--kubeconfig=${kubeconfig}`, ...args],
+        env: { POD_NAMESPACE: NS, POD_NAME: 'sg-sftpgate-operator-test' },
+        logFile: join(dir, 'operator.log'),
+      });
+      await waitUntil(
+        'the operator to be ready',
+        async () => (await httpGet(`http://127.0.0.1:${port}/readyz`)).status === 200,
+        { timeoutMs: 90_000, intervalMs: 250, process: operator },
+      );
     });
-    await waitUntil(
-      'the operator to be ready',
-      async () => (await httpGet(`http://127.0.0.1:${port}/readyz`)).status === 200,
-      { timeoutMs: 90_000, intervalMs: 250, process: operator },
-    );
-  });
 
-  after(async () => {
-    await operator?.stop();
-    await Promise.all([cp?.stop(), minio?.stop()]);
-    if (dir) removeTempDir(dir);
-    if (port) releasePorts([port]);
-  });
+    after(async () => {
+      await operator?.stop();
+      await Promise.all([cp?.stop(), minio?.stop()]);
+      if (dir) removeTempDir(dir);
+      if (port) releasePorts([port]);
+    });
 
-  it('reconciles the examples with only the chart’s permissions', async () => {
-    const secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'demo-s3-credentials', namespace: TENANT },
-      stringData: { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey },
-    };
-    const server = parseYaml(readFileSync(`${ROOT}examples/sftpserver.yaml`, 'utf8')) as {
-      spec: { storage: { endpoint: string; bucket: string } };
-    };
-    server.spec.storage.endpoint = minio.endpoint;
-    server.spec.storage.bucket = BUCKET;
-    // deletionPolicy Delete on both: their finalizers and the prefix purge run with the chart's permissions too.
-    (server.spec as { deletionPolicy?: string }).deletionPolicy = 'Delete';
-    const userObj = parseYaml(readFileSync(`${ROOT}examples/sftpuser.yaml`, 'utf8')) as {
-      spec: Record<string, unknown>;
-    };
-    userObj.spec['deletionPolicy'] = 'Delete';
-    const user = JSON.stringify(userObj);
-    await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(secret) });
-    await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(server) });
-    await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: user });
-    // The children the chart's rules must allow: Deployment, Service, ServiceAccount, PDB, NetworkPolicy, Role,
-    // RoleBinding, host-key and users-table Secrets; and the user joining the table.
-    const kinds = 'deployment,service,serviceaccount,poddisruptionbudget,networkpolicy,role,rolebinding,secret';
-    try {
-      await waitUntil(
-        'the SftpServer children and a Ready SftpUser',
-        async () => {
-          const got = await cp.kubectl(['get', kinds, '-n', TENANT, '-l', 'sftpgate.io/server=demo', '-o', 'name'], {
-            allowFailure: true,
-          });
-          const names = got.stdout;
-          const user = await cp.kubectl(
-            [
-              'get',
-              'sftpuser',
-              'alice',
-              '-n',
-              TENANT,
-              '-o',
-              'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-            ],
-            { allowFailure: true },
-          );
-          return (
-            ['deployment.apps/', 'service/', 'poddisruptionbudget.policy/', 'networkpolicy.networking.k8s.io/'].every(
-              (k) => names.includes(k),
-            ) && user.stdout.trim() === 'True'
-          );
-        },
-        { timeoutMs: 120_000, intervalMs: 500, process: running() },
+    it('reconciles the examples with only the chart’s permissions', async () => {
+      const secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'demo-s3-credentials', namespace: TENANT },
+        stringData: { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey },
+      };
+      const server = parseYaml(readFileSync(`${ROOT}examples/sftpserver.yaml`, 'utf8')) as {
+        spec: { storage: { endpoint: string; bucket: string } };
+      };
+      server.spec.storage.endpoint = minio.endpoint;
+      server.spec.storage.bucket = BUCKET;
+      // deletionPolicy Delete on both: their finalizers and the prefix purge run with the chart's permissions too.
+      (server.spec as { deletionPolicy?: string }).deletionPolicy = 'Delete';
+      const userObj = parseYaml(readFileSync(`${ROOT}examples/sftpuser.yaml`, 'utf8')) as {
+        spec: Record<string, unknown>;
+      };
+      userObj.spec['deletionPolicy'] = 'Delete';
+      const user = JSON.stringify(userObj);
+      await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(secret) });
+      await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(server) });
+      await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: user });
+      // The children the chart's rules must allow: Deployment, Service, ServiceAccount, PDB, NetworkPolicy, Role,
+      // RoleBinding, host-key and users-table Secrets; and the user joining the table.
+      const kinds = 'deployment,service,serviceaccount,poddisruptionbudget,networkpolicy,role,rolebinding,secret';
+      try {
+        await waitUntil(
+          'the SftpServer children and a Ready SftpUser',
+          async () => {
+            const got = await cp.kubectl(['get', kinds, '-n', TENANT, '-l', 'sftpgate.io/server=demo', '-o', 'name'], {
+              allowFailure: true,
+            });
+            const names = got.stdout;
+            const user = await cp.kubectl(
+              [
+                'get',
+                'sftpuser',
+                'alice',
+                '-n',
+                TENANT,
+                '-o',
+                'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+              ],
+              { allowFailure: true },
+            );
+            return (
+              ['deployment.apps/', 'service/', 'poddisruptionbudget.policy/', 'networkpolicy.networking.k8s.io/'].every(
+                (k) => names.includes(k),
+              ) && user.stdout.trim() === 'True'
+            );
+          },
+          { timeoutMs: 120_000, intervalMs: 500, process: running() },
+        );
+      } catch (err) {
+        assert.fail(`${String(err)}\n--- operator log ---\n${operatorLog()}`);
+      }
+    });
+
+    it('deletes them again (finalizers, cascading cleanup) with the same permissions', async () => {
+      await cp.kubectl(['delete', 'sftpuser', 'alice', '-n', TENANT, '--wait=false']);
+      await cp.kubectl(['delete', 'sftpserver', 'demo', '-n', TENANT, '--wait=false']);
+      try {
+        await waitUntil(
+          'the SftpUser and SftpServer to be gone',
+          async () => {
+            const res = await cp.kubectl(['get', 'sftpusers,sftpservers', '-n', TENANT, '-o', 'name']);
+            return res.stdout.trim() === '';
+          },
+          { timeoutMs: 120_000, intervalMs: 500, process: running() },
+        );
+      } catch (err) {
+        assert.fail(`${String(err)}\n--- operator log ---\n${operatorLog()}`);
+      }
+    });
+
+    it('every API call the operator made is granted by files/rbac-rules.yaml, and none was refused', async () => {
+      const calls = apiCalls(await scrape());
+      assert.ok(calls.length >= 10, `the operator made calls: ${JSON.stringify(calls)}`);
+      const all = [...rules.clusterRules, ...rules.leaderElectionRules];
+      const notGranted = calls.filter(
+        (c) =>
+          !all.some((r) => r.resources.includes(c.resource) && rbacVerbs(c.verb).every((v) => r.verbs.includes(v))),
       );
-    } catch (err) {
-      assert.fail(`${String(err)}\n--- operator log ---\n${operatorLog()}`);
-    }
-  });
+      assert.deepEqual(notGranted, [], 'calls the chart does not allow');
+      // For the record (and the reviewer of a new rule): which calls were observed.
+      console.log(`operator API calls: ${calls.map((c) => `${c.verb} ${c.resource}`).join(', ')}`);
+      assert.doesNotMatch(readFileSync(join(dir, 'operator.log'), 'utf8'), /\bforbidden\b|\b403\b/i);
+    });
 
-  it('deletes them again (finalizers, cascading cleanup) with the same permissions', async () => {
-    await cp.kubectl(['delete', 'sftpuser', 'alice', '-n', TENANT, '--wait=false']);
-    await cp.kubectl(['delete', 'sftpserver', 'demo', '-n', TENANT, '--wait=false']);
-    try {
-      await waitUntil(
-        'the SftpUser and SftpServer to be gone',
-        async () => {
-          const res = await cp.kubectl(['get', 'sftpusers,sftpservers', '-n', TENANT, '-o', 'name']);
-          return res.stdout.trim() === '';
-        },
-        { timeoutMs: 120_000, intervalMs: 500, process: running() },
-      );
-    } catch (err) {
-      assert.fail(`${String(err)}\n--- operator log ---\n${operatorLog()}`);
-    }
-  });
+    it(mode.scoped ? 'the grant is a Role in the watched namespace only' : 'the grant is cluster-wide', async () => {
+      const clusterRole = await cp.kubectl(['get', 'clusterrole', 'sg-sftpgate-operator'], { allowFailure: true });
+      assert.equal(clusterRole.code === 0, !mode.scoped);
+      const kubeconfig = await cp.serviceAccountKubeconfig(NS, 'sg-sftpgate');
+      const canI = async (args: string[]) =>
+        (await cp.kubectl(['auth', 'can-i', ...args], { kubeconfig, allowFailure: true })).stdout.trim();
+      assert.equal(await canI(['list', 'secrets', '-n', TENANT]), 'yes');
+      assert.equal(await canI(['list', 'secrets', '-n', 'default']), mode.scoped ? 'no' : 'yes');
+    });
 
-  it('every API call the operator made is granted by files/rbac-rules.yaml, and none was refused', async () => {
-    const calls = apiCalls(await scrape());
-    assert.ok(calls.length >= 10, `the operator made calls: ${JSON.stringify(calls)}`);
-    const all = [...rules.clusterRules, ...rules.leaderElectionRules];
-    const notGranted = calls.filter(
-      (c) => !all.some((r) => r.resources.includes(c.resource) && rbacVerbs(c.verb).every((v) => r.verbs.includes(v))),
-    );
-    assert.deepEqual(notGranted, [], 'calls the chart does not allow');
-    // For the record (and the reviewer of a new rule): which calls were observed.
-    console.log(`operator API calls: ${calls.map((c) => `${c.verb} ${c.resource}`).join(', ')}`);
-    assert.doesNotMatch(readFileSync(join(dir, 'operator.log'), 'utf8'), /\bforbidden\b|\b403\b/i);
+    it('every operator metric the dashboard and alerts query is in the live scrape', async () => {
+      const used = [...dashboardMetricNames(), ...alertMetricNames()].filter((n) => n.startsWith('sftpgate_operator_'));
+      assert.deepEqual(missingFromScrapes(new Set(used), [await scrape()]), []);
+    });
   });
-
-  it('every operator metric the dashboard and alerts query is in the live scrape', async () => {
-    const used = [...dashboardMetricNames(), ...alertMetricNames()].filter((n) => n.startsWith('sftpgate_operator_'));
-    assert.deepEqual(missingFromScrapes(new Set(used), [await scrape()]), []);
-  });
-});
+}
