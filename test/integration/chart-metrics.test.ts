@@ -80,6 +80,19 @@ describe('dashboard and alert metrics', () => {
     }
   });
 
+  it('panels tile the 24-column grid without overlapping', () => {
+    const boxes = (dashboard.panels as Array<Panel & { gridPos: { x: number; y: number; w: number; h: number } }>).map(
+      (p) => ({ title: p.title, ...p.gridPos }),
+    );
+    for (const b of boxes) assert.ok(b.x >= 0 && b.w > 0 && b.x + b.w <= 24, `${b.title}: inside the grid`);
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        assert.ok(!overlap, `${a.title} overlaps ${b.title}`);
+      }
+    }
+  });
+
   it('every dashboard query is valid PromQL (parsed by promtool, variables substituted)', async () => {
     const exprs = dashboardExprs(dashboard).map((e) =>
       e.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', '.*').replaceAll('$server', '.*'),

@@ -52,7 +52,7 @@ const ROWS: readonly RowSpec[] = [
         description: 'SftpServers whose pods are scraped (selected namespaces/servers).',
         unit: 'none',
         type: 'stat',
-        width: 4,
+        width: 6,
         targets: [{ expr: `count(count by (namespace, server) (sftpgate_users_loaded{${SFTP}}))`, legend: 'servers' }],
       },
       {
@@ -61,7 +61,7 @@ const ROWS: readonly RowSpec[] = [
           'Users in the loaded users tables (the largest value across a server’s pods, summed over servers).',
         unit: 'none',
         type: 'stat',
-        width: 4,
+        width: 6,
         targets: [{ expr: `sum(max by (namespace, server) (sftpgate_users_loaded{${SFTP}}))`, legend: 'users' }],
       },
       {
@@ -69,7 +69,7 @@ const ROWS: readonly RowSpec[] = [
         description: 'Authenticated SFTP sessions open now.',
         unit: 'none',
         type: 'stat',
-        width: 4,
+        width: 6,
         targets: [{ expr: `sum(sftpgate_sessions_active{${SFTP}})`, legend: 'sessions' }],
       },
       {
@@ -77,7 +77,7 @@ const ROWS: readonly RowSpec[] = [
         description: 'SftpServers and SftpUsers whose Ready condition is not True (from the operator).',
         unit: 'none',
         type: 'stat',
-        width: 4,
+        width: 6,
         targets: [
           { expr: `max by (kind) (sftpgate_operator_resources{${OPERATOR}, ready="false"})`, legend: '{{kind}}' },
         ],
@@ -212,7 +212,7 @@ const ROWS: readonly RowSpec[] = [
         title: 'S3 requests by operation',
         description: 'S3 calls per second by operation.',
         unit: 'reqps',
-        width: 8,
+        width: 6,
         stack: true,
         targets: [
           {
@@ -225,7 +225,7 @@ const ROWS: readonly RowSpec[] = [
         title: 'S3 errors by operation',
         description: 'S3 calls per second that failed after the SDK’s retries.',
         unit: 'reqps',
-        width: 8,
+        width: 6,
         targets: [
           {
             expr: `sum by (operation) (rate(sftpgate_s3_requests_total{${SFTP}, result="error"}[${RATE}]))`,
@@ -237,7 +237,7 @@ const ROWS: readonly RowSpec[] = [
         title: 'S3 latency p99 by operation',
         description: 'p99 duration of S3 calls by operation.',
         unit: 's',
-        width: 8,
+        width: 6,
         targets: [
           {
             expr: q(0.99, 'sftpgate_s3_request_duration_seconds', SFTP, 'operation, '),
@@ -249,7 +249,7 @@ const ROWS: readonly RowSpec[] = [
         title: 'Per-login credential requests',
         description: 'STS requests per second by result (IAM modes STS and AWS).',
         unit: 'reqps',
-        width: 8,
+        width: 6,
         targets: [
           { expr: `sum by (result) (rate(sftpgate_sts_requests_total{${SFTP}}[${RATE}]))`, legend: '{{result}}' },
         ],
@@ -454,18 +454,22 @@ export function buildDashboard(): object {
       panels: [],
     });
     y += 1;
+    // Panels fill lines left to right; a line is as tall as its tallest panel.
     let x = 0;
+    let lineHeight = 0;
     for (const p of row.panels) {
       const w = p.width ?? 8;
       const h = p.type === 'stat' ? 4 : 8;
       if (x + w > 24) {
         x = 0;
-        y += 8;
+        y += lineHeight;
+        lineHeight = 0;
       }
       panels.push(panelJson(p, id++, { x, y, w, h }));
       x += w;
+      lineHeight = Math.max(lineHeight, h);
     }
-    y += 8;
+    y += lineHeight;
   }
   const queryVar = (name: string, label: string, query: string) => ({
     name,
