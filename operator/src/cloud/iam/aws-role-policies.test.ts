@@ -63,6 +63,16 @@ test('IAM SDK errors are classified into stable codes', () => {
       err: sdkError('MalformedPolicyDocumentException', 400, 'client'),
       code: IamErrorCode.InvalidInput,
     },
+    {
+      name: 'trust principal not yet visible (IAM eventual consistency)',
+      err: new IAMServiceException({
+        name: 'MalformedPolicyDocumentException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Invalid principal in policy: "AWS":"arn:aws:iam::1:role/sftpgate/x-pod"',
+      }),
+      code: IamErrorCode.Unavailable,
+    },
     { name: 'throttling', err: sdkError('Throttling', 400, 'client'), code: IamErrorCode.Unavailable },
     {
       name: 'service failure',

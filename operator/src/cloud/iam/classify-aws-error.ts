@@ -28,6 +28,9 @@ export function classifyIamError(what: string, err: unknown): IamError {
         case 'LimitExceededException':
           return IamErrorCode.LimitExceeded;
         case 'MalformedPolicyDocumentException':
+          // Our documents are generated; "Invalid principal" right after creating the pod role is IAM's eventual
+          // consistency (the new role is not visible yet to the trust policy validator): retry, don't stall.
+          return /invalid principal/i.test(err.message) ? IamErrorCode.Unavailable : IamErrorCode.InvalidInput;
         case 'InvalidInputException':
         case 'PolicyNotAttachableException':
           return IamErrorCode.InvalidInput;
