@@ -19,7 +19,7 @@ TEST_TIMEOUT_MS ?= 900000
 UNIT_TESTS := 'operator/src/**/*.test.ts' 'sftp-pod/src/**/*.test.ts'
 INFRA_TESTS := 'test/**/*.test.ts'
 
-.PHONY: build lint test test-unit test-integration deps tools demo bench clean format
+.PHONY: build lint test test-unit test-integration deps tools demo bench clean format images generate
 
 # Not `npm ci`: the registry this machine reaches lacks some of Biome's other-platform optional packages, so the lock
 # cannot list them and `npm ci` refuses the lock as out of sync. `npm install --no-save` installs exactly the locked
@@ -59,6 +59,23 @@ demo: deps tools
 
 bench: deps tools
 	node test/bench/run.ts
+
+# Container images (docs/images.md). No engine runs on the development machines; CI never builds them.
+IMAGE_REGISTRY ?= ghcr.io/sftpgate
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/sftpgate/Chart.yaml)
+CONTAINER_ENGINE ?= docker
+images:
+	$(CONTAINER_ENGINE) build -f operator/Dockerfile -t $(IMAGE_REGISTRY)/sftpgate-operator:$(IMAGE_TAG) .
+	$(CONTAINER_ENGINE) build -f sftp-pod/Dockerfile -t $(IMAGE_REGISTRY)/sftpgate-sftp:$(IMAGE_TAG) .
+
+# Regenerates every generated file (drift tests fail until this is run after a source change).
+generate: deps
+	node operator/src/api/generate.ts
+	node charts/sftpgate/hack/dashboard.ts
+	node charts/sftpgate/hack/values-schema.ts
+	node charts/sftpgate/hack/values-doc.ts
+	bash charts/sftpgate/hack/sync-crds.sh
+	biome format --write charts/sftpgate/values.schema.json docs/reference/values.md
 
 clean:
 	rm -rf dist .demo
