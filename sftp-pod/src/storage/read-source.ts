@@ -70,9 +70,11 @@ export class S3ReadSource implements ReadSource {
       let data: Uint8Array;
       try {
         data = await chunk.data;
-      } catch (err) {
-        this.#evict(chunk); // a later read retries it
-        throw err;
+      } catch {
+        // A failed read-ahead is not this read's failure: fetch the range now, once (a real error surfaces here).
+        this.#evict(chunk);
+        parts.push(await this.#get(s, e, signal));
+        continue;
       }
       parts.push(data.subarray(s - i * chunkBytes, e - i * chunkBytes));
       // Fully consumed by a sequential reader: give the memory back now.

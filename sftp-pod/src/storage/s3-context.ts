@@ -3,6 +3,7 @@
 
 import { type S3Client, StorageClass } from '@aws-sdk/client-s3';
 import type { ByteBudget } from './budget.ts';
+import { StorageError, StorageErrorCode } from './errors.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { classifyS3Error } from './s3-errors.ts';
 
@@ -37,6 +38,7 @@ export interface S3Context {
     what: string,
     signal: AbortSignal | undefined,
     call: (o: SendOptions) => Promise<T>,
+    bodyBytes?: number,
   ): Promise<T>;
 }
 
@@ -59,12 +61,21 @@ export function makeWriteHeaders(
   return h;
 }
 
+/** Slowest S3 link a body upload is allowed before its own deadline fires (the timeout grows with the body). */
+const MIN_BYTES_PER_SECOND = 256 * 1024;
+
+/**
+ * `requestTimeoutMs` bounds every call on our side (plus time for the body at 256 KiB/s), whatever the injected
+ * client's handler does: the SDK's own requestTimeout only logs a warning unless throwOnRequestTimeout is set, and a
+ * stalled S3 would otherwise hold an upload (and its budget) forever.
+ */
 export function makeContext(
   client: S3Client,
   bucket: string,
   podBudget: ByteBudget,
   metrics: StorageMetrics,
   writeHeaders: WriteHeaders,
+  requestTimeoutMs: number,
 ): S3Context {
   return {
     client,
@@ -77,20 +88,31 @@ export function makeContext(
       what: string,
       signal: AbortSignal | undefined,
       call: (o: SendOptions) => Promise<T>,
+      bodyBytes = 0,
     ) {
       const started = performance.now();
+      const limitMs = requestTimeoutMs + Math.ceil((bodyBytes / MIN_BYTES_PER_SECOND) * 1000);
+      const deadline = AbortSignal.timeout(limitMs);
+      const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
       try {
-        const out = await call(signal ? { abortSignal: signal } : {});
+        const out = await call({ abortSignal: combined });
         metrics.s3Request?.(operation, 'ok', (performance.now() - started) / 1000);
         return out;
       } catch (err) {
         metrics.s3Request?.(operation, 'error', (performance.now() - started) / 1000);
-        // An abort from our own signal surfaces as the SDK's AbortError; keep the reason visible.
+        // An abort from the caller's signal surfaces as the SDK's AbortError; keep the reason visible.
         if (signal?.aborted) {
           throw classifyS3Error(
             Object.assign(new Error('aborted', { cause: err }), { name: 'AbortError' }),
             operation,
             what,
+          );
+        }
+        if (deadline.aborted) {
+          throw new StorageError(
+            StorageErrorCode.Unavailable,
+            `${what}: S3 ${operation} did not answer within ${Math.round(limitMs / 1000)} s`,
+            { cause: err },
           );
         }
         throw classifyS3Error(err, operation, what);

@@ -55,6 +55,8 @@ export interface S3StorageOptions {
   readonly multipartCopyThresholdBytes?: number;
   /** UploadPartCopy range size (default 512 MiB). */
   readonly copyPartBytes?: number;
+  /** Our own deadline for one S3 call, plus body time at 256 KiB/s (default 60 s). */
+  readonly requestTimeoutMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -111,6 +113,7 @@ export class S3Storage implements Storage {
       options.podBudget,
       options.metrics ?? {},
       makeWriteHeaders(options.storageClass, options.sse),
+      options.requestTimeoutMs ?? 60_000,
     );
     this.capabilities = { maxRenameObjects: options.maxRenameObjects, serverSideCopy: true };
   }
@@ -452,20 +455,25 @@ export class S3Storage implements Storage {
     const metadata = replaceMetadata ?? head.Metadata ?? {};
     const ifMatch = head.ETag === undefined ? {} : { CopySourceIfMatch: head.ETag };
     if (size <= (this.#o.multipartCopyThresholdBytes ?? 5 * GiB)) {
-      await this.#ctx.send('CopyObject', what, signal, (o) =>
-        this.#ctx.client.send(
-          new CopyObjectCommand({
-            Bucket: this.#o.bucket,
-            Key: toKey,
-            CopySource: source,
-            ...ifMatch,
-            MetadataDirective: 'REPLACE',
-            Metadata: metadata,
-            ContentType: head.ContentType ?? 'application/octet-stream',
-            ...this.#ctx.writeHeaders,
-          }),
-          o,
-        ),
+      await this.#ctx.send(
+        'CopyObject',
+        what,
+        signal,
+        (o) =>
+          this.#ctx.client.send(
+            new CopyObjectCommand({
+              Bucket: this.#o.bucket,
+              Key: toKey,
+              CopySource: source,
+              ...ifMatch,
+              MetadataDirective: 'REPLACE',
+              Metadata: metadata,
+              ContentType: head.ContentType ?? 'application/octet-stream',
+              ...this.#ctx.writeHeaders,
+            }),
+            o,
+          ),
+        size,
       );
       return;
     }
@@ -492,19 +500,24 @@ export class S3Storage implements Storage {
       const worker = async () => {
         for (let i = next++; i < ranges.length; i = next++) {
           const [s, e] = ranges[i] as [number, number];
-          const out = await this.#ctx.send('UploadPartCopy', what, signal, (o) =>
-            this.#ctx.client.send(
-              new UploadPartCopyCommand({
-                Bucket: this.#o.bucket,
-                Key: toKey,
-                UploadId: uploadId,
-                PartNumber: i + 1,
-                CopySource: source,
-                CopySourceRange: `bytes=${s}-${e}`,
-                ...ifMatch,
-              }),
-              o,
-            ),
+          const out = await this.#ctx.send(
+            'UploadPartCopy',
+            what,
+            signal,
+            (o) =>
+              this.#ctx.client.send(
+                new UploadPartCopyCommand({
+                  Bucket: this.#o.bucket,
+                  Key: toKey,
+                  UploadId: uploadId,
+                  PartNumber: i + 1,
+                  CopySource: source,
+                  CopySourceRange: `bytes=${s}-${e}`,
+                  ...ifMatch,
+                }),
+                o,
+              ),
+            e - s + 1,
           );
           const etag = out.CopyPartResult?.ETag;
           if (!etag) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 UploadPartCopy returned no ETag`);

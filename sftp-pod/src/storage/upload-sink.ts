@@ -252,18 +252,23 @@ export class S3UploadSink implements WriteSink {
       const uploadId = await this.#ensureUpload();
       const body = (part.buf as Buffer).subarray(0, part.filled);
       const started = performance.now();
-      const out = await ctx.send('UploadPart', what, this.#ac.signal, (o) =>
-        ctx.client.send(
-          new UploadPartCommand({
-            Bucket: ctx.bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: part.n,
-            Body: body,
-            ContentLength: body.length,
-          }),
-          o,
-        ),
+      const out = await ctx.send(
+        'UploadPart',
+        what,
+        this.#ac.signal,
+        (o) =>
+          ctx.client.send(
+            new UploadPartCommand({
+              Bucket: ctx.bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: part.n,
+              Body: body,
+              ContentLength: body.length,
+            }),
+            o,
+          ),
+        body.length,
       );
       if (!out.ETag) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 UploadPart returned no ETag`);
       ctx.metrics.partUploaded?.((performance.now() - started) / 1000, body.length);
@@ -323,6 +328,8 @@ export class S3UploadSink implements WriteSink {
     const waiters = this.#releaseWaiters;
     this.#releaseWaiters = [];
     for (const w of waiters) w();
+    // Don't wait for CLOSE or the session's end to free S3's stored parts: abort as soon as nothing is in flight.
+    void this.#settle().then(() => this.#abortUpload());
   }
 
   /** Resolves when nothing is queued or in flight (parts settle: confirmed, failed or aborted). */
@@ -346,20 +353,25 @@ export class S3UploadSink implements WriteSink {
         // Ended inside the first part: one PutObject, no multipart upload at all.
         const part = this.#parts.get(1);
         const body = part?.buf?.subarray(0, this.#end) ?? new Uint8Array(0);
-        await ctx.send('PutObject', what, this.#ac.signal, (o) =>
-          ctx.client.send(
-            new PutObjectCommand({
-              Bucket: ctx.bucket,
-              Key: key,
-              Body: body,
-              ContentLength: body.length,
-              ContentType: 'application/octet-stream',
-              Metadata: this.#metadata(),
-              ...ctx.writeHeaders,
-              ...ifNoneMatch,
-            }),
-            o,
-          ),
+        await ctx.send(
+          'PutObject',
+          what,
+          this.#ac.signal,
+          (o) =>
+            ctx.client.send(
+              new PutObjectCommand({
+                Bucket: ctx.bucket,
+                Key: key,
+                Body: body,
+                ContentLength: body.length,
+                ContentType: 'application/octet-stream',
+                Metadata: this.#metadata(),
+                ...ctx.writeHeaders,
+                ...ifNoneMatch,
+              }),
+              o,
+            ),
+          body.length,
         );
         if (part) this.#releasePart(part);
         this.#parts.clear();

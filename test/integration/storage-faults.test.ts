@@ -1,0 +1,318 @@
+// S3Storage against real MinIO behind the fault proxy: whatever S3 does wrong, commit() rejects, no object becomes
+// visible and no multipart upload is left behind; a slow S3 under a fast writer keeps buffered bytes within budget.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
+import { isStorageError, StorageErrorCode } from '../../sftp-pod/src/storage/errors.ts';
+import type { StorageMetrics } from '../../sftp-pod/src/storage/metrics.ts';
+import { S3Storage, type S3StorageOptions } from '../../sftp-pod/src/storage/s3-storage.ts';
+import type { WriteSink } from '../../sftp-pod/src/storage/types.ts';
+import { type FaultProxy, type FaultRule, startFaultProxy } from '../infra/fault-proxy.ts';
+import { type Minio, startMinio, waitUntil } from '../infra/index.ts';
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB;
+const bucket = 'faults';
+
+let minio: Minio;
+let proxy: FaultProxy;
+let direct: S3Client;
+let viaProxy: S3Client;
+
+before(async () => {
+  minio = await startMinio();
+  await minio.createBucket(bucket);
+  direct = minio.s3();
+  proxy = await startFaultProxy(minio.endpoint);
+  viaProxy = new S3Client({
+    endpoint: proxy.url,
+    region: minio.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    // Short socket timeouts so a stall fails in seconds; two attempts so retries are exercised but bounded.
+    requestHandler: { requestTimeout: 1500, connectionTimeout: 1000, throwOnRequestTimeout: true },
+    maxAttempts: 2,
+  });
+});
+
+after(async () => {
+  viaProxy?.destroy();
+  await proxy?.close();
+  await minio?.stop();
+});
+
+beforeEach(() => proxy.clear());
+
+function storage(extra: Partial<S3StorageOptions> = {}): S3Storage {
+  return new S3Storage({
+    client: viaProxy,
+    bucket,
+    partSize: PART,
+    uploadConcurrency: 2,
+    downloadConcurrency: 2,
+    podBudget: new ByteBudget(64 * MiB),
+    maxRenameObjects: 10,
+    ...extra,
+  });
+}
+
+const W = { overwrite: false, user: 'alice', sessionId: 's1' };
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function writeAll(sink: WriteSink, data: Uint8Array, chunk = 256 * 1024): Promise<void> {
+  for (let off = 0; off < data.length; off += chunk) await sink.write(off, data.subarray(off, off + chunk));
+}
+
+async function exists(key: string): Promise<boolean> {
+  try {
+    await direct.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function pendingUploads(key: string): Promise<number> {
+  const out = await direct.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
+  return (out.Uploads ?? []).filter((u) => u.Key === key).length;
+}
+
+/**
+ * Uploads `size` bytes the way the SFTP layer would: writes, then CLOSE → commit(). A write may already reject once
+ * a part failed; the SFTP layer then still calls commit() on CLOSE, which must reject too.
+ */
+async function uploadExpectingFailure(s: S3Storage, key: string, size: number): Promise<unknown> {
+  const sink = await s.openWrite(key, W);
+  try {
+    await writeAll(sink, randomBytes(size));
+  } catch {
+    // surfaced again by commit()
+  }
+  try {
+    await sink.commit();
+  } catch (err) {
+    return err;
+  }
+  assert.fail('commit resolved although S3 failed');
+}
+
+/** Nothing visible and no multipart upload left (the abort is asynchronous after a part failure: poll). */
+async function assertNothingLeft(key: string): Promise<void> {
+  assert.equal(await exists(key), false, 'no object visible');
+  await waitUntil(`no multipart upload left for ${key}`, async () => (await pendingUploads(key)) === 0, {
+    timeoutMs: 20_000,
+  });
+}
+
+describe('faults on upload', () => {
+  const cases: { name: string; rules: FaultRule[]; size: number; code: StorageErrorCode }[] = [
+    {
+      name: '5xx on every UploadPart',
+      rules: [{ op: 'UploadPart', fault: { kind: 'status', status: 503, code: 'SlowDown' } }],
+      size: 2 * PART + 1,
+      code: StorageErrorCode.Unavailable,
+    },
+    {
+      name: 'stalled UploadPart (client timeout)',
+      rules: [{ op: 'UploadPart', fault: { kind: 'stall' } }],
+      size: PART + 1,
+      code: StorageErrorCode.Unavailable,
+    },
+    {
+      name: 'dropped connection on UploadPart',
+      rules: [{ op: 'UploadPart', fault: { kind: 'drop' } }],
+      size: PART + 1,
+      code: StorageErrorCode.Unavailable,
+    },
+    {
+      name: '200 with an error body on CompleteMultipartUpload',
+      rules: [{ op: 'CompleteMultipartUpload', fault: { kind: 'ok-with-error' } }],
+      size: PART + 1,
+      code: StorageErrorCode.Unavailable,
+    },
+    {
+      name: '200 with an error body followed by a newline (the SDK does not spot it; the missing ETag does)',
+      rules: [{ op: 'CompleteMultipartUpload', fault: { kind: 'ok-with-error', trailer: '\n\n  ' } }],
+      size: PART + 1,
+      code: StorageErrorCode.Unavailable,
+    },
+    {
+      name: '5xx on CompleteMultipartUpload',
+      rules: [{ op: 'CompleteMultipartUpload', fault: { kind: 'status', status: 500 } }],
+      size: PART + 1,
+      code: StorageErrorCode.Unavailable,
+    },
+    {
+      name: 'stalled CompleteMultipartUpload',
+      rules: [{ op: 'CompleteMultipartUpload', fault: { kind: 'stall' } }],
+      size: PART + 1,
+      code: StorageErrorCode.Unavailable,
+    },
+    {
+      name: 'CreateMultipartUpload refused',
+      rules: [{ op: 'CreateMultipartUpload', fault: { kind: 'status', status: 403, code: 'AccessDenied' } }],
+      size: PART + 1,
+      code: StorageErrorCode.PermissionDenied,
+    },
+    {
+      name: '5xx on the single PutObject of a small file',
+      rules: [{ op: 'PutObject', fault: { kind: 'status', status: 500 } }],
+      size: 1000,
+      code: StorageErrorCode.Unavailable,
+    },
+    {
+      name: 'stalled PutObject of a small file',
+      rules: [{ op: 'PutObject', fault: { kind: 'stall' } }],
+      size: 1000,
+      code: StorageErrorCode.Unavailable,
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const key = `f/${c.name.replace(/\W+/g, '-')}`;
+      for (const r of c.rules) proxy.inject(r);
+      const abortsBefore = proxy.count('AbortMultipartUpload');
+      const err = await uploadExpectingFailure(storage(), key, c.size);
+      assert.ok(isStorageError(err, c.code), `expected ${c.code}, got ${String(err)}`);
+      proxy.clear();
+      await assertNothingLeft(key);
+      const created = c.rules.every((r) => r.op !== 'CreateMultipartUpload');
+      if (c.size > PART && created) assert.ok(proxy.count('AbortMultipartUpload') > abortsBefore, 'abort attempted');
+    });
+  }
+
+  test('a stall under a client without any timeout: the storage deadline fires', async () => {
+    const naive = new S3Client({
+      endpoint: proxy.url,
+      region: minio.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+      maxAttempts: 1,
+    });
+    try {
+      proxy.inject({ op: 'PutObject', fault: { kind: 'stall' } });
+      // 1 s plus the body allowance at 256 KiB/s (a few ms for 1000 bytes).
+      const s = storage({ client: naive, requestTimeoutMs: 1000 });
+      const err = await uploadExpectingFailure(s, 'f/deadline', 1000);
+      assert.ok(isStorageError(err, StorageErrorCode.Unavailable), String(err));
+      assert.match(String(err), /did not answer within/);
+      proxy.clear();
+      await assertNothingLeft('f/deadline');
+    } finally {
+      naive.destroy();
+    }
+  });
+
+  test('a single transient 503 on UploadPart is retried by the SDK and the upload succeeds', async () => {
+    proxy.inject({ op: 'UploadPart', fault: { kind: 'status', status: 503, code: 'SlowDown' }, times: 1 });
+    const data = randomBytes(2 * PART + 7);
+    const sink = await storage().openWrite('f/transient', W);
+    await writeAll(sink, data);
+    await sink.commit();
+    const out = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: 'f/transient' }));
+    assert.equal(sha256((await out.Body?.transformToByteArray()) ?? new Uint8Array()), sha256(data));
+  });
+
+  test('a 200-with-error on the first CompleteMultipartUpload is retried and then confirmed', async () => {
+    proxy.inject({ op: 'CompleteMultipartUpload', fault: { kind: 'ok-with-error' }, times: 1 });
+    const sink = await storage().openWrite('f/complete-retry', W);
+    await writeAll(sink, randomBytes(PART + 3));
+    await sink.commit();
+    assert.equal(await exists('f/complete-retry'), true);
+    assert.equal(await pendingUploads('f/complete-retry'), 0);
+  });
+
+  test('commit aborted by its signal rejects and leaves nothing', async () => {
+    proxy.inject({ op: 'CompleteMultipartUpload', fault: { kind: 'delay', ms: 3000 } });
+    const sink = await storage().openWrite('f/signal', W);
+    await writeAll(sink, randomBytes(PART + 3));
+    const ac = new AbortController();
+    const p = sink.commit(ac.signal);
+    setTimeout(() => ac.abort(new Error('shutdown grace over')), 200);
+    await assert.rejects(p, (err: unknown) => isStorageError(err, StorageErrorCode.Aborted));
+    proxy.clear();
+    // The delayed Complete may still reach MinIO after our abort; then it fails there (no such upload).
+    await assertNothingLeft('f/signal');
+  });
+
+  test('faults on reads reject the read (5xx, stall), and a later read retries', async () => {
+    const data = randomBytes(3 * MiB);
+    const sink = await storage().openWrite('f/read', W);
+    await writeAll(sink, data);
+    await sink.commit();
+    const src = await storage({ readAheadChunkBytes: MiB }).openRead('f/read');
+    proxy.inject({ op: 'GetObject', fault: { kind: 'status', status: 500 } });
+    await assert.rejects(src.read(0, 1000), (err: unknown) => isStorageError(err, StorageErrorCode.Unavailable));
+    proxy.clear();
+    proxy.inject({ op: 'GetObject', fault: { kind: 'stall' } });
+    await assert.rejects(src.read(MiB, 1000), (err: unknown) => isStorageError(err, StorageErrorCode.Unavailable));
+    proxy.clear();
+    assert.deepEqual(Buffer.from(await src.read(2 * MiB, 5000)), data.subarray(2 * MiB, 2 * MiB + 5000));
+    await src.close();
+  });
+});
+
+describe('backpressure', () => {
+  test('slow S3, fast writers: buffered bytes stay within the pod budget and both uploads complete', async () => {
+    const budgetBytes = 3 * PART + MiB; // room for three parts: two uploads must share it
+    let buffered = 0;
+    let maxBuffered = 0;
+    let pauses = 0;
+    const partSeconds: number[] = [];
+    const ops = new Set<string>();
+    const lags: string[] = [];
+    const metrics: StorageMetrics = {
+      bufferedBytes: (d) => {
+        buffered += d;
+        maxBuffered = Math.max(maxBuffered, buffered);
+      },
+      partUploaded: (s) => partSeconds.push(s),
+      s3Request: (op) => ops.add(op),
+      finalizeLag: (_s, result) => lags.push(result),
+    };
+    const podBudget = new ByteBudget(budgetBytes, { onPause: () => pauses++ });
+    // This test is about slowness, not timeouts: a client with a generous deadline.
+    const patient = new S3Client({
+      endpoint: proxy.url,
+      region: minio.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+      requestHandler: { requestTimeout: 60_000, throwOnRequestTimeout: true },
+    });
+    const s = storage({ client: patient, podBudget, metrics, uploadConcurrency: 4 });
+    // Slow S3: each part trickles upstream at 20 MiB/s; the writers are only limited by the budget.
+    proxy.inject({ op: 'UploadPart', fault: { kind: 'throttle', bytesPerSecond: 20 * MiB } });
+    const files = [randomBytes(6 * PART + 11), randomBytes(5 * PART + 3)];
+    await Promise.all(
+      files.map(async (data, i) => {
+        const sink = await s.openWrite(`bp/${i}`, W);
+        await writeAll(sink, data, 32 * 1024);
+        await sink.commit();
+      }),
+    );
+    for (const [i, data] of files.entries()) {
+      const out = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: `bp/${i}` }));
+      assert.equal(sha256((await out.Body?.transformToByteArray()) ?? new Uint8Array()), sha256(data));
+    }
+    assert.ok(maxBuffered <= budgetBytes, `max buffered ${maxBuffered} > budget ${budgetBytes}`);
+    assert.ok(podBudget.peak <= budgetBytes, `budget peak ${podBudget.peak} > ${budgetBytes}`);
+    assert.ok(pauses > 0, 'the writers were paused at least once');
+    assert.equal(podBudget.pauses, pauses);
+    assert.equal(buffered, 0, 'everything confirmed, nothing counted as buffered');
+    assert.equal(podBudget.used, 0, 'every byte of budget returned');
+    assert.equal(partSeconds.length, 6 + 1 + 5 + 1);
+    for (const op of ['UploadPart', 'CreateMultipartUpload', 'CompleteMultipartUpload']) assert.ok(ops.has(op), op);
+    assert.deepEqual(lags, ['ok', 'ok']);
+    patient.destroy();
+  });
+
+  test('a failed upload returns all its budget', async () => {
+    const podBudget = new ByteBudget(4 * PART);
+    proxy.inject({ op: 'UploadPart', fault: { kind: 'status', status: 500 } });
+    await uploadExpectingFailure(storage({ podBudget }), 'bp/fail', 3 * PART);
+    await waitUntil('budget returned', async () => podBudget.used === 0, { timeoutMs: 10_000 });
+  });
+});
