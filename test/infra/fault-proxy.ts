@@ -2,7 +2,8 @@
 // every request byte for byte (SigV4 stays valid: the Host header is passed through and only unsigned hop-by-hop
 // headers are dropped), recognises the S3 operation from method, query and headers, and can, per operation:
 // answer 5xx with an S3 error body, stall (read the request, never answer), drop the connection, answer 200 with an
-// error body (the CompleteMultipartUpload failure mode S3 documents), delay, or throttle the request body.
+// error body (the CompleteMultipartUpload failure mode S3 documents), delay, throttle the request body, or rewrite
+// response headers (to show an archive storage class MinIO itself refuses to store).
 
 import { once } from 'node:events';
 import {
@@ -44,7 +45,9 @@ export type Fault =
   /** Forward after a pause. */
   | { readonly kind: 'delay'; readonly ms: number }
   /** Forward, feeding the request body upstream at this rate (a slow S3 link). */
-  | { readonly kind: 'throttle'; readonly bytesPerSecond: number };
+  | { readonly kind: 'throttle'; readonly bytesPerSecond: number }
+  /** Forward, then set these response headers (e.g. an archive `x-amz-storage-class` MinIO cannot store). */
+  | { readonly kind: 'response-headers'; readonly headers: Readonly<Record<string, string>> };
 
 export interface FaultRule {
   readonly op: S3Operation;
@@ -149,7 +152,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     return undefined;
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, bytesPerSecond?: number) => {
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    bytesPerSecond?: number,
+    setHeaders?: Readonly<Record<string, string>>,
+  ) => {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
@@ -166,6 +174,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       for (const [name, value] of Object.entries(upRes.headers)) {
         if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
       }
+      for (const [name, value] of Object.entries(setHeaders ?? {})) out[name.toLowerCase()] = value;
       res.writeHead(upRes.statusCode ?? 502, out);
       upRes.pipe(res);
     });
@@ -232,6 +241,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         return;
       case 'throttle':
         return forward(req, res, fault.bytesPerSecond);
+      case 'response-headers':
+        return forward(req, res, undefined, fault.headers);
     }
   });
   server.on('connection', (s) => {

@@ -99,23 +99,28 @@ export function makeContext(
         metrics.s3Request?.(operation, 'ok', (performance.now() - started) / 1000);
         return out;
       } catch (err) {
-        metrics.s3Request?.(operation, 'error', (performance.now() - started) / 1000);
-        // An abort from the caller's signal surfaces as the SDK's AbortError; keep the reason visible.
+        let failure: StorageError;
         if (signal?.aborted) {
-          throw classifyS3Error(
+          // An abort from the caller's signal surfaces as the SDK's AbortError; keep the reason visible.
+          failure = classifyS3Error(
             Object.assign(new Error('aborted', { cause: err }), { name: 'AbortError' }),
             operation,
             what,
           );
-        }
-        if (deadline.aborted) {
-          throw new StorageError(
+        } else if (deadline.aborted) {
+          failure = new StorageError(
             StorageErrorCode.Unavailable,
             `${what}: S3 ${operation} did not answer within ${Math.round(limitMs / 1000)} s`,
             { cause: err },
           );
+        } else {
+          failure = classifyS3Error(err, operation, what);
         }
-        throw classifyS3Error(err, operation, what);
+        // "No such key" is an answer, not a failed request: stat probes HeadObject before a directory listing, and
+        // counting those as errors would make the S3 error-rate alert fire on `ls`.
+        const result = failure.code === StorageErrorCode.NotFound ? 'ok' : 'error';
+        metrics.s3Request?.(operation, result, (performance.now() - started) / 1000);
+        throw failure;
       }
     },
   };
