@@ -10,6 +10,7 @@ import { loadHostKeys } from './ssh/host-keys.ts';
 import { SshServer } from './ssh/server.ts';
 import { ByteBudget } from './storage/budget.ts';
 import type { StorageMetrics } from './storage/metrics.ts';
+import { S3Storage } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
 import { HealthServer } from './telemetry/http.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
@@ -47,9 +48,31 @@ interface StorageFactoryDeps {
   readonly log: Logger;
 }
 
-/** One Storage per login, all sharing the pod's S3 client and byte budget. */
-function createS3StorageFactory(_deps: StorageFactoryDeps): (user: UserRecord, sessionId: string) => Storage {
-  throw new Error('S3 storage not wired yet');
+/**
+ * Storage for a login. In IAM mode None every login shares one S3Storage (the pod's credentials; the path jail is
+ * the isolation). STS/AWS modes (per-login credentials) plug in here; until then they are refused at startup.
+ */
+function createS3StorageFactory(deps: StorageFactoryDeps): (user: UserRecord, sessionId: string) => Storage {
+  const { config } = deps;
+  if (config.iamMode !== 'None') {
+    throw new ConfigError(`--iam-mode ${config.iamMode} is not implemented by this sftp pod build yet; use None`);
+  }
+  const storage = new S3Storage({
+    client: deps.client,
+    bucket: config.s3.bucket,
+    partSize: config.partSize,
+    uploadConcurrency: config.uploadConcurrency,
+    downloadConcurrency: config.downloadConcurrency,
+    podBudget: deps.budget,
+    maxRenameObjects: Math.max(1, config.maxRenameObjects),
+    metrics: deps.metrics,
+    ...(config.s3.storageClass ? { storageClass: config.s3.storageClass } : {}),
+    ...(config.s3.sse === 'AES256' ? { sse: { type: 'AES256' as const } } : {}),
+    ...(config.s3.sse === 'aws:kms'
+      ? { sse: { type: 'aws:kms' as const, ...(config.s3.sseKmsKeyId ? { kmsKeyId: config.s3.sseKmsKeyId } : {}) } }
+      : {}),
+  });
+  return () => storage;
 }
 
 function s3Client(config: Config): S3Client {

@@ -169,6 +169,8 @@ export class SshServer {
       return;
     }
     m.connections.inc({ result: 'accepted' });
+    // SFTP is request/response: with Nagle a small reply can wait for a delayed ACK (~40 ms per request at -R 1).
+    socket.setNoDelay(true);
     const conn: Conn = {
       id: randomBytes(8).toString('hex'),
       ip,
@@ -350,8 +352,18 @@ export class SshServer {
       conn.client?.end();
       return;
     }
-    const storage = await this.#o.storageFor(user, conn.id);
+    // Accept synchronously, before any await: OpenSSH sends SSH_FXP_INIT right behind the subsystem request without
+    // waiting for the reply, and ssh2 drops channel data that arrives before the channel object exists. The channel
+    // buffers (paused) until the session attaches its reader.
     const channel = accept();
+    let storage: Storage;
+    try {
+      storage = await this.#o.storageFor(user, conn.id);
+    } catch (err) {
+      conn.log.error('cannot create storage for the session', { user: user.username, err });
+      channel.close();
+      return;
+    }
     const log = conn.log.child({ user: user.username });
     const session = new SftpSession(channel, {
       storage,
