@@ -185,12 +185,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     void (async () => {
-      const slice = Math.max(1, Math.floor(bytesPerSecond / 20));
+      // Pace by the clock, not per chunk: sleep whenever we are ahead of `bytesPerSecond` since the start.
+      const started = Date.now();
+      let sent = 0;
       for await (const chunk of req as AsyncIterable<Buffer>) {
-        for (let i = 0; i < chunk.length; i += slice) {
-          if (!up.write(chunk.subarray(i, i + slice))) await once(up, 'drain');
-          await sleep(50);
-        }
+        if (!up.write(chunk)) await once(up, 'drain');
+        sent += chunk.length;
+        const ahead = (sent / bytesPerSecond) * 1000 - (Date.now() - started);
+        if (ahead > 0) await sleep(ahead);
       }
       up.end();
     })().catch(() => up.destroy());

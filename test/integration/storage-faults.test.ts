@@ -256,7 +256,7 @@ describe('faults on upload', () => {
 });
 
 describe('backpressure', () => {
-  test('slow S3, fast writers: buffered bytes stay within the pod budget and both uploads complete', async () => {
+  test('slow S3, fast writers: buffered bytes stay within the pod budget and both uploads complete', async (t) => {
     const budgetBytes = 3 * PART + MiB; // room for three parts: two uploads must share it
     let buffered = 0;
     let maxBuffered = 0;
@@ -297,6 +297,10 @@ describe('backpressure', () => {
       const out = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: `bp/${i}` }));
       assert.equal(sha256((await out.Body?.transformToByteArray()) ?? new Uint8Array()), sha256(data));
     }
+    t.diagnostic(
+      `budget ${budgetBytes} B, max buffered ${maxBuffered} B, budget peak ${podBudget.peak} B, pauses ${pauses}, ` +
+        `parts ${partSeconds.length}, slowest part ${Math.max(...partSeconds).toFixed(2)} s`,
+    );
     assert.ok(maxBuffered <= budgetBytes, `max buffered ${maxBuffered} > budget ${budgetBytes}`);
     assert.ok(podBudget.peak <= budgetBytes, `budget peak ${podBudget.peak} > ${budgetBytes}`);
     assert.ok(pauses > 0, 'the writers were paused at least once');
