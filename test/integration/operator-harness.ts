@@ -1,0 +1,245 @@
+// Shared set-up for the operator's integration and e2e tests: a real kube-apiserver with the CRDs installed, a real
+// MinIO, and the operator running in this process exactly as main.ts wires it (setupControllers on a Manager), with
+// its own KubeClient so tests can count the API writes it makes.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { SftpServer, SftpUser } from '../../operator/src/api/types.generated.ts';
+import { type Controllers, setupControllers } from '../../operator/src/controllers/setup.ts';
+import { KubeClient, type KubeObject, Resources } from '../../operator/src/runtime/kube-client.ts';
+import { createLogger, silentLogger } from '../../operator/src/runtime/logger.ts';
+import { Manager } from '../../operator/src/runtime/manager.ts';
+import { OperatorMetrics } from '../../operator/src/runtime/metrics.ts';
+import { type ControlPlane, type Minio, startControlPlane, startMinio } from '../infra/index.ts';
+
+export const repoRoot = new URL('../../', import.meta.url).pathname;
+
+export interface TestBed {
+  readonly cp: ControlPlane;
+  readonly minio: Minio;
+  /** Admin client for the test's own reads and writes (not counted against the operator). */
+  readonly admin: KubeClient;
+  readonly tmp: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the control plane and MinIO in parallel and installs the CRDs. */
+export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
+  const [cp, minio] = await Promise.all([
+    startControlPlane({ controllerManager: opts.controllerManager ?? false }),
+    startMinio(),
+  ]);
+  await cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
+  await cp.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/sftpservers.sftpgate.io',
+    'crd/sftpusers.sftpgate.io',
+  ]);
+  const admin = new KubeClient(cp.kubeConfig());
+  const tmp = mkdtempSync(join(tmpdir(), 'sftpgate-op-'));
+  return {
+    cp,
+    minio,
+    admin,
+    tmp,
+    async stop() {
+      admin.close();
+      await Promise.allSettled([cp.stop(), minio.stop()]);
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunningOperator {
+  readonly client: KubeClient;
+  readonly controllers: Controllers;
+  readonly manager: Manager;
+  stop(): Promise<void>;
+}
+
+/** Runs the operator in this process until stop(). Logs go to stderr when SFTPGATE_TEST_LOG=1. */
+export function startOperator(
+  bed: TestBed,
+  opts: { namespace?: string; leaderElect?: boolean; identity?: string } = {},
+): RunningOperator {
+  const kc = new KubeConfig();
+  kc.loadFromFile(bed.cp.kubeconfigPath);
+  const client = new KubeClient(kc);
+  const logger =
+    process.env['SFTPGATE_TEST_LOG'] === '1'
+      ? createLogger({ level: 'debug', write: (l) => process.stderr.write(`${l}\n`) })
+      : silentLogger;
+  const manager = new Manager({
+    client,
+    metrics: new OperatorMetrics(),
+    logger,
+    informerDefaults: { resyncPeriodMs: 0 },
+    ...(opts.leaderElect
+      ? {
+          leaderElection: {
+            namespace: 'default',
+            name: 'sftpgate-operator',
+            identity: opts.identity ?? 'test',
+            leaseDurationMs: 4000,
+            renewDeadlineMs: 3000,
+            retryPeriodMs: 500,
+          },
+        }
+      : {}),
+  });
+  const controllers = setupControllers({
+    manager,
+    logger,
+    workload: { image: 'sftpgate/sftp:test' },
+    namespace: opts.namespace,
+    workers: 2,
+    // Cheap hashes keep the test machine's CPU for the components; the format and verify path are the same.
+    scrypt: { ln: 10, r: 8, p: 1 },
+  });
+  const stopper = new AbortController();
+  const done = manager.run(stopper.signal);
+  return {
+    client,
+    controllers,
+    manager,
+    async stop() {
+      stopper.abort(new Error('test stop'));
+      await done.catch(() => undefined);
+      controllers.context.storage.close();
+      client.close();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value; throws with `what` and the last value on timeout. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      );
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export async function createNamespace(bed: TestBed, name: string): Promise<void> {
+  await bed.admin.apply(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+}
+
+/** The MinIO root credentials as the Secret a server references. */
+export async function createCredentialsSecret(bed: TestBed, ns: string, name = 's3-credentials'): Promise<void> {
+  await bed.admin.apply(Resources.Secret, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: ns },
+    stringData: { AWS_ACCESS_KEY_ID: bed.minio.accessKeyId, AWS_SECRET_ACCESS_KEY: bed.minio.secretAccessKey },
+  } as KubeObject);
+}
+
+export function serverManifest(bed: TestBed, ns: string, name: string, spec: Record<string, unknown> = {}): KubeObject {
+  const { storage, ...rest } = spec as { storage?: Record<string, unknown> };
+  return {
+    apiVersion: 'sftpgate.io/v1alpha1',
+    kind: 'SftpServer',
+    metadata: { name, namespace: ns },
+    spec: {
+      storage: {
+        bucket: 'sftp',
+        endpoint: bed.minio.endpoint,
+        region: bed.minio.region,
+        forcePathStyle: true,
+        prefix: `servers/${name}`,
+        credentialsSecretRef: { name: 's3-credentials' },
+        ...storage,
+      },
+      replicas: 1,
+      ...rest,
+    },
+  } as KubeObject;
+}
+
+export function userManifest(ns: string, name: string, spec: Record<string, unknown>): KubeObject {
+  return {
+    apiVersion: 'sftpgate.io/v1alpha1',
+    kind: 'SftpUser',
+    metadata: { name, namespace: ns },
+    spec,
+  } as KubeObject;
+}
+
+export async function getServer(bed: TestBed, ns: string, name: string): Promise<SftpServer | undefined> {
+  return (await bed.admin.getOptional(Resources.SftpServer, ns, name)) as SftpServer | undefined;
+}
+
+export async function getUser(bed: TestBed, ns: string, name: string): Promise<SftpUser | undefined> {
+  return (await bed.admin.getOptional(Resources.SftpUser, ns, name)) as SftpUser | undefined;
+}
+
+export function condition(
+  obj: { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } } | undefined,
+  type: string,
+) {
+  return obj?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Generates an ed25519 key pair with ssh-keygen; returns the private key path and the public key line. */
+export function sshKeyPair(dir: string, name: string): { privateKeyPath: string; publicKey: string } {
+  const path = join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@test`, '-f', path]);
+  return { privateKeyPath: path, publicKey: readFileSync(`${path}.pub`, 'utf8').trim() };
+}
+
+/** The users-table document of shard `index`, as the pods read it. */
+export async function usersTable(
+  bed: TestBed,
+  ns: string,
+  server: string,
+  index = 0,
+): Promise<
+  { shards: number; users: { username: string; passwordHash?: string; publicKeys?: string[] }[] } | undefined
+> {
+  const s = (await bed.admin.getOptional(Resources.Secret, ns, `${server}-users-${index}`)) as
+    | { data?: Record<string, string> }
+    | undefined;
+  const raw = s?.data?.['users.json'];
+  return raw ? JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) : undefined;
+}
+
+/**
+ * Waits until the operator has been quiet (no API write) for `quietMs`: a converged state, not a timing guess —
+ * every pass that had something to do has written by then.
+ */
+export async function waitQuiet(op: RunningOperator, quietMs = 2500, timeoutMs = 60_000): Promise<void> {
+  let last = op.client.writeCount();
+  let since = Date.now();
+  await waitFor(
+    'the operator to stop writing',
+    () => {
+      const now = op.client.writeCount();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+        return false;
+      }
+      return Date.now() - since >= quietMs;
+    },
+    timeoutMs,
+  );
+}
