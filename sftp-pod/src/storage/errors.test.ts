@@ -11,3 +11,9 @@ test('StorageError carries a stable code and chains its cause', () => {
   assert.ok(!isStorageError(err, StorageErrorCode.Failure));
   assert.ok(!isStorageError(cause));
 });
+
+test('every storage error code is documented in docs/storage.md', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const doc = await readFile(new URL('../../../docs/storage.md', import.meta.url), 'utf8');
+  for (const code of Object.values(StorageErrorCode)) assert.ok(doc.includes(`\`${code}\``), `${code} not in docs`);
+});
