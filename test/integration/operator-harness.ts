@@ -14,6 +14,9 @@ import { Manager } from '../../operator/src/runtime/manager.ts';
 import { OperatorMetrics } from '../../operator/src/runtime/metrics.ts';
 import { type ControlPlane, type Minio, startControlPlane, startMinio } from '../infra/index.ts';
 
+/** What KubeClient.apply takes. */
+export type Manifest = KubeObject & { [field: string]: unknown };
+
 export const repoRoot = new URL('../../', import.meta.url).pathname;
 
 export interface TestBed {
@@ -150,10 +153,10 @@ export async function createCredentialsSecret(bed: TestBed, ns: string, name = '
     kind: 'Secret',
     metadata: { name, namespace: ns },
     stringData: { AWS_ACCESS_KEY_ID: bed.minio.accessKeyId, AWS_SECRET_ACCESS_KEY: bed.minio.secretAccessKey },
-  } as KubeObject);
+  } as Manifest);
 }
 
-export function serverManifest(bed: TestBed, ns: string, name: string, spec: Record<string, unknown> = {}): KubeObject {
+export function serverManifest(bed: TestBed, ns: string, name: string, spec: Record<string, unknown> = {}): Manifest {
   const { storage, ...rest } = spec as { storage?: Record<string, unknown> };
   return {
     apiVersion: 'sftpgate.io/v1alpha1',
@@ -172,16 +175,16 @@ export function serverManifest(bed: TestBed, ns: string, name: string, spec: Rec
       replicas: 1,
       ...rest,
     },
-  } as KubeObject;
+  } as Manifest;
 }
 
-export function userManifest(ns: string, name: string, spec: Record<string, unknown>): KubeObject {
+export function userManifest(ns: string, name: string, spec: Record<string, unknown>): Manifest {
   return {
     apiVersion: 'sftpgate.io/v1alpha1',
     kind: 'SftpUser',
     metadata: { name, namespace: ns },
     spec,
-  } as KubeObject;
+  } as Manifest;
 }
 
 export async function getServer(bed: TestBed, ns: string, name: string): Promise<SftpServer | undefined> {

@@ -55,8 +55,11 @@ export interface ControllerContext {
 }
 
 /** Our generated CR types use client-node's V1ObjectMeta class, which TypeScript will not widen to KubeObject. */
-export function kube(object: SftpServer | SftpUser | object): KubeObject {
-  return object as KubeObject;
+/** An object as KubeClient.apply takes it. */
+export type KubeManifest = KubeObject & { [field: string]: unknown };
+
+export function kube(object: SftpServer | SftpUser | object): KubeManifest {
+  return object as KubeManifest;
 }
 
 const decode = (v: string | undefined): string | undefined =>

@@ -12,7 +12,7 @@ import { type KubeObject, Resources, type ResourceType } from '../../runtime/kub
 import { InvalidPasswordError, SecretsError } from '../../secrets/errors.ts';
 import { generateHostKey, HOST_KEY_FILES, inspectOpenSshPrivateKey } from '../../secrets/host-keys.ts';
 import { buildUsersTable, type UsersTableEntry } from '../../secrets/users-table.ts';
-import { type ControllerContext, kube } from '../context.ts';
+import { type ControllerContext, type KubeManifest, kube } from '../context.ts';
 import { needsApply } from '../drift.ts';
 import { usernameOf, usernameOwners, usersTableEntry, validateUser } from '../sftp-user/desired.ts';
 import {
@@ -470,7 +470,7 @@ export class SftpServerReconciler {
           ? this.#ctx.deployments.get(`${ns}/${name}`)
           : await this.#ctx.client.getOptional(type, ns, name, signal);
     if (!needsApply(desired, cached)) return cached as T;
-    const body = JSON.parse(JSON.stringify(desired).replaceAll('"_from":', '"from":')) as KubeObject;
+    const body = JSON.parse(JSON.stringify(desired).replaceAll('"_from":', '"from":')) as KubeManifest;
     const applied = await this.#ctx.client.apply(type, body, { signal });
     this.#ctx.logger.info(cached ? `Updated ${type.kind}` : `Created ${type.kind}`, { namespace: ns, name });
     return applied as T;
@@ -528,7 +528,7 @@ export class SftpServerReconciler {
         kind: server.kind,
         metadata: { name: server.metadata.name ?? '', namespace: server.metadata.namespace ?? '' },
         status,
-      } as KubeObject,
+      } as KubeManifest,
       { subresource: 'status', signal },
     );
   }
