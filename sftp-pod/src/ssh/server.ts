@@ -217,7 +217,19 @@ export class SshServer {
     }
     conn.client = client;
     client.on('error', (err: unknown) => conn.log.debug('ssh connection error', { err }));
-    client.on('handshake', (negotiated) => conn.log.debug('ssh handshake', { negotiated }));
+    client.on('handshake', (negotiated) => {
+      conn.log.debug('ssh handshake', { negotiated });
+      // ssh2 1.17 always appends `ssh-rsa` (SHA-1 signatures) to the host key algorithms it offers when an RSA host
+      // key is loaded, whatever the configured list says (lib/server.js, "Fall back to giving SHA1 the lowest
+      // priority"). A client can only end up there if it offers nothing better; under a policy without SHA-1 we drop
+      // it before authentication. sftp-protocol.test.ts asserts that such a client is refused.
+      if (negotiated.serverHostKey === 'ssh-rsa' && !this.#o.policy.allowSha1Signatures) {
+        conn.log.info('refusing SHA-1 host key signature (ssh-rsa) under the algorithm policy', {
+          policy: this.#o.policy.name,
+        });
+        client.end();
+      }
+    });
     client.on('authentication', (ctx) => {
       void this.#authenticate(conn, ctx).catch((err: unknown) => {
         conn.log.error('authentication error', { err });
