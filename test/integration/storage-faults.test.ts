@@ -313,6 +313,32 @@ describe('backpressure', () => {
     patient.destroy();
   });
 
+  test('more uploads than the budget has parts, with writes straddling part boundaries: all complete', async () => {
+    // Two parts of budget, four uploads, 100,000-byte writes (not aligned to the 5 MiB parts). An upload that held a
+    // half-filled part while waiting for the next one would deadlock here.
+    const podBudget = new ByteBudget(2 * PART);
+    const s = storage({ client: direct, podBudget });
+    const files = Array.from({ length: 4 }, (_, i) => randomBytes(2 * PART + 1000 * i + 1));
+    const run = Promise.all(
+      files.map(async (data, i) => {
+        const sink = await s.openWrite(`bp/many-${i}`, W);
+        await writeAll(sink, data, 100_000);
+        await sink.commit();
+      }),
+    );
+    const guard = new Promise<never>((_, reject) => {
+      const timer = setTimeout(() => reject(new Error('uploads stalled: budget deadlock')), 60_000);
+      void run.finally(() => clearTimeout(timer)).catch(() => undefined);
+    });
+    await Promise.race([run, guard]);
+    for (const [i, data] of files.entries()) {
+      const out = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: `bp/many-${i}` }));
+      assert.equal(sha256((await out.Body?.transformToByteArray()) ?? new Uint8Array()), sha256(data));
+    }
+    assert.ok(podBudget.peak <= 2 * PART);
+    assert.equal(podBudget.used, 0);
+  });
+
   test('a failed upload returns all its budget', async () => {
     const podBudget = new ByteBudget(4 * PART);
     proxy.inject({ op: 'UploadPart', fault: { kind: 'status', status: 500 } });

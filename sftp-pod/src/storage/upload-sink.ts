@@ -155,22 +155,34 @@ export class S3UploadSink implements WriteSink {
         throw invalidWrite(`${what}: write at offset ${offset} overlaps bytes already received`);
       }
     }
-    try {
-      for (let n = first; n <= last; n++) if (!this.#parts.has(n)) await this.#allocate(n);
-    } catch (err) {
-      throw this.#failure ?? err;
-    }
+    // Part by part: fill (and seal) a part before waiting for the next one's buffer, so an upload never sits on a
+    // half-filled part while it waits for budget — with every upload doing that, the pod would deadlock.
     for (let n = first; n <= last; n++) {
+      if (!this.#parts.has(n)) {
+        try {
+          await this.#allocate(n);
+        } catch (err) {
+          const failure = this.#failure ?? asStorageError(err, what);
+          // Part of this write is already in earlier parts: the upload can't continue consistently.
+          if (n > first) this.#fail(failure);
+          throw failure;
+        }
+      }
       const part = this.#parts.get(n);
       if (part?.buf === undefined) throw this.#failure ?? invalidWrite(`${what}: upload no longer writable`);
       const [s, e] = slice(part, offset, end);
       part.buf.set(data.subarray(part.start + s - offset, part.start + e - offset), s);
       addRange(part.ranges, s, e);
       part.filled += e - s;
+      this.#buffered += e - s;
+      this.#o.ctx.metrics.bufferedBytes?.(e - s);
+      if (part.start + e > this.#end) this.#end = part.start + e;
+      this.#sealFullParts();
     }
-    this.#buffered += data.length;
-    this.#o.ctx.metrics.bufferedBytes?.(data.length);
-    if (end > this.#end) this.#end = end;
+  }
+
+  /** Sends every full part at the front (the current part, then the next if it is full already, ...). */
+  #sealFullParts(): void {
     for (let p = this.#parts.get(this.#current); p !== undefined && p.filled === p.size; ) {
       this.#parts.delete(p.n);
       this.#enqueue(p);
@@ -464,6 +476,12 @@ export class S3UploadSink implements WriteSink {
     })();
     return this.#abortMultipart;
   }
+}
+
+function asStorageError(err: unknown, what: string): StorageError {
+  return err instanceof StorageError
+    ? err
+    : new StorageError(StorageErrorCode.Failure, `${what}: ${err}`, { cause: err });
 }
 
 function invalidWrite(message: string): StorageError {
