@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type Config, ConfigError, parseConfig } from './config.ts';
+import { createCredentialBroker } from './credentials/index.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
 import { compileCidrs } from './ssh/cidr.ts';
 import { Defender } from './ssh/defender.ts';
@@ -10,7 +11,7 @@ import { loadHostKeys } from './ssh/host-keys.ts';
 import { SshServer } from './ssh/server.ts';
 import { ByteBudget } from './storage/budget.ts';
 import type { StorageMetrics } from './storage/metrics.ts';
-import { S3Storage } from './storage/s3-storage.ts';
+import { S3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
 import { HealthServer } from './telemetry/http.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
@@ -24,7 +25,7 @@ export interface PodOptions {
   readonly log?: Logger;
   readonly metrics?: Metrics;
   /** Replaces S3 storage (unit tests of the protocol layers only; e2e tests use the real S3 path). */
-  readonly storageFor?: (user: UserRecord, sessionId: string) => Storage;
+  readonly storageFor?: (user: UserRecord, sessionId: string) => Promise<Storage> | Storage;
 }
 
 export interface Pod {
@@ -45,20 +46,13 @@ interface StorageFactoryDeps {
   readonly client: S3Client;
   readonly budget: ByteBudget;
   readonly metrics: StorageMetrics;
-  readonly log: Logger;
+  readonly stsResult: (result: string) => void;
 }
 
-/**
- * Storage for a login. In IAM mode None every login shares one S3Storage (the pod's credentials; the path jail is
- * the isolation). STS/AWS modes (per-login credentials) plug in here; until then they are refused at startup.
- */
-function createS3StorageFactory(deps: StorageFactoryDeps): (user: UserRecord, sessionId: string) => Storage {
-  const { config } = deps;
-  if (config.iamMode !== 'None') {
-    throw new ConfigError(`--iam-mode ${config.iamMode} is not implemented by this sftp pod build yet; use None`);
-  }
-  const storage = new S3Storage({
-    client: deps.client,
+/** The S3Storage settings every login shares; only the client differs between logins in the STS/AWS modes. */
+function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Client): S3StorageOptions {
+  return {
+    client,
     bucket: config.s3.bucket,
     partSize: config.partSize,
     uploadConcurrency: config.uploadConcurrency,
@@ -71,8 +65,37 @@ function createS3StorageFactory(deps: StorageFactoryDeps): (user: UserRecord, se
     ...(config.s3.sse === 'aws:kms'
       ? { sse: { type: 'aws:kms' as const, ...(config.s3.sseKmsKeyId ? { kmsKeyId: config.s3.sseKmsKeyId } : {}) } }
       : {}),
+  };
+}
+
+/**
+ * Storage for a login. IAM mode None: every login shares one S3Storage on the pod's credentials (the path jail is
+ * the isolation). STS/AWS: the credential broker mints per-login credentials limited by the user's session policy
+ * (docs/iam.md), so S3 itself refuses a cross-tenant request; a broker failure refuses the login, never falls back.
+ */
+function createS3StorageFactory(
+  deps: StorageFactoryDeps,
+): (user: UserRecord, sessionId: string) => Promise<Storage> | Storage {
+  const { config } = deps;
+  if (config.iamMode === 'None') {
+    const shared = new S3Storage(storageOptions(config, deps, deps.client));
+    return () => shared;
+  }
+  const broker = createCredentialBroker({
+    mode: config.iamMode,
+    s3: {
+      region: config.s3.region,
+      forcePathStyle: config.s3.forcePathStyle,
+      ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+    },
+    ...(config.stsEndpoint ? { stsEndpoint: config.stsEndpoint } : {}),
+    ...(config.dataRoleArn ? { roleArn: config.dataRoleArn } : {}),
+    onStsRequest: (result) => deps.stsResult(result),
   });
-  return () => storage;
+  return async (user, sessionId) => {
+    const client = await broker.clientFor({ username: user.username, sessionPolicy: user.sessionPolicy }, sessionId);
+    return new S3Storage(storageOptions(config, deps, client));
+  };
 }
 
 function s3Client(config: Config): S3Client {
@@ -112,7 +135,14 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   const budget = new ByteBudget(config.memoryBudget, metrics.budgetHooks());
   metrics.uploadBufferBudgetBytes.set(config.memoryBudget);
   const storageFor =
-    options.storageFor ?? createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), log });
+    options.storageFor ??
+    createS3StorageFactory({
+      config,
+      client,
+      budget,
+      metrics: metrics.storageMetrics(),
+      stsResult: (result) => metrics.stsRequests.inc({ result }),
+    });
 
   const defender = new Defender(config.defender);
   const ssh = new SshServer({
