@@ -258,6 +258,8 @@ export interface PodSettings {
   readonly partSize: number;
   readonly uploadConcurrency: number;
   readonly memoryBudget: number;
+  /** Run the pod under `node --cpu-prof`, writing its profile into this directory when it exits (slows it down). */
+  readonly cpuProfileDir?: string;
 }
 
 /** sftp-pod's standalone command (the package bin) on MinIO, with one user whose home is `<prefix>/bench`. */
@@ -295,6 +297,7 @@ export async function startPod(
     name: 'sftp-pod',
     command: process.execPath,
     args: [
+      ...(settings.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfileDir] : []),
       bin,
       '--listen',
       `127.0.0.1:${port}`,
