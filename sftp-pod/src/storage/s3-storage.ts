@@ -77,7 +77,7 @@ function parseTime(v: string | undefined): number | undefined {
  * The client-safe subject of a message: the operation and the key's last segment. The full key would reveal the
  * server prefix and the home layout, which are the operator's business, not the SFTP user's.
  */
-export function describe(operation: string, key: string): string {
+export function subject(operation: string, key: string): string {
   return key === '' ? operation : `${operation} ${JSON.stringify(key.slice(key.lastIndexOf('/') + 1))}`;
 }
 
@@ -120,11 +120,11 @@ export class S3Storage implements Storage {
 
   async stat(key: string, signal?: AbortSignal): Promise<FileInfo> {
     if (key === '') return directoryInfo('', 0);
-    const head = await this.#head(key, describe('stat', key), signal);
+    const head = await this.#head(key, subject('stat', key), signal);
     if (head !== undefined) return fileInfo(key, head);
     const dir = await this.#dirProbe(key, signal);
     if (dir === undefined)
-      throw new StorageError(StorageErrorCode.NotFound, `${describe('stat', key)}: no such file or directory`);
+      throw new StorageError(StorageErrorCode.NotFound, `${subject('stat', key)}: no such file or directory`);
     return directoryInfo(key, dir);
   }
 
@@ -132,7 +132,7 @@ export class S3Storage implements Storage {
     const prefix = dirKey === '' ? '' : `${dirKey}/`;
     let token: string | undefined;
     do {
-      const out = await this.#ctx.send('ListObjectsV2', describe('list', dirKey), signal, (o) =>
+      const out = await this.#ctx.send('ListObjectsV2', subject('list', dirKey), signal, (o) =>
         this.#ctx.client.send(
           new ListObjectsV2Command({
             Bucket: this.#o.bucket,
@@ -168,7 +168,7 @@ export class S3Storage implements Storage {
   }
 
   async openRead(key: string, signal?: AbortSignal): Promise<ReadSource> {
-    const what = describe('read', key);
+    const what = subject('read', key);
     const head = await this.#head(key, what, signal);
     if (head === undefined) throw await this.#missingFile(key, signal);
     assertReadable(what, head.StorageClass, head.Restore);
@@ -184,7 +184,7 @@ export class S3Storage implements Storage {
   }
 
   async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
-    const what = describe('upload', key);
+    const what = subject('upload', key);
     const [head, dir] = await Promise.all([this.#head(key, what, signal), this.#dirProbe(key, signal)]);
     if (dir !== undefined) throw new StorageError(StorageErrorCode.IsDirectory, `${what}: a directory has that name`);
     if (head !== undefined && !options.overwrite) {
@@ -204,7 +204,7 @@ export class S3Storage implements Storage {
   }
 
   async mkdir(dirKey: string, signal?: AbortSignal): Promise<void> {
-    const what = describe('mkdir', dirKey);
+    const what = subject('mkdir', dirKey);
     if (dirKey === '') throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the root exists`);
     const [head, dir] = await Promise.all([this.#head(dirKey, what, signal), this.#dirProbe(dirKey, signal)]);
     if (head !== undefined || dir !== undefined) {
@@ -227,7 +227,7 @@ export class S3Storage implements Storage {
   }
 
   async remove(key: string, signal?: AbortSignal): Promise<void> {
-    const what = describe('remove', key);
+    const what = subject('remove', key);
     if (key === '') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: the root is a directory`);
     const head = await this.#head(key, what, signal);
     if (head === undefined) throw await this.#missingFile(key, signal);
@@ -235,7 +235,7 @@ export class S3Storage implements Storage {
   }
 
   async rmdir(dirKey: string, signal?: AbortSignal): Promise<void> {
-    const what = describe('rmdir', dirKey);
+    const what = subject('rmdir', dirKey);
     if (dirKey === '') throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the root cannot be removed`);
     const prefix = `${dirKey}/`;
     const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
@@ -254,7 +254,7 @@ export class S3Storage implements Storage {
   }
 
   async rename(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
-    const what = describe('rename', fromKey);
+    const what = subject('rename', fromKey);
     if (fromKey === '' || toKey === '') {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the root cannot be renamed or replaced`);
     }
@@ -268,7 +268,7 @@ export class S3Storage implements Storage {
       if (dst !== undefined && !options.overwrite) {
         throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the target exists`);
       }
-      await this.#copyObject(fromKey, toKey, what, signal);
+      await this.#copyObject(fromKey, toKey, what, signal, { noOverwrite: !options.overwrite });
       await this.#delete(fromKey, what, signal);
       return;
     }
@@ -281,7 +281,7 @@ export class S3Storage implements Storage {
     try {
       for (const key of keys) {
         const target = `${toKey}/${key.slice(fromKey.length + 1)}`;
-        await this.#copyObject(key, target, what, signal);
+        await this.#copyObject(key, target, what, signal, { noOverwrite: true });
         copied.push(target);
       }
     } catch (err) {
@@ -293,7 +293,7 @@ export class S3Storage implements Storage {
   }
 
   async copy(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
-    const what = describe('copy', fromKey);
+    const what = subject('copy', fromKey);
     const src = await this.stat(fromKey, signal);
     if (src.kind !== 'file') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: only files can be copied`);
     if (fromKey === toKey) throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: source and target are one`);
@@ -303,16 +303,16 @@ export class S3Storage implements Storage {
     if (dst !== undefined && !options.overwrite) {
       throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the target exists`);
     }
-    await this.#copyObject(fromKey, toKey, what, signal);
+    await this.#copyObject(fromKey, toKey, what, signal, { noOverwrite: !options.overwrite });
   }
 
   async setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
-    const what = describe('setstat', key);
+    const what = subject('setstat', key);
     if (key === '') return; // the root has no object to carry times
     const times = { mtime: timeMetadata(mtimeMs), atime: timeMetadata(atimeMs) };
     const head = await this.#head(key, what, signal);
     if (head !== undefined) {
-      await this.#copyObject(key, key, what, signal, { ...head.Metadata, ...times });
+      await this.#copyObject(key, key, what, signal, { replaceMetadata: { ...head.Metadata, ...times } });
       return;
     }
     if ((await this.#dirProbe(key, signal)) === undefined) {
@@ -352,7 +352,7 @@ export class S3Storage implements Storage {
    */
   async #dirProbe(key: string, signal?: AbortSignal): Promise<number | undefined> {
     const prefix = `${key}/`;
-    const what = describe('stat', key);
+    const what = subject('stat', key);
     const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
       this.#ctx.client.send(new ListObjectsV2Command({ Bucket: this.#o.bucket, Prefix: prefix, MaxKeys: 1 }), o),
     );
@@ -375,9 +375,9 @@ export class S3Storage implements Storage {
   /** The error for "no file at key": IS_DIRECTORY when a directory has that name, else NOT_FOUND. */
   async #missingFile(key: string, signal?: AbortSignal): Promise<StorageError> {
     if (key === '' || (await this.#dirProbe(key, signal)) !== undefined) {
-      return new StorageError(StorageErrorCode.IsDirectory, `${describe('open', key)}: is a directory`);
+      return new StorageError(StorageErrorCode.IsDirectory, `${subject('open', key)}: is a directory`);
     }
-    return new StorageError(StorageErrorCode.NotFound, `${describe('open', key)}: no such file`);
+    return new StorageError(StorageErrorCode.NotFound, `${subject('open', key)}: no such file`);
   }
 
   async #delete(key: string, what: string, signal?: AbortSignal): Promise<void> {
@@ -440,19 +440,20 @@ export class S3Storage implements Storage {
    * Server-side copy, applying this server's storage class and encryption. `replaceMetadata` rewrites user metadata
    * (setTimes); otherwise it is copied. Above the multipart-copy threshold: UploadPartCopy in parallel ranges.
    * The source is pinned by its ETag, so a concurrent overwrite fails the copy instead of mixing versions.
+   * `noOverwrite` adds If-None-Match to the multipart Complete; CopyObject has no such condition in S3's API.
    */
   async #copyObject(
     fromKey: string,
     toKey: string,
     what: string,
     signal?: AbortSignal,
-    replaceMetadata?: Record<string, string>,
+    opts: { replaceMetadata?: Record<string, string>; noOverwrite?: boolean } = {},
   ): Promise<void> {
     const head = await this.#head(fromKey, what, signal);
     if (head === undefined) throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file`);
     const size = head.ContentLength ?? 0;
     const source = copySource(this.#o.bucket, fromKey);
-    const metadata = replaceMetadata ?? head.Metadata ?? {};
+    const metadata = opts.replaceMetadata ?? head.Metadata ?? {};
     const ifMatch = head.ETag === undefined ? {} : { CopySourceIfMatch: head.ETag };
     if (size <= (this.#o.multipartCopyThresholdBytes ?? 5 * GiB)) {
       await this.#ctx.send(
@@ -532,6 +533,7 @@ export class S3Storage implements Storage {
             Key: toKey,
             UploadId: uploadId,
             MultipartUpload: { Parts: parts },
+            ...(opts.noOverwrite ? { IfNoneMatch: '*' } : {}),
           }),
           o,
         ),

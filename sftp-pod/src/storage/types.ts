@@ -30,7 +30,8 @@ export interface WriteSink {
   /**
    * Accepts bytes at an offset. Resolves once the bytes are buffered within the upload's and the pod's budget — the
    * caller must not read more from the client until it resolves (that is the backpressure). Rejects on a hole or
-   * overlap beyond the reorder window, or when an earlier part failed.
+   * overlap beyond the reorder window, or when an earlier part failed. The bytes are copied before it resolves, so
+   * the caller may reuse `data` afterwards. Calls are serialised internally.
    */
   write(offset: number, data: Uint8Array): Promise<void>;
   /** Records times to store as metadata at commit (setstat on an open handle). */
@@ -59,7 +60,10 @@ export interface Storage {
   readonly capabilities: StorageCapabilities;
   /** The empty key is the store root; a key with no object but children is a directory. Throws NOT_FOUND. */
   stat(key: string, signal?: AbortSignal): Promise<FileInfo>;
-  /** Entries directly under a directory, one page per iteration (ListObjectsV2 with delimiter). */
+  /**
+   * Entries directly under a directory, one page per iteration (ListObjectsV2 with delimiter). A directory that does
+   * not exist lists as empty (S3 cannot tell the difference in one call): stat it first to answer NO_SUCH_FILE.
+   */
   list(dirKey: string, signal?: AbortSignal): AsyncIterable<readonly FileInfo[]>;
   openRead(key: string, signal?: AbortSignal): Promise<ReadSource>;
   openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink>;
