@@ -21,25 +21,31 @@ let minio: Minio;
 let proxy: FaultProxy;
 let direct: S3Client;
 let viaProxy: S3Client;
+let hasty: S3Client;
 
 before(async () => {
   minio = await startMinio();
   await minio.createBucket(bucket);
   direct = minio.s3();
   proxy = await startFaultProxy(minio.endpoint);
-  viaProxy = new S3Client({
-    endpoint: proxy.url,
-    region: minio.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
-    // Short socket timeouts so a stall fails in seconds; two attempts so retries are exercised but bounded.
-    requestHandler: { requestTimeout: 1500, connectionTimeout: 1000, throwOnRequestTimeout: true },
-    maxAttempts: 2,
-  });
+  const proxied = (requestTimeout: number) =>
+    new S3Client({
+      endpoint: proxy.url,
+      region: minio.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+      requestHandler: { requestTimeout, connectionTimeout: 2000, throwOnRequestTimeout: true },
+      // Two attempts: the SDK's retry is exercised, and a persistent fault still fails in bounded time.
+      maxAttempts: 2,
+    });
+  // Generous for tests that expect success on a loaded CI machine; short only where a stall must time out.
+  viaProxy = proxied(30_000);
+  hasty = proxied(3000);
 });
 
 after(async () => {
   viaProxy?.destroy();
+  hasty?.destroy();
   await proxy?.close();
   await minio?.stop();
 });
@@ -108,7 +114,7 @@ async function assertNothingLeft(key: string): Promise<void> {
 }
 
 describe('faults on upload', () => {
-  const cases: { name: string; rules: FaultRule[]; size: number; code: StorageErrorCode }[] = [
+  const cases: { name: string; rules: FaultRule[]; size: number; code: StorageErrorCode; stall?: boolean }[] = [
     {
       name: '5xx on every UploadPart',
       rules: [{ op: 'UploadPart', fault: { kind: 'status', status: 503, code: 'SlowDown' } }],
@@ -120,6 +126,7 @@ describe('faults on upload', () => {
       rules: [{ op: 'UploadPart', fault: { kind: 'stall' } }],
       size: PART + 1,
       code: StorageErrorCode.Unavailable,
+      stall: true,
     },
     {
       name: 'dropped connection on UploadPart',
@@ -150,6 +157,7 @@ describe('faults on upload', () => {
       rules: [{ op: 'CompleteMultipartUpload', fault: { kind: 'stall' } }],
       size: PART + 1,
       code: StorageErrorCode.Unavailable,
+      stall: true,
     },
     {
       name: 'CreateMultipartUpload refused',
@@ -168,6 +176,7 @@ describe('faults on upload', () => {
       rules: [{ op: 'PutObject', fault: { kind: 'stall' } }],
       size: 1000,
       code: StorageErrorCode.Unavailable,
+      stall: true,
     },
   ];
   for (const c of cases) {
@@ -175,7 +184,7 @@ describe('faults on upload', () => {
       const key = `f/${c.name.replace(/\W+/g, '-')}`;
       for (const r of c.rules) proxy.inject(r);
       const abortsBefore = proxy.count('AbortMultipartUpload');
-      const err = await uploadExpectingFailure(storage(), key, c.size);
+      const err = await uploadExpectingFailure(storage(c.stall ? { client: hasty } : {}), key, c.size);
       assert.ok(isStorageError(err, c.code), `expected ${c.code}, got ${String(err)}`);
       proxy.clear();
       await assertNothingLeft(key);
@@ -243,7 +252,7 @@ describe('faults on upload', () => {
     const sink = await storage().openWrite('f/read', W);
     await writeAll(sink, data);
     await sink.commit();
-    const src = await storage({ readAheadChunkBytes: MiB }).openRead('f/read');
+    const src = await storage({ client: hasty, readAheadChunkBytes: MiB }).openRead('f/read');
     proxy.inject({ op: 'GetObject', fault: { kind: 'status', status: 500 } });
     await assert.rejects(src.read(0, 1000), (err: unknown) => isStorageError(err, StorageErrorCode.Unavailable));
     proxy.clear();
