@@ -11,6 +11,8 @@ const ns = 'informer-test';
 let cp: ControlPlane;
 let client: KubeClient;
 const abort = new AbortController();
+// Informer loops still running when a test fails; after() aborts and awaits them before stopping the API server.
+const runs: Promise<void>[] = [];
 
 function configMap(name: string, data: Record<string, string> = {}): KubeObject & { data: Record<string, string> } {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data };
@@ -40,6 +42,7 @@ describe('Informer against kube-apiserver', { timeout: 240_000 }, () => {
 
   after(async () => {
     abort.abort();
+    await Promise.allSettled(runs);
     client?.close();
     await cp?.stop();
   });
@@ -56,6 +59,7 @@ describe('Informer against kube-apiserver', { timeout: 240_000 }, () => {
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(60_000)]);
     const ac = new AbortController();
     const running = informer.run(AbortSignal.any([signal, ac.signal]));
+    runs.push(running);
     await informer.waitForSync(signal);
     assert.ok(informer.get(`${ns}/pre-existing`));
     await client.create(Resources.ConfigMap, ns, configMap('a'));
@@ -86,6 +90,7 @@ describe('Informer against kube-apiserver', { timeout: 240_000 }, () => {
     const ac = new AbortController();
     const signal = AbortSignal.any([abort.signal, ac.signal, AbortSignal.timeout(60_000)]);
     const running = informer.run(signal);
+    runs.push(running);
     await informer.waitForSync(signal);
     await waitUntil('watchdog fired twice', async () => informer.stats.stalls >= 2, { timeoutMs: 30_000, signal });
     await client.create(Resources.Secret, ns, {
@@ -117,6 +122,7 @@ describe('Informer against kube-apiserver', { timeout: 240_000 }, () => {
     const ac = new AbortController();
     const signal = AbortSignal.any([abort.signal, ac.signal, AbortSignal.timeout(150_000)]);
     const running = informer.run(signal);
+    runs.push(running);
     await informer.waitForSync(signal);
     assert.equal(relists, 1);
 

@@ -23,7 +23,7 @@ function typeOf(node: CrdSchema): string {
 }
 
 function code(value: unknown): string {
-  return `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``;
+  return `\`${typeof value === 'string' && value !== '' ? value : JSON.stringify(value)}\``;
 }
 
 function validations(node: CrdSchema): string[] {

@@ -298,9 +298,9 @@ export class KubeClient {
    * we set. Idempotent: applying the same object again changes nothing (the API server keeps the resourceVersion).
    * `object` must carry apiVersion, kind, metadata.name (and namespace for namespaced types).
    */
-  async apply<T extends KubeObject>(
+  async apply<T extends KubeObject = KubeObject>(
     type: ResourceType,
-    object: T,
+    object: KubeObject & { [field: string]: unknown },
     options: { subresource?: string; signal?: AbortSignal; force?: boolean } = {},
   ): Promise<T> {
     const name = object.metadata?.name;
