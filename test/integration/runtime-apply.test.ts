@@ -206,6 +206,8 @@ describe('runtime writes against kube-apiserver', { timeout: 240_000 }, () => {
       assert.match(text, /sftpgate_operator_workqueue_retries_total\{controller="test"\} [1-9]/);
       assert.match(text, /sftpgate_operator_api_requests_total\{verb="apply",resource="sftpusers\/status"\} \d+/);
       assert.match(text, /sftpgate_operator_leader 1/);
+      assert.match(text, /sftpgate_operator_resources\{kind="SftpUser",ready="true"\} 5/);
+      assert.match(text, /sftpgate_operator_resources\{kind="SftpUser",ready="false"\} 1/);
       assert.match(text, /sftpgate_operator_reconcile_duration_seconds_bucket/);
       assert.match(text, /sftpgate_operator_workqueue_latency_seconds_bucket/);
     } finally {

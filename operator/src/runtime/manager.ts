@@ -62,6 +62,10 @@ export class Manager {
         type,
       });
       this.#informers.set(id, informer);
+      if ((type.kind === 'SftpServer' || type.kind === 'SftpUser') && options.labelSelector === undefined) {
+        const cache = informer;
+        this.metrics.trackReadiness(type.kind, () => countReady(cache.list()));
+      }
     }
     return informer as unknown as Informer<T>;
   }
@@ -122,4 +126,13 @@ export class Manager {
       this.client.close();
     }
   }
+}
+
+function countReady(objects: KubeObject[]): { ready: number; notReady: number } {
+  let ready = 0;
+  for (const o of objects) {
+    const conditions = (o as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions;
+    if (conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready++;
+  }
+  return { ready, notReady: objects.length - ready };
 }

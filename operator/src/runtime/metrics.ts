@@ -18,8 +18,11 @@ export class OperatorMetrics {
   readonly resources: Gauge<'kind' | 'ready'>;
   readonly apiRequests: Counter<'verb' | 'resource'>;
 
+  readonly #readiness = new Map<string, () => { ready: number; notReady: number }>();
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registry = new Registry();
+    const readiness = this.#readiness;
     this.registry = registry;
     const registers = [registry];
     this.reconcileTotal = new Counter({
@@ -70,6 +73,14 @@ export class OperatorMetrics {
       help: 'SftpServers and SftpUsers by readiness.',
       labelNames: ['kind', 'ready'],
       registers,
+      // Computed at scrape time from the informer caches: always current, no bookkeeping in reconcilers.
+      collect() {
+        for (const [kind, count] of readiness) {
+          const { ready, notReady } = count();
+          this.set({ kind, ready: 'true' }, ready);
+          this.set({ kind, ready: 'false' }, notReady);
+        }
+      },
     });
     this.apiRequests = new Counter({
       name: 'sftpgate_operator_api_requests_total',
@@ -78,6 +89,11 @@ export class OperatorMetrics {
       registers,
     });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sftpgate_operator_' });
+  }
+
+  /** Reports `kind`'s objects by readiness in sftpgate_operator_resources (the Manager wires its informers). */
+  trackReadiness(kind: string, count: () => { ready: number; notReady: number }): void {
+    this.#readiness.set(kind, count);
   }
 
   /** Hooks for a controller's work queue. */
