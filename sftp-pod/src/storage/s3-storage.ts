@@ -119,12 +119,23 @@ export class S3Storage implements Storage {
   }
 
   async stat(key: string, signal?: AbortSignal): Promise<FileInfo> {
+    const what = subject('stat', key);
     if (key === '') return directoryInfo('', 0);
-    const head = await this.#head(key, subject('stat', key), signal);
+    let head: HeadObjectCommandOutput | undefined;
+    try {
+      head = await this.#head(key, what, signal);
+    } catch (err) {
+      // HeadObject needs s3:GetObject; a session policy without `download` still allows ListBucket for upload,
+      // mkdir, delete... (docs/iam.md): answer from the listing then.
+      if (!isStorageError(err, StorageErrorCode.PermissionDenied)) throw err;
+      const [file, dir] = await Promise.all([this.#listedFile(key, what, signal), this.#dirProbe(key, signal, false)]);
+      if (file !== undefined) return file;
+      if (dir !== undefined) return directoryInfo(key, dir);
+      throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file or directory`);
+    }
     if (head !== undefined) return fileInfo(key, head);
     const dir = await this.#dirProbe(key, signal);
-    if (dir === undefined)
-      throw new StorageError(StorageErrorCode.NotFound, `${subject('stat', key)}: no such file or directory`);
+    if (dir === undefined) throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file or directory`);
     return directoryInfo(key, dir);
   }
 
@@ -185,9 +196,10 @@ export class S3Storage implements Storage {
 
   async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
     const what = subject('upload', key);
-    const [head, dir] = await Promise.all([this.#head(key, what, signal), this.#dirProbe(key, signal)]);
+    // Listings, not HeadObject: an upload-only session policy has ListBucket but no GetObject (docs/iam.md).
+    const [file, dir] = await Promise.all([this.#listedFile(key, what, signal), this.#dirProbe(key, signal, false)]);
     if (dir !== undefined) throw new StorageError(StorageErrorCode.IsDirectory, `${what}: a directory has that name`);
-    if (head !== undefined && !options.overwrite) {
+    if (file !== undefined && !options.overwrite) {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the file exists and may not be overwritten`);
     }
     return new S3UploadSink({
@@ -206,8 +218,11 @@ export class S3Storage implements Storage {
   async mkdir(dirKey: string, signal?: AbortSignal): Promise<void> {
     const what = subject('mkdir', dirKey);
     if (dirKey === '') throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the root exists`);
-    const [head, dir] = await Promise.all([this.#head(dirKey, what, signal), this.#dirProbe(dirKey, signal)]);
-    if (head !== undefined || dir !== undefined) {
+    const [file, dir] = await Promise.all([
+      this.#listedFile(dirKey, what, signal),
+      this.#dirProbe(dirKey, signal, false),
+    ]);
+    if (file !== undefined || dir !== undefined) {
       throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: a file or directory has that name`);
     }
     const now = timeMetadata(Date.now());
@@ -229,8 +244,7 @@ export class S3Storage implements Storage {
   async remove(key: string, signal?: AbortSignal): Promise<void> {
     const what = subject('remove', key);
     if (key === '') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: the root is a directory`);
-    const head = await this.#head(key, what, signal);
-    if (head === undefined) throw await this.#missingFile(key, signal);
+    if ((await this.#listedFile(key, what, signal)) === undefined) throw await this.#missingFile(key, signal);
     await this.#delete(key, what, signal);
   }
 
@@ -243,8 +257,9 @@ export class S3Storage implements Storage {
     );
     const keys = (out.Contents ?? []).map((c) => c.Key);
     if (keys.length === 0) {
-      const head = await this.#head(dirKey, what, signal);
-      if (head !== undefined) throw new StorageError(StorageErrorCode.NotDirectory, `${what}: not a directory`);
+      if ((await this.#listedFile(dirKey, what, signal)) !== undefined) {
+        throw new StorageError(StorageErrorCode.NotDirectory, `${what}: not a directory`);
+      }
       throw new StorageError(StorageErrorCode.NotFound, `${what}: no such directory`);
     }
     // The marker sorts first under its prefix, so anything else in the first two keys means children.
@@ -350,7 +365,7 @@ export class S3Storage implements Storage {
    * Is `key` a directory (marker or any key below it)? Returns its mtime in ms (from the marker's metadata, else 0),
    * or undefined when nothing lies below the prefix.
    */
-  async #dirProbe(key: string, signal?: AbortSignal): Promise<number | undefined> {
+  async #dirProbe(key: string, signal?: AbortSignal, withTime = true): Promise<number | undefined> {
     const prefix = `${key}/`;
     const what = subject('stat', key);
     const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
@@ -359,8 +374,36 @@ export class S3Storage implements Storage {
     const first = out.Contents?.[0];
     if (first === undefined) return undefined;
     if (first.Key !== prefix) return 0;
-    const marker = await this.#head(prefix, what, signal);
-    return parseTime(marker?.Metadata?.['mtime']) ?? first.LastModified?.getTime() ?? 0;
+    const listed = first.LastModified?.getTime() ?? 0;
+    if (!withTime) return listed;
+    try {
+      const marker = await this.#head(prefix, what, signal);
+      return parseTime(marker?.Metadata?.['mtime']) ?? listed;
+    } catch (err) {
+      if (isStorageError(err, StorageErrorCode.PermissionDenied)) return listed;
+      throw err;
+    }
+  }
+
+  /**
+   * The object `key` as a listing sees it (ListObjectsV2 prefix=key, max-keys=1: the exact key sorts first among keys
+   * it prefixes), or undefined. Needs only s3:ListBucket.
+   */
+  async #listedFile(key: string, what: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
+    const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
+      this.#ctx.client.send(new ListObjectsV2Command({ Bucket: this.#o.bucket, Prefix: key, MaxKeys: 1 }), o),
+    );
+    const first = out.Contents?.[0];
+    if (first?.Key !== key) return undefined;
+    const mtimeMs = first.LastModified?.getTime() ?? 0;
+    return {
+      name: key,
+      kind: 'file',
+      size: first.Size ?? 0,
+      mtimeMs,
+      atimeMs: mtimeMs,
+      ...(first.StorageClass === undefined ? {} : { storageClass: first.StorageClass }),
+    };
   }
 
   async #statOrUndefined(key: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
