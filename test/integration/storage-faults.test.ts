@@ -348,6 +348,23 @@ describe('backpressure', () => {
     assert.equal(podBudget.used, 0);
   });
 
+  test('abort() releases a write that waits for budget, and the budget', async () => {
+    const podBudget = new ByteBudget(PART);
+    const s = storage({ client: direct, podBudget });
+    const holder = await s.openWrite('bp/holder', W);
+    await holder.write(0, Buffer.alloc(10)); // takes the only part of budget
+    const waiter = await s.openWrite('bp/waiter', W);
+    const pending = waiter.write(0, Buffer.alloc(10));
+    await waitUntil('the second upload waits for budget', async () => podBudget.waiting === 1, { timeoutMs: 10_000 });
+    await waiter.abort('session closed');
+    await assert.rejects(pending, (err: unknown) => isStorageError(err, StorageErrorCode.Aborted));
+    assert.equal(podBudget.waiting, 0);
+    await holder.abort();
+    assert.equal(podBudget.used, 0);
+    assert.equal(await exists('bp/holder'), false);
+    assert.equal(await exists('bp/waiter'), false);
+  });
+
   test('a failed upload returns all its budget', async () => {
     const podBudget = new ByteBudget(4 * PART);
     proxy.inject({ op: 'UploadPart', fault: { kind: 'status', status: 500 } });
