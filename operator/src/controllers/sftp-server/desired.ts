@@ -146,6 +146,9 @@ export function podEnv(server: SftpServer): V1EnvVar[] {
     ...env('SFTPGATE_ALGORITHMS', s.sftp.algorithms),
     ...env('SFTPGATE_BANNER', s.sftp.banner),
     ...env('SFTPGATE_DEFENDER', s.security.defender.enabled ? 'on' : 'off'),
+    ...env('SFTPGATE_DEFENDER_THRESHOLD', s.security.defender.threshold),
+    ...env('SFTPGATE_DEFENDER_OBSERVATION', s.security.defender.observationTime),
+    ...env('SFTPGATE_DEFENDER_BAN_TIME', s.security.defender.banTime),
     ...env(
       'SFTPGATE_ALLOWED_CIDRS',
       s.security.allowedSourceCIDRs?.length ? s.security.allowedSourceCIDRs.join(',') : undefined,
