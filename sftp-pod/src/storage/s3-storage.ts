@@ -49,7 +49,7 @@ export interface S3StorageOptions {
   readonly metrics?: StorageMetrics;
   /** ListObjectsV2 MaxKeys per page (default 1000; tests use a small value to exercise paging). */
   readonly listPageSize?: number;
-  /** Read-ahead chunk (default 1 MiB). */
+  /** Read-ahead chunk (default 4 MiB: 1 MiB chunks cost ~1.5x the CPU per GiB, see docs/storage.md). */
   readonly readAheadChunkBytes?: number;
   /** Objects above this are copied with UploadPartCopy (default and S3 maximum for CopyObject: 5 GiB). */
   readonly multipartCopyThresholdBytes?: number;
@@ -189,7 +189,7 @@ export class S3Storage implements Storage {
       what,
       size: head.ContentLength ?? 0,
       etag: head.ETag,
-      chunkBytes: this.#o.readAheadChunkBytes ?? MiB,
+      chunkBytes: this.#o.readAheadChunkBytes ?? 4 * MiB,
       concurrency: this.#o.downloadConcurrency,
     });
   }
