@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
 import { type Minio, startMinio } from './minio.ts';
 import { type Moto, startMoto } from './moto.ts';
+import { type OperatorDemo, startOperatorDemo } from './operator-demo.ts';
 
 export const COMPONENTS = ['minio', 'moto', 'kube'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -128,12 +129,35 @@ export function removeEnvFile(path: string): void {
 }
 
 /**
- * `make demo`: every component, and how to reach each. Returns the running test bed; the caller keeps it in the
- * foreground and stops it. Later issues add their steps here (CRDs, operator, a server and a user, an sftp command).
+ * `make demo`: every component, then the operator on top (operator-demo.ts): CRDs, the operator process, examples/,
+ * the sftp pod process as the Deployment configures it, and how to connect. Returns the running set; the caller
+ * keeps it in the foreground and stops it (operator and pod first, then the components).
  */
 export async function runDemo(opts: StartOptions & { readonly stateDir: string }): Promise<Testbed> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tb = await startComponents(COMPONENTS, opts);
   const envFile = writeEnvFile(tb, opts.stateDir);
   process.stdout.write(`\n${describeTestbed(tb, envFile)}`);
-  return tb;
+  if (!tb.kube || !tb.minio) return tb;
+  let demo: OperatorDemo;
+  try {
+    demo = await startOperatorDemo({
+      kube: tb.kube,
+      minio: tb.minio,
+      stateDir: opts.stateDir,
+      log,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (err) {
+    await tb.stop();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    ...tb,
+    stop() {
+      stopping ??= demo.stop().then(() => tb.stop());
+      return stopping;
+    },
+  };
 }
