@@ -3,6 +3,7 @@
 
 import { type S3Client, StorageClass } from '@aws-sdk/client-s3';
 import type { ByteBudget } from './budget.ts';
+import type { BufferPool } from './buffer-pool.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { classifyS3Error } from './s3-errors.ts';
@@ -26,6 +27,8 @@ export interface S3Context {
   readonly client: S3Client;
   readonly bucket: string;
   readonly podBudget: ByteBudget;
+  /** Free part buffers for reuse (shared by the storages of one pod when they share a context's pool). */
+  readonly pool: BufferPool;
   readonly metrics: StorageMetrics;
   /** StorageClass and SSE headers, applied to every write (PutObject, CreateMultipartUpload, CopyObject). */
   readonly writeHeaders: WriteHeaders;
@@ -76,11 +79,13 @@ export function makeContext(
   metrics: StorageMetrics,
   writeHeaders: WriteHeaders,
   requestTimeoutMs: number,
+  pool: BufferPool,
 ): S3Context {
   return {
     client,
     bucket,
     podBudget,
+    pool,
     metrics,
     writeHeaders,
     async send<T>(

@@ -20,6 +20,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { ByteBudget } from './budget.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { checkPartSize, MAX_PART_BYTES, MIN_PART_BYTES } from './part-size.ts';
@@ -61,6 +62,17 @@ export interface S3StorageOptions {
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+
+// One pool per pod budget: per-login storages (STS/AWS modes) share the pod's budget and so its free buffers.
+const pools = new WeakMap<ByteBudget, BufferPool>();
+function poolFor(budget: ByteBudget, maxBytes: number): BufferPool {
+  let pool = pools.get(budget);
+  if (pool === undefined) {
+    pool = new BufferPool(Math.min(maxBytes, Math.floor(budget.capacity / 2)));
+    pools.set(budget, pool);
+  }
+  return pool;
+}
 
 // ASCII only: S3 sends user metadata as HTTP headers.
 function headerSafe(value: string): string {
@@ -114,6 +126,7 @@ export class S3Storage implements Storage {
       options.metrics ?? {},
       makeWriteHeaders(options.storageClass, options.sse),
       options.requestTimeoutMs ?? 60_000,
+      poolFor(options.podBudget, options.partSize * (options.uploadConcurrency + 1)),
     );
     this.capabilities = { maxRenameObjects: options.maxRenameObjects, serverSideCopy: true };
   }

@@ -218,7 +218,7 @@ export class S3UploadSink implements WriteSink {
       this.#giveBack(size);
       throw this.#failure;
     }
-    this.#parts.set(n, { n, start: partStart(base, n), size, buf: Buffer.allocUnsafe(size), ranges: [], filled: 0 });
+    this.#parts.set(n, { n, start: partStart(base, n), size, buf: ctx.pool.take(size), ranges: [], filled: 0 });
   }
 
   #giveBack(bytes: number): void {
@@ -229,9 +229,14 @@ export class S3UploadSink implements WriteSink {
     for (const w of waiters) w();
   }
 
-  /** Drops a part's buffer and returns its budget (confirmed by S3, or discarded on failure/abort). */
-  #releasePart(part: Part): void {
+  /**
+   * Drops a part's buffer and returns its budget (confirmed by S3, or discarded on failure/abort). `reusable`: no
+   * request can still read the buffer (never sent, or S3 answered) — an aborted request's socket write might, so
+   * those buffers are left to the GC instead of the pool, where they would be overwritten.
+   */
+  #releasePart(part: Part, reusable = true): void {
     if (part.buf === undefined) return;
+    if (reusable) this.#o.ctx.pool.give(part.buf);
     part.buf = undefined;
     this.#buffered -= part.filled;
     this.#o.ctx.metrics.bufferedBytes?.(-part.filled);
@@ -291,10 +296,10 @@ export class S3UploadSink implements WriteSink {
       if (out.ChecksumSHA1 !== undefined) done.ChecksumSHA1 = out.ChecksumSHA1;
       if (out.ChecksumSHA256 !== undefined) done.ChecksumSHA256 = out.ChecksumSHA256;
       this.#done.push(done);
-    } catch (err) {
-      this.#fail(err instanceof StorageError ? err : new StorageError(StorageErrorCode.Failure, `${what}: ${err}`));
-    } finally {
       this.#releasePart(part);
+    } catch (err) {
+      this.#releasePart(part, false);
+      this.#fail(err instanceof StorageError ? err : new StorageError(StorageErrorCode.Failure, `${what}: ${err}`));
     }
   }
 
@@ -334,9 +339,10 @@ export class S3UploadSink implements WriteSink {
     this.#failure = err;
     if (this.#state === 'open' || this.#state === 'committing') this.#state = 'failed';
     this.#ac.abort(err);
-    for (const part of this.#parts.values()) this.#releasePart(part);
+    // Failure path: not worth proving which buffers a request may still read (a failed PutObject sent part 1).
+    for (const part of this.#parts.values()) this.#releasePart(part, false);
     this.#parts.clear();
-    for (const part of this.#queue.splice(0)) this.#releasePart(part);
+    for (const part of this.#queue.splice(0)) this.#releasePart(part, false);
     const waiters = this.#releaseWaiters;
     this.#releaseWaiters = [];
     for (const w of waiters) w();
