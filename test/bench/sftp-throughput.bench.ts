@@ -3,7 +3,8 @@
 // clients, A/B/C interleaved rounds; for sftp-pod also finalize lag p50/p99 and S3 requests per file; checks the
 // issue's targets (docs/benchmarks.md). Env: BENCH_SFTP_MIB (default 1024; BENCH_QUICK=1 means 128), BENCH_ROUNDS
 // (default 3), BENCH_STREAMS (default 8), BENCH_SERVERS (default "sftp-pod,openssh,rclone"), BENCH_CPU_PROF=1 (profile
-// the pod and report where its CPU goes).
+// the pod and report where its CPU goes), BENCH_POD_NODE_ARGS (extra Node flags for the pod, e.g. GC sizing).
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { httpGet, type Minio, makeTempDir, removeTempDir, startMinio } from '../infra/index.ts';
 import { makeRandomFile, runSftp, SFTP_OPTIONS, sha256File } from './lib/client.ts';
 import { summariseProfile } from './lib/cpu-profile.ts';
-import { findPid, pollPeakRss, treeCpu, treeRssBytes } from './lib/procfs.ts';
+import { findPid, pollPeakRss, reapedChildrenCpuSeconds, treeCpu, treeRssBytes } from './lib/procfs.ts';
 import {
   addHistograms,
   bucketAround,
@@ -58,6 +59,7 @@ const podSettings: PodSettings = {
   uploadConcurrency: 4,
   memoryBudget: 256 * MiB,
   ...(cpuProfileDir ? { cpuProfileDir } : {}),
+  nodeArgs: (env['BENCH_POD_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean),
 };
 const BUCKET = 'bench';
 
@@ -82,6 +84,8 @@ interface PodSample {
   readonly backpressurePauses: number;
   /** Highest `sftpgate_upload_buffered_bytes` seen (polled every 500 ms): the pod's own accounting of held data. */
   readonly peakBufferedBytes: number;
+  /** Highest `nodejs_external_memory_bytes` (Buffers outside the V8 heap) seen by the same poll. */
+  readonly peakExternalBytes: number;
 }
 interface Sample {
   readonly round: number;
@@ -96,6 +100,8 @@ interface Sample {
   /** The kernel's share of the above (socket and pipe copies, the file system for OpenSSH). */
   readonly systemCpuSecondsPerGiB: number;
   readonly minioCpuSecondsPerGiB: number | null;
+  /** The `sftp` processes and the `ssh` each one runs (reaped children of this process). */
+  readonly clientCpuSecondsPerGiB: number;
   readonly peakRssBytes: number;
   readonly pod?: PodSample;
 }
@@ -141,14 +147,17 @@ function perFile(counts: Record<string, number>, files: number): string {
     .join(', ');
 }
 
-/** Polls one gauge of /metrics until stop(), which resolves to the highest value seen (0 if never read). */
-function pollPeakGauge(url: string, name: string): { stop(): Promise<number> } {
-  let peak = 0;
+/** Polls gauges of /metrics until stop(), which resolves to the highest value of each seen (0 if never read). */
+const BUFFERED = 'sftpgate_upload_buffered_bytes';
+const EXTERNAL = 'sftpgate_sftp_nodejs_external_memory_bytes';
+
+function pollPeakGauges<N extends string>(url: string, names: readonly N[]): { stop(): Promise<Record<N, number>> } {
+  const peak = Object.fromEntries(names.map((n) => [n, 0])) as Record<N, number>;
   let pending: Promise<void> = Promise.resolve();
   const poll = () => {
     pending = scrape(url).then(
       (s) => {
-        peak = Math.max(peak, sumOf(s, name));
+        for (const n of names) peak[n] = Math.max(peak[n], sumOf(s, n));
       },
       () => {},
     );
@@ -190,9 +199,10 @@ async function measure(
   const bytes = totalBytes;
   const metricsBefore = server.metricsUrl ? await scrape(server.metricsUrl) : undefined;
   const cpuBefore = treeCpu(server.pid);
+  const clientBefore = reapedChildrenCpuSeconds();
   const minioBefore = ctx.minioPid === undefined ? undefined : treeCpu(ctx.minioPid);
   const rss = pollPeakRss(server.pid);
-  const buffered = server.metricsUrl ? pollPeakGauge(server.metricsUrl, 'sftpgate_upload_buffered_bytes') : undefined;
+  const gauges = server.metricsUrl ? pollPeakGauges(server.metricsUrl, [BUFFERED, EXTERNAL]) : undefined;
   const signal = AbortSignal.timeout(30 * 60_000);
   const started = process.hrtime.bigint();
   let peakRssBytes = 0;
@@ -210,13 +220,14 @@ async function measure(
   } finally {
     peakRssBytes = rss.stop();
   }
-  const peakBufferedBytes = (await buffered?.stop()) ?? 0;
+  const peaks = await gauges?.stop();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   // Let per-connection processes (sshd) exit and be reaped, so their CPU time is in the tree's total.
   await sleep(300);
   const cpuAfter = treeCpu(server.pid);
   const cpuSeconds = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
   const minioAfter = ctx.minioPid === undefined ? undefined : treeCpu(ctx.minioPid);
+  const clientCpu = reapedChildrenCpuSeconds() - clientBefore;
   const minioCpu =
     minioAfter && minioBefore ? minioAfter.user + minioAfter.system - minioBefore.user - minioBefore.system : 0;
   const usesMinio = server.name !== 'openssh';
@@ -235,7 +246,8 @@ async function measure(
       ),
       s3Errors: diffCounts(errors(after), errors(metricsBefore)),
       backpressurePauses: pauses(after) - pauses(metricsBefore),
-      peakBufferedBytes,
+      peakBufferedBytes: peaks?.[BUFFERED] ?? 0,
+      peakExternalBytes: peaks?.[EXTERNAL] ?? 0,
     };
   }
   return {
@@ -250,6 +262,7 @@ async function measure(
     cpuSecondsPerGiB: cpuSeconds / (bytes / GiB),
     systemCpuSecondsPerGiB: (cpuAfter.system - cpuBefore.system) / (bytes / GiB),
     minioCpuSecondsPerGiB: usesMinio && ctx.minioPid !== undefined ? minioCpu / (bytes / GiB) : null,
+    clientCpuSecondsPerGiB: clientCpu / (bytes / GiB),
     peakRssBytes,
     ...(pod ? { pod } : {}),
   };
@@ -274,6 +287,7 @@ const fmt = (x: number | null | undefined, digits = 2) =>
 async function main(): Promise<void> {
   if (selected.length === 0) throw new Error(`BENCH_SERVERS selects none of ${SERVER_NAMES.join(', ')}`);
   const startedAt = new Date().toISOString();
+  const tree = describeTree();
   const load = [loadavg()];
   const dir = makeTempDir('bench-sftp');
   const servers: BenchServer[] = [];
@@ -345,7 +359,17 @@ async function main(): Promise<void> {
     // Stopped before the report: the pod writes its CPU profile only when it exits.
     for (const s of servers.splice(0)) await s.stop();
     const profile = cpuProfileDir ? latestProfile(cpuProfileDir) : undefined;
-    const report = summarise({ startedAt, load, samples, failures, integrity, idleRss, sourceSha, profile });
+    const report = summarise({
+      startedAt,
+      load,
+      samples,
+      failures,
+      integrity,
+      idleRss,
+      sourceSha,
+      profile,
+      tree,
+    });
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'sftp-throughput.md'), `${report.markdown}\n`);
     writeFileSync(join(out, 'sftp-throughput.json'), `${JSON.stringify(report.json, null, 2)}\n`);
@@ -367,6 +391,18 @@ interface SummaryInput {
   readonly idleRss: ReadonlyMap<ServerName, number>;
   readonly sourceSha: string;
   readonly profile: ReturnType<typeof summariseProfile> | undefined;
+  /** The commit measured, and whether sftp-pod/ had uncommitted changes (the pod runs from the work tree). */
+  readonly tree: string;
+}
+
+function describeTree(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'sftp-pod'], { cwd: repo, encoding: 'utf8' });
+    return `${head}${dirty.trim() ? ' + uncommitted changes in sftp-pod/' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
 }
 
 /** Summary of the newest .cpuprofile in `dir` (one per pod process). */
@@ -398,6 +434,7 @@ function summarise(input: SummaryInput): { markdown: string; json: unknown } {
         maxMbPerSecond: Math.max(...mb),
         medianCpuSecondsPerGiB: median(xs.map((s) => s.cpuSecondsPerGiB)),
         medianSystemCpuSecondsPerGiB: median(xs.map((s) => s.systemCpuSecondsPerGiB)),
+        medianClientCpuSecondsPerGiB: median(xs.map((s) => s.clientCpuSecondsPerGiB)),
         medianMinioCpuSecondsPerGiB: xs.some((s) => s.minioCpuSecondsPerGiB !== null)
           ? median(xs.map((s) => s.minioCpuSecondsPerGiB ?? Number.NaN))
           : null,
@@ -431,6 +468,7 @@ function summarise(input: SummaryInput): { markdown: string; json: unknown } {
     // peak over the rounds (round 1's upload x1 is the pod's first transfer) is closest to this scenario alone.
     const peak = xs.length > 0 ? Math.min(...xs.map((s) => s.peakRssBytes)) : Number.NaN;
     const peakBuffered = Math.max(0, ...xs.map((s) => s.pod?.peakBufferedBytes ?? 0));
+    const peakExternal = Math.max(0, ...xs.map((s) => s.pod?.peakExternalBytes ?? 0));
     const p50 = histogramQuantile(0.5, lag);
     const p99 = histogramQuantile(0.99, lag);
     return {
@@ -452,6 +490,7 @@ function summarise(input: SummaryInput): { markdown: string; json: unknown } {
       backpressurePauses: xs.reduce((n, s) => n + (s.pod?.backpressurePauses ?? 0), 0),
       lowestPeakRssBytes: peak,
       peakBufferedBytes: peakBuffered,
+      peakExternalBytes: peakExternal,
       idleRssBytes: idle,
       rssPerActiveUploadBytes: sc.direction === 'upload' && xs.length > 0 ? (peak - idle) / sc.streams : Number.NaN,
     };
@@ -528,30 +567,33 @@ function summarise(input: SummaryInput): { markdown: string; json: unknown } {
     `Started ${input.startedAt}; ${cpus().length} CPUs; load average (1/5/15 min) per round boundary: ` +
       input.load.map((l) => l.map((x) => x.toFixed(1)).join('/')).join(' → ') +
       `. Client: OpenSSH \`sftp\` ${SFTP_OPTIONS.filter((o) => o.startsWith('Ciphers')).join(' ')}; ` +
-      `x${streams} = ${streams} \`sftp\` processes at once, ${fmt(mib / streams, 0)} MiB each. Node ${process.versions.node}.`,
+      `x${streams} = ${streams} \`sftp\` processes at once, ${fmt(mib / streams, 0)} MiB each. Node ${process.versions.node}. ` +
+      `Tree: ${input.tree}.${podSettings.nodeArgs?.length ? ` Pod Node flags: \`${podSettings.nodeArgs.join(' ')}\`.` : ''}`,
     '',
-    '| scenario | server | MB/s median (min-max) | server CPU-s/GiB (of which kernel) | MinIO CPU-s/GiB | peak RSS MiB |',
-    '|---|---|---|---|---|---|',
+    '| scenario | server | MB/s median (min-max) | server CPU-s/GiB (of which kernel) | MinIO CPU-s/GiB | client CPU-s/GiB | peak RSS MiB |',
+    '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
         `| ${r.scenario} | ${r.server} | ${fmt(r.medianMbPerSecond, 0)} (${fmt(r.minMbPerSecond, 0)}-${fmt(r.maxMbPerSecond, 0)}) | ` +
-        `${fmt(r.medianCpuSecondsPerGiB)} (${fmt(r.medianSystemCpuSecondsPerGiB)}) | ${fmt(r.medianMinioCpuSecondsPerGiB)} | ${fmt(r.peakRssBytes / MiB, 0)} |`,
+        `${fmt(r.medianCpuSecondsPerGiB)} (${fmt(r.medianSystemCpuSecondsPerGiB)}) | ${fmt(r.medianMinioCpuSecondsPerGiB)} | ${fmt(r.medianClientCpuSecondsPerGiB)} | ${fmt(r.peakRssBytes / MiB, 0)} |`,
     ),
     '',
     present.includes('sftp-pod')
       ? [
           '### sftp-pod internals (from its /metrics, diffed around each transfer, pooled over rounds)',
           '',
-          '| scenario | finalize lag p50 / p99 s (bucket) | mean part upload s | S3 requests per file | S3 error answers per file (404s included) | backpressure pauses | peak buffered MiB | RSS per active upload MiB |',
-          '|---|---|---|---|---|---|---|---|',
+          '| scenario | finalize lag p50 / p99 s (bucket) | mean part upload s | S3 requests per file | S3 error answers per file (404s included) | backpressure pauses | peak buffered MiB | peak external MiB | RSS per active upload MiB |',
+          '|---|---|---|---|---|---|---|---|---|',
           ...podScenarios.map(
             (p) =>
               `| ${p.scenario} | ${p.finalizeLagCount > 0 ? `${fmt(p.finalizeLagP50Seconds, 3)} (${p.finalizeLagP50Bucket}) / ${fmt(p.finalizeLagP99Seconds, 3)} (${p.finalizeLagP99Bucket})` : '—'} | ` +
-              `${fmt(p.partUploadMeanSeconds, 3)} | ${fmt(p.s3RequestsPerFile, 1)} (${perFile(p.s3RequestsByOperation, p.files)}) | ${perFile(p.s3ErrorsByOperation, p.files) || '0'} | ${p.backpressurePauses} | ${fmt(p.peakBufferedBytes / MiB, 0)} | ${fmt(p.rssPerActiveUploadBytes / MiB, 0)} |`,
+              `${fmt(p.partUploadMeanSeconds, 3)} | ${fmt(p.s3RequestsPerFile, 1)} (${perFile(p.s3RequestsByOperation, p.files)}) | ${perFile(p.s3ErrorsByOperation, p.files) || '0'} | ${p.backpressurePauses} | ${fmt(p.peakBufferedBytes / MiB, 0)} | ${fmt(p.peakExternalBytes / MiB, 0)} | ${fmt(p.rssPerActiveUploadBytes / MiB, 0)} |`,
           ),
           '',
           `RSS per active upload = (lowest per-round peak RSS − idle RSS after start, ${fmt((input.idleRss.get('sftp-pod') ?? 0) / MiB, 0)} MiB) ÷ concurrent uploads. ` +
-            "Peak buffered = highest `sftpgate_upload_buffered_bytes` polled every 500 ms (the pod's own accounting).",
+            "Peak buffered = highest `sftpgate_upload_buffered_bytes` polled every 500 ms (the pod's own accounting); " +
+            'peak external = highest `sftpgate_sftp_nodejs_external_memory_bytes` (every Buffer outside the V8 heap, ' +
+            'garbage not yet collected included).',
           '',
         ].join('\n')
       : '',
@@ -591,6 +633,7 @@ function summarise(input: SummaryInput): { markdown: string; json: unknown } {
     markdown: md,
     json: {
       startedAt: input.startedAt,
+      tree: input.tree,
       bytesPerTransfer: totalBytes,
       rounds,
       streams,

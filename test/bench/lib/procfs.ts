@@ -17,6 +17,8 @@ interface StatLine {
   readonly userTicks: number;
   /** stime + cstime, in ticks. */
   readonly systemTicks: number;
+  /** cutime + cstime alone: reaped children, in ticks. */
+  readonly reapedTicks: number;
 }
 
 /** Parses /proc/<pid>/stat text. The command name (field 2) may hold spaces and parentheses: split after the last `)`. */
@@ -33,7 +35,7 @@ export function parseStat(text: string): StatLine | undefined {
   const userTicks = field(14) + field(16);
   const systemTicks = field(15) + field(17);
   if (!Number.isFinite(pid) || !Number.isFinite(userTicks) || !Number.isFinite(systemTicks)) return undefined;
-  return { pid, ppid: field(4), userTicks, systemTicks };
+  return { pid, ppid: field(4), userTicks, systemTicks, reapedTicks: field(16) + field(17) };
 }
 
 function readText(path: string): string | undefined {
@@ -147,4 +149,9 @@ export function findPid(needle: string): number | undefined {
     if (cmd?.includes(needle) && !cmd.startsWith('bash ')) return Number(name);
   }
   return undefined;
+}
+
+/** CPU-seconds of this process's reaped children so far (cutime + cstime of /proc/self/stat). */
+export function reapedChildrenCpuSeconds(): number {
+  return (parseStat(readFileSync('/proc/self/stat', 'utf8'))?.reapedTicks ?? 0) / CLK_TCK;
 }

@@ -61,5 +61,5 @@ test('/proc stat parsing survives spaces and parentheses in the command name', (
   // Fields after the name: state ppid ... utime(14) stime(15) cutime(16) cstime(17).
   const rest = ['S', '7', ...Array.from({ length: 9 }, () => '0'), '150', '50', '20', '5', '0'].join(' ');
   const s = parseStat(`42 (sshd: root@notty (x)) ${rest}`);
-  assert.deepEqual(s, { pid: 42, ppid: 7, userTicks: 170, systemTicks: 55 });
+  assert.deepEqual(s, { pid: 42, ppid: 7, userTicks: 170, systemTicks: 55, reapedTicks: 25 });
 });

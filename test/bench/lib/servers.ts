@@ -260,6 +260,8 @@ export interface PodSettings {
   readonly memoryBudget: number;
   /** Run the pod under `node --cpu-prof`, writing its profile into this directory when it exits (slows it down). */
   readonly cpuProfileDir?: string;
+  /** Extra Node flags for the pod (e.g. GC sizing), to try runtime settings without editing the pod. */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** sftp-pod's standalone command (the package bin) on MinIO, with one user whose home is `<prefix>/bench`. */
@@ -298,6 +300,7 @@ export async function startPod(
     command: process.execPath,
     args: [
       ...(settings.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfileDir] : []),
+      ...(settings.nodeArgs ?? []),
       bin,
       '--listen',
       `127.0.0.1:${port}`,
