@@ -27,6 +27,9 @@ export interface OperatorConfig {
   readonly leaderElectionId: string;
   readonly identity: string;
   readonly workers: number;
+  /** Manage AWS IAM for servers in iam.mode AWS (needs AWS credentials for the operator). */
+  readonly awsIam: boolean;
+  readonly awsRegion: string;
 }
 
 export const DEFAULT_SFTP_IMAGE = 'ghcr.io/sftpgate/sftpgate-sftp:0.1.0';
@@ -42,6 +45,8 @@ export const USAGE = `sftpgate-operator [flags]
   --leader-election-namespace NS (POD_NAMESPACE) default: the pod's namespace, else "default"
   --leader-election-id NAME      Lease name, default sftpgate-operator
   --workers N                    reconcile workers per controller, default 4
+  --aws-iam                      (SFTPGATE_AWS_IAM=true) manage IAM roles for iam.mode AWS servers
+  --aws-region REGION            (AWS_REGION) region of the IAM/STS clients, default us-east-1
   --help`;
 
 function listen(value: string): { host: string; port: number } {
@@ -69,6 +74,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
         'leader-election-namespace': { type: 'string' },
         'leader-election-id': { type: 'string' },
         workers: { type: 'string' },
+        'aws-iam': { type: 'boolean' },
+        'aws-region': { type: 'string' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -113,5 +120,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
     // Unique per process: two replicas on one host (or a restarted pod) never share an identity.
     identity: `${podName}_${randomBytes(4).toString('hex')}`,
     workers,
+    awsIam: parsed['aws-iam'] === true || env['SFTPGATE_AWS_IAM'] === 'true',
+    awsRegion: str('aws-region') ?? env['AWS_REGION'] ?? 'us-east-1',
   };
 }

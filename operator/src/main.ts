@@ -1,6 +1,9 @@
 // sftpgate operator entry point: wiring only (config, kube client, manager, controllers, signals). The only place
 // that exits the process.
+import { IAMClient } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { KubeConfig } from '@kubernetes/client-node';
+import { createIamIntegration } from './cloud/iam/integration.ts';
 import { ConfigError, type OperatorConfig, parseConfig, USAGE } from './config.ts';
 import { setupControllers } from './controllers/setup.ts';
 import { KubeClient } from './runtime/kube-client.ts';
@@ -34,7 +37,23 @@ export async function runOperator(config: OperatorConfig, signal: AbortSignal): 
       namespaces: config.namespaces,
     });
   }
+  let aws: Parameters<typeof createIamIntegration>[0] = {};
+  if (config.awsIam) {
+    // The account and partition the roles live in: read once (docs/iam.md).
+    const sts = new STSClient({ region: config.awsRegion });
+    const me = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
+    sts.destroy();
+    const partition = (me.Arn ?? 'arn:aws').split(':')[1] ?? 'aws';
+    aws = {
+      aws: {
+        iam: new IAMClient({ region: config.awsRegion }),
+        account: { accountId: me.Account ?? '', partition, region: config.awsRegion },
+      },
+    };
+    logger.info('AWS IAM management on', { account: me.Account, partition, region: config.awsRegion });
+  }
   const controllers = setupControllers({
+    iam: createIamIntegration(aws),
     manager,
     logger,
     workload: { image: config.sftpImage, imagePullPolicy: config.sftpImagePullPolicy },

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { SftpServer, SftpUser } from '../../operator/src/api/types.generated.ts';
+import { createIamIntegration } from '../../operator/src/cloud/iam/integration.ts';
 import { type Controllers, setupControllers } from '../../operator/src/controllers/setup.ts';
 import { KubeClient, type KubeObject, Resources } from '../../operator/src/runtime/kube-client.ts';
 import { createLogger, silentLogger } from '../../operator/src/runtime/logger.ts';
@@ -95,6 +96,7 @@ export function startOperator(
       : {}),
   });
   const controllers = setupControllers({
+    iam: createIamIntegration(),
     manager,
     logger,
     workload: { image: 'sftpgate/sftp:test' },

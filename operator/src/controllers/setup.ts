@@ -1,7 +1,8 @@
 // Builds both controllers on a runtime Manager: informers, the shared context, secondary watches. main.ts and the
 // tests call this, so the operator under test is wired exactly like the shipped one.
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
-import type { SftpServer, SftpUser } from '../api/types.generated.ts';
+import type { Condition, SftpServer, SftpUser } from '../api/types.generated.ts';
+import { isConditionTrue } from '../runtime/conditions.ts';
 import { Controller, generationChangedPredicate, watchSecondary } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { type KubeObject, Resources } from '../runtime/kube-client.ts';
@@ -93,6 +94,24 @@ export function setupControllers(o: SetupOptions): Controllers {
     metrics: o.manager.metrics,
     logger: o.logger,
   });
+  // sftpgate_operator_resources{kind,ready}: read from the caches at scrape time.
+  const readiness = (list: () => { status?: { conditions?: Condition[] } }[]) => () => {
+    let ready = 0;
+    let notReady = 0;
+    for (const obj of list()) {
+      if (isConditionTrue(obj.status?.conditions, 'Ready')) ready++;
+      else notReady++;
+    }
+    return { ready, notReady };
+  };
+  o.manager.metrics.trackReadiness(
+    'SftpServer',
+    readiness(() => servers.list()),
+  );
+  o.manager.metrics.trackReadiness(
+    'SftpUser',
+    readiness(() => users.list()),
+  );
   o.manager.addController(serverController);
   o.manager.addController(userController);
   return { context, servers: serverController, users: userController, serverReconciler, userReconciler };

@@ -217,3 +217,49 @@ describe('other children', () => {
     }
   });
 });
+
+describe('IAM modes in the pod env and ServiceAccount', () => {
+  it('AWS + IRSA: data role in env, pod role on the ServiceAccount, no static credentials', () => {
+    const s = server((sp) => {
+      sp.iam = {
+        mode: 'AWS',
+        aws: { irsa: { oidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/x' }, path: '/sftpgate/' },
+      };
+      delete sp.storage.credentialsSecretRef;
+      delete sp.storage.endpoint;
+    });
+    const iam = {
+      podRoleArn: 'arn:aws:iam::111122223333:role/pod',
+      dataRoleArn: 'arn:aws:iam::111122223333:role/data',
+    };
+    const env = Object.fromEntries(podEnv(s, iam).map((e) => [e.name, e.value ?? e.valueFrom]));
+    assert.equal(env['SFTPGATE_IAM_MODE'], 'AWS');
+    assert.equal(env['SFTPGATE_DATA_ROLE_ARN'], iam.dataRoleArn);
+    assert.equal(env['AWS_ACCESS_KEY_ID'], undefined);
+    assert.deepEqual(desiredServiceAccount(s, iam).metadata?.annotations, {
+      'eks.amazonaws.com/role-arn': iam.podRoleArn,
+    });
+    assert.equal(desiredServiceAccount(server()).metadata?.annotations, undefined);
+  });
+
+  it('STS: endpoint in env, base credentials from iam.sts.credentialsSecretRef when set', () => {
+    const s = server((sp) => {
+      sp.iam = {
+        mode: 'STS',
+        sts: {
+          endpoint: 'http://minio:9000',
+          durationSeconds: 3600,
+          credentialsSecretRef: {
+            name: 'sts-creds',
+            accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
+            secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+          },
+        },
+      };
+    });
+    const env = Object.fromEntries(podEnv(s).map((e) => [e.name, e.value ?? e.valueFrom]));
+    assert.equal(env['SFTPGATE_STS_ENDPOINT'], 'http://minio:9000');
+    assert.deepEqual(env['AWS_ACCESS_KEY_ID'], { secretKeyRef: { name: 'sts-creds', key: 'AWS_ACCESS_KEY_ID' } });
+    assert.equal(env['SFTPGATE_DATA_ROLE_ARN'], undefined);
+  });
+});

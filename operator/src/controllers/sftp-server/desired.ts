@@ -31,6 +31,12 @@ export const HOST_KEY_DIR = '/etc/sftpgate/host-keys';
 export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
 export const SHUTDOWN_GRACE_SECONDS = 30;
 
+/** What the IAM step produced (status.iam) that the workloads need: role ARNs in mode AWS. */
+export interface IamOutputs {
+  readonly podRoleArn?: string | undefined;
+  readonly dataRoleArn?: string | undefined;
+}
+
 /** Operator-wide settings that shape the workloads (operator/src/config.ts). */
 export interface WorkloadSettings {
   readonly image: string;
@@ -103,10 +109,11 @@ const env = (name: string, value: string | number | boolean | undefined): V1EnvV
  * The sftp container's environment, exactly per docs/sftp-pod-config.md. Sizes are plain byte counts. S3 credentials
  * come from the credentials Secret by reference (never copied). `make demo` runs the pod process with this env.
  */
-export function podEnv(server: SftpServer): V1EnvVar[] {
+export function podEnv(server: SftpServer, iam?: IamOutputs): V1EnvVar[] {
   const s = server.spec;
   const names = childNames(server);
-  const creds = s.storage.credentialsSecretRef;
+  // STS mode may carry its own base credentials (they call AssumeRole); AWS mode has none (the pod role's).
+  const creds = (s.iam.mode === 'STS' ? s.iam.sts?.credentialsSecretRef : undefined) ?? s.storage.credentialsSecretRef;
   const sts = s.iam.sts;
   return [
     ...env('SFTPGATE_LISTEN', `0.0.0.0:${SSH_PORT}`),
@@ -135,7 +142,8 @@ export function podEnv(server: SftpServer): V1EnvVar[] {
         ]
       : []),
     ...env('SFTPGATE_IAM_MODE', s.iam.mode),
-    ...env('SFTPGATE_STS_ENDPOINT', sts?.endpoint),
+    ...env('SFTPGATE_STS_ENDPOINT', s.iam.mode === 'STS' ? sts?.endpoint : undefined),
+    ...env('SFTPGATE_DATA_ROLE_ARN', s.iam.mode === 'AWS' ? iam?.dataRoleArn : undefined),
     ...env('SFTPGATE_PART_SIZE', quantityToBytes(s.transfer.partSize)),
     ...env('SFTPGATE_UPLOAD_CONCURRENCY', s.transfer.uploadConcurrency),
     ...env('SFTPGATE_DOWNLOAD_CONCURRENCY', s.transfer.downloadConcurrency),
@@ -163,9 +171,14 @@ export function podEnv(server: SftpServer): V1EnvVar[] {
  * Content hash of everything a running pod reads only at start: image, env, and the host keys' content. The users
  * table is NOT in it (pods watch it live), so adding a user never restarts pods.
  */
-export function configChecksum(server: SftpServer, settings: WorkloadSettings, hostKeysDigest: string): string {
+export function configChecksum(
+  server: SftpServer,
+  settings: WorkloadSettings,
+  hostKeysDigest: string,
+  iam?: IamOutputs,
+): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ image: settings.image, env: podEnv(server), hostKeys: hostKeysDigest }));
+  h.update(JSON.stringify({ image: settings.image, env: podEnv(server, iam), hostKeys: hostKeysDigest }));
   return h.digest('hex');
 }
 
@@ -204,6 +217,7 @@ export function desiredDeployment(
   server: SftpServer,
   settings: WorkloadSettings,
   hostKeysDigest: string,
+  iam?: IamOutputs,
 ): V1Deployment {
   const s = server.spec;
   const names = childNames(server);
@@ -224,7 +238,7 @@ export function desiredDeployment(
           labels: podLabels,
           annotations: {
             ...stringMap(s.podAnnotations),
-            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(server, settings, hostKeysDigest),
+            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(server, settings, hostKeysDigest, iam),
           },
         },
         spec: {
@@ -264,7 +278,7 @@ export function desiredDeployment(
               name: 'sftp',
               image: settings.image,
               ...(settings.imagePullPolicy ? { imagePullPolicy: settings.imagePullPolicy } : {}),
-              env: podEnv(server),
+              env: podEnv(server, iam),
               ports: [
                 { name: 'ssh', containerPort: SSH_PORT, protocol: 'TCP' },
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
@@ -341,11 +355,16 @@ export function desiredService(server: SftpServer): V1Service {
   };
 }
 
-export function desiredServiceAccount(server: SftpServer): V1ServiceAccount {
+export function desiredServiceAccount(server: SftpServer, iam?: IamOutputs): V1ServiceAccount {
+  const irsa = server.spec.iam.mode === 'AWS' && server.spec.iam.aws?.irsa !== undefined && iam?.podRoleArn;
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
-    metadata: meta(server, childNames(server).workload, 'sftp'),
+    metadata: {
+      ...meta(server, childNames(server).workload, 'sftp'),
+      // IRSA: the pods' token is exchanged for the pod role (docs/iam.md).
+      ...(irsa ? { annotations: { 'eks.amazonaws.com/role-arn': iam.podRoleArn as string } } : {}),
+    },
     automountServiceAccountToken: false,
   };
 }

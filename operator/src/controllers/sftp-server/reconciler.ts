@@ -396,7 +396,7 @@ export class SftpServerReconciler {
       throw err;
     }
     // RBAC first: a pod told about a new shard can read it at once.
-    await this.#ensure(Resources.ServiceAccount, desiredServiceAccount(server), signal);
+    await this.#ensure(Resources.ServiceAccount, desiredServiceAccount(server, status.iam), signal);
     await this.#ensure(Resources.Role, desiredRole(server, shards.length), signal);
     await this.#ensure(Resources.RoleBinding, desiredRoleBinding(server), signal);
     for (const shard of shards) await this.#ensure(Resources.Secret, desiredUsersSecret(server, shard), signal);
@@ -422,7 +422,7 @@ export class SftpServerReconciler {
     const names = childNames(server);
     const deployment = await this.#ensure<V1Deployment>(
       Resources.Deployment,
-      desiredDeployment(server, this.#ctx.workload, pass.hostKeysDigest),
+      desiredDeployment(server, this.#ctx.workload, pass.hostKeysDigest, status.iam),
       signal,
     );
     const service = await this.#ensure<V1Service>(Resources.Service, desiredService(server), signal);
