@@ -115,4 +115,18 @@ describe('operator resilience', () => {
       /violates PodSecurity "restricted/,
     );
   });
+
+  it('revoking a user does not wait for S3: with MinIO down, kubectl delete still empties the table', async () => {
+    await bed.minio.stop();
+    await bed.admin.delete(Resources.SftpUser, NS, 'after-restart');
+    await waitFor(
+      'user out of the table while S3 is down',
+      async () => !(await usersTable(bed, NS, 'srv'))?.users.some((u) => u.username === 'after-restart'),
+    );
+    const storage = await waitFor('StorageReady=False with the S3 error', async () => {
+      const c = condition(await getServer(bed, NS, 'srv'), 'StorageReady');
+      return c?.status === 'False' && c;
+    });
+    assert.ok(storage.message.length > 0);
+  });
 });

@@ -1,5 +1,5 @@
 // SftpServer reconcile (Flux bucket_controller shape): get from cache → work on a copy of status → deletion branch →
-// finalizer only when deletion needs S3/IAM cleanup → ordered steps (host keys, storage, IAM, users table,
+// finalizer only when deletion needs S3/IAM cleanup → ordered steps (users table, host keys, storage, IAM,
 // workloads), stopping at the first error → status summarised and written once, only when it changed.
 import type { V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
 import { ConditionType, Reason } from '../../api/conditions.ts';
@@ -66,10 +66,11 @@ export class SftpServerReconciler {
       }
       await this.#finalizerFor(server, signal);
       const pass: PassState = { hostKeysDigest: '' };
+      // The users table first: revoking access must never wait for S3, IAM or anything else to work.
+      await this.#usersTable(server, status, signal);
       await this.#hostKeys(server, status, pass, signal);
       await this.#storage(server, status, signal);
       await this.#iam(server, status, signal);
-      await this.#usersTable(server, status, signal);
       await this.#workloads(server, status, pass, signal);
     } catch (err) {
       failure = err;
@@ -395,8 +396,8 @@ export class SftpServerReconciler {
       if (err instanceof SecretsError) throw new StallingError(Reason.ReconcileError, err.message, { cause: err });
       throw err;
     }
-    // RBAC first: a pod told about a new shard can read it at once.
-    await this.#ensure(Resources.ServiceAccount, desiredServiceAccount(server, status.iam), signal);
+    // RBAC first: a pod told about a new shard can read it at once. (The binding may precede its ServiceAccount,
+    // which the workloads step writes once IAM has said which role it assumes.)
     await this.#ensure(Resources.Role, desiredRole(server, shards.length), signal);
     await this.#ensure(Resources.RoleBinding, desiredRoleBinding(server), signal);
     for (const shard of shards) await this.#ensure(Resources.Secret, desiredUsersSecret(server, shard), signal);
@@ -420,6 +421,7 @@ export class SftpServerReconciler {
   async #workloads(server: SftpServer, status: SftpServerStatus, pass: PassState, signal: AbortSignal): Promise<void> {
     const ns = server.metadata.namespace ?? '';
     const names = childNames(server);
+    await this.#ensure(Resources.ServiceAccount, desiredServiceAccount(server, status.iam), signal);
     const deployment = await this.#ensure<V1Deployment>(
       Resources.Deployment,
       desiredDeployment(server, this.#ctx.workload, pass.hostKeysDigest, status.iam),
