@@ -54,6 +54,8 @@ interface Conn {
   user?: UserRecord;
   authenticated: boolean;
   failures: number;
+  /** A failed public key query already fed the defender on this connection. */
+  queryScored: boolean;
   readonly sessions: Set<SftpSession>;
   lastActivity: number;
   log: Logger;
@@ -177,6 +179,7 @@ export class SshServer {
       socket,
       authenticated: false,
       failures: 0,
+      queryScored: false,
       sessions: new Set(),
       lastActivity: Date.now(),
       log: this.#o.log.child({ remoteAddress: ip }),
@@ -272,9 +275,21 @@ export class SshServer {
     if (method === 'publickey') {
       const key = findKey(user, ctx.key.algo, ctx.key.data);
       if (!ctx.signature) {
-        // A query ("would this key do?"): answer without counting a failure, as OpenSSH does.
-        if (key) ctx.accept();
-        else ctx.reject(['publickey', 'password']);
+        // A query ("would this key do?"). An unknown key is a failed attempt (as in OpenSSH, it counts toward
+        // --max-auth-tries), but only the first per connection feeds the defender: a user whose agent offers
+        // several keys must not be banned for it, while a key-only scan still scores once per connection.
+        if (key) {
+          ctx.accept();
+          return;
+        }
+        conn.failures++;
+        this.#countAttempt(method, 'failure');
+        const banned =
+          !conn.queryScored && this.#o.defender.record(conn.ip, user ? Score.wrongCredentials : Score.unknownUser);
+        conn.queryScored = true;
+        if (banned) this.#onBan(conn.ip);
+        ctx.reject(['publickey', 'password']);
+        if (banned || conn.failures >= this.#o.maxAuthTries) conn.client?.end();
         return;
       }
       if (key && ctx.blob) {
