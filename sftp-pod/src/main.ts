@@ -132,7 +132,8 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   }
 
   const client = s3Client(config);
-  const budget = new ByteBudget(config.memoryBudget, metrics.budgetHooks());
+  // Backpressure pauses are counted by the SFTP session (it sees both the per-upload and the pod budget waits).
+  const budget = new ByteBudget(config.memoryBudget);
   metrics.uploadBufferBudgetBytes.set(config.memoryBudget);
   const storageFor =
     options.storageFor ??

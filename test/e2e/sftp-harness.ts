@@ -17,6 +17,7 @@ import { type KeyDir, type KeyPair, makeHostKeyDir, makeKeyDir } from '../../sft
 import { createLogger, silentLogger } from '../../sftp-pod/src/telemetry/log.ts';
 import { hashPassword } from '../../sftp-pod/src/users/password.ts';
 import type { UserRecord } from '../../sftp-pod/src/users/types.ts';
+import { type FaultProxy, startFaultProxy } from '../infra/fault-proxy.ts';
 import {
   type CommandResult,
   type ManagedProcess,
@@ -50,6 +51,8 @@ export interface HarnessOptions {
   readonly bin?: boolean;
   /** Extra flags for the pod. */
   readonly args?: readonly string[];
+  /** Put the test bed's fault proxy between the pod and MinIO (Harness.proxy). */
+  readonly faultProxy?: boolean;
   /** Users beyond the defaults (alice, alice2, reader). */
   readonly users?: (keys: Readonly<Record<string, KeyPair>>, hash: string) => UserRecord[];
 }
@@ -64,6 +67,7 @@ export interface Harness {
   readonly usersFile: string;
   readonly pod?: Pod;
   readonly child?: ManagedProcess;
+  readonly proxy?: FaultProxy;
   /** Runs OpenSSH `sftp -b -` with the batch on stdin, as `user` with their key. Never throws for exit codes. */
   sftp(user: string, batch: string, extra?: readonly string[]): Promise<CommandResult>;
   writeUsers(users: readonly UserRecord[]): void;
@@ -118,6 +122,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       writeFileSync(usersFile, JSON.stringify({ version: 1, users }, null, 2));
     writeUsers(defaultUsers());
 
+    const proxy = opts.faultProxy ? await startFaultProxy(minio.endpoint) : undefined;
+    if (proxy) cleanup.unshift(() => proxy.close());
     const env = {
       AWS_ACCESS_KEY_ID: minio.accessKeyId,
       AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
@@ -129,7 +135,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const common = [
       `--host-key-dir=${hostKeys.dir}`,
       `--users-file=${usersFile}`,
-      `--s3-endpoint=${minio.endpoint}`,
+      `--s3-endpoint=${proxy?.url ?? minio.endpoint}`,
       `--s3-bucket=${BUCKET}`,
       `--s3-prefix=${PREFIX}`,
       '--s3-force-path-style=true',
@@ -220,6 +226,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       usersFile,
       ...(pod ? { pod } : {}),
       ...(child ? { child } : {}),
+      ...(proxy ? { proxy } : {}),
       sftp,
       writeUsers,
       defaultUsers,

@@ -30,13 +30,17 @@ import { mapError, SftpStatusError } from './status-map.ts';
 export type Permission = 'list' | 'download' | 'upload' | 'overwrite' | 'delete' | 'rename' | 'mkdir' | 'setstat';
 
 /**
- * Hooks for telemetry/metrics.ts; every label value passed is from a bounded set. Backpressure pauses are counted by
- * the storage byte budget (storage/budget.ts), which is where the waiting happens; finalize lag by the sink's commit().
+ * Hooks for telemetry/metrics.ts; every label value passed is from a bounded set. Finalize lag is reported by the
+ * sink's commit() (storage/metrics.ts). Backpressure pauses are counted here, where the channel stops: a WRITE whose
+ * sink.write() did not settle within one event-loop turn waited for the upload's or the pod's budget (the storage
+ * has two such waits, and only this point sees both).
  */
 export interface SftpMetrics {
   request(op: string, status: string): void;
   transfer(direction: 'upload' | 'download', result: 'ok' | 'error' | 'aborted'): void;
   addTransferBytes(direction: 'upload' | 'download', bytes: number): void;
+  /** A WRITE had to wait for a storage budget, so the channel stopped being read. */
+  backpressurePause(): void;
 }
 
 export interface SftpSessionOptions {
@@ -430,7 +434,19 @@ export class SftpSession {
         if (h.failed) throw new SftpStatusError(Status.FAILURE, h.failed);
         if (h.copied) throw new SftpStatusError(Status.FAILURE, 'handle was the target of copy-data');
         try {
-          await h.sink.write(offset, data);
+          let settled = false;
+          const pending = h.sink.write(offset, data);
+          pending.then(
+            () => {
+              settled = true;
+            },
+            () => {
+              settled = true;
+            },
+          );
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (!settled) this.#o.metrics?.backpressurePause();
+          await pending;
         } catch (err) {
           // The upload is lost: abort it now (frees the budget) and make CLOSE fail with the same reason.
           h.failed = mapError(err).message;

@@ -150,6 +150,9 @@ export class Metrics implements SftpMetrics {
   addTransferBytes(direction: 'upload' | 'download', bytes: number): void {
     this.transferBytes.inc({ direction }, bytes);
   }
+  backpressurePause(): void {
+    this.backpressurePauses.inc();
+  }
 
   /** The storage layer's hooks (storage/metrics.ts), bound so they can be passed as plain callbacks. */
   storageMetrics(): StorageMetrics {
@@ -162,10 +165,5 @@ export class Metrics implements SftpMetrics {
       bufferedBytes: (delta) => this.uploadBufferedBytes.inc(delta),
       finalizeLag: (seconds) => this.finalizeLagSeconds.observe(seconds),
     };
-  }
-
-  /** Hooks for the pod's ByteBudget (storage/budget.ts). */
-  budgetHooks(): { onPause: () => void } {
-    return { onPause: () => this.backpressurePauses.inc() };
   }
 }
