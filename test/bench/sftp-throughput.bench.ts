@@ -42,14 +42,40 @@ const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const repo = new URL('../../', import.meta.url).pathname;
 const env = process.env;
+
+class BenchConfigError extends Error {
+  readonly code = 'BenchConfig';
+}
+
+/** A positive integer from the environment, else `fallback`; anything else is refused before any work starts. */
+function positiveInt(name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new BenchConfigError(`${name}: expected a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 const quick = env['BENCH_QUICK'] === '1';
-const totalBytes = Number(env['BENCH_SFTP_MIB'] ?? (quick ? 128 : 1024)) * MiB;
-const rounds = Number(env['BENCH_ROUNDS'] ?? 3);
-const streams = Number(env['BENCH_STREAMS'] ?? 8);
+const totalBytes = positiveInt('BENCH_SFTP_MIB', quick ? 128 : 1024) * MiB;
+const rounds = positiveInt('BENCH_ROUNDS', 3);
+const streams = positiveInt('BENCH_STREAMS', 8);
+if (totalBytes % streams !== 0) {
+  throw new BenchConfigError(`BENCH_SFTP_MIB x 1 MiB must split evenly into BENCH_STREAMS=${streams} files`);
+}
 const selected = (env['BENCH_SERVERS'] ?? SERVER_NAMES.join(','))
   .split(',')
   .map((s) => s.trim())
-  .filter((s): s is ServerName => (SERVER_NAMES as readonly string[]).includes(s));
+  .filter(Boolean)
+  .map((s) => {
+    if (!(SERVER_NAMES as readonly string[]).includes(s)) {
+      throw new BenchConfigError(
+        `BENCH_SERVERS: unknown server ${JSON.stringify(s)} (known: ${SERVER_NAMES.join(', ')})`,
+      );
+    }
+    return s as ServerName;
+  });
 const out = join(repo, '.bench');
 /** BENCH_CPU_PROF=1: profile the pod (node --cpu-prof) and say where its CPU goes; its figures are then perturbed. */
 const cpuProfileDir = env['BENCH_CPU_PROF'] === '1' ? join(out, 'sftp-pod-cpuprofile') : undefined;
