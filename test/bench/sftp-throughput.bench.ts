@@ -44,6 +44,7 @@ const repo = new URL('../../', import.meta.url).pathname;
 const env = process.env;
 
 class BenchConfigError extends Error {
+  override readonly name = 'BenchConfigError';
   readonly code = 'BenchConfig';
 }
 
@@ -229,25 +230,37 @@ async function measure(
   const minioBefore = ctx.minioPid === undefined ? undefined : treeCpu(ctx.minioPid);
   const rss = pollPeakRss(server.pid);
   const gauges = server.metricsUrl ? pollPeakGauges(server.metricsUrl, [BUFFERED, EXTERNAL]) : undefined;
-  const signal = AbortSignal.timeout(30 * 60_000);
+  // One failed client stops its siblings, so no transfer of this scenario runs on into the next measurement.
+  const failed = new AbortController();
+  const signal = AbortSignal.any([failed.signal, AbortSignal.timeout(30 * 60_000)]);
   const started = process.hrtime.bigint();
+  let ended = started;
   let peakRssBytes = 0;
+  let peaks: Record<string, number> | undefined;
+  let firstError: unknown;
   try {
-    await Promise.all(
+    const results = await Promise.allSettled(
       sources.map((src, i) =>
         runSftp(
           server,
           key,
           [scenario.direction === 'upload' ? `put ${src} ${remote(i)}` : `get ${remote(i)} ${local(i)}`],
           signal,
-        ),
+        ).catch((err: unknown) => {
+          // Recorded before the abort, so the siblings' "aborted" errors never hide the cause.
+          firstError ??= err;
+          failed.abort();
+          throw err;
+        }),
       ),
     );
+    ended = process.hrtime.bigint();
+    if (results.some((r) => r.status === 'rejected')) throw firstError;
   } finally {
     peakRssBytes = rss.stop();
+    peaks = await gauges?.stop();
   }
-  const peaks = await gauges?.stop();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = Number(ended - started) / 1e9;
   // Let per-connection processes (sshd) exit and be reaped, so their CPU time is in the tree's total.
   await sleep(300);
   const cpuAfter = treeCpu(server.pid);

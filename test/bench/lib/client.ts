@@ -26,6 +26,7 @@ export const SFTP_OPTIONS: readonly string[] = [
 ];
 
 export class SftpClientError extends Error {
+  override readonly name = 'SftpClientError';
   readonly code = 'SftpClientFailed';
 }
 
