@@ -596,6 +596,11 @@ function summarise(input: SummaryInput): { markdown: string; json: unknown } {
     check(`${sc.id}: rclone MB/s ÷ OpenSSH, context`, pairedRatio(sc.id, 'rclone', 'openssh', mbps), '—');
     check(`${sc.id}: rclone CPU-s/GiB ÷ OpenSSH, context`, pairedRatio(sc.id, 'rclone', 'openssh', cpu), '—');
   }
+  // The issue sets no download target; the ratios still belong in the report.
+  for (const sc of scenarios.filter((s) => s.direction === 'download')) {
+    check(`${sc.id}: sftp-pod MB/s ÷ OpenSSH, context`, pairedRatio(sc.id, 'sftp-pod', 'openssh', mbps), '—');
+    check(`${sc.id}: sftp-pod MB/s ÷ rclone, context`, pairedRatio(sc.id, 'sftp-pod', 'rclone', mbps), '—');
+  }
 
   const mib = totalBytes / MiB;
   const verdict = (t: Target) =>
