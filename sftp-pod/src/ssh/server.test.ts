@@ -255,3 +255,44 @@ describe('authentication', () => {
     await waitFor('frank back', () => pod.users.get('frank') !== undefined);
   });
 });
+
+describe('idle timeout', () => {
+  test('a connection without SFTP traffic is closed after --idle-timeout', async () => {
+    const keys = makeHostKeyDir();
+    const idlePod = await startPod(
+      parseConfig(
+        [
+          '--listen=127.0.0.1:0',
+          '--metrics-listen=127.0.0.1:0',
+          `--host-key-dir=${keys.dir}`,
+          `--users-file=${usersFile}`,
+          '--s3-bucket=unused',
+          '--idle-timeout=1s',
+        ],
+        {},
+      ),
+      { log: silentLogger, storageFor: () => storage },
+    );
+    try {
+      const c = await new Promise<Client>((resolve, reject) => {
+        const client = new Client();
+        client.on('ready', () => resolve(client));
+        client.on('error', reject);
+        client.connect({
+          host: '127.0.0.1',
+          port: idlePod.sshAddress.port,
+          username: 'alice',
+          password: 's3cret-pass',
+        });
+      });
+      await subsystem(c, 'sftp');
+      const started = Date.now();
+      await new Promise<void>((resolve) => c.on('close', () => resolve()));
+      const took = Date.now() - started;
+      assert.ok(took >= 900, `closed after ${took} ms, before the timeout`);
+    } finally {
+      await idlePod.shutdown(0);
+      keys.remove();
+    }
+  });
+});
