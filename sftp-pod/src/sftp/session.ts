@@ -151,12 +151,12 @@ export class SftpSession {
     channel.on('data', (chunk: Buffer) => {
       this.#lastActivity = Date.now();
       this.#decoder.push(chunk);
-      void this.#pump();
+      this.#schedule();
     });
     // The client's EOF ends the session once queued requests are answered: OpenSSH's sftp waits for our EOF.
     channel.on('end', () => {
       this.#eof = true;
-      void this.#pump();
+      this.#schedule();
     });
     channel.on('close', () => void this.close('channel closed'));
     channel.on('error', (err: unknown) => {
@@ -214,6 +214,14 @@ export class SftpSession {
       await h.source.close();
       this.#o.metrics?.transfer('download', 'aborted');
     }
+  }
+
+  /** Runs the pump; a failure there (never expected: every request's errors are answered) ends only this session. */
+  #schedule(): void {
+    this.#pump().catch((err: unknown) => {
+      this.#log.error('sftp session failed', { err });
+      void this.close('internal error');
+    });
   }
 
   async #pump(): Promise<void> {
