@@ -28,10 +28,21 @@ export interface Packet {
 /**
  * Splits the channel byte stream into packets. Holds at most one partial packet (<= 256 KiB + 4) plus the current
  * chunk; the caller pauses the channel while it processes, so this never grows with client speed.
+ *
+ * With `reuseBuffer`, a packet that spans several channel chunks is assembled in one scratch buffer kept by the
+ * decoder (at most one message long) instead of a fresh allocation per packet: at 256 KiB WRITEs that allocation was
+ * most of the session's garbage. The returned body is then valid only until the next call to next() — the session
+ * finishes each request (the storage sink copies WRITE data before write() resolves) before decoding the next.
  */
 export class PacketDecoder {
   #chunks: Buffer[] = [];
   #length = 0;
+  readonly #reuse: boolean;
+  #scratch: Buffer | undefined;
+
+  constructor(options: { reuseBuffer?: boolean } = {}) {
+    this.#reuse = options.reuseBuffer === true;
+  }
 
   get bufferedBytes(): number {
     return this.#length;
@@ -46,8 +57,7 @@ export class PacketDecoder {
   /** The next complete packet, or undefined when more bytes are needed. Throws FramingError on a bad length. */
   next(): Packet | undefined {
     if (this.#length < 4) return undefined;
-    const head = this.#peek(4);
-    const len = head.readUInt32BE(0);
+    const len = this.#peekLength();
     if (len < 1) throw new FramingError('packet length 0');
     if (len > MAX_MESSAGE_LENGTH) throw new FramingError(`packet of ${len} bytes exceeds ${MAX_MESSAGE_LENGTH}`);
     if (this.#length < 4 + len) return undefined;
@@ -55,19 +65,46 @@ export class PacketDecoder {
     return { type: whole[4] ?? 0, body: whole.subarray(5) };
   }
 
-  #peek(n: number): Buffer {
+  #peekLength(): number {
     const first = this.#chunks[0];
-    if (first && first.length >= n) return first;
-    this.#chunks = [Buffer.concat(this.#chunks)];
-    return this.#chunks[0] ?? Buffer.alloc(0);
+    if (first && first.length >= 4) return first.readUInt32BE(0);
+    const head = Buffer.alloc(4);
+    let pos = 0;
+    for (const c of this.#chunks) {
+      const n = Math.min(4 - pos, c.length);
+      c.copy(head, pos, 0, n);
+      pos += n;
+      if (pos === 4) break;
+    }
+    return head.readUInt32BE(0);
   }
 
+  /** Removes and returns the first n bytes (a view into a chunk when possible, else one assembled buffer). */
   #take(n: number): Buffer {
-    const all = this.#peek(n);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.#chunks.shift();
-    if (rest.length > 0) this.#chunks.unshift(rest);
+    const first = this.#chunks[0];
+    if (first && first.length >= n) {
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      this.#length -= n;
+      return first.subarray(0, n);
+    }
+    let out: Buffer;
+    if (this.#reuse) {
+      if (!this.#scratch || this.#scratch.length < n) this.#scratch = Buffer.allocUnsafe(Math.max(n, 64 * 1024));
+      out = this.#scratch.subarray(0, n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+    }
+    let pos = 0;
+    while (pos < n) {
+      const c = this.#chunks[0];
+      if (!c) break;
+      const k = Math.min(n - pos, c.length);
+      c.copy(out, pos, 0, k);
+      pos += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
     this.#length -= n;
     return out;
   }

@@ -130,7 +130,7 @@ export class SftpSession {
   readonly #channel: Duplex;
   readonly #o: SftpSessionOptions;
   readonly #log: Logger;
-  readonly #decoder = new PacketDecoder();
+  readonly #decoder = new PacketDecoder({ reuseBuffer: true });
   readonly #handles = new Map<string, Handle>();
   readonly #abort = new AbortController();
   #busy = false;
