@@ -67,6 +67,21 @@ describe('SftpServer', () => {
     assert.equal(condition(await getServer(bed, NS, 'demo'), 'Available')?.status, 'False');
   });
 
+  it('a missing bucket: StorageReady=False, reason BucketNotFound, the S3 error in the message', async () => {
+    await bed.admin.apply(
+      Resources.SftpServer,
+      serverManifest(bed, NS, 'nobucket', { storage: { bucket: 'does-not-exist' } }),
+    );
+    const c = await waitFor('BucketNotFound', async () => {
+      const x = condition(await getServer(bed, NS, 'nobucket'), 'StorageReady');
+      return x?.reason === 'BucketNotFound' && x;
+    });
+    assert.equal(c.status, 'False');
+    assert.match(c.message, /does-not-exist/);
+    assert.match(c.message, /NoSuchBucket|NotFound/);
+    await bed.admin.delete(Resources.SftpServer, NS, 'nobucket');
+  });
+
   it('children exist with an owner reference to the server', async () => {
     const server = await getServer(bed, NS, 'demo');
     const uid = server?.metadata.uid;

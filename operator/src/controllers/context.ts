@@ -121,6 +121,11 @@ export class StorageRegistry {
     return manager;
   }
 
+  /** Digest of the connection (incl. credentials) last used for `uid`, so callers notice credential changes. */
+  digestOf(uid: string): string | undefined {
+    return this.#managers.get(uid)?.digest;
+  }
+
   forget(uid: string): void {
     const hit = this.#managers.get(uid);
     if (hit?.manager instanceof S3BucketManager) hit.manager.destroy();

@@ -16,6 +16,9 @@ import { SftpServerReconciler } from './sftp-server/reconciler.ts';
 import { secretUserKeys, serverUserKeys } from './sftp-user/checks.ts';
 import { SftpUserReconciler } from './sftp-user/reconciler.ts';
 
+/** Coalescing window for users-table rebuilds after user events. */
+export const USERS_TABLE_BATCH_MS = 200;
+
 export interface SetupOptions {
   manager: Manager;
   logger: Logger;
@@ -73,13 +76,17 @@ export function setupControllers(o: SetupOptions): Controllers {
     reconcile: (key, signal) => serverReconciler.reconcile(key, signal),
     predicate: (t, o, old) => generationChangedPredicate(t, o, old),
     watches: [
-      watchSecondary(users, (u, type, old) => userServerKeys(u, type, old)),
       watchSecondary(secrets, secretServerKeys(servers, users)),
       watchSecondary(deployments, (d) => ownerServerKeys(kube(d))),
     ],
     workers: o.workers ?? 4,
     metrics: o.manager.metrics,
     logger: o.logger,
+  });
+  // User changes reach the server through a short delay: a burst of applies becomes one users-table pass per
+  // server instead of one per user (the queue keeps the earliest deadline). Revocation stays well under a second.
+  users.on((type, u, old) => {
+    for (const key of userServerKeys(u, type, old)) serverController.enqueueAfter(key, USERS_TABLE_BATCH_MS);
   });
   const userController = new Controller<SftpUser & KubeObject>({
     name: 'sftpuser',
@@ -90,7 +97,8 @@ export function setupControllers(o: SetupOptions): Controllers {
       watchSecondary(servers, serverUserKeys(users)),
       watchSecondary(secrets, secretUserKeys(users, servers, secrets)),
     ],
-    workers: o.workers ?? 4,
+    // User passes mostly wait on S3 (home marker) and the API (status): more of them in flight.
+    workers: (o.workers ?? 4) * 4,
     metrics: o.manager.metrics,
     logger: o.logger,
   });

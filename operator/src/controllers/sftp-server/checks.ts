@@ -13,8 +13,20 @@ export function ownerServerKeys(object: KubeObject): string[] {
   return [`${object.metadata?.namespace}/${ref.name}`];
 }
 
-/** An SftpUser → the server whose users table lists it (old and new, in case serverRef was ever different). */
+/**
+ * An SftpUser → the server whose users table lists it. Status-only updates (the user reconciler's own writes) are
+ * skipped: the table depends on spec, metadata and deletion only. Resyncs (old === user) pass, level-based.
+ */
 export function userServerKeys(user: SftpUser, _type?: unknown, old?: SftpUser): string[] {
+  if (
+    old !== undefined &&
+    old !== user &&
+    old.metadata.generation === user.metadata.generation &&
+    String(old.metadata.deletionTimestamp) === String(user.metadata.deletionTimestamp) &&
+    JSON.stringify(old.metadata.labels) === JSON.stringify(user.metadata.labels)
+  ) {
+    return [];
+  }
   const keys = new Set([`${user.metadata.namespace}/${user.spec.serverRef.name}`]);
   if (old) keys.add(`${old.metadata.namespace}/${old.spec.serverRef.name}`);
   return [...keys];
