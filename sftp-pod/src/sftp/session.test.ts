@@ -431,3 +431,36 @@ describe('codec fuzzer', () => {
     }
   });
 });
+
+describe('bandwidth', () => {
+  test('per-user upload and download limits pace the session (never faster than the rate)', async () => {
+    const storage = new MemoryStorage();
+    const [ours, theirs] = duplexPair();
+    const session = new SftpSession(ours, {
+      storage,
+      jail: createPathJail('srv', { home: 'alice', permissions: ALL }),
+      username: 'alice',
+      sessionId: 's',
+      setstatMode: 'Error',
+      uploadBytesPerSecond: 200_000,
+      downloadBytesPerSecond: 400_000,
+    });
+    const client = new TestSftpClient(theirs);
+    await client.init();
+    const data = randomBytes(600_000);
+    const t0 = performance.now();
+    assert.equal((await put(client, '/paced', data)).code, Status.OK);
+    const upMs = performance.now() - t0;
+    // One second of burst is free, the remaining 400 kB at 200 kB/s take at least ~2 s.
+    assert.ok(upMs >= 1800, `upload took ${Math.round(upMs)} ms`);
+    const h = await client.open('/paced', OpenFlags.READ);
+    assert.ok(Buffer.isBuffer(h));
+    await new Promise((r) => setTimeout(r, 1000));
+    const t1 = performance.now();
+    for (let off = 0; off < data.length; off += 32768) await client.read(h, off, 32768);
+    const downMs = performance.now() - t1;
+    assert.ok(downMs >= 400, `download took ${Math.round(downMs)} ms`);
+    client.end();
+    await session.done;
+  });
+});

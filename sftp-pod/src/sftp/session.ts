@@ -55,6 +55,40 @@ export interface SftpSessionOptions {
   readonly quotaBytes?: number;
   readonly metrics?: SftpMetrics;
   readonly log?: Logger;
+  /** Per-user limits from the users table (`bandwidth`); 0 or absent = unlimited. */
+  readonly uploadBytesPerSecond?: number;
+  readonly downloadBytesPerSecond?: number;
+}
+
+/**
+ * A pacing clock for one direction: each transfer of n bytes moves the earliest start of the next one by n / rate.
+ * Requests are processed one at a time, so waiting here stops reading the channel and the client's window closes —
+ * the same mechanism as backpressure. A burst of one second's worth is allowed after an idle period.
+ */
+class Pacer {
+  readonly #rate: number;
+  #next = 0;
+
+  constructor(bytesPerSecond: number) {
+    this.#rate = bytesPerSecond;
+  }
+
+  async take(bytes: number, signal: AbortSignal): Promise<void> {
+    const now = performance.now();
+    this.#next = Math.max(this.#next, now - 1000) + (bytes / this.#rate) * 1000;
+    const wait = this.#next - now;
+    if (wait > 1) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
 }
 
 interface ReadHandle {
@@ -140,11 +174,15 @@ export class SftpSession {
   #lastActivity = Date.now();
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
+  readonly #uploadPacer: Pacer | undefined;
+  readonly #downloadPacer: Pacer | undefined;
 
   constructor(channel: Duplex, options: SftpSessionOptions) {
     this.#channel = channel;
     this.#o = options;
     this.#log = options.log ?? silentLogger;
+    this.#uploadPacer = options.uploadBytesPerSecond ? new Pacer(options.uploadBytesPerSecond) : undefined;
+    this.#downloadPacer = options.downloadBytesPerSecond ? new Pacer(options.downloadBytesPerSecond) : undefined;
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -421,6 +459,7 @@ export class SftpSession {
         }
         h.bytes += data.length;
         this.#o.metrics?.addTransferBytes('download', data.length);
+        await this.#downloadPacer?.take(data.length, signal);
         // Header and payload are written separately: copying up to 255 KiB into a reply buffer per READ was a
         // measurable share of the download CPU (allocation + GC).
         const head = Buffer.allocUnsafe(13);
@@ -462,6 +501,7 @@ export class SftpSession {
           throw err;
         }
         this.#o.metrics?.addTransferBytes('upload', data.length);
+        await this.#uploadPacer?.take(data.length, signal);
         await this.#status(id, Status.OK, '', op);
         return;
       }

@@ -399,6 +399,10 @@ export class SshServer {
       sessionId: conn.id,
       setstatMode: this.#o.setstatMode,
       ...(user.quota?.maxBytes !== undefined ? { quotaBytes: user.quota.maxBytes } : {}),
+      ...(user.bandwidth?.uploadBytesPerSecond ? { uploadBytesPerSecond: user.bandwidth.uploadBytesPerSecond } : {}),
+      ...(user.bandwidth?.downloadBytesPerSecond
+        ? { downloadBytesPerSecond: user.bandwidth.downloadBytesPerSecond }
+        : {}),
       metrics: this.#o.metrics,
       log,
     });
