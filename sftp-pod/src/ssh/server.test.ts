@@ -2,6 +2,7 @@
 // Storage is the in-memory one (these tests are about SSH, not S3; test/e2e covers the S3 path with MinIO).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as tcp } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
@@ -292,6 +293,59 @@ describe('idle timeout', () => {
       assert.ok(took >= 900, `closed after ${took} ms, before the timeout`);
     } finally {
       await idlePod.shutdown(0);
+      keys.remove();
+    }
+  });
+});
+
+describe('admission', () => {
+  test('server-wide CIDRs, unauthenticated caps per source and the login grace time apply at TCP accept', async () => {
+    const keys = makeHostKeyDir();
+    const gated = await startPod(
+      parseConfig(
+        [
+          '--listen=127.0.0.1:0',
+          '--metrics-listen=127.0.0.1:0',
+          `--host-key-dir=${keys.dir}`,
+          `--users-file=${usersFile}`,
+          '--s3-bucket=unused',
+          '--allowed-cidrs=127.0.0.0/24',
+          '--max-unauthenticated-per-source=1',
+          '--login-grace-time=1s',
+        ],
+        {},
+      ),
+      { log: silentLogger, storageFor: () => storage },
+    );
+    /** Resolves with what the server sent before closing (or '' after 5 s of silence). */
+    const probe = (localAddress: string) =>
+      new Promise<{ banner: string; closedMs: number }>((resolve) => {
+        const started = Date.now();
+        let banner = '';
+        const s = tcp({ host: '127.0.0.1', port: gated.sshAddress.port, localAddress });
+        s.on('data', (d) => {
+          banner += d.toString('latin1');
+        });
+        s.on('error', () => {});
+        s.on('close', () => resolve({ banner, closedMs: Date.now() - started }));
+        setTimeout(() => s.destroy(), 5000);
+      });
+    try {
+      const outside = await probe('127.0.1.5');
+      assert.equal(outside.banner, '', 'no SSH banner for a source outside --allowed-cidrs');
+      // Two silent connections from one source: the second is refused, the first closed by the grace time.
+      const first = probe('127.0.0.50');
+      await new Promise((r) => setTimeout(r, 200));
+      const second = await probe('127.0.0.50');
+      assert.equal(second.banner, '');
+      const firstResult = await first;
+      assert.match(firstResult.banner, /^SSH-2\.0-sftpgate/);
+      assert.ok(firstResult.closedMs < 4500, `grace time: closed after ${firstResult.closedMs} ms`);
+      const text = await gated.metrics.registry.metrics();
+      assert.match(text, /sftpgate_connections_total\{result="refused_cidr"\} 1/);
+      assert.match(text, /sftpgate_connections_total\{result="refused_limit"\} 1/);
+    } finally {
+      await gated.shutdown(0);
       keys.remove();
     }
   });
