@@ -93,3 +93,30 @@ describe('slow S3, fast client', () => {
     assert.equal(await metric('sftpgate_upload_buffered_bytes'), 0, 'everything confirmed or released');
   });
 });
+
+describe('readiness', () => {
+  test('/readyz fails while S3 is unreachable and recovers after (HeadBucket, cached 10 s)', async () => {
+    const proxy = h.proxy;
+    assert.ok(proxy);
+    const status = async () => (await fetch(`${h.metricsUrl}/readyz`)).status;
+    assert.equal(await status(), 200);
+    proxy.inject({ op: 'Other', fault: { kind: 'status', status: 503, code: 'ServiceUnavailable' } });
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((await status()) !== 503) {
+        assert.ok(Date.now() < deadline, 'readyz never failed');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const body = await (await fetch(`${h.metricsUrl}/readyz`)).text();
+      assert.match(body, /not ready: s3/);
+    } finally {
+      proxy.clear();
+    }
+    const deadline = Date.now() + 30_000;
+    while ((await status()) !== 200) {
+      assert.ok(Date.now() < deadline, 'readyz never recovered');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal((await fetch(`${h.metricsUrl}/healthz`)).status, 200);
+  });
+});
