@@ -56,6 +56,27 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 2
 
 const healthy = async () => (await fetch(`${h.metricsUrl}/healthz`)).ok;
 
+describe('the standalone command', () => {
+  test('--help exits 0 and lists every flag; a bad flag exits 2 naming it; a missing host key exits 1', async () => {
+    const bin = new URL('../../sftp-pod/bin/sftpgate-sftp.js', import.meta.url).pathname;
+    const help = await runCommand(process.execPath, [bin, '--help'], { allowFailure: true });
+    assert.equal(help.code, 0);
+    assert.match(help.stderr, /--users-file +SFTPGATE_USERS_FILE/);
+    const bad = await runCommand(process.execPath, [bin, '--s3-bucket=b', '--users-file=/x', '--part-size=1MiB'], {
+      allowFailure: true,
+    });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--part-size must be at least 5MiB/);
+    const nokeys = await runCommand(
+      process.execPath,
+      [bin, '--s3-bucket=b', '--users-file=/x', `--host-key-dir=${join(h.dir, 'missing')}`],
+      { allowFailure: true },
+    );
+    assert.equal(nokeys.code, 1);
+    assert.match(nokeys.stdout, /"msg":"cannot start".*SFTPGATE_HOST_KEYS/);
+  });
+});
+
 describe('transport policy (modern, the default)', () => {
   test('OpenSSH negotiates strict KEX and an AEAD cipher; CBC-only and SHA-1-MAC-only clients are refused', async () => {
     const key = h.keys['alice']?.file ?? '';
@@ -266,7 +287,8 @@ describe('lifecycle', () => {
     assert.match(log, /"msg":"grace period over, aborting open uploads"/);
     assert.match(log, /"msg":"shut down"/);
     assert.doesNotMatch(log, new RegExp(PASSWORD));
-    assert.doesNotMatch(log, /AWS_SECRET|secretAccessKey|passwordHash/);
+    assert.doesNotMatch(log, /AWS_SECRET|secretAccessKey|passwordHash|\$scrypt\$/);
+    assert.ok(!log.includes(h.minio.secretAccessKey), 'the S3 secret key never reaches the log');
     writeFileSync(join(h.dir, 'pod.log'), log);
   });
 });
