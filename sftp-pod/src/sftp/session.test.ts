@@ -11,7 +11,14 @@ import { MemoryStorage } from './testing/memory-storage.ts';
 
 const ALL: Permission[] = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'];
 
-function start(options: { permissions?: Permission[]; maxHandles?: number; storage?: MemoryStorage } = {}) {
+function start(
+  options: {
+    permissions?: Permission[];
+    maxHandles?: number;
+    storage?: MemoryStorage;
+    setstatMode?: 'Error' | 'Ignore';
+  } = {},
+) {
   const storage = options.storage ?? new MemoryStorage();
   const [ours, theirs] = duplexPair();
   const jail = createPathJail('srv', {
@@ -24,7 +31,7 @@ function start(options: { permissions?: Permission[]; maxHandles?: number; stora
     jail,
     username: 'alice',
     sessionId: 's1',
-    setstatMode: 'Error',
+    setstatMode: options.setstatMode ?? 'Error',
     ...(options.maxHandles ? { maxHandles: options.maxHandles } : {}),
   });
   const client = new TestSftpClient(theirs);
@@ -178,6 +185,25 @@ describe('SFTP session', () => {
       w.string('/f').attrs({ permissions: 0o100644, atime: 1, mtime: 1_000_000 }),
     );
     assert.equal(TestSftpClient.status(same).code, Status.OK);
+    client.end();
+    await session.done;
+  });
+
+  test('setstatMode Ignore accepts chmod/chown and still refuses truncate', async () => {
+    const { client, session, storage } = start({ setstatMode: 'Ignore' });
+    await client.init();
+    await put(client, '/f', Buffer.from('hello'));
+    const chmod = await client.request(PacketType.SETSTAT, (w) =>
+      w.string('/f').attrs({ permissions: 0o600, uid: 5, gid: 5 }),
+    );
+    assert.equal(TestSftpClient.status(chmod).code, Status.OK);
+    const trunc = await client.request(PacketType.SETSTAT, (w) => w.string('/f').attrs({ size: 0 }));
+    assert.equal(TestSftpClient.status(trunc).code, Status.OP_UNSUPPORTED);
+    const times = await client.request(PacketType.SETSTAT, (w) =>
+      w.string('/f').attrs({ atime: 10, mtime: 1_234_567 }),
+    );
+    assert.equal(TestSftpClient.status(times).code, Status.OK);
+    assert.equal(storage.objects.get('srv/alice/f')?.mtimeMs, 1_234_567_000);
     client.end();
     await session.done;
   });
