@@ -121,6 +121,22 @@ describe('file and directory operations', () => {
       .filter((l) => l.startsWith('/many/'))
       .map((l) => l.slice('/many/'.length));
     assert.deepEqual(listed.sort(), names);
+    // A directory holding more objects than --max-rename-objects (default 1000) is not renamed, and nothing moved.
+    assert.match(await fails('alice', 'rename /many /many-renamed'), /Couldn't rename|unsupported|Failure/i);
+    const keys = await h.listAll();
+    assert.ok(!keys.some((k) => k.includes('many-renamed')));
+    assert.equal(keys.filter((k) => k.startsWith(`${PREFIX}/alice/many/`)).length, 1100);
+  });
+
+  test('a small directory is renamed with its contents; renaming onto a non-empty directory fails', async () => {
+    await ok('alice', `mkdir /d1\nput ${small} /d1/a\nmkdir /d1/sub\nput ${small} /d1/sub/b\nrename /d1 /d2\n`);
+    const keys = await h.listAll();
+    assert.ok(keys.includes(`${PREFIX}/alice/d2/a`) && keys.includes(`${PREFIX}/alice/d2/sub/b`), keys.join(','));
+    assert.ok(!keys.some((k) => k.startsWith(`${PREFIX}/alice/d1/`)));
+    assert.equal(await h.sha256Of(`${PREFIX}/alice/d2/sub/b`), smallSha);
+    await ok('alice', `mkdir /d3\nput ${small} /d3/c\n`);
+    await fails('alice', 'rename /d2 /d3');
+    assert.ok((await h.listAll()).includes(`${PREFIX}/alice/d3/c`));
   });
 });
 
