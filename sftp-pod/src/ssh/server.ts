@@ -265,8 +265,9 @@ export class SshServer {
       return;
     }
     if (method !== 'publickey' && method !== 'password') {
-      // `none` is every client's first probe to learn the methods: not a failure worth scoring.
-      if (method === 'none' || method === 'keyboard-interactive') this.#countAttempt(method, 'failure');
+      // `none` is every client's first probe to learn the methods: not an attempt, so not counted (a failure count
+      // would make the auth-failure alert fire on ordinary traffic). keyboard-interactive is refused and counted.
+      if (method === 'keyboard-interactive') this.#countAttempt(method, 'failure');
       ctx.reject(['publickey', 'password']);
       return;
     }
