@@ -62,6 +62,8 @@ try {
   operator = spawn(
     process.execPath,
     [
+      // e.g. OPERATOR_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=.bench" to see where the time goes.
+      ...(process.env['OPERATOR_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
       join(repoRoot, 'operator/bin/sftpgate-operator.js'),
       `--kubeconfig=${bed.cp.kubeconfigPath}`,
       `--metrics-listen=127.0.0.1:${port}`,
@@ -142,5 +144,6 @@ try {
   writeFileSync(join(repoRoot, '.bench', 'operator-scale.json'), `${JSON.stringify(result, null, 2)}\n`);
 } finally {
   operator?.kill('SIGTERM');
+  if (operator && operator.exitCode === null) await new Promise((r) => operator?.once('exit', r));
   await bed.stop();
 }

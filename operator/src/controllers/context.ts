@@ -11,6 +11,7 @@ import type { KubeClient, KubeObject } from '../runtime/kube-client.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { PasswordHasher } from '../secrets/password-hash.ts';
 import type { WorkloadSettings } from './sftp-server/desired.ts';
+import type { UserIndex } from './user-index.ts';
 
 /** Read access to a cache of objects keyed `namespace/name` (an Informer satisfies it). */
 export interface Cache<T> {
@@ -52,6 +53,8 @@ export interface ControllerContext {
   readonly workload: WorkloadSettings;
   readonly storage: StorageRegistry;
   readonly iam?: IamIntegration | undefined;
+  /** Users by (namespace, server, username); absent (unit tests): a scan of `users`. */
+  readonly userIndex?: UserIndex | undefined;
 }
 
 /** Our generated CR types use client-node's V1ObjectMeta class, which TypeScript will not widen to KubeObject. */

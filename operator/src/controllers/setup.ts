@@ -15,6 +15,7 @@ import type { WorkloadSettings } from './sftp-server/desired.ts';
 import { SftpServerReconciler } from './sftp-server/reconciler.ts';
 import { secretUserKeys, serverUserKeys } from './sftp-user/checks.ts';
 import { SftpUserReconciler } from './sftp-user/reconciler.ts';
+import { UserIndex } from './user-index.ts';
 
 /** Coalescing window for users-table rebuilds after user events. */
 export const USERS_TABLE_BATCH_MS = 200;
@@ -51,7 +52,10 @@ export function setupControllers(o: SetupOptions): Controllers {
     ...ns,
     labelSelector: 'app.kubernetes.io/managed-by=sftpgate',
   });
+  const userIndex = new UserIndex();
+  users.on((type, u) => userIndex.observe(type, u));
   const context: ControllerContext = {
+    userIndex,
     client: o.manager.client,
     servers,
     users,

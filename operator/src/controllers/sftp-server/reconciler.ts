@@ -385,7 +385,8 @@ export class SftpServerReconciler {
     // versions, so a pass over a thousand users re-derives only the ones that changed.
     const ref0 = user.spec.passwordSecretRef;
     const pw = ref0 ? this.#ctx.secrets.get(`${user.metadata.namespace}/${ref0.name}`)?.metadata : undefined;
-    const version = `${user.metadata.resourceVersion}|${pw?.uid}/${pw?.resourceVersion}|${server.metadata.generation}`;
+    // generation, not resourceVersion: the user's own status writes must not invalidate its entry.
+    const version = `${user.metadata.generation}|${pw?.uid}/${pw?.resourceVersion}|${server.metadata.generation}`;
     const uid = user.metadata.uid ?? '';
     const memo = this.#entries.get(uid);
     if (memo?.version === version) return memo.entry;

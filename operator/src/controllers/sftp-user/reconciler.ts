@@ -85,15 +85,17 @@ export class SftpUserReconciler {
       }
       await this.#password(user, status, set);
       const ns = user.metadata.namespace;
-      const rivals = this.#ctx.users
-        .list()
-        .filter(
-          (u) =>
-            u.metadata.namespace === ns &&
-            u.spec.serverRef.name === user.spec.serverRef.name &&
-            usernameOf(u) === username &&
-            !isDeleting(kube(u)),
-        );
+      const candidates =
+        this.#ctx.userIndex?.claimants(user) ??
+        this.#ctx.users
+          .list()
+          .filter(
+            (u) =>
+              u.metadata.namespace === ns &&
+              u.spec.serverRef.name === user.spec.serverRef.name &&
+              usernameOf(u) === username,
+          );
+      const rivals = candidates.filter((u) => !isDeleting(kube(u)));
       const owner = usernameOwners(rivals).get(username);
       if (owner !== undefined && owner !== key) {
         const msg = `username ${username} on server ${user.spec.serverRef.name} is already taken by SftpUser ${owner.split('/')[1]}`;
