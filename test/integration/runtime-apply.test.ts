@@ -65,9 +65,9 @@ describe('runtime writes against kube-apiserver', { timeout: 240_000 }, () => {
     const first = await client.apply(Resources.ConfigMap, desired);
     const second = await client.apply(Resources.ConfigMap, desired);
     assert.equal(second.metadata?.resourceVersion, first.metadata?.resourceVersion);
-    const managers = (second.metadata?.['managedFields'] as { manager: string; operation: string }[]).map(
-      (m) => `${m.manager}/${m.operation}`,
-    );
+    const managedFields = second.metadata?.['managedFields'] as { manager: string; operation: string }[] | undefined;
+    assert.ok(managedFields, 'server-side apply records managedFields');
+    const managers = managedFields.map((m) => `${m.manager}/${m.operation}`);
     assert.deepEqual(managers, [`${fieldManager}/Apply`]);
     assert.equal(second.metadata?.ownerReferences?.[0]?.uid, owner.metadata?.uid);
     assert.equal(second.metadata?.ownerReferences?.[0]?.controller, true);
