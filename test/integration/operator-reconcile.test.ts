@@ -13,6 +13,7 @@ import {
   getServer,
   getUser,
   type RunningOperator,
+  repoRoot,
   serverManifest,
   sshKeyPair,
   startOperator,
@@ -171,6 +172,15 @@ describe('SftpUser', () => {
     });
     assert.equal(await verifyPassword('second-password-456', second), true);
     assert.equal(await verifyPassword('first-password-123', second), false);
+  });
+
+  it('examples/sftpuser-password.yaml applied with kubectl: carol gets a hash of the example password', async () => {
+    await bed.cp.kubectl(['apply', '-n', NS, '-f', `${repoRoot}examples/sftpuser-password.yaml`]);
+    const hash = await waitFor(
+      'carol hashed',
+      async () => (await usersTable(bed, NS, 'demo'))?.users.find((u) => u.username === 'carol')?.passwordHash,
+    );
+    assert.equal(await verifyPassword('change-me-please-1234', hash), true);
   });
 
   const invalid: { name: string; spec: Record<string, unknown>; condition: string; reason: string }[] = [
