@@ -124,6 +124,8 @@ async function withBucketLock<T>(key: string, fn: () => Promise<T>): Promise<T> 
 export class S3BucketManager implements BucketManager {
   readonly #client: S3Client;
   readonly #conn: S3Connection;
+  /** Markers this manager saw or wrote: a later ensureMarker costs no request (a restart re-checks them). */
+  readonly #markers = new Set<string>();
 
   constructor(conn: S3Connection, client?: S3Client) {
     this.#conn = conn;
@@ -221,10 +223,11 @@ export class S3BucketManager implements BucketManager {
 
   async ensureMarker(dir: string, signal?: AbortSignal): Promise<{ created: boolean }> {
     const Key = dirKey(dir);
-    if (Key === '') return { created: false };
+    if (Key === '' || this.#markers.has(Key)) return { created: false };
     const Bucket = this.#conn.bucket;
     try {
       await this.#client.send(new HeadObjectCommand({ Bucket, Key }), opts(signal));
+      this.#markers.add(Key);
       return { created: false };
     } catch (err) {
       if (!isObjectNotFound(err)) throw classifyS3Error(err, `HeadObject s3://${Bucket}/${Key}`);
@@ -242,6 +245,7 @@ export class S3BucketManager implements BucketManager {
         opts(signal),
       ),
     );
+    this.#markers.add(Key);
     return { created: true };
   }
 
@@ -256,6 +260,7 @@ export class S3BucketManager implements BucketManager {
       );
     }
     const Bucket = this.#conn.bucket;
+    for (const m of this.#markers) if (m.startsWith(Prefix)) this.#markers.delete(m);
     const maxBatches = options.maxBatches ?? 20;
     const { signal } = options;
     let deleted = 0;

@@ -23,7 +23,7 @@ export interface BucketManager {
   ensureLifecycle(prefix: string, settings: LifecycleSettings, signal?: AbortSignal): Promise<{ changed: boolean }>;
   /** Removes our rule for `prefix`, keeping every other rule. Idempotent. */
   removeLifecycle(prefix: string, signal?: AbortSignal): Promise<{ changed: boolean }>;
-  /** Ensures a zero-byte directory marker `<dir>/`. HEAD first, so a versioned bucket gains no versions. */
+  /** Ensures a zero-byte directory marker `<dir>/`. HEAD first (once per manager), so a versioned bucket gains no versions. */
   ensureMarker(dir: string, signal?: AbortSignal): Promise<{ created: boolean }>;
   /** Deletes every version and delete marker under `<dir>/`, at most `maxBatches` batches of 1000 per call. */
   purge(dir: string, options?: { maxBatches?: number; signal?: AbortSignal }): Promise<PurgeProgress>;
