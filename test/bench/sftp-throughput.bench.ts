@@ -508,17 +508,24 @@ function summarise(input: SummaryInput): { markdown: string; json: unknown } {
     const peak = xs.length > 0 ? Math.min(...xs.map((s) => s.peakRssBytes)) : Number.NaN;
     const peakBuffered = Math.max(0, ...xs.map((s) => s.pod?.peakBufferedBytes ?? 0));
     const peakExternal = Math.max(0, ...xs.map((s) => s.pod?.peakExternalBytes ?? 0));
-    const p50 = histogramQuantile(0.5, lag);
-    const p99 = histogramQuantile(0.99, lag);
+    // With one file per transfer the histogram's sum diff IS that file's lag: use the exact values rather than an
+    // interpolation inside coarse buckets. (p99 of fewer than 100 values is their maximum.) Several files per
+    // transfer only leave the buckets.
+    const exact = xs.every((s) => s.files === 1 && s.pod?.finalizeLag.count === 1)
+      ? xs.map((s) => s.pod?.finalizeLag.sum ?? Number.NaN)
+      : undefined;
+    const p50 = exact ? median(exact) : histogramQuantile(0.5, lag);
+    const p99 = exact ? Math.max(...exact) : histogramQuantile(0.99, lag);
     return {
       scenario: sc.id,
       direction: sc.direction,
       streams: sc.streams,
       files,
       finalizeLagP50Seconds: p50,
-      finalizeLagP50Bucket: lag.count > 0 ? bucketAround(p50, lag) : null,
+      finalizeLagP50Bucket: lag.count === 0 ? null : exact ? 'exact' : bucketAround(p50, lag),
       finalizeLagP99Seconds: p99,
-      finalizeLagP99Bucket: lag.count > 0 ? bucketAround(p99, lag) : null,
+      finalizeLagP99Bucket: lag.count === 0 ? null : exact ? 'exact' : bucketAround(p99, lag),
+      finalizeLagExactSeconds: exact ?? null,
       finalizeLagMeanSeconds: lag.count > 0 ? lag.sum / lag.count : Number.NaN,
       finalizeLagCount: lag.count,
       partUploads: parts.count,
