@@ -75,7 +75,7 @@ generate: deps
 	node charts/sftpgate/hack/values-schema.ts
 	node charts/sftpgate/hack/values-doc.ts
 	bash charts/sftpgate/hack/sync-crds.sh
-	biome format --write charts/sftpgate/values.schema.json docs/reference/values.md
+	biome format --write charts/sftpgate/values.schema.json
 
 clean:
 	rm -rf dist .demo
