@@ -3,14 +3,11 @@
 // Decides the runtime major (docs/decisions.md). Env: BENCH_SSH2_MIB (default 256), BENCH_ROUNDS (default 3),
 // BENCH_NODE_VERSIONS (default "22.23.3" compared with the pinned runtime).
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { makeRandomFile } from './lib/client.ts';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const mib = Number(process.env['BENCH_SSH2_MIB'] ?? 256);
@@ -32,20 +29,6 @@ interface Sample {
 function provision(version: string): string {
   const bin = execFileSync('bash', [join(repo, 'test/infra/install/node.sh'), version], { encoding: 'utf8' }).trim();
   return join(bin, 'node');
-}
-
-async function makeFile(path: string, size: number): Promise<void> {
-  let left = size;
-  const chunks = Readable.from(
-    (function* () {
-      while (left > 0) {
-        const n = Math.min(left, 1 << 20);
-        left -= n;
-        yield randomBytes(n);
-      }
-    })(),
-  );
-  await pipeline(chunks, createWriteStream(path));
 }
 
 async function once(rt: Runtime, round: number, dir: string): Promise<Sample> {
@@ -107,7 +90,7 @@ async function main(): Promise<void> {
   try {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
     const file = join(dir, 'payload');
-    await makeFile(file, mib * 2 ** 20);
+    await makeRandomFile(file, mib * 2 ** 20);
     await writeFile(join(dir, 'batch'), `put ${file} /upload\n`);
     const samples: Sample[] = [];
     for (let round = 1; round <= rounds; round++) {

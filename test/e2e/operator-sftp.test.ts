@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Resources } from '../../operator/src/runtime/kube-client.ts';
-import { runCommand } from '../infra/index.ts';
+import { runCommand, sftpClientArgs } from '../infra/index.ts';
 import {
   condition,
   createCredentialsSecret,
@@ -30,23 +30,7 @@ let op: RunningOperator;
 let pod: RunningPod;
 
 function sftpArgs(keyPath: string, user: string): string[] {
-  return [
-    '-P',
-    String(pod.sshPort),
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'LogLevel=ERROR',
-    '-i',
-    keyPath,
-    `${user}@127.0.0.1`,
-  ];
+  return sftpClientArgs({ port: pod.sshPort, user, keyFile: keyPath });
 }
 
 /** One batch session; resolves the exit code and output. */

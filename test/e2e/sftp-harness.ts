@@ -26,6 +26,7 @@ import {
   removeTempDir,
   reservePorts,
   runCommand,
+  sftpClientArgs,
   spawnManaged,
   startMinio,
   waitUntil,
@@ -180,25 +181,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const key = keys[user];
       return runCommand(
         'sftp',
-        [
-          '-b',
-          '-',
-          '-P',
-          String(port),
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          '-o',
-          'BatchMode=yes',
-          '-o',
-          'IdentitiesOnly=yes',
-          '-o',
-          'LogLevel=ERROR',
-          ...(key ? ['-i', key.file] : []),
-          ...extra,
-          `${user}@127.0.0.1`,
-        ],
+        ['-b', '-', ...sftpClientArgs({ port, user, ...(key ? { keyFile: key.file } : {}), extra })],
         { input: batch, allowFailure: true, timeoutMs: 170_000, cwd: dir },
       );
     };

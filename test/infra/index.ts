@@ -8,4 +8,5 @@ export * from './pki.ts';
 export * from './ports.ts';
 export * from './process.ts';
 export * from './reap.ts';
+export * from './sftp-client.ts';
 export * from './tools.ts';

@@ -23,7 +23,7 @@ import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { S3Storage } from '../../sftp-pod/src/storage/s3-storage.ts';
 import { silentLogger } from '../../sftp-pod/src/telemetry/log.ts';
 import type { UserRecord } from '../../sftp-pod/src/users/types.ts';
-import { type Minio, makeTempDir, removeTempDir, runCommand, startMinio } from '../infra/index.ts';
+import { type Minio, makeTempDir, removeTempDir, runCommand, sftpClientArgs, startMinio } from '../infra/index.ts';
 
 const BUCKET = 'sftp-sts';
 const PREFIX = 'srv';
@@ -128,30 +128,12 @@ describe('SFTP in STS mode: every S3 call on session credentials', () => {
   });
 
   const sftp = (batch: string, extra: readonly string[] = []) =>
-    runCommand(
-      'sftp',
-      [
-        '-b',
-        '-',
-        '-P',
-        String(pod.sshAddress.port),
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'LogLevel=ERROR',
-        '-i',
-        keyFile,
-        ...extra,
-        'alice@127.0.0.1',
-      ],
-      { input: batch, allowFailure: true, timeoutMs: 170_000, cwd: dir },
-    );
+    runCommand('sftp', ['-b', '-', ...sftpClientArgs({ port: pod.sshAddress.port, user: 'alice', keyFile, extra })], {
+      input: batch,
+      allowFailure: true,
+      timeoutMs: 170_000,
+      cwd: dir,
+    });
 
   const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
   const objectSha = async (key: string) => {
