@@ -8,7 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { abortedError } from './errors.ts';
 import { httpGet, type TlsOptions } from './http.ts';
 import { createCa, ecKey, issueCert } from './pki.ts';
-import { releasePorts, reservePorts } from './ports.ts';
+import { releasePorts, reservePorts, retryOnPortClash } from './ports.ts';
 import {
   type CommandResult,
   type ManagedProcess,
@@ -76,13 +76,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
     controllerManager: opts.controllerManager ? toolPath('kube-controller-manager') : undefined,
     kubectl: toolPath('kubectl'),
   };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(bins, opts);
-    } catch (err) {
-      if (attempt >= 3 || !String(err).includes('address already in use')) throw err;
-    }
-  }
+  return retryOnPortClash(() => startOnce(bins, opts));
 }
 
 interface Binaries {

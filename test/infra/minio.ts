@@ -8,7 +8,7 @@ import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-
 import { STSClient } from '@aws-sdk/client-sts';
 import { abortedError } from './errors.ts';
 import { httpGet } from './http.ts';
-import { releasePorts, reservePorts } from './ports.ts';
+import { releasePorts, reservePorts, retryOnPortClash } from './ports.ts';
 import {
   type ManagedProcess,
   makeTempDir,
@@ -57,14 +57,7 @@ export interface Minio {
 /** Starts MinIO and resolves once /minio/health/ready answers 200. Throws TestbedError (ToolMissing, Startup...). */
 export async function startMinio(opts: StartMinioOptions = {}): Promise<Minio> {
   const binary = toolPath('minio');
-  // A port the kernel called free can be taken by someone else before MinIO binds it: retry with fresh ports.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(binary, opts);
-    } catch (err) {
-      if (attempt >= 3 || !String(err).includes('address already in use')) throw err;
-    }
-  }
+  return retryOnPortClash(() => startOnce(binary, opts));
 }
 
 async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio> {

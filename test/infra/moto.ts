@@ -7,7 +7,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { abortedError } from './errors.ts';
 import { httpGet } from './http.ts';
-import { releasePorts, reservePorts } from './ports.ts';
+import { releasePorts, reservePorts, retryOnPortClash } from './ports.ts';
 import { makeTempDir, removeTempDir, spawnManaged, stopOnAbort, tailFile, waitUntil } from './process.ts';
 import { toolPath } from './tools.ts';
 
@@ -40,13 +40,7 @@ export interface Moto {
 /** Starts moto_server and resolves once it answers. Throws TestbedError (ToolMissing, StartupTimeout, ...). */
 export async function startMoto(opts: StartMotoOptions = {}): Promise<Moto> {
   const binary = toolPath('moto_server');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(binary, opts);
-    } catch (err) {
-      if (attempt >= 3 || !String(err).includes('address already in use')) throw err;
-    }
-  }
+  return retryOnPortClash(() => startOnce(binary, opts));
 }
 
 async function startOnce(binary: string, opts: StartMotoOptions): Promise<Moto> {

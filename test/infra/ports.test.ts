@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { isAlive, releasePorts, reservePorts } from './ports.ts';
+import { describe, it, test } from 'node:test';
+import { isAlive, releasePorts, reservePorts, retryOnPortClash } from './ports.ts';
 
 const LOCK_DIR = join(process.env['SFTPGATE_TESTBED_TMPDIR'] ?? tmpdir(), 'sftpgate-ports');
 
@@ -29,4 +29,35 @@ describe('ports', () => {
     assert.equal(isAlive(process.pid), true);
     assert.equal(isAlive(2 ** 22 + 12345), false); // above pid_max's default ceiling
   });
+});
+
+test('retryOnPortClash retries only port clashes, at most three times', async () => {
+  let calls = 0;
+  const clashTwice = await retryOnPortClash(async () => {
+    calls++;
+    if (calls < 3) throw new Error('listen tcp: address already in use');
+    return 'up';
+  });
+  assert.equal(clashTwice, 'up');
+  assert.equal(calls, 3);
+
+  calls = 0;
+  await assert.rejects(
+    retryOnPortClash(async () => {
+      calls++;
+      throw new Error('bind: address already in use');
+    }),
+    /address already in use/,
+  );
+  assert.equal(calls, 3);
+
+  calls = 0;
+  await assert.rejects(
+    retryOnPortClash(async () => {
+      calls++;
+      throw new Error('binary missing');
+    }),
+    /binary missing/,
+  );
+  assert.equal(calls, 1);
 });

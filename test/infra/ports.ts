@@ -109,3 +109,17 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Runs `start` up to three times while it fails with "address already in use": a port the kernel called free can be
+ * taken by a process outside the test bed before our server binds it, so a retry with fresh ports is the fix.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('address already in use')) throw err;
+    }
+  }
+}
