@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Condition } from '../api/types.generated.ts';
-import { getCondition, setCondition, statusEqual, summarizeReady } from './conditions.ts';
+import { getCondition, markUnexplainedFailure, setCondition, statusEqual, summarizeReady } from './conditions.ts';
+import { StallingError, WaitingError } from './errors.ts';
 
 const t0 = new Date('2026-01-01T00:00:00.123Z');
 const t1 = new Date('2026-01-01T01:00:00Z');
@@ -108,4 +109,43 @@ describe('statusEqual', () => {
     assert.ok(!statusEqual({ a: 1, c: [{ d: 2 }] }, { a: 1, c: [{ d: 3 }] }));
     assert.ok(!statusEqual({ a: [1, 2] }, { a: [2, 1] }));
   });
+});
+
+describe('markUnexplainedFailure', () => {
+  const ready = setCondition([], { type: 'Ready', status: true, reason: 'Reconciled', message: 'ok' }, 1, t0);
+  const always = () => true;
+  const cases: { name: string; failure: unknown; supersede: (r: Condition | undefined) => boolean; want: string }[] = [
+    { name: 'no failure keeps Ready', failure: undefined, supersede: always, want: 'True/Reconciled' },
+    {
+      name: 'a stalling error explains itself',
+      failure: new StallingError('Bad', 'bad spec'),
+      supersede: always,
+      want: 'True/Reconciled',
+    },
+    {
+      name: 'a waiting error explains itself',
+      failure: new WaitingError('Later', 'later', 10),
+      supersede: always,
+      want: 'True/Reconciled',
+    },
+    {
+      name: 'the caller may keep the current Ready',
+      failure: new Error('boom'),
+      supersede: () => false,
+      want: 'True/Reconciled',
+    },
+    {
+      name: 'an unexplained error turns Ready False',
+      failure: new Error('apply failed'),
+      supersede: always,
+      want: 'False/ReconcileError/apply failed',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = getCondition(markUnexplainedFailure(ready, c.failure, 2, 'ReconcileError', c.supersede), 'Ready');
+      const summary = [got?.status, got?.reason, ...(got?.status === 'False' ? [got.message] : [])].join('/');
+      assert.equal(summary, c.want);
+    });
+  }
 });

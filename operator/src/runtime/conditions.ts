@@ -2,6 +2,7 @@
 // the status flips, and compare statuses deeply so a reconcile writes status only when something changed.
 import { isDeepStrictEqual } from 'node:util';
 import type { Condition } from '../api/types.generated.ts';
+import { StallingError, WaitingError } from './errors.ts';
 
 export type ConditionStatus = Condition['status'];
 
@@ -90,6 +91,28 @@ export function summarizeReady(
     { type: 'Ready', status: 'True', reason: readyReason, message: readyMessage },
     generation,
     now,
+  );
+}
+
+/**
+ * After a pass that failed with an error no condition explains (an API write failed, say), Ready must not claim
+ * success: it turns False with the error's message when `supersede(ready)` lets the current Ready be replaced.
+ * Stalling and Waiting errors are explained by the conditions their sub-reconciler set, so they change nothing.
+ */
+export function markUnexplainedFailure(
+  conditions: readonly Condition[] | undefined,
+  failure: unknown,
+  generation: number | undefined,
+  reason: string,
+  supersede: (ready: Condition | undefined) => boolean,
+): Condition[] {
+  const list = [...(conditions ?? [])];
+  if (failure === undefined || failure instanceof StallingError || failure instanceof WaitingError) return list;
+  if (!supersede(getCondition(list, 'Ready'))) return list;
+  return setCondition(
+    list,
+    { type: 'Ready', status: false, reason, message: String((failure as Error).message) },
+    generation,
   );
 }
 

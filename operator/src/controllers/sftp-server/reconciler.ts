@@ -3,9 +3,15 @@
 // workloads), stopping at the first error → status summarised and written once, only when it changed.
 import type { V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
 import { ConditionType, Reason } from '../../api/conditions.ts';
-import type { Condition, SftpServer, SftpServerStatus, SftpUser } from '../../api/types.generated.ts';
+import type { SftpServer, SftpServerStatus, SftpUser } from '../../api/types.generated.ts';
 import { S3ManagerError } from '../../cloud/s3/errors.ts';
-import { removeCondition, setCondition, statusEqual, summarizeReady } from '../../runtime/conditions.ts';
+import {
+  markUnexplainedFailure,
+  removeCondition,
+  setCondition,
+  statusEqual,
+  summarizeReady,
+} from '../../runtime/conditions.ts';
 import { isConflict, StallingError, WaitingError } from '../../runtime/errors.ts';
 import { ensureFinalizer, hasFinalizer, isDeleting, removeFinalizer } from '../../runtime/finalizers.ts';
 import { type KubeObject, Resources, type ResourceType } from '../../runtime/kube-client.ts';
@@ -549,21 +555,15 @@ export class SftpServerReconciler {
         },
         gen,
       );
-    } else if (failure !== undefined && !(failure instanceof StallingError) && !(failure instanceof WaitingError)) {
-      // An error no condition explains (an API write failed): Ready must not claim success.
-      const ready = status.conditions.find((c: Condition) => c.type === ConditionType.Ready);
-      if (ready?.status === 'True' || ready?.reason === Reason.Progressing) {
-        status.conditions = setCondition(
-          status.conditions,
-          {
-            type: ConditionType.Ready,
-            status: false,
-            reason: Reason.ReconcileError,
-            message: String((failure as Error).message),
-          },
-          gen,
-        );
-      }
+    } else {
+      // A False Ready from a sub-reconciler names the more specific cause: keep it.
+      status.conditions = markUnexplainedFailure(
+        status.conditions,
+        failure,
+        gen,
+        Reason.ReconcileError,
+        (ready) => ready?.status === 'True' || ready?.reason === Reason.Progressing,
+      );
     }
     if (gen !== undefined) status.observedGeneration = gen;
   }

@@ -5,7 +5,13 @@
 import { ConditionType, Reason } from '../../api/conditions.ts';
 import type { SftpServer, SftpUser, SftpUserStatus } from '../../api/types.generated.ts';
 import { S3ManagerError } from '../../cloud/s3/errors.ts';
-import { isConditionTrue, setCondition, statusEqual, summarizeReady } from '../../runtime/conditions.ts';
+import {
+  isConditionTrue,
+  markUnexplainedFailure,
+  setCondition,
+  statusEqual,
+  summarizeReady,
+} from '../../runtime/conditions.ts';
 import { StallingError, WaitingError } from '../../runtime/errors.ts';
 import { ensureFinalizer, hasFinalizer, isDeleting, removeFinalizer } from '../../runtime/finalizers.ts';
 import { Resources } from '../../runtime/kube-client.ts';
@@ -296,21 +302,13 @@ export class SftpUserReconciler {
         );
       }
     }
-    if (failure !== undefined && !(failure instanceof StallingError) && !(failure instanceof WaitingError)) {
-      const r = status.conditions.find((c) => c.type === ConditionType.Ready);
-      if (r?.status !== 'False') {
-        status.conditions = setCondition(
-          status.conditions,
-          {
-            type: ConditionType.Ready,
-            status: false,
-            reason: Reason.ReconcileError,
-            message: String((failure as Error).message),
-          },
-          gen,
-        );
-      }
-    }
+    status.conditions = markUnexplainedFailure(
+      status.conditions,
+      failure,
+      gen,
+      Reason.ReconcileError,
+      (ready) => ready?.status !== 'False',
+    );
     if (gen !== undefined) status.observedGeneration = gen;
   }
 
