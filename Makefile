@@ -71,6 +71,7 @@ images:
 # Regenerates every generated file (drift tests fail until this is run after a source change).
 generate: deps
 	node operator/src/api/generate.ts
+	node common/src/users/generate.ts
 	node charts/sftpgate/hack/dashboard.ts
 	node charts/sftpgate/hack/values-schema.ts
 	node charts/sftpgate/hack/values-doc.ts

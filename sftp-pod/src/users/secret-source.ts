@@ -3,10 +3,10 @@
 // get/list/watch on exactly those names. A watch that ends or fails is restarted with a fresh GET (changes made while
 // it was down are not lost) after a growing backoff; nothing here ever exits the process.
 import { CoreV1Api, KubeConfig, type V1Secret, Watch } from '@kubernetes/client-node';
+import { UsersDocumentError, validateUsersDocument } from '../../../common/src/users/validate.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { UsersStore } from './store.ts';
 import type { UserRecord, UsersDocument } from './types.ts';
-import { UsersDocumentError, validateUsersDocument } from './validate.ts';
 
 export interface SecretSourceOptions {
   readonly namespace: string;
