@@ -21,6 +21,8 @@ export interface InformerHooks {
   relist?: () => void;
   restart?: (reason: string) => void;
   event?: (type: string) => void;
+  /** A watch is opened (the first one, and each renewal after the server ended one or a failure). */
+  watch?: () => void;
 }
 
 export interface InformerOptions {
@@ -34,8 +36,11 @@ export interface InformerOptions {
   resyncPeriodMs?: number;
   /** Restart a watch that saw nothing (no event, no bookmark) for this long. Default 3 minutes. */
   watchdogMs?: number;
-  /** Server-side watch timeout range; each watch picks a random value in it so replicas don't reconnect together. */
-  watchTimeoutSeconds?: [number, number];
+  /**
+   * Server-side watch timeout range; each watch picks a random value in it so replicas don't reconnect together.
+   * null sends none: the API server then picks one in [--min-request-timeout, 2x] (default 30-60 minutes).
+   */
+  watchTimeoutSeconds?: [number, number] | null;
   backoff?: BackoffOptions;
   logger?: Logger;
   hooks?: InformerHooks;
@@ -207,7 +212,8 @@ export class Informer<T extends KubeObject> {
   async #watchOnce(outer: AbortSignal): Promise<boolean> {
     const { client, type, namespace, labelSelector, fieldSelector } = this.#options;
     const watchdogMs = this.#options.watchdogMs ?? 180_000;
-    const [minTimeout, maxTimeout] = this.#options.watchTimeoutSeconds ?? [300, 600];
+    const range: [number, number] | null =
+      this.#options.watchTimeoutSeconds === undefined ? [300, 600] : this.#options.watchTimeoutSeconds;
     const controller = new AbortController();
     const signal = AbortSignal.any([outer, controller.signal]);
     let stalled = false;
@@ -223,6 +229,7 @@ export class Informer<T extends KubeObject> {
     );
     watchdog.unref();
     this.stats.watches++;
+    this.#options.hooks?.watch?.();
     let delivered = false;
     try {
       const events = client.watch<T>(
@@ -232,7 +239,7 @@ export class Informer<T extends KubeObject> {
           ...(this.#resourceVersion !== undefined && { resourceVersion: this.#resourceVersion }),
           ...(labelSelector !== undefined && { labelSelector }),
           ...(fieldSelector !== undefined && { fieldSelector }),
-          timeoutSeconds: minTimeout + Math.floor(Math.random() * (maxTimeout - minTimeout + 1)),
+          ...(range !== null && { timeoutSeconds: range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1)) }),
         },
         signal,
       );
