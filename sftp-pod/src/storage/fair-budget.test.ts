@@ -147,3 +147,21 @@ test('fairShares: defaults, floors and caps', () => {
   }
   assert.throws(() => new FairBudget(new ByteBudget(10), { perUserBytes: 11, perSessionBytes: 5, waitMs: 0 }));
 });
+
+test('read-ahead never holds more than half the pod budget, and leaves the rest to uploads', async () => {
+  const pod = new ByteBudget(100);
+  const fair = new FairBudget(pod, { perUserBytes: 40, perSessionBytes: 40, waitMs: 0 });
+  let chunks = 0;
+  while (fair.readAhead.tryAcquire(10)) chunks++;
+  assert.equal(chunks, 5);
+  assert.equal(fair.readAhead.used, 50);
+  const upload = fair.lease('alice', 's1');
+  await upload.acquire(40);
+  assert.equal(pod.used, 90);
+  upload.release(40);
+  await fair.lease('bob', 's2').acquire(40);
+  assert.equal(fair.readAhead.tryAcquire(11), false, 'the pod has only 10 left');
+  fair.readAhead.release(50);
+  assert.equal(pod.used, 40);
+  assert.equal(fair.readAhead.tryAcquire(60), false, 'above the ceiling');
+});

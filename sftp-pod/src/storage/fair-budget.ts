@@ -26,11 +26,25 @@ interface Entry {
 
 type Level = 'session' | 'user' | 'pod';
 
+/** Budget for read-ahead chunks: never waits. */
+export interface ReadAheadBudget {
+  /** Takes n bytes if free now (within the read-ahead ceiling and the pod budget); false otherwise. */
+  tryAcquire(n: number): boolean;
+  release(n: number): void;
+  /** Bytes read-ahead holds now. */
+  readonly used: number;
+}
+
 export class FairBudget {
   readonly pod: ByteBudget;
   readonly options: FairBudgetOptions;
   readonly #users = new Map<string, Entry>();
   readonly #sessions = new Map<string, Entry>();
+  /**
+   * Read-ahead never holds more than half the pod budget: it is taken without waiting, and a reader that opens many
+   * files and stops reading would otherwise hold budget every upload then waits for. Reads beyond it are direct GETs.
+   */
+  readonly readAhead: ReadAheadBudget;
 
   /** Throws RangeError when a share is not a positive integer or exceeds the pod budget. */
   constructor(pod: ByteBudget, options: FairBudgetOptions) {
@@ -45,6 +59,22 @@ export class FairBudget {
     if (!Number.isSafeInteger(options.waitMs) || options.waitMs < 0) throw new RangeError('waitMs must be >= 0');
     this.pod = pod;
     this.options = options;
+    const ceiling = new ByteBudget(Math.max(1, Math.floor(pod.capacity / 2)));
+    this.readAhead = {
+      tryAcquire: (n) => {
+        if (n > ceiling.capacity || !ceiling.tryAcquire(n)) return false;
+        if (pod.tryAcquire(n)) return true;
+        ceiling.release(n);
+        return false;
+      },
+      release: (n) => {
+        pod.release(n);
+        ceiling.release(n);
+      },
+      get used() {
+        return ceiling.used;
+      },
+    };
   }
 
   /** Users and sessions with a live lease (for tests and gauges). */

@@ -202,6 +202,7 @@ export class S3Storage implements Storage {
       etag: found.ETag,
       chunkBytes: this.#o.readAheadChunkBytes ?? 4 * MiB,
       concurrency: this.#o.downloadConcurrency,
+      budget: this.#fair.readAhead,
     });
   }
 
