@@ -36,6 +36,8 @@ export interface Config {
   readonly downloadConcurrency: number;
   readonly memoryBudget: number;
   readonly setstatMode: 'Error' | 'Ignore';
+  /** Creating names with control characters, newlines or backslashes (sftp/names.ts). */
+  readonly unsafeNames: 'Refuse' | 'Allow';
   readonly idleTimeoutMs: number;
   readonly maxSessionsPerUser: number;
   readonly algorithms: 'modern' | 'compatible';
@@ -87,6 +89,7 @@ export const OPTIONS = {
   downloadConcurrency: { flag: 'download-concurrency', env: 'SFTPGATE_DOWNLOAD_CONCURRENCY' },
   memoryBudget: { flag: 'memory-budget', env: 'SFTPGATE_MEMORY_BUDGET' },
   setstatMode: { flag: 'setstat-mode', env: 'SFTPGATE_SETSTAT_MODE' },
+  unsafeNames: { flag: 'unsafe-names', env: 'SFTPGATE_UNSAFE_NAMES' },
   idleTimeout: { flag: 'idle-timeout', env: 'SFTPGATE_IDLE_TIMEOUT' },
   maxSessionsPerUser: { flag: 'max-sessions-per-user', env: 'SFTPGATE_MAX_SESSIONS_PER_USER' },
   algorithms: { flag: 'algorithms', env: 'SFTPGATE_ALGORITHMS' },
@@ -269,6 +272,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     downloadConcurrency: opt('downloadConcurrency', (w, t) => parseInt_(w, t, 1), 4),
     memoryBudget,
     setstatMode: opt('setstatMode', (w, t) => oneOf(w, t, ['Error', 'Ignore'] as const), 'Error'),
+    unsafeNames: opt('unsafeNames', (w, t) => oneOf(w, t, ['Refuse', 'Allow'] as const), 'Refuse'),
     idleTimeoutMs: opt('idleTimeout', parseDuration, 15 * 60_000),
     maxSessionsPerUser: opt('maxSessionsPerUser', (w, t) => parseInt_(w, t, 1), 10),
     algorithms: opt('algorithms', (w, t) => oneOf(w, t, ['modern', 'compatible'] as const), 'modern'),

@@ -161,6 +161,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     idleTimeoutMs: config.idleTimeoutMs,
     serverPrefix: config.s3.prefix,
     setstatMode: config.setstatMode,
+    unsafeNames: config.unsafeNames,
     storageFor,
     metrics,
     log,

@@ -10,6 +10,7 @@ import {
   SFTP_VERSION,
   type StatusCode,
 } from './constants.ts';
+import { escapeName } from './names.ts';
 
 /** Extensions announced in VERSION, with their version strings (docs/sftp-pod.md "Extensions"). */
 export const ANNOUNCED_EXTENSIONS: readonly (readonly [name: string, version: string])[] = [
@@ -44,12 +45,15 @@ export function realpathReply(id: number, name: string): Buffer {
   return new Writer(PacketType.NAME, 64 + name.length).u32(id).u32(1).string(name).string(name).attrs({}).finish();
 }
 
-/** READDIR's answer: names with `ls -l` long names (owner and group = the login name). */
+/**
+ * READDIR's answer: names with `ls -l` long names (owner and group = the login name). The long name is one line,
+ * so control characters and backslashes in it are escaped; the name itself stays raw for the client to address it.
+ */
 export function namesReply(id: number, entries: readonly FileInfo[], owner: string, now = Date.now()): Buffer {
   const w = new Writer(PacketType.NAME, 8192).u32(id).u32(entries.length);
   for (const e of entries)
     w.string(e.name)
-      .string(longName(e, e.name, owner, now))
+      .string(longName(e, escapeName(e.name), owner, now))
       .attrs(toAttrs(e));
   return w.finish();
 }

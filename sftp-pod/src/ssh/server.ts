@@ -40,6 +40,8 @@ export interface SshServerOptions {
   readonly idleTimeoutMs: number;
   readonly serverPrefix: string;
   readonly setstatMode: 'Error' | 'Ignore';
+  /** Creating names with control characters or backslashes (sftp/names.ts); default `Refuse`. */
+  readonly unsafeNames?: 'Refuse' | 'Allow';
   /** Storage for one login (the IAM modes give each login its own credentials). */
   readonly storageFor: (user: UserRecord, sessionId: string) => Promise<Storage> | Storage;
   readonly metrics: Metrics;
@@ -399,6 +401,7 @@ export class SshServer {
       username: user.username,
       sessionId: conn.id,
       setstatMode: this.#o.setstatMode,
+      ...(this.#o.unsafeNames ? { unsafeNames: this.#o.unsafeNames } : {}),
       ...(user.quota?.maxBytes !== undefined ? { quotaBytes: user.quota.maxBytes } : {}),
       ...(user.bandwidth?.uploadBytesPerSecond ? { uploadBytesPerSecond: user.bandwidth.uploadBytesPerSecond } : {}),
       ...(user.bandwidth?.downloadBytesPerSecond
