@@ -156,6 +156,34 @@ describe('a read-only user against every writing entry', () => {
 });
 
 describe('request framing through the table', () => {
+  test('requests are counted under the op label of their entry; unknown ones under bounded labels', async () => {
+    const seen: string[] = [];
+    const metrics = {
+      request: (op: string, status: string) => void seen.push(`${op}:${status}`),
+      transfer: () => {},
+      addTransferBytes: () => {},
+      backpressurePause: () => {},
+    };
+    const { client, session } = startSession({ metrics });
+    await client.init();
+    await client.pathOp(PacketType.STAT, '/');
+    await client.pathOp(PacketType.REMOVE, '/missing');
+    await client.request(PacketType.EXTENDED, (w) => w.string('limits@openssh.com'));
+    await client.request(PacketType.EXTENDED, (w) => w.string('nope@example.com'));
+    await client.request(PacketType.EXTENDED, (w) => w.u32(1000));
+    await client.request(99, () => {});
+    assert.deepEqual(seen, [
+      'stat:ok',
+      'remove:no_such_file',
+      'ext:limits@openssh.com:ok',
+      'ext:unknown:op_unsupported',
+      'extended:bad_message',
+      'unknown:op_unsupported',
+    ]);
+    client.end();
+    await session.done;
+  });
+
   test('an unknown extension name that is not label-safe is not echoed', async () => {
     const { client, session } = startSession();
     await client.init();

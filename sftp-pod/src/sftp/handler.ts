@@ -117,7 +117,10 @@ export interface Handler<A extends Args = Args> {
   readonly needs: Needs | NeedsByMode;
   /** Set for requests we recognise but never serve: answered OP_UNSUPPORTED with this message, before decoding. */
   readonly unsupported?: string;
-  /** Reads the request's arguments (and calls r.end() unless trailing bytes are tolerated); throws PacketError. */
+  /**
+   * Reads the request's arguments (and calls r.end() unless trailing bytes are tolerated); throws PacketError. A
+   * decoder may type a handle by the kind its `needs.handles` demands: access.ts checks that kind before `run`.
+   */
   decode(r: Reader, s: SessionContext): A;
   /** Serves the request after the access checks passed; throws to answer with a mapped status. */
   run(s: SessionContext, res: Responder, a: A): Promise<void>;
@@ -125,7 +128,7 @@ export interface Handler<A extends Args = Args> {
 
 /** Keeps an entry's argument type while listing it among entries of other types. */
 export function handler<A extends Args>(h: Handler<A>): Handler {
-  return h as unknown as Handler;
+  return h;
 }
 
 export function needsFor(h: Handler, a: Args): Needs {

@@ -16,7 +16,14 @@ import { type Logger, silentLogger } from '../telemetry/log.ts';
 import { checkAccess } from './access.ts';
 import { type Packet, PacketDecoder, Reader } from './codec.ts';
 import { PacketType, STATUS_LABEL, Status, type StatusCode } from './constants.ts';
-import { type Handler, needsFor, type Responder, type SessionContext, type SftpMetrics } from './handler.ts';
+import {
+  type Handler,
+  needsFor,
+  type Responder,
+  type SessionContext,
+  type SftpMetrics,
+  unsupportedEntry,
+} from './handler.ts';
 import { extensionHandler, requestHandler } from './handler-table.ts';
 import { syntheticDir } from './handlers-paths.ts';
 import { type Handle, HandleTable } from './handles.ts';
@@ -282,20 +289,16 @@ export class SftpSession {
     }
   }
 
-  /** The table entry for a request; throws OP_UNSUPPORTED (or PacketError) when there is none. */
+  /** The table entry for a request; an unknown type or extension gets an entry that answers OP_UNSUPPORTED. */
   #lookup(type: number, r: Reader): Handler {
     if (type !== PacketType.EXTENDED) {
-      const h = requestHandler(type);
-      if (!h) throw new SftpStatusError(Status.OP_UNSUPPORTED, `unsupported SFTP request type ${type}`);
-      return h;
+      return requestHandler(type) ?? unsupportedEntry(type, 'unknown', false, `unsupported SFTP request type ${type}`);
     }
     const name = r.string();
-    const h = extensionHandler(name);
-    if (h) return h;
     const shown = safeExtensionName(name);
-    throw new SftpStatusError(
-      Status.OP_UNSUPPORTED,
-      shown ? `unsupported extension ${shown}` : 'unsupported extension',
+    return (
+      extensionHandler(name) ??
+      unsupportedEntry(name, 'ext:unknown', false, shown ? `unsupported extension ${shown}` : 'unsupported extension')
     );
   }
 }

@@ -2,7 +2,7 @@
 import { duplexPair } from 'node:stream';
 import { createPathJail, type JailUser, type Permission } from '../../storage/jail.ts';
 import type { UnsafeNames } from '../names.ts';
-import { SftpSession } from '../session.ts';
+import { type SftpMetrics, SftpSession } from '../session.ts';
 import { TestSftpClient } from './client.ts';
 import { MemoryStorage } from './memory-storage.ts';
 
@@ -17,6 +17,7 @@ export interface StartOptions {
   storage?: MemoryStorage;
   setstatMode?: 'Error' | 'Ignore';
   unsafeNames?: UnsafeNames;
+  metrics?: SftpMetrics;
 }
 
 /** User `alice` under server prefix `srv` (keys `srv/alice/...`). */
@@ -37,6 +38,7 @@ export function startSession(options: StartOptions = {}) {
     setstatMode: options.setstatMode ?? 'Error',
     ...(options.maxHandles ? { maxHandles: options.maxHandles } : {}),
     ...(options.unsafeNames ? { unsafeNames: options.unsafeNames } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const client = new TestSftpClient(theirs);
   return { storage, session, client };
