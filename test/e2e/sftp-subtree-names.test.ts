@@ -61,8 +61,8 @@ describe('subtree rule', () => {
     // The attack as reported, with OpenSSH (its rename is posix-rename@openssh.com).
     const r = await h.sftp(USER, ['-rename /ro /x', '-rm /x/report.csv', '-rm /ro/report.csv', 'ls -1 /ro'].join('\n'));
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /Couldn't rename file "\/ro" to "\/x": Permission denied/);
-    assert.match(r.stderr, /Couldn't delete file.*\/ro\/report.csv.*Permission denied/);
+    assert.match(r.stderr, /rename (file )?"\/ro" to "\/x": Permission denied/);
+    assert.match(r.stderr, /delete (file )?"?\/ro\/report\.csv"?: Permission denied/);
     assert.match(r.stdout, /\/ro\/report\.csv/);
     // The same with SFTP v3 RENAME (never replaces) over raw packets.
     const s = await raw();
@@ -87,7 +87,7 @@ describe('subtree rule', () => {
       ['-rename /work /w2', `mkdir /plain`, `put ${small} /plain/f`, 'rename /plain /plain2'].join('\n'),
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /Couldn't rename file "\/work" to "\/w2": Permission denied/);
+    assert.match(r.stderr, /rename (file )?"\/work" to "\/w2": Permission denied/);
     const keys = await under(`${HOME}/`);
     assert.ok(keys.includes(`${HOME}/work/locked/a.bin`) && keys.includes(`${HOME}/work/free/b.bin`), keys.join());
     assert.ok(!keys.some((k) => k.startsWith(`${HOME}/w2`)), keys.join());
