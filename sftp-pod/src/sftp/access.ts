@@ -85,12 +85,11 @@ async function checkSubtree(needs: Needs, a: Args, s: SessionContext): Promise<v
   if (!sub || !from) throw new Error('table entry needs a subtree check on a path its decoder did not produce');
   const to = sub.to ? a.target : undefined;
   if (sub.to && !to) throw new Error('table entry needs a subtree target its decoder did not produce');
-  if (to) {
-    // Moving a file keeps the per-entry rule (rename on both parents); only a directory carries a subtree. A failed
-    // stat is left to the operation itself, which reports it in its own words.
-    const info = await s.stat(from).catch(() => undefined);
-    if (info?.kind !== 'directory') return;
-  }
-  const refusal = subtreeRefusal(s.jail, sub.permission, from, to);
+  // Whether the source is a directory decides only the rights comparison: a file keeps the per-entry rule (`rename`
+  // on both sides), so /inbox/f may move to a place with more rights. The rest of the rule needs no I/O, so a race
+  // that turns a file into a directory after this stat gains nothing that per-entry renames would not allow. A
+  // failed stat is left to the operation itself, which reports it in its own words.
+  const isDirectory = to !== undefined && (await s.stat(from).catch(() => undefined))?.kind === 'directory';
+  const refusal = subtreeRefusal(s.jail, sub.permission, from, to, isDirectory);
   if (refusal !== undefined) throw new SftpStatusError(Status.PERMISSION_DENIED, refusal);
 }

@@ -54,6 +54,22 @@ describe('subtree rule: directory rename', () => {
   ];
   for (const c of cases) {
     test(c.name, () => {
+      const refusal = subtreeRefusal(jail, 'rename', jail.resolve(c.from), jail.resolve(c.to), true);
+      if (c.refused) assert.match(refusal ?? 'allowed', c.refused);
+      else assert.equal(refusal, undefined);
+    });
+  }
+});
+
+describe('subtree rule: file rename (no rights comparison)', () => {
+  const cases: { name: string; from: string; to: string; refused?: RegExp }[] = [
+    { name: 'out of a place with rename to one with more rights', from: '/drop/f', to: '/f' },
+    { name: 'out of a read-only place', from: '/ro/f', to: '/f', refused: /rename on \/ro\/f/ },
+    { name: 'into a read-only place', from: '/f', to: '/ro/f', refused: /rename on \/ro\/f/ },
+    { name: 'a file named like a read-only rule', from: '/ro', to: '/x', refused: /rename on \/ro/ },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
       const refusal = subtreeRefusal(jail, 'rename', jail.resolve(c.from), jail.resolve(c.to));
       if (c.refused) assert.match(refusal ?? 'allowed', c.refused);
       else assert.equal(refusal, undefined);

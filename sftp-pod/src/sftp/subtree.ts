@@ -19,18 +19,20 @@ function missing(have: ReadonlySet<Permission>, want: ReadonlySet<Permission>): 
 }
 
 /**
- * Why an operation needing `permission` on every entry inside the directory `from` (and, for a move, landing them
- * under `to`) must be refused, or undefined when it may proceed. Refused when: a mount lies strictly inside `from`
- * or `to`; a permission boundary inside `from` (including `from` itself) lacks `permission`; and for a move, when
- * the corresponding place under `to` lacks it, or grants any right the source place does not (moving data to a
- * place where the user holds more rights over it is an escalation). Throws what jail.resolve throws (a target too
- * long for an S3 key).
+ * Why an operation needing `permission` on every entry inside `from` (and, for a move, landing them under `to`) must
+ * be refused, or undefined when it may proceed. Refused when: a mount lies strictly inside `from` or `to`; a
+ * permission boundary inside `from` (including `from` itself) lacks `permission`; for a move, when the corresponding
+ * place under `to` lacks it; and with `compareRights` (a directory move), when that place grants any right the
+ * source place does not (moving data to where the user holds more rights over it is an escalation). The first parts
+ * hold for files too (nothing lies below a file; a rule naming the file's own path applies to it), so only
+ * `compareRights` depends on what the source is. Throws what jail.resolve throws (a target too long for a key).
  */
 export function subtreeRefusal(
   jail: PathJail,
   permission: Permission,
   from: ResolvedPath,
   to?: ResolvedPath,
+  compareRights = false,
 ): string | undefined {
   const src = jail.boundariesBelow(from.virtualPath);
   const dst = to ? jail.boundariesBelow(to.virtualPath) : { rules: [], mounts: [] };
@@ -50,7 +52,7 @@ export function subtreeRefusal(
     const dstPath = join(to.virtualPath, rel);
     const there = rel === '' ? to.permissions : jail.resolve(dstPath).permissions;
     if (!there.has(permission)) return `permission denied: ${permission} on ${dstPath}`;
-    const gained = missing(here, there);
+    const gained = compareRights ? missing(here, there) : [];
     if (gained.length > 0) {
       return `permission denied: moving ${srcPath} to ${dstPath} would grant ${gained.join(', ')} there`;
     }
