@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ConfigError, parseConfig } from '../config.ts';
 import { escapeName, unsafeNameRefusal } from './names.ts';
 
 const oneLine = (s: string) =>
@@ -36,5 +37,15 @@ describe('name rule', () => {
   test('escapeName makes one line and keeps safe names unchanged', () => {
     assert.equal(escapeName('plain name.txt'), 'plain name.txt');
     assert.equal(escapeName('a\nb\\c\td\x00e\u2029'), 'a\\nb\\\\c\\td\\x00e\\u2029');
+  });
+});
+
+describe('--unsafe-names', () => {
+  const required = ['--s3-bucket=b', '--users-file=/u.yaml'];
+  test('defaults to Refuse; Allow and the environment variable switch it; anything else is a config error', () => {
+    assert.equal(parseConfig(required, {}).unsafeNames, 'Refuse');
+    assert.equal(parseConfig([...required, '--unsafe-names=Allow'], {}).unsafeNames, 'Allow');
+    assert.equal(parseConfig(required, { SFTPGATE_UNSAFE_NAMES: 'Allow' }).unsafeNames, 'Allow');
+    assert.throws(() => parseConfig([...required, '--unsafe-names=yes'], {}), ConfigError);
   });
 });
