@@ -4,7 +4,7 @@
 import { PERMISSIONS, type Permission, type ResolvedPath } from '../storage/jail.ts';
 import { Status } from './constants.ts';
 import type { Args, HandleNeed, MountRule, Needs, PathNeed, SessionContext } from './handler.ts';
-import { type UnsafeNames, unsafeNameRefusal } from './names.ts';
+import { escapeName, type UnsafeNames, unsafeNameRefusal } from './names.ts';
 import { SftpStatusError } from './status-map.ts';
 import { subtreeRefusal } from './subtree.ts';
 
@@ -13,8 +13,9 @@ export const WRITE_PERMISSIONS: ReadonlySet<Permission> = new Set(
   PERMISSIONS.filter((p) => p !== 'list' && p !== 'download'),
 );
 
-export function denied(permission: Permission, path: string): never {
-  throw new SftpStatusError(Status.PERMISSION_DENIED, `permission denied: ${permission} on ${path}`);
+/** Refusals name the path on one line (names.ts escapes control characters a client-chosen path may hold). */
+function denied(permission: Permission, path: string): never {
+  throw new SftpStatusError(Status.PERMISSION_DENIED, `permission denied: ${permission} on ${escapeName(path)}`);
 }
 
 const MOUNT_REFUSAL: Readonly<Record<Exclude<MountRule, 'skip'>, (p: string, n: PathNeed) => SftpStatusError>> = {
@@ -52,7 +53,7 @@ export async function checkAccess(needs: Needs, a: Args, s: SessionContext, o: A
   for (const n of paths) {
     const p = pathArg(a, n);
     if (p.isMountPoint && n.mountPoint !== undefined && n.mountPoint !== 'skip') {
-      throw MOUNT_REFUSAL[n.mountPoint](p.virtualPath, n);
+      throw MOUNT_REFUSAL[n.mountPoint](escapeName(p.virtualPath), n);
     }
   }
   for (const n of paths) {
@@ -91,5 +92,5 @@ async function checkSubtree(needs: Needs, a: Args, s: SessionContext): Promise<v
   // failed stat is left to the operation itself, which reports it in its own words.
   const isDirectory = to !== undefined && (await s.stat(from).catch(() => undefined))?.kind === 'directory';
   const refusal = subtreeRefusal(s.jail, sub.permission, from, to, isDirectory);
-  if (refusal !== undefined) throw new SftpStatusError(Status.PERMISSION_DENIED, refusal);
+  if (refusal !== undefined) throw new SftpStatusError(Status.PERMISSION_DENIED, escapeName(refusal));
 }

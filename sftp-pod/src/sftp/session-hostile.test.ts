@@ -89,6 +89,19 @@ describe('name rule', () => {
     await session.done;
   });
 
+  test('refusals name a hostile path on one line', async () => {
+    const { client, session } = startSession();
+    await client.init();
+    const rm = st(await client.pathOp(PacketType.REMOVE, '/ro/a\nb'));
+    assert.equal(rm.code, Status.PERMISSION_DENIED);
+    assert.equal(rm.message, 'permission denied: delete on /ro/a\\nb');
+    const rn = st(await client.request(PacketType.RENAME, (w) => w.string('/ro/x\ty').string('/z')));
+    assert.equal(rn.code, Status.PERMISSION_DENIED);
+    assert.doesNotMatch(rn.message, /\t/);
+    client.end();
+    await session.done;
+  });
+
   test('unsafeNames Allow lets them be created', async () => {
     const { client, session, storage } = startSession({ unsafeNames: 'Allow' });
     await client.init();
