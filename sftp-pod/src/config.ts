@@ -35,6 +35,11 @@ export interface Config {
   readonly uploadConcurrency: number;
   readonly downloadConcurrency: number;
   readonly memoryBudget: number;
+  /** Fair shares of memoryBudget (docs/storage.md); 0 = derived from it. */
+  readonly uploadBudgetPerUser: number;
+  readonly uploadBudgetPerSession: number;
+  readonly budgetWaitMs: number;
+  readonly uploadIdleReleaseMs: number;
   readonly setstatMode: 'Error' | 'Ignore';
   /** Creating names with control characters, newlines or backslashes (sftp/names.ts). */
   readonly unsafeNames: 'Refuse' | 'Allow';
@@ -88,6 +93,10 @@ export const OPTIONS = {
   uploadConcurrency: { flag: 'upload-concurrency', env: 'SFTPGATE_UPLOAD_CONCURRENCY' },
   downloadConcurrency: { flag: 'download-concurrency', env: 'SFTPGATE_DOWNLOAD_CONCURRENCY' },
   memoryBudget: { flag: 'memory-budget', env: 'SFTPGATE_MEMORY_BUDGET' },
+  uploadBudgetPerUser: { flag: 'upload-budget-per-user', env: 'SFTPGATE_UPLOAD_BUDGET_PER_USER' },
+  uploadBudgetPerSession: { flag: 'upload-budget-per-session', env: 'SFTPGATE_UPLOAD_BUDGET_PER_SESSION' },
+  budgetWaitTimeout: { flag: 'budget-wait-timeout', env: 'SFTPGATE_BUDGET_WAIT_TIMEOUT' },
+  uploadIdleRelease: { flag: 'upload-idle-release', env: 'SFTPGATE_UPLOAD_IDLE_RELEASE' },
   setstatMode: { flag: 'setstat-mode', env: 'SFTPGATE_SETSTAT_MODE' },
   unsafeNames: { flag: 'unsafe-names', env: 'SFTPGATE_UNSAFE_NAMES' },
   idleTimeout: { flag: 'idle-timeout', env: 'SFTPGATE_IDLE_TIMEOUT' },
@@ -230,6 +239,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   if (memoryBudget < partSize * 2) {
     throw new ConfigError(`${name('memoryBudget')} must hold at least two parts (${2 * partSize} bytes)`);
   }
+  for (const k of ['uploadBudgetPerUser', 'uploadBudgetPerSession'] as const) {
+    const v = opt(k, parseSize, 0);
+    if (v !== 0 && v < partSize * 2)
+      throw new ConfigError(`${name(k)} must hold at least two parts (${2 * partSize} bytes)`);
+  }
   let namespace = get('namespace');
   if (!namespace && usersSecret) {
     try {
@@ -271,6 +285,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     uploadConcurrency,
     downloadConcurrency: opt('downloadConcurrency', (w, t) => parseInt_(w, t, 1), 4),
     memoryBudget,
+    uploadBudgetPerUser: Math.min(memoryBudget, opt('uploadBudgetPerUser', parseSize, 0)),
+    uploadBudgetPerSession: Math.min(memoryBudget, opt('uploadBudgetPerSession', parseSize, 0)),
+    budgetWaitMs: opt('budgetWaitTimeout', parseDuration, 60_000),
+    uploadIdleReleaseMs: opt('uploadIdleRelease', parseDuration, 120_000),
     setstatMode: opt('setstatMode', (w, t) => oneOf(w, t, ['Error', 'Ignore'] as const), 'Error'),
     unsafeNames: opt('unsafeNames', (w, t) => oneOf(w, t, ['Refuse', 'Allow'] as const), 'Refuse'),
     idleTimeoutMs: opt('idleTimeout', parseDuration, 15 * 60_000),

@@ -10,6 +10,7 @@ import { Defender } from './ssh/defender.ts';
 import { loadHostKeys } from './ssh/host-keys.ts';
 import { SshServer } from './ssh/server.ts';
 import { ByteBudget } from './storage/budget.ts';
+import { settleCommits } from './storage/commit-tracker.ts';
 import type { StorageMetrics } from './storage/metrics.ts';
 import { S3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
@@ -58,6 +59,10 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     uploadConcurrency: config.uploadConcurrency,
     downloadConcurrency: config.downloadConcurrency,
     podBudget: deps.budget,
+    ...(config.uploadBudgetPerUser ? { perUserBudgetBytes: config.uploadBudgetPerUser } : {}),
+    ...(config.uploadBudgetPerSession ? { perSessionBudgetBytes: config.uploadBudgetPerSession } : {}),
+    budgetWaitMs: config.budgetWaitMs,
+    idleReleaseMs: config.uploadIdleReleaseMs,
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
     metrics: deps.metrics,
     ...(config.s3.storageClass ? { storageClass: config.s3.storageClass } : {}),
@@ -216,6 +221,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       }
       if (ssh.openUploads > 0) log.warn('grace period over, aborting open uploads', { openUploads: ssh.openUploads });
       await ssh.close();
+      // A CLOSE whose final S3 request is in flight is not cancelled (S3 may complete it anyway): wait for S3's answer
+      // before destroying the client, so the log says what was stored (storage/commit-tracker.ts).
+      const unanswered = await settleCommits(budget, 65_000);
+      if (unanswered > 0) log.warn('shutting down with uploads whose completion S3 did not answer', { unanswered });
       lifetime.abort();
       await health.close();
       client.destroy();
