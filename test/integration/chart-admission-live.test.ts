@@ -81,6 +81,8 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
       { timeoutMs: 180_000 },
     );
     operatorKubeconfig = await cp.serviceAccountKubeconfig(NS, 'sg-sftpgate');
+    // A Role of the tenant's granting only what the operator itself holds (RBAC would let it bind that one).
+    await cp.kubectl(['create', 'role', 'secret-reader', '-n', TENANT, '--verb=get', '--resource=secrets']);
     // The example server, defaulted by the API server (the operator reads it back the same way).
     const example = parseYaml(readFileSync(`${ROOT}examples/sftpserver.yaml`, 'utf8')) as SftpServer;
     await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/sftpservers.sftpgate.io']);
@@ -125,12 +127,16 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
   });
 
   it('the children the operator generates are admitted, created and updated (server-side apply)', async () => {
+    // As the operator writes them: server-side apply with its field manager (CREATE, then an UPDATE).
+    const apply = (obj: unknown) => asOperator(['apply', '--server-side', '--field-manager=sftpgate', '-f', '-'], obj);
     for (const [name, obj] of Object.entries(children)) {
-      const res = await create(obj);
+      const res = await apply(obj);
       assert.equal(res.code, 0, `${name}: ${res.stderr}`);
     }
     for (const [name, obj] of Object.entries(children)) {
-      const res = await asOperator(['apply', '--server-side', '--field-manager=sftpgate', '-f', '-'], obj);
+      const changed = clone(obj);
+      changed.metadata['labels'] = { ...((obj.metadata['labels'] as object) ?? {}), 'sftpgate.io/pass': '2' };
+      const res = await apply(changed);
       assert.equal(res.code, 0, `${name} (update): ${res.stderr}`);
     }
   });
@@ -141,7 +147,6 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
     o.metadata.name = name;
     if (base === 'deployment') podSpec(o)['serviceAccountName'] = name;
     if (base === 'roleBinding') {
-      (o as unknown as { roleRef: { name: string } }).roleRef.name = name;
       (o as unknown as { subjects: Array<{ name: string }> }).subjects[0] = {
         kind: 'ServiceAccount',
         name,
@@ -190,17 +195,25 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
     [
       'an init container',
       () =>
-        variant('deployment', 'init-sftp', (d) => (podSpec(d)['initContainers'] = [{ ...container(d), name: 'init' }])),
+        variant(
+          'deployment',
+          'init-sftp',
+          (d) =>
+            (podSpec(d)['initContainers'] = [
+              { name: 'init', image: 'busybox:1', securityContext: container(d)['securityContext'] },
+            ]),
+        ),
       /may run only the sftp image/,
     ],
     [
       'a privileged container',
       () =>
-        variant(
-          'deployment',
-          'priv-sftp',
-          (d) => ((container(d)['securityContext'] as Record<string, unknown>)['privileged'] = true),
-        ),
+        variant('deployment', 'priv-sftp', (d) => {
+          // The API server itself refuses privileged without privilege escalation.
+          const sc = container(d)['securityContext'] as Record<string, unknown>;
+          sc['privileged'] = true;
+          sc['allowPrivilegeEscalation'] = true;
+        }),
       /unprivileged/,
     ],
     [
@@ -343,7 +356,7 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
         variant(
           'roleBinding',
           'rb3-sftp',
-          (o) => ((o as unknown as { roleRef: { name: string } }).roleRef.name = 'demo-sftp'),
+          (o) => ((o as unknown as { roleRef: { name: string } }).roleRef.name = 'secret-reader'),
         ),
       /may bind only/,
     ],
@@ -514,9 +527,10 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
       delete d.metadata['labels'];
     });
     await cp.kubectl(['create', '-f', '-'], { input: JSON.stringify(app) });
+    // Deployments are never deleted by the operator (garbage collection follows the owner), so RBAC refuses first.
     const gone = await asOperator(['delete', 'deployment', 'app-sftp', '-n', TENANT]);
     assert.notEqual(gone.code, 0);
-    assert.match(gone.stderr, /only objects it created/);
+    assert.match(gone.stderr, /forbidden/);
   });
 
   it('RBAC refuses what the policies need not cover: Pods, other workload kinds, cluster bindings, escalate, bind', async () => {
@@ -537,7 +551,7 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
       ['bind Roles', ['bind', 'roles.rbac.authorization.k8s.io', '-n', TENANT]],
       ['bind ClusterRoles', ['bind', 'clusterroles.rbac.authorization.k8s.io']],
       ['impersonate', ['impersonate', 'serviceaccounts', '-n', TENANT]],
-      ['create ServiceAccount tokens', ['create', 'serviceaccounts/token', '-n', TENANT]],
+      ['create ServiceAccount tokens', ['create', 'serviceaccounts', '--subresource=token', '-n', TENANT]],
       ['write admission policies', ['delete', 'validatingadmissionpolicybindings.admissionregistration.k8s.io']],
       ['delete Services', ['delete', 'services', '-n', TENANT]],
     ];
