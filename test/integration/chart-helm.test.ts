@@ -113,6 +113,9 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       'RoleBinding',
       'Service',
       'ServiceAccount',
+      // The four admission policies bounding the operator's writes, and their bindings.
+      ...Array(4).fill('ValidatingAdmissionPolicy'),
+      ...Array(4).fill('ValidatingAdmissionPolicyBinding'),
     ]);
     const res = await dryRun(manifest);
     assert.equal(res.code, 0, res.stderr);
