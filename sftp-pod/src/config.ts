@@ -31,6 +31,12 @@ export interface Config {
   readonly iamMode: 'None' | 'STS' | 'AWS';
   readonly stsEndpoint?: string;
   readonly dataRoleArn?: string;
+  /** STS mode: RoleArn sent with AssumeRole (AWS STS needs one; MinIO ignores it for plain users). */
+  readonly stsRoleArn?: string;
+  /** Region of the STS client (default: the S3 region). */
+  readonly stsRegion?: string;
+  /** STS/AWS: lifetime requested for each login's credentials, in seconds (broker default 3600). */
+  readonly credentialsDurationSeconds?: number;
   readonly partSize: number;
   readonly uploadConcurrency: number;
   readonly downloadConcurrency: number;
@@ -89,6 +95,9 @@ export const OPTIONS = {
   iamMode: { flag: 'iam-mode', env: 'SFTPGATE_IAM_MODE' },
   stsEndpoint: { flag: 'sts-endpoint', env: 'SFTPGATE_STS_ENDPOINT' },
   dataRoleArn: { flag: 'data-role-arn', env: 'SFTPGATE_DATA_ROLE_ARN' },
+  stsRoleArn: { flag: 'sts-role-arn', env: 'SFTPGATE_STS_ROLE_ARN' },
+  stsRegion: { flag: 'sts-region', env: 'SFTPGATE_STS_REGION' },
+  credentialsDuration: { flag: 'credentials-duration', env: 'SFTPGATE_CREDENTIALS_DURATION' },
   partSize: { flag: 'part-size', env: 'SFTPGATE_PART_SIZE' },
   uploadConcurrency: { flag: 'upload-concurrency', env: 'SFTPGATE_UPLOAD_CONCURRENCY' },
   downloadConcurrency: { flag: 'download-concurrency', env: 'SFTPGATE_DOWNLOAD_CONCURRENCY' },
@@ -258,6 +267,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   const kms = get('sseKmsKeyId');
   const stsEndpoint = get('stsEndpoint');
   const dataRoleArn = get('dataRoleArn');
+  const stsRoleArn = get('stsRoleArn');
+  const stsRegion = get('stsRegion');
+  const credentialsDuration = get('credentialsDuration');
+  const credentialsDurationMs =
+    credentialsDuration === undefined ? undefined : parseDuration(name('credentialsDuration'), credentialsDuration);
+  if (credentialsDurationMs !== undefined && credentialsDurationMs % 1000 !== 0) {
+    throw new ConfigError(`${name('credentialsDuration')} must be whole seconds, got ${credentialsDuration}`);
+  }
   const kubeconfig = get('kubeconfig');
   const banner = get('banner');
   return {
@@ -281,6 +298,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     iamMode: opt('iamMode', (w, t) => oneOf(w, t, ['None', 'STS', 'AWS'] as const), 'None'),
     ...(stsEndpoint ? { stsEndpoint } : {}),
     ...(dataRoleArn ? { dataRoleArn } : {}),
+    ...(stsRoleArn ? { stsRoleArn } : {}),
+    ...(stsRegion ? { stsRegion } : {}),
+    ...(credentialsDurationMs !== undefined ? { credentialsDurationSeconds: credentialsDurationMs / 1000 } : {}),
     partSize,
     uploadConcurrency,
     downloadConcurrency: opt('downloadConcurrency', (w, t) => parseInt_(w, t, 1), 4),
