@@ -25,6 +25,7 @@ import {
   Status,
   type StatusCode,
 } from './constants.ts';
+import { Pacer, type RateLimiter } from './pacer.ts';
 import { mapError, SftpStatusError } from './status-map.ts';
 
 export type Permission = 'list' | 'download' | 'upload' | 'overwrite' | 'delete' | 'rename' | 'mkdir' | 'setstat';
@@ -58,37 +59,9 @@ export interface SftpSessionOptions {
   /** Per-user limits from the users table (`bandwidth`); 0 or absent = unlimited. */
   readonly uploadBytesPerSecond?: number;
   readonly downloadBytesPerSecond?: number;
-}
-
-/**
- * A pacing clock for one direction: each transfer of n bytes moves the earliest start of the next one by n / rate.
- * Requests are processed one at a time, so waiting here stops reading the channel and the client's window closes —
- * the same mechanism as backpressure. A burst of one second's worth is allowed after an idle period.
- */
-class Pacer {
-  readonly #rate: number;
-  #next = 0;
-
-  constructor(bytesPerSecond: number) {
-    this.#rate = bytesPerSecond;
-  }
-
-  async take(bytes: number, signal: AbortSignal): Promise<void> {
-    const now = performance.now();
-    this.#next = Math.max(this.#next, now - 1000) + (bytes / this.#rate) * 1000;
-    const wait = this.#next - now;
-    if (wait > 1) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, wait);
-        signal.addEventListener('abort', done, { once: true });
-      });
-    }
-  }
+  /** Pacers shared by all of a user's sessions (the SSH layer's per-user bandwidth); they win over the rates above. */
+  readonly uploadPacer?: RateLimiter;
+  readonly downloadPacer?: RateLimiter;
 }
 
 interface ReadHandle {
@@ -174,15 +147,17 @@ export class SftpSession {
   #lastActivity = Date.now();
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
-  readonly #uploadPacer: Pacer | undefined;
-  readonly #downloadPacer: Pacer | undefined;
+  readonly #uploadPacer: RateLimiter | undefined;
+  readonly #downloadPacer: RateLimiter | undefined;
 
   constructor(channel: Duplex, options: SftpSessionOptions) {
     this.#channel = channel;
     this.#o = options;
     this.#log = options.log ?? silentLogger;
-    this.#uploadPacer = options.uploadBytesPerSecond ? new Pacer(options.uploadBytesPerSecond) : undefined;
-    this.#downloadPacer = options.downloadBytesPerSecond ? new Pacer(options.downloadBytesPerSecond) : undefined;
+    this.#uploadPacer =
+      options.uploadPacer ?? (options.uploadBytesPerSecond ? new Pacer(options.uploadBytesPerSecond) : undefined);
+    this.#downloadPacer =
+      options.downloadPacer ?? (options.downloadBytesPerSecond ? new Pacer(options.downloadBytesPerSecond) : undefined);
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });

@@ -231,8 +231,8 @@ describe('authentication', () => {
     // A separate source address (127.0.0.7) so other tests are not affected by the ban.
     const from = { localAddress: '127.0.0.7' };
     const bansBefore = metric(await scrape(), 'sftpgate_defender_bans_total', '');
-    // Unknown users score 2 each: the second attempt reaches the threshold of 4.
-    for (let i = 0; i < 2; i++) await refused({ ...from, username: 'ghost', password: 'x' });
+    // Unknown users and wrong passwords score 1 each, a repeated guess once: the fourth distinct guess bans.
+    for (let i = 0; i < 4; i++) await refused({ ...from, username: i % 2 ? 'ghost' : 'alice', password: `x${i}` });
     const text = await scrape();
     assert.equal(metric(text, 'sftpgate_defender_bans_total', ''), bansBefore + 1);
     const banned = await refused({ ...from, username: 'alice', password: 's3cret-pass' });
