@@ -1,6 +1,6 @@
 // Raw SSH/SFTP clients for the hostile-user e2e tests (sftp-hostile-*.test.ts): ssh2's Client, driven where OpenSSH
 // cannot produce the attack (ignoring the channel window, never reading replies, many channels per connection).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
 
 const { Client } = ssh2;
@@ -112,10 +112,21 @@ export function ignoreWindow(channel: ClientChannel): void {
   (channel as unknown as { outgoing: { window: number } }).outgoing.window = 2 ** 40;
 }
 
-/** Resident set size of a process, from /proc (bytes). */
+/** Resident set size of a process and its descendants (the test bed may start the pod under a wrapper), bytes. */
 export function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
+  let total = 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    total += m ? Number(m[1]) * 1024 : 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) {
+        total += rssOf(Number(child));
+      }
+    }
+  } catch {
+    // the process went away between the reads
+  }
+  return total;
 }
 
 export async function metricValue(metricsUrl: string, name: string, labels = ''): Promise<number> {
