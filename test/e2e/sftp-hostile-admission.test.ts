@@ -150,7 +150,7 @@ describe('MaxStartups and compression', () => {
       held.push(s);
     }
     await sleep(500);
-    assert.ok((await metricValue(h.metricsUrl, 'sftpgate_connections_total', 'result="dropped_startups"')) >= 1);
+    assert.ok((await metricValue(h.metricsUrl, 'sftpgate_connections_total', 'result="refused_startups"')) >= 1);
     for (const s of held) s.destroy();
     await sleep(300);
     await otherTenantUpload('after-flood.bin');

@@ -25,7 +25,7 @@ test('admission: per-source cap counts an IPv6 /64 as one source; random early d
   assert.equal(a.enter('2001:db8::3'), 'refused_limit', 'the same /64 already holds its two slots');
   assert.equal(a.enter('10.0.0.1'), 'accepted');
   roll = 0.1;
-  assert.equal(a.enter('10.0.0.2'), 'dropped_startups', 'at start, 50% are dropped and this roll lost');
+  assert.equal(a.enter('10.0.0.2'), 'refused_startups', 'at start, 50% are dropped and this roll lost');
   roll = 0.99;
   assert.equal(a.enter('10.0.0.2'), 'accepted');
   assert.equal(a.enter('10.0.0.3'), 'accepted', 'between start and full, a lucky roll gets in');

@@ -11,7 +11,7 @@ export interface MaxStartups {
   readonly full: number;
 }
 
-export type AdmissionResult = 'accepted' | 'refused_limit' | 'dropped_startups';
+export type AdmissionResult = 'accepted' | 'refused_limit' | 'refused_startups';
 
 /** Drop probability (0..1) for a new connection when `unauthenticated` are already waiting. Pure. */
 export function dropProbability(unauthenticated: number, m: MaxStartups): number {
@@ -45,7 +45,7 @@ export class Admission {
     const fromSource = this.#bySource.get(key) ?? 0;
     if (this.#total >= this.#startups.full || fromSource >= this.#perSource) return 'refused_limit';
     const p = dropProbability(this.#total, this.#startups);
-    if (p > 0 && this.#random() < p) return 'dropped_startups';
+    if (p > 0 && this.#random() < p) return 'refused_startups';
     this.#total++;
     this.#bySource.set(key, fromSource + 1);
     return 'accepted';

@@ -203,7 +203,7 @@ export class SshServer {
     );
   }
 
-  #refuse(socket: Socket, result: 'refused_limit' | 'refused_proxy' | 'dropped_startups', ip: string): void {
+  #refuse(socket: Socket, result: 'refused_limit' | 'refused_proxy' | 'refused_startups', ip: string): void {
     this.#o.metrics.connections.inc({ result });
     if (result !== 'refused_proxy') this.#o.log.warn('connection refused', { reason: result, remoteAddress: ip });
     socket.destroy();

@@ -11,7 +11,7 @@ export type ConnectionResult =
   | 'refused_limit'
   | 'refused_cidr'
   | 'banned'
-  | 'dropped_startups'
+  | 'refused_startups'
   | 'refused_proxy';
 /** Why the pod ended an authenticated connection (not counted: client disconnects and shutdown). */
 export type ConnectionEndReason = 'revoked' | 'expired' | 'lifetime' | 'idle' | 'output_timeout' | 'window_overrun';
@@ -152,7 +152,7 @@ export class Metrics implements SftpMetrics {
       registers,
     });
     // Zero-initialise the bounded label sets so dashboards and alerts see every series from the first scrape.
-    for (const result of ['accepted', 'refused_limit', 'refused_cidr', 'banned', 'dropped_startups', 'refused_proxy']) {
+    for (const result of ['accepted', 'refused_limit', 'refused_cidr', 'banned', 'refused_startups', 'refused_proxy']) {
       this.connections.inc({ result }, 0);
     }
     for (const reason of ['revoked', 'expired', 'lifetime', 'idle', 'output_timeout', 'window_overrun']) {
