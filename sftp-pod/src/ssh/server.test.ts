@@ -129,8 +129,16 @@ describe('ssh2 pinned behaviour', () => {
         client.on('ready', () =>
           client.on('session', (accept) =>
             accept().on('subsystem', (acc) => {
-              const ch = acc() as unknown as { constructor: { name: string }; readdir?: unknown };
-              resolve(`${ch.constructor.name}:${typeof ch.readdir}`);
+              const ch = acc() as unknown as {
+                constructor: { name: string };
+                readdir?: unknown;
+                incoming?: { window?: unknown };
+                push?: unknown;
+                _write?: unknown;
+              };
+              // channel-guard.ts relies on these internals: the incoming window and the push/_write hooks.
+              const internals = [typeof ch.incoming?.window, typeof ch.push, typeof ch._write].join(',');
+              resolve(`${ch.constructor.name}:${typeof ch.readdir}:${internals}`);
               srv.close();
               client.end();
             }),
@@ -144,7 +152,7 @@ describe('ssh2 pinned behaviour', () => {
         c.connect({ host: '127.0.0.1', port: (srv.address() as { port: number }).port, username: 'x' });
       });
     });
-    assert.equal(await got, 'Channel:undefined');
+    assert.equal(await got, 'Channel:undefined:number,function,function');
     keys.remove();
   });
 });

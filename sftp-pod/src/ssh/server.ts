@@ -116,7 +116,7 @@ export class SshServer {
     const periods = [options.idleTimeoutMs, options.outputTimeoutMs, options.maxSessionLifetimeMs].filter((p) => p > 0);
     this.#sweep = setInterval(
       () => this.#sweepConnections(),
-      Math.min(5000, Math.max(250, ...periods.map((p) => p / 4))),
+      Math.min(5000, Math.max(250, Math.min(...periods) / 4)),
     );
     this.#sweep.unref();
   }
