@@ -1,5 +1,6 @@
 // Storage errors with stable codes. Implementations classify their backend's errors into these at the edge;
 // sftp/status-map.ts is the one place that turns them into SFTP status codes.
+import { CodedError } from '../../../common/src/errors/coded-error.ts';
 
 export const StorageErrorCode = {
   NotFound: 'SFTPGATE_STORAGE_NOT_FOUND',
@@ -22,14 +23,7 @@ export const StorageErrorCode = {
 export type StorageErrorCode = (typeof StorageErrorCode)[keyof typeof StorageErrorCode];
 
 /** Message is safe to show to the SFTP client: it names the path and the reason, never credentials. */
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
-  constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StorageError';
-    this.code = code;
-  }
-}
+export class StorageError extends CodedError<StorageErrorCode> {}
 
 export function isStorageError(err: unknown, code?: StorageErrorCode): err is StorageError {
   return err instanceof StorageError && (code === undefined || err.code === code);

@@ -13,13 +13,13 @@
 // - Logical directories (an entry path mapped to another prefix under the server prefix) and per-directory
 //   permission overrides are resolved here too, with the same longest-whole-segment rule.
 
+import type { Permission } from '../../../common/src/users/permission.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
 
-export const PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+export { PERMISSIONS, type Permission } from '../../../common/src/users/permission.ts';
 
 /** The slice of a users-table entry (docs/users-table.md) that the jail needs. */
 export interface JailUser {
