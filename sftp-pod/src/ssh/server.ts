@@ -114,10 +114,7 @@ export class SshServer {
     });
     this.#unsubscribe = options.users.onChange(() => this.#onUsersChanged());
     const periods = [options.idleTimeoutMs, options.outputTimeoutMs, options.maxSessionLifetimeMs].filter((p) => p > 0);
-    this.#sweep = setInterval(
-      () => this.#sweepConnections(),
-      Math.min(5000, Math.max(250, Math.min(...periods) / 4)),
-    );
+    this.#sweep = setInterval(() => this.#sweepConnections(), Math.min(5000, Math.max(250, Math.min(...periods) / 4)));
     this.#sweep.unref();
   }
 
