@@ -27,6 +27,12 @@ import { startSecretSource } from './users/secret-source.ts';
 import { UsersStore } from './users/store.ts';
 import type { UserRecord } from './users/types.ts';
 
+/**
+ * What one connection's socket may queue before channel writes wait: several 256 KiB READ replies in flight, small
+ * next to the per-connection cost the memory budget plans for (docs/sftp-pod.md, "Bounds on what a client holds").
+ */
+const SOCKET_BUFFER_BYTES = 1024 * 1024;
+
 export interface PodOptions {
   readonly log?: Logger;
   readonly metrics?: Metrics;
@@ -173,10 +179,16 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     ...(config.allowedCidrs ? { allowedCidrs: compileCidrs(config.allowedCidrs) } : {}),
     maxAuthTries: config.maxAuthTries,
     loginGraceMs: config.loginGraceMs,
-    maxUnauthenticated: config.maxUnauthenticated,
+    ...(config.proxyProtocolCidrs ? { proxyProtocolCidrs: compileCidrs(config.proxyProtocolCidrs) } : {}),
+    maxStartups: config.maxStartups,
     maxUnauthenticatedPerSource: config.maxUnauthenticatedPerSource,
+    maxPasswordHashes: config.maxPasswordHashes,
     defaultMaxSessions: config.maxSessionsPerUser,
+    maxChannelsPerConnection: config.maxChannelsPerConnection,
+    maxSessionLifetimeMs: config.maxSessionLifetimeMs,
     idleTimeoutMs: config.idleTimeoutMs,
+    outputTimeoutMs: config.outputTimeoutMs,
+    socketBufferBytes: SOCKET_BUFFER_BYTES,
     serverPrefix: config.s3.prefix,
     setstatMode: config.setstatMode,
     unsafeNames: config.unsafeNames,

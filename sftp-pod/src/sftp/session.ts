@@ -28,7 +28,7 @@ import { extensionHandler, requestHandler } from './handler-table.ts';
 import { syntheticDir } from './handlers-paths.ts';
 import { type Handle, HandleTable } from './handles.ts';
 import type { UnsafeNames } from './names.ts';
-import { pacerFor } from './pacing.ts';
+import { pacerFor, type RateLimiter } from './pacer.ts';
 import { dataHeader, statusReply, versionReply } from './replies.ts';
 import { mapError, SftpStatusError } from './status-map.ts';
 
@@ -51,6 +51,9 @@ export interface SftpSessionOptions {
   readonly downloadBytesPerSecond?: number;
   /** Creating names with control characters or backslashes (names.ts); default `Refuse`. */
   readonly unsafeNames?: UnsafeNames;
+  /** Pacers shared by all of a user's sessions (the SSH layer's per-user bandwidth); they win over the rates above. */
+  readonly uploadPacer?: RateLimiter;
+  readonly downloadPacer?: RateLimiter;
 }
 
 /** An extension name as a log/metric label only when it looks like one; the client chose it. */
@@ -94,8 +97,8 @@ export class SftpSession {
       quotaBytes: options.quotaBytes,
       metrics: options.metrics,
       log: this.#log,
-      uploadPacer: pacerFor(options.uploadBytesPerSecond),
-      downloadPacer: pacerFor(options.downloadBytesPerSecond),
+      uploadPacer: options.uploadPacer ?? pacerFor(options.uploadBytesPerSecond),
+      downloadPacer: options.downloadPacer ?? pacerFor(options.downloadBytesPerSecond),
       async stat(p: ResolvedPath): Promise<FileInfo> {
         try {
           return await storage.stat(p.key, signal);
