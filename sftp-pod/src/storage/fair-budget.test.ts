@@ -165,3 +165,16 @@ test('read-ahead never holds more than half the pod budget, and leaves the rest 
   assert.equal(pod.used, 40);
   assert.equal(fair.readAhead.tryAcquire(60), false, 'above the ceiling');
 });
+
+test('a part larger than the shares (very large files) is charged the whole share, and in full at the pod', async () => {
+  const pod = new ByteBudget(100);
+  const fair = new FairBudget(pod, { perUserBytes: 30, perSessionBytes: 20, waitMs: 0 });
+  const a = fair.lease('u', 's');
+  assert.equal(a.capacity, 100);
+  await a.acquire(60);
+  assert.equal(pod.used, 60);
+  assert.equal(fair.userUsed('u'), 30);
+  assert.equal(a.tryAcquire(1), false, 'the session share is taken whole');
+  a.release(60);
+  assert.equal(fair.userUsed('u'), 0);
+});

@@ -115,7 +115,10 @@ export class BudgetLease implements UploadBudget {
       ['user', user],
       ['pod', fair.pod],
     ];
-    this.capacity = Math.min(session.capacity, user.capacity, fair.pod.capacity);
+    // A part can outgrow the shares (parts double every 900: 64 MiB at ~105 GiB with 8 MiB parts). Such a part is
+    // charged the whole share at the session and user levels and in full at the pod, so very large files still upload
+    // (one such part at a time per session) and the pod budget stays exact.
+    this.capacity = fair.pod.capacity;
     this.#onClose = onClose;
   }
 
@@ -131,9 +134,9 @@ export class BudgetLease implements UploadBudget {
     const taken: ByteBudget[] = [];
     for (const [level, budget] of this.#levels) {
       try {
-        await budget.acquire(n, combined);
+        await budget.acquire(charge(budget, n), combined);
       } catch (err) {
-        for (const b of taken) b.release(n);
+        for (const b of taken) b.release(charge(b, n));
         if (deadline?.aborted && !signal?.aborted) {
           throw new StorageError(
             StorageErrorCode.Busy,
@@ -152,8 +155,8 @@ export class BudgetLease implements UploadBudget {
   tryAcquire(n: number): boolean {
     const taken: ByteBudget[] = [];
     for (const [, budget] of this.#levels) {
-      if (!budget.tryAcquire(n)) {
-        for (const b of taken) b.release(n);
+      if (!budget.tryAcquire(charge(budget, n))) {
+        for (const b of taken) b.release(charge(b, n));
         return false;
       }
       taken.push(budget);
@@ -162,7 +165,10 @@ export class BudgetLease implements UploadBudget {
   }
 
   release(n: number): void {
-    for (let i = this.#levels.length - 1; i >= 0; i--) (this.#levels[i] as readonly [Level, ByteBudget])[1].release(n);
+    for (let i = this.#levels.length - 1; i >= 0; i--) {
+      const budget = (this.#levels[i] as readonly [Level, ByteBudget])[1];
+      budget.release(charge(budget, n));
+    }
   }
 
   /** Idempotent. The caller holds nothing any more (every acquire was released). */
@@ -171,6 +177,11 @@ export class BudgetLease implements UploadBudget {
     this.#closed = true;
     this.#onClose();
   }
+}
+
+/** What n bytes cost at one level: at most its whole capacity (the pod's capacity bounds n itself). */
+function charge(budget: ByteBudget, n: number): number {
+  return Math.min(n, budget.capacity);
 }
 
 function ref(map: Map<string, Entry>, key: string, capacity: number): Entry {
