@@ -140,7 +140,7 @@ export class BudgetLease implements UploadBudget {
         if (deadline?.aborted && !signal?.aborted) {
           throw new StorageError(
             StorageErrorCode.Busy,
-            `waited ${Math.round(waitMs / 1000)} s for upload memory: the ${level}'s share ` +
+            `waited ${Number((waitMs / 1000).toFixed(1))} s for upload memory: the ${level}'s share ` +
               `(${budget.capacity} bytes) stayed full; try again later or with fewer transfers at once`,
             { cause: err },
           );

@@ -367,7 +367,7 @@ export class S3UploadSink implements WriteSink {
       this.#fail(
         new StorageError(
           StorageErrorCode.Idle,
-          `${this.#o.what}: no data for ${Math.round(ms / 1000)} s while holding upload memory; the upload was ` +
+          `${this.#o.what}: no data for ${Number((ms / 1000).toFixed(1))} s while holding upload memory; the upload was ` +
             'released and nothing was stored',
         ),
       );
