@@ -8,6 +8,7 @@ import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Cli
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { commitsInFlight, settleCommits } from '../../sftp-pod/src/storage/commit-tracker.ts';
 import { isStorageError, StorageErrorCode } from '../../sftp-pod/src/storage/errors.ts';
+import { fairBudgetFor } from '../../sftp-pod/src/storage/fair-budget.ts';
 import type { StorageMetrics } from '../../sftp-pod/src/storage/metrics.ts';
 import { S3Storage, type S3StorageOptions } from '../../sftp-pod/src/storage/s3-storage.ts';
 import type { WriteSink } from '../../sftp-pod/src/storage/types.ts';
@@ -409,6 +410,11 @@ describe('backpressure', () => {
     proxy.inject({ op: 'UploadPart', fault: { kind: 'status', status: 500 } });
     await uploadExpectingFailure(storage({ podBudget }), 'bp/fail', 3 * PART);
     await waitUntil('budget returned', async () => podBudget.used === 0, { timeoutMs: 10_000 });
+    // The user's and session's shares are dropped too (a lease per upload, closed when it settles).
+    const fair = fairBudgetFor(podBudget, { partSize: PART, perUploadBytes: PART });
+    await waitUntil('shares dropped', async () => fair.activeSessions === 0 && fair.activeUsers === 0, {
+      timeoutMs: 10_000,
+    });
   });
 });
 

@@ -226,6 +226,7 @@ export class S3UploadSink implements WriteSink {
       const p = this.#uploadPart(part).finally(() => {
         this.#inflight.delete(p);
         this.#pump();
+        this.#maybeSettled(); // a failed upload settles when its last part in flight does
       });
       this.#inflight.add(p);
     }
