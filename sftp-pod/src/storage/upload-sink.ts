@@ -9,6 +9,7 @@
 import type { CompletedPart } from '@aws-sdk/client-s3';
 import { trackCommit } from './commit-tracker.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
+import { IdleTimer } from './idle-timer.ts';
 import { timeMetadata } from './object-metadata.ts';
 import { PartAssembler, REORDER_WINDOW_PARTS, type SealedPart, type Slice } from './part-assembler.ts';
 import { MAX_PARTS } from './part-size.ts';
@@ -69,7 +70,7 @@ export class S3UploadSink implements WriteSink {
   #commit: Promise<void> | undefined;
   #abort: Promise<void> | undefined;
   #abortMultipart: Promise<void> | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #idle: IdleTimer;
   /** The final request (PutObject / Complete) was sent: S3 may act on it, so nothing cancels it any more. */
   #finalSent = false;
   #settledReported = false;
@@ -79,6 +80,7 @@ export class S3UploadSink implements WriteSink {
     this.#asm = new PartAssembler({ basePartSize: options.basePartSize, what: options.what });
     this.#budget = options.budget ?? options.ctx.podBudget;
     this.#target = { ctx: options.ctx, key: options.key, what: options.what };
+    this.#idle = new IdleTimer(options.idleReleaseMs ?? 0, () => this.#idleRelease());
     const now = Date.now();
     this.#times = { atimeMs: now, mtimeMs: now };
   }
@@ -129,11 +131,11 @@ export class S3UploadSink implements WriteSink {
     this.#assertWritable();
     const slices = this.#asm.plan(offset, data.length); // refuses a bad write before any budget is taken
     // Not idle while a write waits for budget: that wait has its own deadline (the budget's BUSY).
-    this.#stopIdleTimer();
+    this.#idle.stop();
     try {
       await this.#put(slices, data);
     } finally {
-      this.#touch();
+      if (this.#state === 'open') this.#idle.arm();
     }
   }
 
@@ -263,7 +265,7 @@ export class S3UploadSink implements WriteSink {
   #fail(err: StorageError): void {
     if (this.#failure) return;
     this.#failure = err;
-    this.#stopIdleTimer();
+    this.#idle.stop();
     if (this.#state === 'open' || this.#state === 'committing') this.#state = 'failed';
     this.#ac.abort(err);
     // Open parts were never sent: their buffers go back to the pool. Queued ones neither.
@@ -283,7 +285,7 @@ export class S3UploadSink implements WriteSink {
 
   async #doCommit(signal?: AbortSignal): Promise<void> {
     await this.#chain;
-    this.#stopIdleTimer();
+    this.#idle.stop();
     const { ctx, what, overwrite } = this.#o;
     const started = performance.now();
     // Before the final request an abort fails the upload (nothing stored); after it, S3's answer decides.
@@ -358,27 +360,16 @@ export class S3UploadSink implements WriteSink {
     return new AbortController().signal;
   }
 
-  /** (Re)arms the idle release: an upload that stops writing must not sit on budget other uploads wait for. */
-  #touch(): void {
-    const ms = this.#o.idleReleaseMs ?? 0;
-    if (ms <= 0 || this.#state !== 'open') return;
-    this.#stopIdleTimer();
-    this.#idleTimer = setTimeout(() => {
-      if (this.#held === 0 || this.#state !== 'open') return;
-      this.#fail(
-        new StorageError(
-          StorageErrorCode.Idle,
-          `${this.#o.what}: no data for ${Number((ms / 1000).toFixed(1))} s while holding upload memory; the upload was ` +
-            'released and nothing was stored',
-        ),
-      );
-    }, ms);
-    this.#idleTimer.unref();
-  }
-
-  #stopIdleTimer(): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+  /** An upload that stops writing must not sit on budget other uploads wait for. */
+  #idleRelease(): void {
+    if (this.#held === 0 || this.#state !== 'open') return;
+    const s = Number(((this.#o.idleReleaseMs ?? 0) / 1000).toFixed(1));
+    this.#fail(
+      new StorageError(
+        StorageErrorCode.Idle,
+        `${this.#o.what}: no data for ${s} s while holding upload memory; the upload was released and nothing was stored`,
+      ),
+    );
   }
 
   #maybeSettled(): void {
