@@ -1,64 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SftpServer } from '../../api/types.generated.ts';
-import {
-  CONFIG_CHECKSUM_ANNOTATION,
-  configChecksum,
-  desiredDeployment,
-  desiredNetworkPolicy,
-  desiredPodDisruptionBudget,
-  desiredRole,
-  desiredRoleBinding,
-  desiredService,
-  desiredServiceAccount,
-  podEnv,
-} from './desired.ts';
+import { serverFixture } from '../testing/fixtures.ts';
+import { desiredDeployment, desiredNetworkPolicy, desiredPodDisruptionBudget, desiredService } from './desired.ts';
+import { desiredRole, desiredRoleBinding, desiredServiceAccount } from './desired-access.ts';
+import { CONFIG_CHECKSUM_ANNOTATION, configChecksum, podEnv } from './pod-env.ts';
 
-function server(patch: (s: SftpServer['spec']) => void = () => {}): SftpServer {
-  const s: SftpServer = {
-    apiVersion: 'sftpgate.io/v1alpha1',
-    kind: 'SftpServer',
-    metadata: { name: 'demo', namespace: 'tenants', uid: 'uid-1', generation: 1 },
-    spec: {
-      storage: {
-        bucket: 'bkt',
-        region: 'us-east-1',
-        endpoint: 'http://minio:9000',
-        forcePathStyle: true,
-        prefix: 'servers/demo',
-        credentialsSecretRef: {
-          name: 'creds',
-          accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
-          secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
-        },
-        lifecycle: {
-          abortIncompleteMultipartUploadDays: 1,
-          noncurrentVersionExpirationDays: 30,
-          expiredObjectDeleteMarker: true,
-        },
-      },
-      iam: { mode: 'None' },
-      transfer: { partSize: '8Mi', uploadConcurrency: 4, downloadConcurrency: 4, memoryBudget: '256Mi' },
-      sftp: {
-        setstatMode: 'Error',
-        idleTimeout: '15m',
-        maxSessionsPerUser: 10,
-        algorithms: 'modern',
-        maxRenameObjects: 1000,
-      },
-      security: {
-        defender: { enabled: true, threshold: 15, observationTime: '30m', banTime: '30m', maxBannedHosts: 10000 },
-      },
-      hostKeys: { types: ['ed25519', 'rsa'] },
-      replicas: 2,
-      service: { type: 'ClusterIP', port: 22 },
-      networkPolicy: { enabled: true, metricsNamespaces: ['monitoring'] },
-      deletionPolicy: 'Retain',
-    },
-  };
-  patch(s.spec);
-  return s;
-}
+const server = serverFixture;
 const settings = { image: 'ghcr.io/sftpgate/sftp:0.1.0' };
 const envOf = (s: SftpServer) => Object.fromEntries(podEnv(s).map((e) => [e.name, e.value ?? e.valueFrom]));
 

@@ -1,6 +1,7 @@
 // Pure builders for an SftpUser: its login name, home, resolved S3 prefix, the checks the API server cannot do,
 // and its users-table entry. The server reconciler and the user reconciler both call these, so what the user's
 // status says and what the pods get can never disagree.
+import { Reason } from '../../api/conditions.ts';
 import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
 import { type ParsedPublicKey, parseAuthorizedKeys } from '../../secrets/ssh-public-key.ts';
 import type { Permission, UsersTableEntry } from '../../secrets/users-table.ts';
@@ -30,7 +31,7 @@ export interface UserValidation {
   readonly keys: readonly ParsedPublicKey[];
   /** Human-readable problems; empty means valid. No secret material. */
   readonly problems: readonly string[];
-  readonly reason?: 'InvalidAuthorizedKey' | undefined;
+  readonly reason?: typeof Reason.InvalidAuthorizedKey | undefined;
 }
 
 /**
@@ -40,7 +41,7 @@ export interface UserValidation {
 export function validateUser(user: SftpUser): UserValidation {
   const { keys, errors } = parseAuthorizedKeys(user.spec.authorizedKeys ?? []);
   if (errors.length > 0) {
-    return { keys, problems: errors.map((e) => e.message), reason: 'InvalidAuthorizedKey' };
+    return { keys, problems: errors.map((e) => e.message), reason: Reason.InvalidAuthorizedKey };
   }
   return { keys, problems: [] };
 }
