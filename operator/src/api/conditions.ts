@@ -38,6 +38,16 @@ export const Reason = {
   CredentialsSecretNotFound: 'CredentialsSecretNotFound',
   CredentialsSecretInvalid: 'CredentialsSecretInvalid',
   LifecycleRulesApplied: 'LifecycleRulesApplied',
+  // profile (what the platform allows a tenant)
+  ProfileNotFound: 'ProfileNotFound',
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
+  ProfileConflict: 'ProfileConflict',
+  PrefixConflict: 'PrefixConflict',
+  StorageClassNotAllowed: 'StorageClassNotAllowed',
+  LifecycleNotAllowed: 'LifecycleNotAllowed',
+  QuotaExceeded: 'QuotaExceeded',
+  ProfileAccepted: 'ProfileAccepted',
+  ProfileInUse: 'ProfileInUse',
   // IAM
   IAMDisabled: 'IAMDisabled',
   IAMConfigured: 'IAMConfigured',

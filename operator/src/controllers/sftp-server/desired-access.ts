@@ -3,10 +3,11 @@
 import type { V1Role, V1RoleBinding, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import type { SftpServer } from '../../api/types.generated.ts';
 import { USERS_KEY, type UsersTableShard } from '../../secrets/users-table.ts';
+import type { Placement } from '../placement.ts';
 import { childNames, type IamOutputs, meta } from './desired.ts';
 
-export function desiredServiceAccount(server: SftpServer, iam?: IamOutputs): V1ServiceAccount {
-  const irsa = server.spec.iam.mode === 'AWS' && server.spec.iam.aws?.irsa !== undefined && iam?.podRoleArn;
+export function desiredServiceAccount(server: SftpServer, placement: Placement, iam?: IamOutputs): V1ServiceAccount {
+  const irsa = placement.iam.mode === 'AWS' && placement.iam.aws?.irsa !== undefined && iam?.podRoleArn;
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
@@ -63,5 +64,25 @@ export function desiredHostKeysSecret(server: SftpServer, keys: Record<string, s
     metadata: meta(server, childNames(server).hostKeys, 'host-keys'),
     type: 'Opaque',
     data,
+  };
+}
+
+/**
+ * The pods' copy of the profile's static S3 credentials, in the server's namespace (a pod can only reference a Secret
+ * of its own namespace). Whoever may read Secrets in that namespace may read it: docs/security.md says what follows.
+ */
+export function desiredCredentialsSecret(
+  server: SftpServer,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(server, childNames(server).credentials, 's3-credentials'),
+    type: 'Opaque',
+    data: {
+      AWS_ACCESS_KEY_ID: Buffer.from(credentials.accessKeyId).toString('base64'),
+      AWS_SECRET_ACCESS_KEY: Buffer.from(credentials.secretAccessKey).toString('base64'),
+    },
   };
 }

@@ -15,6 +15,7 @@ import { apiVersion } from '../../api/resources.ts';
 import type { SftpServer } from '../../api/types.generated.ts';
 import { HOST_KEY_FILES } from '../../secrets/host-keys.ts';
 import { shardSecretName } from '../../secrets/users-table.ts';
+import type { Placement } from '../placement.ts';
 import { quantityToBytes } from '../quantity.ts';
 import { CONFIG_CHECKSUM_ANNOTATION, configChecksum, podEnv } from './pod-env.ts';
 
@@ -45,12 +46,14 @@ export const LABEL_COMPONENT = 'sftpgate.io/component';
 export function childNames(server: SftpServer): {
   workload: string;
   hostKeys: string;
+  credentials: string;
   usersShard: (i: number) => string;
 } {
   const name = server.metadata.name ?? '';
   return {
     workload: `${name}-sftp`,
     hostKeys: server.spec.hostKeys.secretName ?? `${name}-host-keys`,
+    credentials: `${name}-s3-credentials`,
     usersShard: (i) => shardSecretName(name, i),
   };
 }
@@ -118,6 +121,7 @@ function toStrings(m: Record<string, number | string | undefined>): Record<strin
 
 export function desiredDeployment(
   server: SftpServer,
+  placement: Placement,
   settings: WorkloadSettings,
   hostKeysDigest: string,
   iam?: IamOutputs,
@@ -141,7 +145,7 @@ export function desiredDeployment(
           labels: podLabels,
           annotations: {
             ...stringMap(s.podAnnotations),
-            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(server, settings, hostKeysDigest, iam),
+            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(server, placement, settings, hostKeysDigest, iam),
           },
         },
         spec: {
@@ -181,7 +185,7 @@ export function desiredDeployment(
               name: 'sftp',
               image: settings.image,
               ...(settings.imagePullPolicy ? { imagePullPolicy: settings.imagePullPolicy } : {}),
-              env: podEnv(server, iam),
+              env: podEnv(server, placement, iam),
               ports: [
                 { name: 'ssh', containerPort: SSH_PORT, protocol: 'TCP' },
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },

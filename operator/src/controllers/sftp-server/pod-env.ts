@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { V1EnvVar } from '@kubernetes/client-node';
 import type { SftpServer } from '../../api/types.generated.ts';
+import type { Placement } from '../placement.ts';
 import { quantityToBytes } from '../quantity.ts';
 import {
   childNames,
@@ -19,44 +20,39 @@ const env = (name: string, value: string | number | boolean | undefined): V1EnvV
   value === undefined ? [] : [{ name, value: String(value) }];
 
 /**
- * The sftp container's environment, exactly per docs/sftp-pod-config.md. Sizes are plain byte counts. S3 credentials
- * come from the credentials Secret by reference (never copied). `make demo` runs the pod process with this env.
+ * The sftp container's environment, exactly per docs/sftp-pod-config.md. Sizes are plain byte counts. Everything
+ * about storage comes from the placement (the platform's profile plus the derived prefix); S3 credentials, when the
+ * profile has static ones, from the server's copy of them by reference. `make demo` runs the pod with this env.
  */
-export function podEnv(server: SftpServer, iam?: IamOutputs): V1EnvVar[] {
+export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutputs): V1EnvVar[] {
   const s = server.spec;
   const names = childNames(server);
-  // STS mode may carry its own base credentials (they call AssumeRole); AWS mode has none (the pod role's).
-  const creds = (s.iam.mode === 'STS' ? s.iam.sts?.credentialsSecretRef : undefined) ?? s.storage.credentialsSecretRef;
-  const sts = s.iam.sts;
+  const creds = placement.credentials ? names.credentials : undefined;
+  const mode = placement.iam.mode;
+  const sts = placement.iam.sts;
   return [
     ...env('SFTPGATE_LISTEN', `0.0.0.0:${SSH_PORT}`),
     ...env('SFTPGATE_METRICS_LISTEN', `0.0.0.0:${METRICS_PORT}`),
     ...env('SFTPGATE_HOST_KEY_DIR', HOST_KEY_DIR),
     ...env('SFTPGATE_USERS_SECRET', names.usersShard(0)),
     { name: 'SFTPGATE_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    ...env('SFTPGATE_S3_ENDPOINT', s.storage.endpoint),
-    ...env('SFTPGATE_S3_REGION', s.storage.region),
-    ...env('SFTPGATE_S3_BUCKET', s.storage.bucket),
-    ...env('SFTPGATE_S3_PREFIX', s.storage.prefix),
-    ...env('SFTPGATE_S3_FORCE_PATH_STYLE', s.storage.forcePathStyle),
-    ...env('SFTPGATE_S3_STORAGE_CLASS', s.storage.storageClass),
-    ...env('SFTPGATE_S3_SSE', s.storage.encryption?.type),
-    ...env('SFTPGATE_S3_SSE_KMS_KEY_ID', s.storage.encryption?.kmsKeyId),
+    ...env('SFTPGATE_S3_ENDPOINT', placement.endpoint),
+    ...env('SFTPGATE_S3_REGION', placement.region),
+    ...env('SFTPGATE_S3_BUCKET', placement.bucket),
+    ...env('SFTPGATE_S3_PREFIX', placement.prefix),
+    ...env('SFTPGATE_S3_FORCE_PATH_STYLE', placement.forcePathStyle),
+    ...env('SFTPGATE_S3_STORAGE_CLASS', placement.storageClass),
+    ...env('SFTPGATE_S3_SSE', placement.encryption?.type),
+    ...env('SFTPGATE_S3_SSE_KMS_KEY_ID', placement.encryption?.kmsKeyId),
     ...(creds
       ? [
-          {
-            name: 'AWS_ACCESS_KEY_ID',
-            valueFrom: { secretKeyRef: { name: creds.name, key: creds.accessKeyIdKey } },
-          },
-          {
-            name: 'AWS_SECRET_ACCESS_KEY',
-            valueFrom: { secretKeyRef: { name: creds.name, key: creds.secretAccessKeyKey } },
-          },
+          { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: creds, key: 'AWS_ACCESS_KEY_ID' } } },
+          { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: creds, key: 'AWS_SECRET_ACCESS_KEY' } } },
         ]
       : []),
-    ...env('SFTPGATE_IAM_MODE', s.iam.mode),
-    ...env('SFTPGATE_STS_ENDPOINT', s.iam.mode === 'STS' ? sts?.endpoint : undefined),
-    ...env('SFTPGATE_DATA_ROLE_ARN', s.iam.mode === 'AWS' ? iam?.dataRoleArn : undefined),
+    ...env('SFTPGATE_IAM_MODE', mode),
+    ...env('SFTPGATE_STS_ENDPOINT', mode === 'STS' ? sts?.endpoint : undefined),
+    ...env('SFTPGATE_DATA_ROLE_ARN', mode === 'AWS' ? iam?.dataRoleArn : undefined),
     ...env('SFTPGATE_PART_SIZE', quantityToBytes(s.transfer.partSize)),
     ...env('SFTPGATE_UPLOAD_CONCURRENCY', s.transfer.uploadConcurrency),
     ...env('SFTPGATE_DOWNLOAD_CONCURRENCY', s.transfer.downloadConcurrency),
@@ -86,12 +82,13 @@ export function podEnv(server: SftpServer, iam?: IamOutputs): V1EnvVar[] {
  */
 export function configChecksum(
   server: SftpServer,
+  placement: Placement,
   settings: WorkloadSettings,
   hostKeysDigest: string,
   iam?: IamOutputs,
 ): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ image: settings.image, env: podEnv(server, iam), hostKeys: hostKeysDigest }));
+  h.update(JSON.stringify({ image: settings.image, env: podEnv(server, placement, iam), hostKeys: hostKeysDigest }));
   return h.digest('hex');
 }
 

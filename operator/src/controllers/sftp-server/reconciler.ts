@@ -9,19 +9,26 @@ import { Resources } from '../../runtime/kube-client.ts';
 import { runPass } from '../../runtime/reconcile-pass.ts';
 import type { UsersTableEntry } from '../../secrets/users-table.ts';
 import { type ControllerContext, type KubeManifest, kube } from '../context.ts';
+import { placementOf } from '../placement-of.ts';
 import { forgetShards } from '../sftp-user/steps/published.ts';
 import { ServerMemo, type ServerRun, type ServerStep } from './run.ts';
-import { finalizerStep } from './steps/finalizer.ts';
+import { deletionStep, finalizerStep } from './steps/finalizer.ts';
 import { hostKeysStep } from './steps/host-keys.ts';
 import { iamStep } from './steps/iam.ts';
+import { placementStep } from './steps/placement.ts';
 import { storageStep } from './steps/storage.ts';
 import { usersTableEntries, usersTableStep } from './steps/users-table.ts';
 import { workloadsStep } from './steps/workloads.ts';
 
 export { RECHECK_MS } from './run.ts';
 
-/** The order is the contract: the users table right after the finalizer, so revocation never waits on S3 or IAM. */
+/**
+ * The order is the contract: deletion first; then the placement (nothing touches storage, IAM or the tenant's
+ * namespace for a server its profile refuses); the users table right after, so revocation never waits on S3 or IAM.
+ */
 export const serverSteps: readonly ServerStep[] = [
+  deletionStep,
+  placementStep,
   finalizerStep,
   usersTableStep,
   hostKeysStep,
@@ -57,6 +64,7 @@ export class SftpServerReconciler {
       memo: isDeleting(kube(server)) ? new ServerMemo(server.metadata.uid ?? '') : this.#memoFor(key, server),
       now: this.#now,
       hostKeysDigest: '',
+      placement: undefined,
       done: false,
       writeStatusNow: () => this.#write(server, run.status, signal).catch(() => undefined),
     };
@@ -71,7 +79,9 @@ export class SftpServerReconciler {
   /** The users of `server` the pods accept (tests and tools; the pass itself uses the users-table step). */
   usersTableEntries(server: SftpServer): Promise<UsersTableEntry[]> {
     const key = `${server.metadata.namespace}/${server.metadata.name}`;
-    return usersTableEntries(this.#ctx, server, this.#memoFor(key, server));
+    const r = placementOf(this.#ctx, server);
+    if ('refusal' in r) return Promise.resolve([]);
+    return usersTableEntries(this.#ctx, { server, placement: r.placement }, this.#memoFor(key, server));
   }
 
   /** How many servers have a memo (tests: nothing outlives a deleted server). */
@@ -115,11 +125,12 @@ export class SftpServerReconciler {
 }
 
 /** Ready from the step conditions; Deleting while a finalizer runs; observedGeneration stamped. Pure. */
-export function summarizeServer(run: Pick<ServerRun, 'server' | 'status'>, failure: unknown): void {
+export function summarizeServer(run: Pick<ServerRun, 'server' | 'status' | 'placement'>, failure: unknown): void {
   const { server, status } = run;
   const gen = server.metadata.generation;
-  const deps: string[] = [ConditionType.HostKeysReady, ConditionType.StorageReady];
-  if (server.spec.iam.mode !== 'None') deps.push(ConditionType.IAMReady);
+  // A refused placement is the most basic failure: StorageReady first.
+  const deps: string[] = [ConditionType.StorageReady, ConditionType.HostKeysReady];
+  if (run.placement && run.placement.iam.mode !== 'None') deps.push(ConditionType.IAMReady);
   deps.push(ConditionType.Available);
   status.conditions = summarizeReady(status.conditions, deps, gen, Reason.Reconciled, 'serving');
   if (isDeleting(kube(server))) {

@@ -1,8 +1,12 @@
 // The state one SftpServer pass carries through its steps, and what the reconciler remembers between passes.
+
+import { Reason } from '../../api/conditions.ts';
 import type { SftpServer, SftpServerStatus } from '../../api/types.generated.ts';
+import { StallingError } from '../../runtime/errors.ts';
 import type { PassRun, Step } from '../../runtime/reconcile-pass.ts';
 import type { UsersTableEntry } from '../../secrets/users-table.ts';
-import type { ControllerContext } from '../context.ts';
+import type { ControllerContext, PlacedServer } from '../context.ts';
+import type { Placement } from '../placement.ts';
 
 /**
  * A server pass runs for every change of any of its users. S3 checks and reads of children that were verified
@@ -40,8 +44,16 @@ export interface ServerRun extends PassRun<SftpServerStatus> {
   readonly now: () => number;
   /** Writes the working status now, ignoring failures (deletion: progress before the finalizer goes). */
   readonly writeStatusNow: () => Promise<void>;
+  /** Where the server's files live, once the placement step admitted it. */
+  placement: Placement | undefined;
   /** Digest of the mounted host keys (host-keys step → workloads step: the pods' config checksum). */
   hostKeysDigest: string;
 }
 
 export type ServerStep = Step<ServerRun>;
+
+/** The run's server with its placement; the steps after the placement step call this. */
+export function placed(run: ServerRun): PlacedServer {
+  if (!run.placement) throw new StallingError(Reason.ReconcileError, 'internal: a step ran before the placement step');
+  return { server: run.server, placement: run.placement };
+}

@@ -9,13 +9,15 @@ import { S3ManagerError } from '../../cloud/s3/errors.ts';
 import { getCondition } from '../../runtime/conditions.ts';
 import { StallingError, WaitingError } from '../../runtime/errors.ts';
 import { generateHostKey } from '../../secrets/host-keys.ts';
+import { locate } from '../placement.ts';
 import { type FakeContext, fakeContext } from '../testing/fake-context.ts';
-import { serverFixture, userFixture } from '../testing/fixtures.ts';
+import { placementFixture, profileFixture, serverFixture, userFixture } from '../testing/fixtures.ts';
 import { SftpServerReconciler, serverSteps } from './reconciler.ts';
 import { ServerMemo, type ServerRun } from './run.ts';
-import { finalizerStep } from './steps/finalizer.ts';
+import { deletionStep, finalizerStep } from './steps/finalizer.ts';
 import { hostKeysStep } from './steps/host-keys.ts';
 import { iamStep } from './steps/iam.ts';
+import { placementStep } from './steps/placement.ts';
 import { storageStep } from './steps/storage.ts';
 import { usersTableStep } from './steps/users-table.ts';
 import { workloadsStep } from './steps/workloads.ts';
@@ -35,6 +37,7 @@ function runOf(ctx: FakeContext, server: SftpServer, memo = new ServerMemo(serve
     memo,
     now: () => 1_000,
     hostKeysDigest: '',
+    placement: placementFixture(),
     done: false,
     writeStatusNow: async () => undefined,
   };
@@ -42,14 +45,39 @@ function runOf(ctx: FakeContext, server: SftpServer, memo = new ServerMemo(serve
 const reason = (run: ServerRun, type: string) => getCondition(run.status.conditions, type)?.reason;
 
 describe('server steps', () => {
-  it('the order: finalizer, users table first, then host keys, storage, IAM, workloads', () => {
+  it('the order: deletion, placement, finalizer, users table, then host keys, storage, IAM, workloads', () => {
     assert.deepEqual(
       serverSteps.map((s) => s.name),
-      ['finalizerStep', 'usersTableStep', 'hostKeysStep', 'storageStep', 'iamStep', 'workloadsStep'],
+      [
+        'deletionStep',
+        'placementStep',
+        'finalizerStep',
+        'usersTableStep',
+        'hostKeysStep',
+        'storageStep',
+        'iamStep',
+        'workloadsStep',
+      ],
     );
   });
 
-  it('finalizer: held for Delete, released for Retain; deletion purges the prefix and ends the pass', async () => {
+  it('placement: derived prefix in status; a refusal is StorageReady False with its reason and stops', async () => {
+    const ctx = fakeContext();
+    const run = runOf(ctx, serverFixture());
+    run.placement = undefined;
+    await placementStep(run);
+    assert.equal((run as ServerRun).placement?.prefix, 'sftpgate/tenants/demo');
+    assert.equal(run.status.location, 's3://bkt/sftpgate/tenants/demo/');
+    const other = runOf(
+      ctx,
+      serverFixture((s) => (s.storage.profile = 'elsewhere')),
+    );
+    await assert.rejects(placementStep(other), StallingError);
+    assert.equal(reason(other, ConditionType.StorageReady), 'ProfileNotFound');
+    assert.deepEqual(ctx.kube.writes(), [], 'nothing written anywhere');
+  });
+
+  it('finalizer: held for Delete, never for a refused server; deletion purges the allotted prefix', async () => {
     const ctx = fakeContext();
     const del = runOf(
       ctx,
@@ -57,14 +85,23 @@ describe('server steps', () => {
     );
     await finalizerStep(del);
     assert.deepEqual(del.server.metadata.finalizers, ['sftpgate.io/cleanup']);
-    assert.equal(del.done, false);
+    const refused = runOf(
+      ctx,
+      serverFixture((s) => (s.deletionPolicy = 'Delete')),
+    );
+    refused.placement = undefined;
+    await finalizerStep(refused);
+    assert.equal(refused.server.metadata.finalizers, undefined, 'a refused server never gets one');
     const deleting = serverFixture((s) => (s.deletionPolicy = 'Delete'));
     deleting.metadata.finalizers = ['sftpgate.io/cleanup'];
     deleting.metadata.deletionTimestamp = new Date(0);
     const run = runOf(ctx, deleting);
-    await finalizerStep(run);
+    await deletionStep(run);
     assert.equal(run.done, true);
-    assert.deepEqual(ctx.buckets.at(-1)?.calls, ['purge servers/demo', 'removeLifecycle servers/demo']);
+    assert.deepEqual(ctx.buckets.at(-1)?.calls, [
+      'purge sftpgate/tenants/demo',
+      'removeLifecycle sftpgate/tenants/demo',
+    ]);
     assert.deepEqual(run.server.metadata.finalizers, []);
     const retain = runOf(fakeContext(), serverFixture());
     await finalizerStep(retain);
@@ -117,8 +154,8 @@ describe('server steps', () => {
     await storageStep(run);
     assert.deepEqual(ctx.buckets[0]?.calls, [
       'checkBucket',
-      'ensureLifecycle servers/demo',
-      'ensureMarker servers/demo',
+      'ensureLifecycle sftpgate/tenants/demo',
+      'ensureMarker sftpgate/tenants/demo',
     ]);
     assert.equal(reason(run, ConditionType.StorageReady), 'LifecycleRulesApplied');
     assert.equal(run.status.versioning, 'Enabled');
@@ -140,9 +177,11 @@ describe('server steps', () => {
     ];
     await iamStep(none);
     assert.equal(getCondition(none.status.conditions, ConditionType.IAMReady), undefined);
-    const sts = runOf(
-      fakeContext(),
-      serverFixture((s) => (s.iam = { mode: 'STS', sts: { endpoint: 'http://sts', durationSeconds: 3600 } })),
+    const sts = runOf(fakeContext(), serverFixture());
+    sts.placement = locate(
+      profileFixture((p) => (p.iam = { mode: 'STS', sts: { endpoint: 'http://sts', durationSeconds: 3600 } })),
+      'tenants',
+      'demo',
     );
     await assert.rejects(iamStep(sts), StallingError);
     assert.equal(reason(sts, ConditionType.IAMReady), 'IAMError');
@@ -154,10 +193,11 @@ describe('server steps', () => {
     await workloadsStep(run);
     assert.deepEqual(
       ctx.kube.writes().map((c) => c.kind),
-      ['ServiceAccount', 'Deployment', 'Service', 'PodDisruptionBudget', 'NetworkPolicy'],
+      ['Secret', 'ServiceAccount', 'Deployment', 'Service', 'PodDisruptionBudget', 'NetworkPolicy'],
     );
     assert.equal(reason(run, ConditionType.Available), 'DeploymentUnavailable');
     assert.equal(run.status.endpoint, 'demo-sftp.tenants.svc:22');
+    assert.equal(ctx.kube.writes()[0]?.name, 'demo-s3-credentials', "the pods' copy of the profile's credentials");
   });
 });
 

@@ -2,7 +2,7 @@
 // and its users-table entry. The server reconciler and the user reconciler both call these, so what the user's
 // status says and what the pods get can never disagree.
 import { Reason } from '../../api/conditions.ts';
-import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
+import type { SftpUser } from '../../api/types.generated.ts';
 import { type ParsedPublicKey, parseAuthorizedKeys } from '../../secrets/ssh-public-key.ts';
 import type { Permission, UsersTableEntry } from '../../secrets/users-table.ts';
 import { quantityToBytes } from '../quantity.ts';
@@ -16,15 +16,21 @@ export function homeOf(user: SftpUser): string {
   return user.spec.homeDirectory ?? usernameOf(user);
 }
 
+/** Where a server's files live (controllers/placement.ts Placement has these). */
+export interface ServerLocation {
+  readonly bucket: string;
+  /** The server prefix the operator allotted, without trailing slash. */
+  readonly prefix: string;
+}
+
 /** Object key prefix of the user's `/`, without trailing slash: `<server prefix>/<home>`. */
-export function homeKey(server: SftpServer, user: SftpUser): string {
-  const p = server.spec.storage.prefix;
-  return p === '' ? homeOf(user) : `${p}/${homeOf(user)}`;
+export function homeKey(at: ServerLocation, user: SftpUser): string {
+  return at.prefix === '' ? homeOf(user) : `${at.prefix}/${homeOf(user)}`;
 }
 
 /** `s3://bucket/<server prefix>/<home>/` as status.prefix reports it. */
-export function resolvedPrefix(server: SftpServer, user: SftpUser): string {
-  return `s3://${server.spec.storage.bucket}/${homeKey(server, user)}/`;
+export function resolvedPrefix(at: ServerLocation, user: SftpUser): string {
+  return `s3://${at.bucket}/${homeKey(at, user)}/`;
 }
 
 export interface UserValidation {

@@ -9,6 +9,7 @@ import { isDeleting } from '../../runtime/finalizers.ts';
 import { Resources } from '../../runtime/kube-client.ts';
 import { runPass } from '../../runtime/reconcile-pass.ts';
 import { type ControllerContext, kube } from '../context.ts';
+import { allottedPlacement } from '../placement-of.ts';
 import type { UserRun, UserStep } from './run.ts';
 import { userFinalizerStep } from './steps/finalizer.ts';
 import { homeStep } from './steps/home.ts';
@@ -52,6 +53,7 @@ export class SftpUserReconciler {
       signal,
       now: this.#now,
       server: undefined,
+      placement: undefined,
       requeueAfterMs: undefined,
       done: false,
     };
@@ -87,7 +89,8 @@ export function summarizeUser(run: Pick<UserRun, 'ctx' | 'user' | 'status' | 'no
     ConditionType.Published,
   ];
   const server = ctx.servers.get(`${user.metadata.namespace}/${user.spec.serverRef.name}`);
-  if (server && server.spec.iam.mode !== 'None' && ctx.iam) deps.push(ConditionType.IAMReady);
+  const mode = server ? allottedPlacement(ctx, server)?.iam.mode : undefined;
+  if (mode !== undefined && mode !== 'None' && ctx.iam) deps.push(ConditionType.IAMReady);
   status.conditions = summarizeReady(status.conditions, deps, gen, Reason.Reconciled, 'the server accepts this login');
   const ready = status.conditions.find((c) => c.type === ConditionType.Ready);
   if (ready?.status === 'True') {

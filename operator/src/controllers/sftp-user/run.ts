@@ -4,6 +4,7 @@ import type { SftpServer, SftpUser, SftpUserStatus } from '../../api/types.gener
 import { setCondition } from '../../runtime/conditions.ts';
 import type { PassRun, Step } from '../../runtime/reconcile-pass.ts';
 import type { ControllerContext } from '../context.ts';
+import type { Placement } from '../placement.ts';
 
 export const SERVER_RETRY_MS = 30_000;
 
@@ -14,8 +15,9 @@ export interface UserRun extends PassRun<SftpUserStatus> {
   readonly user: SftpUser;
   readonly signal: AbortSignal;
   readonly now: () => Date;
-  /** The user's server once the server step found it. */
+  /** The user's server and its placement once the server step admitted them. */
   server: SftpServer | undefined;
+  placement: Placement | undefined;
   /** Set by a step that wants the key again later (expiry). */
   requeueAfterMs: number | undefined;
 }

@@ -6,8 +6,9 @@ import type { SftpUser } from '../../api/types.generated.ts';
 import { getCondition } from '../../runtime/conditions.ts';
 import { StallingError, WaitingError } from '../../runtime/errors.ts';
 import { generateHostKey } from '../../secrets/host-keys.ts';
+import { locate } from '../placement.ts';
 import { type FakeContext, fakeContext } from '../testing/fake-context.ts';
-import { serverFixture, userFixture } from '../testing/fixtures.ts';
+import { placementFixture, profileFixture, serverFixture, userFixture } from '../testing/fixtures.ts';
 import { userSteps } from './reconciler.ts';
 import type { UserRun } from './run.ts';
 import { userFinalizerStep } from './steps/finalizer.ts';
@@ -38,6 +39,7 @@ function runOf(ctx: FakeContext, user: SftpUser): UserRun {
     signal: new AbortController().signal,
     now: () => new Date('2026-06-01T00:00:00Z'),
     server: undefined,
+    placement: undefined,
     requeueAfterMs: undefined,
     done: false,
   };
@@ -76,7 +78,7 @@ describe('user steps', () => {
     const run = runOf(ctx, u);
     await userFinalizerStep(run);
     assert.equal(run.done, true);
-    assert.deepEqual(ctx.buckets[0]?.calls, ['purge servers/demo/alice']);
+    assert.deepEqual(ctx.buckets[0]?.calls, ['purge sftpgate/tenants/demo/alice']);
     ctx.users.put(userFixture('alice2', key, { homeDirectory: 'alice' }));
     await userFinalizerStep(runOf(ctx, u));
     assert.match(ctx.recorded.at(-1) ?? '', /PurgeSkipped home alice is shared with SftpUser alice2/);
@@ -97,18 +99,25 @@ describe('user steps', () => {
     const run = runOf(ctx, userFixture('alice', key, { passwordSecretRef: ref }));
     await assert.rejects(passwordStep(run), StallingError);
     assert.equal(reason(run, ConditionType.Validated), Reason.PasswordSecretNotFound);
-    ctx.secrets.put({ metadata: { name: 'pw', namespace: 'tenants' }, data: {} });
+    const store = (secret: object) => ctx.kube.store.set('Secret/tenants/pw', secret);
+    store({ metadata: { name: 'pw', namespace: 'tenants' }, data: {} });
     await assert.rejects(passwordStep(run), StallingError);
     assert.equal(reason(run, ConditionType.Validated), Reason.PasswordSecretKeyMissing);
-    ctx.secrets.put({ metadata: { name: 'pw', namespace: 'tenants' }, data: { password: '' } });
+    store({ metadata: { name: 'pw', namespace: 'tenants' }, data: { password: '' } });
     await assert.rejects(passwordStep(run), StallingError);
     assert.equal(reason(run, ConditionType.Validated), Reason.InvalidPassword);
-    ctx.secrets.put({
+    store({
       metadata: { name: 'pw', namespace: 'tenants', resourceVersion: '7' },
       data: { password: btoa('correct horse battery staple') },
     });
     await passwordStep(run);
     assert.equal(run.status.passwordSecretVersion, '7');
+    assert.deepEqual(
+      new Set(ctx.kube.calls.map((c) => `${c.verb} ${c.kind} ${c.namespace}/${c.name}`)),
+      new Set(['get Secret tenants/pw']),
+      'read by name in the user namespace, nothing else',
+    );
+    assert.equal(run.requeueAfterMs, 60_000, 'rotation is looked for again');
   });
 
   it('username: the older claimant keeps it; the newer one stalls with UsernameConflict', async () => {
@@ -135,7 +144,7 @@ describe('user steps', () => {
     assert.equal(reason(run, ConditionType.ServerReady), Reason.ServerNotReady);
     readyServer(ctx);
     await serverStep(run);
-    assert.equal(run.status.prefix, 's3://bkt/servers/demo/alice/');
+    assert.equal(run.status.prefix, 's3://bkt/sftpgate/tenants/demo/alice/');
     assert.equal(run.server?.metadata.name, 'demo');
   });
 
@@ -143,8 +152,9 @@ describe('user steps', () => {
     const ctx = fakeContext();
     const run = runOf(ctx, userFixture('alice', key));
     run.server = readyServer(ctx);
+    run.placement = placementFixture();
     await homeStep(run);
-    assert.deepEqual(ctx.buckets[0]?.calls, ['ensureMarker servers/demo/alice']);
+    assert.deepEqual(ctx.buckets[0]?.calls, ['ensureMarker sftpgate/tenants/demo/alice']);
     assert.equal(reason(run, ConditionType.StorageReady), Reason.Reconciled);
   });
 
@@ -171,7 +181,12 @@ describe('user steps', () => {
     };
     const ctx = fakeContext({ iam });
     const run = runOf(ctx, userFixture('alice', key));
-    run.server = serverFixture((s) => (s.iam = { mode: 'STS', sts: { endpoint: 'http://sts', durationSeconds: 900 } }));
+    run.server = serverFixture();
+    run.placement = locate(
+      profileFixture((p) => (p.iam = { mode: 'STS', sts: { endpoint: 'http://sts', durationSeconds: 900 } })),
+      'tenants',
+      'demo',
+    );
     await sessionPolicyStep(run);
     assert.equal(reason(run, ConditionType.IAMReady), Reason.SessionPolicyTooLarge);
   });

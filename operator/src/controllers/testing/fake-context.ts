@@ -1,17 +1,19 @@
 // A ControllerContext over in-memory caches, a recording API client and a recording bucket, for unit tests of the
 // reconcile steps. Not a fake of Kubernetes semantics: apply stores what it is given, so tests assert what the step
 // asked for (and that a converged second pass asks for nothing).
-import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
-import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
+import type { V1Deployment, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { SftpServer, SftpStorageProfile, SftpUser } from '../../api/types.generated.ts';
 import type { S3Connection } from '../../cloud/s3/bucket-manager.ts';
-import type { BucketManager, LifecycleSettings, PurgeProgress } from '../../cloud/s3/types.ts';
+import type { BucketManager, LifecycleRuleScope, LifecycleSettings, PurgeProgress } from '../../cloud/s3/types.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { KubeClient, KubeObject, ResourceType } from '../../runtime/kube-client.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { PasswordHasher } from '../../secrets/password-hash.ts';
 import { type Cache, type ControllerContext, type IamIntegration, StorageRegistry } from '../context.ts';
+import { PasswordSecrets } from '../password-secrets.ts';
+import { namespaceFixture, OPERATOR_NAMESPACE, profileFixture } from './fixtures.ts';
 
-/** A Cache over a Map keyed `namespace/name`. */
+/** A Cache over a Map keyed `namespace/name` (`name` for cluster-scoped objects). */
 export class MapCache<T extends { metadata?: { namespace?: string; name?: string } | undefined }> implements Cache<T> {
   readonly map = new Map<string, T>();
   get(key: string): T | undefined {
@@ -21,7 +23,8 @@ export class MapCache<T extends { metadata?: { namespace?: string; name?: string
     return [...this.map.values()];
   }
   put(obj: T): T {
-    this.map.set(`${obj.metadata?.namespace}/${obj.metadata?.name}`, obj);
+    const ns = obj.metadata?.namespace;
+    this.map.set(ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name ?? ''), obj);
     return obj;
   }
 }
@@ -129,12 +132,12 @@ export class RecordingBucket implements BucketManager {
     this.#call('checkBucket');
     return { versioning: 'Enabled' as const };
   }
-  async ensureLifecycle(prefix: string, _s: LifecycleSettings) {
-    this.#call(`ensureLifecycle ${prefix}`);
+  async ensureLifecycle(scope: LifecycleRuleScope, _s: LifecycleSettings) {
+    this.#call(`ensureLifecycle ${scope.prefix}`);
     return { changed: false };
   }
-  async removeLifecycle(prefix: string) {
-    this.#call(`removeLifecycle ${prefix}`);
+  async removeLifecycle(scope: LifecycleRuleScope) {
+    this.#call(`removeLifecycle ${scope.prefix}`);
     return { changed: false };
   }
   async ensureMarker(dir: string) {
@@ -158,13 +161,29 @@ export interface FakeContext extends ControllerContext {
   readonly users: MapCache<SftpUser>;
   readonly secrets: MapCache<V1Secret>;
   readonly deployments: MapCache<V1Deployment>;
+  readonly profiles: MapCache<SftpStorageProfile>;
+  readonly namespaces: MapCache<V1Namespace>;
+  readonly operatorSecrets: MapCache<V1Secret>;
   readonly buckets: RecordingBucket[];
   readonly events: EventRecorder;
   readonly recorded: string[];
 }
 
+/**
+ * A context with profile `minio` (root `sftpgate`, credentials `minio-creds` in the operator's namespace) selecting
+ * namespace `tenants`, both in the caches.
+ */
 export function fakeContext(options: { iam?: IamIntegration } = {}): FakeContext {
   const kube = new RecordingClient();
+  const profiles = new MapCache<SftpStorageProfile>();
+  profiles.put(profileFixture());
+  const namespaces = new MapCache<V1Namespace>();
+  namespaces.put(namespaceFixture('tenants'));
+  const operatorSecrets = new MapCache<V1Secret>();
+  operatorSecrets.put({
+    metadata: { name: 'minio-creds', namespace: OPERATOR_NAMESPACE },
+    data: { AWS_ACCESS_KEY_ID: btoa('id'), AWS_SECRET_ACCESS_KEY: btoa('secret') },
+  });
   const buckets: RecordingBucket[] = [];
   const recorded: string[] = [];
   const events = {
@@ -179,6 +198,11 @@ export function fakeContext(options: { iam?: IamIntegration } = {}): FakeContext
     users: new MapCache<SftpUser>(),
     secrets: new MapCache<V1Secret>(),
     deployments: new MapCache<V1Deployment>(),
+    profiles,
+    namespaces,
+    operatorSecrets,
+    operatorNamespace: OPERATOR_NAMESPACE,
+    passwords: new PasswordSecrets(kube as unknown as KubeClient),
     events,
     recorded,
     logger: silentLogger,

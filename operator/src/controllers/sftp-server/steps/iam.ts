@@ -2,13 +2,14 @@
 import { asReason, ConditionType, Reason } from '../../../api/conditions.ts';
 import { removeCondition } from '../../../runtime/conditions.ts';
 import { StallingError, WaitingError } from '../../../runtime/errors.ts';
-import { type ServerStep, STORAGE_RETRY_MS } from '../run.ts';
+import { placed, type ServerStep, STORAGE_RETRY_MS } from '../run.ts';
 import { mark } from './mark.ts';
 
 export const iamStep: ServerStep = async (run) => {
-  const { ctx, server, status, signal } = run;
+  const { ctx, status, signal } = run;
   const iam = ctx.iam;
-  const mode = server.spec.iam.mode;
+  const target = placed(run);
+  const mode = target.placement.iam.mode;
   if (mode === 'None' || !iam) {
     status.conditions = removeCondition(status.conditions, ConditionType.IAMReady);
     if (mode !== 'None') {
@@ -19,7 +20,7 @@ export const iamStep: ServerStep = async (run) => {
     delete status.iam;
     return;
   }
-  const r = await iam.reconcileServer(server, signal);
+  const r = await iam.reconcileServer(target, signal);
   if (r.status) status.iam = r.status;
   const reason = asReason(r.reason, Reason.IAMError);
   mark(run, ConditionType.IAMReady, r.ready, reason, r.message);

@@ -3,7 +3,8 @@
 import { asReason, ConditionType, Reason as R, type Reason } from '../../../api/conditions.ts';
 import { S3ManagerError } from '../../../cloud/s3/errors.ts';
 import { StallingError, WaitingError } from '../../../runtime/errors.ts';
-import { RECHECK_MS, type ServerStep, STORAGE_RETRY_MS } from '../run.ts';
+import { bucketFor } from '../../placement-of.ts';
+import { placed, RECHECK_MS, type ServerStep, STORAGE_RETRY_MS } from '../run.ts';
 import { mark } from './mark.ts';
 
 /** The condition reason for an S3 manager error. */
@@ -15,10 +16,10 @@ export function storageReason(err: S3ManagerError): Reason {
 
 export const storageStep: ServerStep = async (run) => {
   const { ctx, server, status, memo, signal } = run;
-  const st = server.spec.storage;
+  const { placement: st } = placed(run);
   const uid = server.metadata.uid ?? '';
   try {
-    const manager = ctx.storage.for(server, ctx.secrets);
+    const manager = bucketFor(ctx, server, st);
     const inputs = JSON.stringify([st, ctx.storage.digestOf(uid)]);
     const last = memo.storageChecked;
     const ready = status.conditions?.find((c) => c.type === ConditionType.StorageReady)?.status === 'True';
@@ -26,7 +27,7 @@ export const storageStep: ServerStep = async (run) => {
     memo.storageChecked = undefined;
     const { versioning } = await manager.checkBucket(signal);
     status.versioning = versioning;
-    await manager.ensureLifecycle(st.prefix, st.lifecycle, signal);
+    await manager.ensureLifecycle(st.rule, st.lifecycle, signal);
     await manager.ensureMarker(st.prefix, signal);
     memo.storageChecked = { inputs, at: run.now() };
     mark(

@@ -7,18 +7,20 @@ import { isDeleting } from '../../../runtime/finalizers.ts';
 import { Resources } from '../../../runtime/kube-client.ts';
 import { InvalidPasswordError, SecretsError } from '../../../secrets/errors.ts';
 import { buildUsersTable, type UsersTableEntry } from '../../../secrets/users-table.ts';
+import type { PlacedServer } from '../../context.ts';
 import { type ControllerContext, kube } from '../../context.ts';
+import { withinCap } from '../../placement.ts';
 import { usernameOf, usernameOwners, usersTableEntry, validateUser } from '../../sftp-user/desired.ts';
 import { childNames, LABEL_COMPONENT, LABEL_SERVER } from '../desired.ts';
 import { desiredRole, desiredRoleBinding, desiredUsersSecret } from '../desired-access.ts';
 import { ensureChild } from '../ensure.ts';
-import type { ServerMemo, ServerStep } from '../run.ts';
+import { placed, type ServerMemo, type ServerStep } from '../run.ts';
 
 export const usersTableStep: ServerStep = async (run) => {
   const { ctx, server, status, signal } = run;
   const ns = server.metadata.namespace ?? '';
   const names = childNames(server);
-  const entries = await usersTableEntries(ctx, server, run.memo);
+  const entries = await usersTableEntries(ctx, placed(run), run.memo, signal);
   let shards: ReturnType<typeof buildUsersTable>;
   try {
     shards = buildUsersTable(entries);
@@ -52,14 +54,21 @@ export const usersTableStep: ServerStep = async (run) => {
  */
 export async function usersTableEntries(
   ctx: ControllerContext,
-  server: SftpServer,
+  target: PlacedServer,
   memo: ServerMemo,
+  signal?: AbortSignal,
 ): Promise<UsersTableEntry[]> {
+  const { server } = target;
   const ns = server.metadata.namespace;
+  const capped = usersOverCap(ctx, server);
   const mine = ctx.users
     .list()
     .filter(
-      (u) => u.metadata.namespace === ns && u.spec.serverRef.name === server.metadata.name && !isDeleting(kube(u)),
+      (u) =>
+        u.metadata.namespace === ns &&
+        u.spec.serverRef.name === server.metadata.name &&
+        !isDeleting(kube(u)) &&
+        !capped.has(u.metadata.name ?? ''),
     );
   const owners = usernameOwners(mine);
   const previous = memo.entries;
@@ -70,12 +79,12 @@ export async function usersTableEntries(
       // Everything below depends only on the user object, its password Secret and the server spec: memoise by their
       // versions, so a pass over a thousand users re-derives only the ones that changed.
       const ref = user.spec.passwordSecretRef;
-      const pw = ref ? ctx.secrets.get(`${user.metadata.namespace}/${ref.name}`)?.metadata : undefined;
+      const pw = ref ? (await ctx.passwords.get(ns ?? '', ref.name, signal))?.metadata : undefined;
       // generation, not resourceVersion: the user's own status writes must not invalidate its entry.
       const version = `${user.metadata.generation}|${pw?.uid}/${pw?.resourceVersion}|${server.metadata.generation}`;
       const uid = user.metadata.uid ?? '';
       const hit = previous.get(uid);
-      const entry = hit?.version === version ? hit.entry : await deriveEntry(ctx, server, user);
+      const entry = hit?.version === version ? hit.entry : await deriveEntry(ctx, target, user, signal);
       next.set(uid, { version, entry });
       return entry;
     }),
@@ -86,15 +95,17 @@ export async function usersTableEntries(
 
 async function deriveEntry(
   ctx: ControllerContext,
-  server: SftpServer,
+  target: PlacedServer,
   user: SftpUser,
+  signal: AbortSignal | undefined,
 ): Promise<UsersTableEntry | undefined> {
   const v = validateUser(user);
   if (v.problems.length > 0) return undefined;
   let passwordHash: string | undefined;
   const ref = user.spec.passwordSecretRef;
   if (ref) {
-    const secret = ctx.secrets.get(`${user.metadata.namespace}/${ref.name}`);
+    // The user's own namespace, by name: a tenant can make the operator read no other Secret.
+    const secret = await ctx.passwords.get(user.metadata.namespace ?? '', ref.name, signal);
     const value = secret?.data?.[ref.key];
     if (!secret || value === undefined) return undefined;
     try {
@@ -110,10 +121,32 @@ async function deriveEntry(
   }
   if (v.keys.length === 0 && passwordHash === undefined) return undefined;
   let sessionPolicy: string | undefined;
-  if (ctx.iam && server.spec.iam.mode !== 'None') {
-    const p = ctx.iam.sessionPolicy(server, user);
+  if (ctx.iam && target.placement.iam.mode !== 'None') {
+    const p = ctx.iam.sessionPolicy(target, user);
     if ('error' in p) return undefined;
     sessionPolicy = p.policy;
   }
   return usersTableEntry(user, v.keys, passwordHash, sessionPolicy);
+}
+
+/**
+ * Users of the server's namespace beyond its profile's maxUsersPerNamespace, counted over every server of the
+ * namespace on that profile in first-come order; they get no entry (their own status says QuotaExceeded).
+ */
+export function usersOverCap(ctx: ControllerContext, server: SftpServer): Set<string> {
+  const ns = server.metadata.namespace;
+  const profile = ctx.profiles.get(server.spec.storage.profile);
+  if (!profile) return new Set();
+  const onProfile = new Set(
+    ctx.servers
+      .list()
+      .filter((s) => s.metadata.namespace === ns && s.spec.storage.profile === server.spec.storage.profile)
+      .map((s) => s.metadata.name),
+  );
+  const all = ctx.users
+    .list()
+    .filter((u) => u.metadata.namespace === ns && onProfile.has(u.spec.serverRef.name) && !isDeleting(kube(u)));
+  const max = profile.spec.limits.maxUsersPerNamespace;
+  if (all.length <= max) return new Set();
+  return new Set(all.filter((u) => !withinCap(all, u, max)).map((u) => u.metadata.name ?? ''));
 }

@@ -5,6 +5,7 @@ import { WaitingError } from '../../../runtime/errors.ts';
 import { ensureFinalizer, hasFinalizer, isDeleting, removeFinalizer } from '../../../runtime/finalizers.ts';
 import { Resources } from '../../../runtime/kube-client.ts';
 import { kube } from '../../context.ts';
+import { allottedPlacement, bucketFor } from '../../placement-of.ts';
 import { homeKey, homeOf, resolvedPrefix } from '../desired.ts';
 import type { UserRun, UserStep } from '../run.ts';
 
@@ -44,17 +45,20 @@ async function finalize(run: UserRun): Promise<void> {
           homeOf(u) === homeOf(user) &&
           !isDeleting(kube(u)),
       );
-    const skipped = !server
-      ? `SftpServer ${user.spec.serverRef.name} is gone: nothing to purge with; data (if any) kept`
-      : sharer
-        ? `home ${homeOf(user)} is shared with SftpUser ${sharer.metadata.name}: data kept`
-        : undefined;
-    if (skipped !== undefined || !server) {
+    const placement = server ? allottedPlacement(ctx, server) : undefined;
+    const skipped =
+      !server || !placement
+        ? `SftpServer ${user.spec.serverRef.name} or its profile is gone: nothing to purge with; data (if any) kept`
+        : sharer
+          ? `home ${homeOf(user)} is shared with SftpUser ${sharer.metadata.name}: data kept`
+          : undefined;
+    if (skipped !== undefined || !server || !placement) {
       await ctx.events.record(kube(user), 'Warning', 'PurgeSkipped', skipped ?? '', signal);
     } else {
-      const manager = ctx.storage.for(server, ctx.secrets);
-      const progress = await manager.purge(homeKey(server, user), { maxBatches: 5, signal });
-      const where = resolvedPrefix(server, user);
+      // Only inside the server's allotted prefix: home is validated relative (no '..', no leading '/').
+      const manager = bucketFor(ctx, server, placement);
+      const progress = await manager.purge(homeKey(placement, user), { maxBatches: 5, signal });
+      const where = resolvedPrefix(placement, user);
       if (progress.remaining) throw new WaitingError(Reason.Deleting, `purging ${where}`, 100);
       await ctx.events.record(
         kube(user),

@@ -2,16 +2,22 @@
 import { asReason, ConditionType, Reason } from '../../../api/conditions.ts';
 import { S3ManagerError } from '../../../cloud/s3/errors.ts';
 import { StallingError, WaitingError } from '../../../runtime/errors.ts';
+import { bucketFor } from '../../placement-of.ts';
 import { homeKey, resolvedPrefix } from '../desired.ts';
 import { markUser, SERVER_RETRY_MS, type UserStep } from '../run.ts';
 
 export const homeStep: UserStep = async (run) => {
-  const { ctx, user, server, signal } = run;
-  if (!server) return;
+  const { ctx, user, server, placement, signal } = run;
+  if (!server || !placement) return;
   try {
-    const manager = ctx.storage.for(server, ctx.secrets);
-    await manager.ensureMarker(homeKey(server, user), signal);
-    markUser(run, ConditionType.StorageReady, true, Reason.Reconciled, `home ${resolvedPrefix(server, user)} exists`);
+    await bucketFor(ctx, server, placement).ensureMarker(homeKey(placement, user), signal);
+    markUser(
+      run,
+      ConditionType.StorageReady,
+      true,
+      Reason.Reconciled,
+      `home ${resolvedPrefix(placement, user)} exists`,
+    );
   } catch (err) {
     const reason = err instanceof StallingError ? asReason(err.reason) : Reason.StorageError;
     markUser(run, ConditionType.StorageReady, false, reason, (err as Error).message);

@@ -68,9 +68,9 @@ export const publishedStep: UserStep = async (run) => {
 };
 
 export const sessionPolicyStep: UserStep = async (run) => {
-  const { ctx, server, status, user } = run;
-  if (!server || !ctx.iam || server.spec.iam.mode === 'None') return;
-  const p = ctx.iam.sessionPolicy(server, user);
+  const { ctx, server, placement, status, user } = run;
+  if (!server || !placement || !ctx.iam || placement.iam.mode === 'None') return;
+  const p = ctx.iam.sessionPolicy({ server, placement }, user);
   if ('error' in p) {
     markUser(run, ConditionType.IAMReady, false, asReason(p.reason, Reason.IAMError), p.message);
   } else {
@@ -84,5 +84,5 @@ export const expiryStep: UserStep = async (run) => {
   const at = run.user.spec.expiresAt;
   if (!at) return;
   const left = Date.parse(at) - run.now().getTime();
-  if (left > 0) run.requeueAfterMs = Math.min(left + 1000, 24 * 3600_000);
+  if (left > 0) run.requeueAfterMs = Math.min(left + 1000, run.requeueAfterMs ?? 24 * 3600_000);
 };

@@ -4,6 +4,8 @@ import { isConditionTrue } from '../../../runtime/conditions.ts';
 import { StallingError, WaitingError } from '../../../runtime/errors.ts';
 import { isDeleting } from '../../../runtime/finalizers.ts';
 import { kube } from '../../context.ts';
+import { placementOf } from '../../placement-of.ts';
+import { usersOverCap } from '../../sftp-server/steps/users-table.ts';
 import { resolvedPrefix } from '../desired.ts';
 import { markUser, SERVER_RETRY_MS, type UserStep } from '../run.ts';
 
@@ -18,7 +20,22 @@ export const serverStep: UserStep = async (run) => {
     // The server's creation is a watch event that requeues us (checks.ts).
     throw new StallingError(Reason.ServerNotFound, msg);
   }
-  status.prefix = resolvedPrefix(server, user);
+  const r = placementOf(ctx, server);
+  if ('refusal' in r) {
+    // The server's own status says why; the user only waits for it.
+    const msg = `SftpServer ${server.metadata.name} cannot use its storage profile (${r.refusal.reason})`;
+    markUser(run, ConditionType.ServerReady, false, Reason.ServerNotReady, msg);
+    delete status.prefix;
+    throw new WaitingError(Reason.ServerNotReady, msg, SERVER_RETRY_MS);
+  }
+  const ns2 = ns ?? '';
+  if (usersOverCap(ctx, server).has(user.metadata.name ?? '')) {
+    const profile = ctx.profiles.get(server.spec.storage.profile);
+    const msg = `SftpStorageProfile ${server.spec.storage.profile} allows ${profile?.spec.limits.maxUsersPerNamespace} SftpUser(s) per namespace in ${ns2}`;
+    markUser(run, ConditionType.ServerReady, false, Reason.QuotaExceeded, msg);
+    throw new StallingError(Reason.QuotaExceeded, msg);
+  }
+  status.prefix = resolvedPrefix(r.placement, user);
   const conds = server.status?.conditions;
   if (!isConditionTrue(conds, ConditionType.StorageReady) || !isConditionTrue(conds, ConditionType.HostKeysReady)) {
     const msg = `SftpServer ${server.metadata.name} is not configured yet (storage and host keys must be ready)`;
@@ -27,4 +44,5 @@ export const serverStep: UserStep = async (run) => {
   }
   markUser(run, ConditionType.ServerReady, true, Reason.Reconciled, `SftpServer ${server.metadata.name}`);
   run.server = server;
+  run.placement = r.placement;
 };

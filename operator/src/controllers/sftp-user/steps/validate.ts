@@ -4,6 +4,7 @@ import { StallingError } from '../../../runtime/errors.ts';
 import { isDeleting } from '../../../runtime/finalizers.ts';
 import { InvalidPasswordError } from '../../../secrets/errors.ts';
 import { kube } from '../../context.ts';
+import { PASSWORD_RECHECK_MS } from '../../password-secrets.ts';
 import { usernameOf, usernameOwners, validateUser } from '../desired.ts';
 import { markUser, type UserRun, type UserStep } from '../run.ts';
 
@@ -31,7 +32,10 @@ export const passwordStep: UserStep = async (run) => {
     delete status.passwordSecretVersion;
     return;
   }
-  const secret = ctx.secrets.get(`${user.metadata.namespace}/${ref.name}`);
+  // By name, in the user's own namespace only; a fresh GET each pass (the operator watches no tenant Secret).
+  const secret = await ctx.passwords.fetch(user.metadata.namespace ?? '', ref.name, run.signal);
+  // Rotation is noticed at the next look: PASSWORD_RECHECK_MS.
+  run.requeueAfterMs = PASSWORD_RECHECK_MS;
   if (!secret) refuse(run, Reason.PasswordSecretNotFound, `passwordSecretRef: Secret ${ref.name} not found`);
   const value = secret.data?.[ref.key];
   if (value === undefined) {
