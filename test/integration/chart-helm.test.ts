@@ -203,7 +203,7 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
     assert.match(installed.stdout, /sftpgate \S+ is installed in namespace sftpgate-system/);
     assert.match(installed.stdout, /kubectl apply -n <ns> -f examples\/sftpuser.yaml/);
     assert.match(installed.stdout, /helm uninstall` keeps the CRDs/);
-    for (const crd of ['sftpservers.sftpgate.io', 'sftpusers.sftpgate.io']) {
+    for (const crd of ['sftpservers.sftpgate.io', 'sftpusers.sftpgate.io', 'sftpstorageprofiles.sftpgate.io']) {
       await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}`]);
       const { stdout } = await cp.kubectl(['get', 'crd', crd, '-o', 'json']);
       const obj = JSON.parse(stdout) as K8sObject;
@@ -211,8 +211,13 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
     }
     const rules = parseYaml(readFileSync(`${CHART}/files/rbac-rules.yaml`, 'utf8')) as {
       clusterRules: unknown[];
+      platformRules: unknown[];
       leaderElectionRules: unknown[];
     };
+    const platform = JSON.parse(
+      (await cp.kubectl(['get', 'clusterrole', 'sg-sftpgate-operator-platform', '-o', 'json'])).stdout,
+    ) as { rules: unknown[] };
+    assert.deepEqual(platform.rules, rules.platformRules);
     const cr = JSON.parse((await cp.kubectl(['get', 'clusterrole', 'sg-sftpgate-operator', '-o', 'json'])).stdout) as {
       rules: unknown[];
     };
@@ -239,6 +244,11 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       ['create events', ['create', 'events', '-n', 'demo'], 'yes'],
       ['update the Lease in its namespace', ['update', 'leases.coordination.k8s.io', '-n', NS], 'yes'],
       ['touch Leases elsewhere', ['update', 'leases.coordination.k8s.io', '-n', 'demo'], 'no'],
+      ['read SftpStorageProfiles', ['watch', 'sftpstorageprofiles.sftpgate.io'], 'yes'],
+      ['create SftpStorageProfiles (only the platform does)', ['create', 'sftpstorageprofiles.sftpgate.io'], 'no'],
+      ['delete SftpStorageProfiles', ['delete', 'sftpstorageprofiles.sftpgate.io'], 'no'],
+      ['read Namespaces (profiles select on their labels)', ['list', 'namespaces'], 'yes'],
+      ['label Namespaces', ['patch', 'namespaces'], 'no'],
       ['read Pods', ['get', 'pods', '-n', 'demo'], 'no'],
       ['exec into Pods', ['create', 'pods/exec', '-n', 'demo'], 'no'],
       ['touch ConfigMaps', ['get', 'configmaps', '-n', 'demo'], 'no'],
