@@ -103,14 +103,15 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       .map((d) => d.kind)
       .sort();
     assert.deepEqual(kinds, [
-      'ClusterRole',
-      'ClusterRoleBinding',
-      'CustomResourceDefinition',
-      'CustomResourceDefinition',
+      // The operator's rules, and the platform rules over cluster-scoped profiles and namespaces.
+      ...Array(2).fill('ClusterRole'),
+      ...Array(2).fill('ClusterRoleBinding'),
+      ...Array(3).fill('CustomResourceDefinition'),
       'Deployment',
       'PodDisruptionBudget',
-      'Role',
-      'RoleBinding',
+      // Leader election, and reading the profiles' credentials in the operator's namespace.
+      ...Array(2).fill('Role'),
+      ...Array(2).fill('RoleBinding'),
       'Service',
       'ServiceAccount',
       // The four admission policies bounding the operator's writes, and their bindings.
@@ -330,10 +331,13 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       .filter((f) => f.endsWith('.yaml'))
       .sort();
     assert.ok(files.length > 0);
-    // Secrets first, then servers, then users (users reference servers by name only; order is for readability).
-    const rank = (f: string) => (f.startsWith('s3-') ? 0 : f.startsWith('sftpserver') ? 1 : 2);
+    // The platform's objects first (credentials in the operator's namespace, cluster-scoped profiles), then servers,
+    // then users (users reference servers by name only; order is for readability).
+    const platform = (f: string) => f.startsWith('s3-') || f.startsWith('sftpstorageprofile');
+    const rank = (f: string) => (platform(f) ? 0 : f.startsWith('sftpserver') ? 1 : 2);
     for (const f of files.sort((a, b) => rank(a) - rank(b))) {
-      const res = await cp.kubectl(['apply', '-n', 'demo', '-f', `${dir}/${f}`], { allowFailure: true });
+      const where = platform(f) ? [] : ['-n', 'demo'];
+      const res = await cp.kubectl(['apply', ...where, '-f', `${dir}/${f}`], { allowFailure: true });
       assert.equal(res.code, 0, `${f}: ${res.stderr}`);
     }
     const { stdout } = await cp.kubectl(['get', 'sftpservers,sftpusers', '-n', 'demo', '-o', 'name']);
