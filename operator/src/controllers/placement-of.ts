@@ -5,7 +5,15 @@ import type { BucketManager } from '../cloud/s3/types.ts';
 import { isDeleting } from '../runtime/finalizers.ts';
 import type { ControllerContext } from './context.ts';
 import { kube } from './context.ts';
-import { firstCome, locate, locationsOverlap, type Placement, place, type Refusal } from './placement.ts';
+import {
+  firstCome,
+  locate,
+  locationsOverlap,
+  type Placement,
+  place,
+  profileLocation,
+  type Refusal,
+} from './placement.ts';
 
 /** The earlier profile whose location overlaps `name`'s, if any (the later of two overlapping profiles is refused). */
 export function conflictingProfile(ctx: Pick<ControllerContext, 'profiles'>, name: string): string | undefined {
@@ -30,7 +38,38 @@ export function placementOf(
     .filter((s) => s.metadata.namespace === ns && s.spec.storage.profile === profileName && !isDeleting(kube(s)));
   if (!siblings.some((s) => s.metadata.name === server.metadata.name)) siblings.push(server);
   const namespace = ctx.namespaces.get(ns);
+  // Earlier servers of other profiles on the same bucket: the second wall against overlapping prefixes.
+  const profile = ctx.profiles.get(profileName);
+  const placedElsewhere = profile
+    ? ctx.servers
+        .list()
+        .filter(
+          (s) =>
+            s.spec.storage.profile !== profileName &&
+            !isDeleting(kube(s)) &&
+            // Only servers that were placed (status is the operator's), on a profile that is not itself refused.
+            s.status?.location !== undefined &&
+            conflictingProfile(ctx, s.spec.storage.profile) === undefined &&
+            firstCome(s, server) < 0 &&
+            ctx.profiles.get(s.spec.storage.profile)?.spec.bucket === profile.spec.bucket,
+        )
+        .flatMap((s) => {
+          const p = ctx.profiles.get(s.spec.storage.profile);
+          if (!p) return [];
+          const at = locate(p, s.metadata.namespace ?? '', s.metadata.name ?? '');
+          return [
+            {
+              namespace: s.metadata.namespace ?? '',
+              name: s.metadata.name ?? '',
+              endpoint: profileLocation(p).endpoint,
+              bucket: at.bucket,
+              prefix: at.prefix,
+            },
+          ];
+        })
+    : [];
   return place({
+    placedElsewhere,
     server,
     profile: ctx.profiles.get(profileName),
     namespaceLabels: namespace ? { ...namespace.metadata?.labels, 'kubernetes.io/metadata.name': ns } : undefined,

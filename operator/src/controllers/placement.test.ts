@@ -81,6 +81,25 @@ describe('place', () => {
     });
   });
 
+  it('a derived prefix overlapping a server placed earlier is refused, naming it only within the namespace', () => {
+    const other = (namespace: string) => ({
+      namespace,
+      name: 'old',
+      endpoint: 'http://minio:9000',
+      bucket: 'bkt',
+      prefix: 'sftpgate/tenants',
+    });
+    const same = place(inputs({ placedElsewhere: [other('tenants')] }));
+    assert.ok('refusal' in same);
+    assert.equal(same.refusal.reason, 'PrefixConflict');
+    assert.match(same.refusal.message, /SftpServer old/);
+    const foreign = place(inputs({ placedElsewhere: [other('someone-else')] }));
+    assert.ok('refusal' in foreign);
+    assert.doesNotMatch(foreign.refusal.message, /old|someone-else/);
+    const elsewhere = place(inputs({ placedElsewhere: [{ ...other('x'), bucket: 'another' }] }));
+    assert.ok('placement' in elsewhere);
+  });
+
   it('an empty root puts servers at <namespace>/<server>', () => {
     assert.equal(
       serverPrefix(

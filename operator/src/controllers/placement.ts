@@ -88,9 +88,7 @@ export function profileLocation(p: SftpStorageProfile): { endpoint: string; buck
 export function locationsOverlap(a: SftpStorageProfile, b: SftpStorageProfile): boolean {
   const x = profileLocation(a);
   const y = profileLocation(b);
-  if (x.endpoint !== y.endpoint || x.bucket !== y.bucket) return false;
-  const within = (inner: string, outer: string) => outer === '' || inner === outer || inner.startsWith(`${outer}/`);
-  return within(x.root, y.root) || within(y.root, x.root);
+  return x.endpoint === y.endpoint && x.bucket === y.bucket && prefixesOverlap(x.root, y.root);
 }
 
 /** Stable order for "first come": creation time, then name (the API server's timestamps have second precision). */
@@ -122,6 +120,24 @@ export interface PlacementInputs {
   readonly siblings: readonly SftpServer[];
   /** Another profile whose location overlaps this one and was there first, if any. */
   readonly conflictingProfile?: string | undefined;
+  /**
+   * Servers already placed elsewhere (other profiles on the same endpoint and bucket), first come first: a server
+   * whose derived prefix would overlap one of theirs is refused. Cannot happen while profiles do not overlap; kept as
+   * a second wall because a purge trusts the prefix.
+   */
+  readonly placedElsewhere?: readonly {
+    namespace: string;
+    name: string;
+    endpoint: string;
+    bucket: string;
+    prefix: string;
+  }[];
+}
+
+/** Whether two key prefixes overlap on whole segments (one equals or contains the other). */
+export function prefixesOverlap(a: string, b: string): boolean {
+  const within = (inner: string, outer: string) => outer === '' || inner === outer || inner.startsWith(`${outer}/`);
+  return within(a, b) || within(b, a);
 }
 
 /**
@@ -180,15 +196,23 @@ export function place(i: PlacementInputs): { placement: Placement } | { refusal:
       `storage.lifecycle.noncurrentVersionExpirationDays ${noncurrent} is outside ${noncurrentFloor}..${lc.maxNoncurrentVersionExpirationDays} (profile ${wanted.profile})`,
     );
   }
-  return {
-    placement: locate(
-      profile,
-      ns,
-      name,
-      { abort, noncurrent, storageClass: wanted.storageClass },
-      wanted.lifecycle?.expiredObjectDeleteMarker,
-    ),
-  };
+  const placement = locate(
+    profile,
+    ns,
+    name,
+    { abort, noncurrent, storageClass: wanted.storageClass },
+    wanted.lifecycle?.expiredObjectDeleteMarker,
+  );
+  const endpoint = profileLocation(profile).endpoint;
+  const other = (i.placedElsewhere ?? []).find(
+    (o) => o.endpoint === endpoint && o.bucket === placement.bucket && prefixesOverlap(o.prefix, placement.prefix),
+  );
+  if (other) {
+    // Name the other server only to its own namespace: a tenant learns nothing about another tenant.
+    const who = other.namespace === ns ? `SftpServer ${other.name}` : 'a server in another namespace';
+    return refuse(Reason.PrefixConflict, `the derived prefix ${placement.prefix}/ overlaps ${who}`);
+  }
+  return { placement };
 }
 
 /**
