@@ -428,7 +428,7 @@ describe('AWS IAM manager against moto', () => {
           setstatMode: 'Error',
           idleTimeout: '15m',
           maxSessionsPerUser: 10,
-          algorithms: 'modern',
+          algorithms: 'default',
           maxRenameObjects: 1000,
         },
         security: {

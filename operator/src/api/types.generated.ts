@@ -243,9 +243,9 @@ export interface SftpServerSftp {
    */
   maxSessionsPerUser: number;
   /**
-   * SSH algorithm policy; compatible adds older algorithms for legacy clients.
+   * SSH algorithm policy - default (OpenSSH's own defaults without SHA-1, CBC or compression), strict (AEAD or encrypt-then-MAC only), compatible (adds SHA-1 and CBC for legacy clients).
    */
-  algorithms: 'modern' | 'compatible';
+  algorithms: 'default' | 'strict' | 'compatible';
   /**
    * Text sent to clients before authentication.
    */

@@ -29,7 +29,7 @@ function serverFixture(patch: (s: SftpServer['spec']) => void = () => {}): SftpS
         setstatMode: 'Error',
         idleTimeout: '15m',
         maxSessionsPerUser: 10,
-        algorithms: 'modern',
+        algorithms: 'default',
         maxRenameObjects: 1000,
       },
       security: {

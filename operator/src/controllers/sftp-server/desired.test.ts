@@ -43,7 +43,7 @@ function server(patch: (s: SftpServer['spec']) => void = () => {}): SftpServer {
         setstatMode: 'Error',
         idleTimeout: '15m',
         maxSessionsPerUser: 10,
-        algorithms: 'modern',
+        algorithms: 'default',
         maxRenameObjects: 1000,
       },
       security: {
