@@ -11,9 +11,13 @@ export const SUPPORTED_KEY_TYPES = [
   'ecdsa-sha2-nistp256',
   'ecdsa-sha2-nistp384',
   'ecdsa-sha2-nistp521',
-  'sk-ssh-ed25519@openssh.com',
-  'sk-ecdsa-sha2-nistp256@openssh.com',
 ] as const;
+
+/**
+ * FIDO security-key types: the pod's ssh2 cannot verify their signatures, so they are refused (also at admission,
+ * by the CRD) rather than shown Ready for a login that could never succeed.
+ */
+export const REFUSED_SK_KEY_TYPES = ['sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com'] as const;
 
 /** RSA keys below this size are refused: OpenSSH itself refuses < 1024, NIST deprecated < 2048. */
 export const MIN_RSA_BITS = 2048;
@@ -40,6 +44,9 @@ export function parseAuthorizedKey(line: string, index = 0): ParsedPublicKey {
   const parts = line.trim().split(/[ \t]+/);
   const [type = '', data = '', ...commentParts] = parts;
   if (type === '') fail('empty key');
+  if ((REFUSED_SK_KEY_TYPES as readonly string[]).includes(type)) {
+    fail(`FIDO security-key type "${type}" is not supported: the SFTP server cannot verify its signatures`);
+  }
   if (!(SUPPORTED_KEY_TYPES as readonly string[]).includes(type)) {
     // Options (`from="..." ssh-ed25519 ...`) land here too: the pod does not support them.
     fail(`unsupported key type "${type.slice(0, 40)}" (authorized_keys options are not supported)`);
@@ -69,8 +76,6 @@ export function parseAuthorizedKey(line: string, index = 0): ParsedPublicKey {
     if (curve !== type.slice('ecdsa-sha2-'.length) || point === undefined || r.remaining !== 0) {
       fail(`malformed ${type} key data`);
     }
-  } else if (r.remaining === 0) {
-    fail(`malformed ${type} key data`);
   }
   const comment = commentParts.join(' ');
   return {
