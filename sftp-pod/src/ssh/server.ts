@@ -16,7 +16,7 @@ import type { AuthMethod, AuthResult, Metrics } from '../telemetry/metrics.ts';
 import type { UsersStore } from '../users/store.ts';
 import type { UserRecord } from '../users/types.ts';
 import type { AlgorithmPolicy } from './algorithms.ts';
-import { checkPassword, findKey, policyRefusal } from './auth.ts';
+import { AUTH_METHODS, checkPassword, findKey, policyRefusal, promptPassword } from './auth.ts';
 import { addressAllowed } from './cidr.ts';
 import { type Defender, Score } from './defender.ts';
 import type { HostKey } from './host-keys.ts';
@@ -259,16 +259,15 @@ export class SshServer {
   async #authenticate(conn: Conn, ctx: AuthContext): Promise<void> {
     const method = ctx.method;
     if (this.#o.defender.isBanned(conn.ip)) {
-      this.#countAttempt(method === 'password' ? 'password' : 'publickey', 'banned');
+      this.#countAttempt(method === 'password' || method === 'keyboard-interactive' ? method : 'publickey', 'banned');
       ctx.reject();
       conn.client?.end();
       return;
     }
-    if (method !== 'publickey' && method !== 'password') {
+    if (method !== 'publickey' && method !== 'password' && method !== 'keyboard-interactive') {
       // `none` is every client's first probe to learn the methods: not an attempt, so not counted (a failure count
-      // would make the auth-failure alert fire on ordinary traffic). keyboard-interactive is refused and counted.
-      if (method === 'keyboard-interactive') this.#countAttempt(method, 'failure');
-      ctx.reject(['publickey', 'password']);
+      // would make the auth-failure alert fire on ordinary traffic).
+      ctx.reject(AUTH_METHODS);
       return;
     }
     const user = this.#o.users.get(ctx.username);
@@ -289,7 +288,7 @@ export class SshServer {
           !conn.queryScored && this.#o.defender.record(conn.ip, user ? Score.wrongCredentials : Score.unknownUser);
         conn.queryScored = true;
         if (banned) this.#onBan(conn.ip);
-        ctx.reject(['publickey', 'password']);
+        ctx.reject(AUTH_METHODS);
         if (banned || conn.failures >= this.#o.maxAuthTries) conn.client?.end();
         return;
       }
@@ -299,8 +298,11 @@ export class SshServer {
         ok =
           (!sha1 || this.#o.policy.allowSha1Signatures) && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true;
       }
-    } else {
+    } else if (method === 'password') {
       ok = await checkPassword(user, ctx.password);
+    } else {
+      // keyboard-interactive: one hidden prompt, then exactly the password check (auth.ts promptPassword).
+      ok = await checkPassword(user, await promptPassword(ctx));
     }
     if (!ok || !user) {
       conn.failures++;
@@ -308,7 +310,7 @@ export class SshServer {
       const banned = this.#o.defender.record(conn.ip, user ? Score.wrongCredentials : Score.unknownUser);
       conn.log.info('authentication failed', { user: ctx.username.slice(0, 64), method, attempt: conn.failures });
       if (banned) this.#onBan(conn.ip);
-      ctx.reject(['publickey', 'password']);
+      ctx.reject(AUTH_METHODS);
       if (banned || conn.failures >= this.#o.maxAuthTries) conn.client?.end();
       return;
     }
@@ -316,7 +318,7 @@ export class SshServer {
     if (refusal) {
       this.#countAttempt(method, refusal);
       conn.log.info('login refused', { user: user.username, method, reason: refusal });
-      ctx.reject(['publickey', 'password']);
+      ctx.reject(AUTH_METHODS);
       conn.client?.end();
       return;
     }
@@ -325,7 +327,7 @@ export class SshServer {
       this.#countAttempt(method, 'max_sessions');
       conn.log.info('login refused', { user: user.username, method, reason: 'max_sessions', max });
       this.#o.defender.record(conn.ip, Score.limitExceeded);
-      ctx.reject(['publickey', 'password']);
+      ctx.reject(AUTH_METHODS);
       conn.client?.end();
       return;
     }
