@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { createLogger } from '../../sftp-pod/src/telemetry/log.ts';
 import { type CommandResult, cacheRoot, readVersions } from '../infra/index.ts';
 import { type Harness, PASSWORD, PREFIX, sha256, startHarness } from './sftp-harness.ts';
@@ -30,7 +31,9 @@ export interface ClientsBed {
 /** Starts the bed on the default policy (no --algorithms flag: the default is what is under test). */
 export async function startClientsBed(): Promise<ClientsBed> {
   const handshakes: Negotiated[] = [];
+  const verbose = process.env['SFTPGATE_E2E_LOG'] !== undefined;
   const log = createLogger('debug', {}, (line) => {
+    if (verbose) process.stderr.write(line);
     if (!line.includes('"ssh handshake"')) return;
     const n = (JSON.parse(line) as { negotiated?: Record<string, unknown> }).negotiated as
       | { kex: string; serverHostKey: string; cs: { cipher: string; mac: string } }
@@ -42,6 +45,34 @@ export async function startClientsBed(): Promise<ClientsBed> {
   writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' '${PASSWORD}'\n`);
   chmodSync(askpass, 0o700);
   return { h, lastHandshake: () => handshakes.at(-1), askpass, rows: [] };
+}
+
+/** One bed for the calling test file: started before its tests, stopped after them (printing the docs rows). */
+export function useClientsBed(): ClientsBed {
+  let bed: ClientsBed | undefined;
+  before(async () => {
+    bed = await startClientsBed();
+  });
+  after(async () => {
+    if (bed?.rows.length) console.log(bed.rows.join('\n'));
+    await bed?.h.stop();
+  });
+  const cur = (): ClientsBed => {
+    if (!bed) throw new Error('the clients bed is not started');
+    return bed;
+  };
+  return {
+    get h() {
+      return cur().h;
+    },
+    get askpass() {
+      return cur().askpass;
+    },
+    get rows() {
+      return cur().rows;
+    },
+    lastHandshake: () => cur().lastHandshake(),
+  };
 }
 
 /** Paths of the clients installed by install/clients.sh (psftp, puttygen, paramiko's python, the JSch jar). */

@@ -3,27 +3,12 @@
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { runCommand, sftpClientArgs } from '../infra/index.ts';
-import {
-  assertCleanedUp,
-  assertRenamed,
-  type ClientsBed,
-  makeUpload,
-  ok,
-  row,
-  startClientsBed,
-} from './clients-harness.ts';
+import { assertCleanedUp, assertRenamed, makeUpload, ok, row, useClientsBed } from './clients-harness.ts';
 import { PASSWORD, PREFIX, sha256 } from './sftp-harness.ts';
 
-let bed: ClientsBed;
-before(async () => {
-  bed = await startClientsBed();
-});
-after(async () => {
-  if (bed?.rows.length) console.log(bed.rows.join('\n'));
-  await bed?.h.stop();
-});
+const bed = useClientsBed();
 
 type Login = 'key' | 'password' | 'keyboard-interactive';
 

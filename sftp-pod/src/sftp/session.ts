@@ -478,7 +478,9 @@ export class SftpSession {
         const h = this.#handle_(r);
         const offset = r.u64();
         const data = r.bytes();
-        r.end();
+        // No r.end(): rclone 1.60's pkg/sftp sends its whole 32 KiB buffer after a short read, with the data length
+        // set to the bytes read. OpenSSH's sftp-server skips whatever follows a request, so such clients work there;
+        // the length field is authoritative and the rest is ignored here too (clients-libs.test.ts, rclone).
         if (h.kind !== 'write') throw new SftpStatusError(Status.FAILURE, 'handle is not open for writing');
         if (h.failed) throw new SftpStatusError(Status.FAILURE, h.failed);
         if (h.copied) throw new SftpStatusError(Status.FAILURE, 'handle was the target of copy-data');

@@ -27,10 +27,12 @@ done
 log "installing paramiko==$PARAMIKO_VERSION into a venv"
 python3 -m venv "$dest/paramiko"
 "$dest/paramiko/bin/pip" install -q --disable-pip-version-check "paramiko==$PARAMIKO_VERSION"
-ln -sf ../paramiko/bin/python "$dest/bin/paramiko-python"
+# A wrapper, not a symlink: python finds its venv (pyvenv.cfg) from the path it was started by.
+printf '#!/bin/sh\nexec "%s/paramiko/bin/python" "$@"\n' "$dest" > "$dest/bin/paramiko-python"
+chmod +x "$dest/bin/paramiko-python"
 
 log "fetching com.github.mwiede:jsch:$JSCH_VERSION (Maven Central)"
-mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy "-Dartifact=com.github.mwiede:jsch:$JSCH_VERSION" "-DoutputDirectory=$dest/jsch" >&2
+mvn -q -B -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy "-Dartifact=com.github.mwiede:jsch:$JSCH_VERSION" "-DoutputDirectory=$dest/jsch" >&2
 ln -sf "../jsch/jsch-$JSCH_VERSION.jar" "$dest/bin/jsch.jar"
 
 "$dest/bin/psftp" -V >/dev/null
