@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { argon2id, bcrypt } from 'hash-wasm';
+import { validateUsersDocument } from '../../../common/src/users/validate.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import { parseImportedHash, sha512Crypt, verifyImported } from './password-imported.ts';
-import { validateUsersDocument } from './validate.ts';
 
 // Vectors from other implementations: Drepper's sha512-crypt paper and OpenSSL's `passwd -6`; OpenBSD/Openwall
 // bcrypt test vectors; argon2id made by hash-wasm (an independent implementation of the verifier's Node/OpenSSL one).
