@@ -3,10 +3,12 @@
 // (install/clients.sh), and one scenario every client runs: mkdir, put, list, rename (S3 checked), then get,
 // remove, rmdir (download checked, nothing left behind).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { argon2id, bcrypt } from 'hash-wasm';
 import { createLogger } from '../../sftp-pod/src/telemetry/log.ts';
 import { type CommandResult, cacheRoot, readVersions } from '../infra/index.ts';
 import { type Harness, PASSWORD, PREFIX, sha256, startHarness } from './sftp-harness.ts';
@@ -24,8 +26,33 @@ export interface ClientsBed {
   lastHandshake(): Negotiated | undefined;
   /** A SSH_ASKPASS script that prints the password (OpenSSH's password and keyboard-interactive prompts). */
   readonly askpass: string;
+  /** One that prints a wrong password. */
+  readonly wrongAskpass: string;
   /** Rows for the docs table: client, login, negotiated algorithms, what ran. */
   readonly rows: string[];
+}
+
+/**
+ * Users whose password hash was imported from another system (users-table.md): sha512-crypt made by OpenSSL,
+ * bcrypt and argon2id made by hash-wasm — other implementations than the pod's verifiers.
+ */
+async function importedHashes(password: string): Promise<Record<string, string>> {
+  const salt = Buffer.from('sftpgate-import!');
+  return {
+    'migrated-sha512': execFileSync('openssl', ['passwd', '-6', '-salt', 'Mig.Rated/1', password], {
+      encoding: 'utf8',
+    }).trim(),
+    'migrated-bcrypt': await bcrypt({ password, salt, costFactor: 6, outputType: 'encoded' }),
+    'migrated-argon2id': await argon2id({
+      password,
+      salt,
+      parallelism: 1,
+      iterations: 2,
+      memorySize: 8192,
+      hashLength: 32,
+      outputType: 'encoded',
+    }),
+  };
 }
 
 /** Starts the bed on the default policy (no --algorithms flag: the default is what is under test). */
@@ -40,11 +67,19 @@ export async function startClientsBed(): Promise<ClientsBed> {
       | undefined;
     if (n) handshakes.push({ kex: n.kex, hostKey: n.serverHostKey, cipher: n.cs.cipher, mac: n.cs.mac });
   });
-  const h = await startHarness({ log });
+  const migrated = await importedHashes(PASSWORD);
+  const h = await startHarness({
+    log,
+    users: () =>
+      Object.entries(migrated).map(([username, passwordHash]) => ({ username, passwordHash, permissions: ['list'] })),
+  });
   const askpass = join(h.dir, 'askpass.sh');
   writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' '${PASSWORD}'\n`);
+  const wrongAskpass = join(h.dir, 'askpass-wrong.sh');
+  writeFileSync(wrongAskpass, "#!/bin/sh\necho 'not the password'\n");
   chmodSync(askpass, 0o700);
-  return { h, lastHandshake: () => handshakes.at(-1), askpass, rows: [] };
+  chmodSync(wrongAskpass, 0o700);
+  return { h, lastHandshake: () => handshakes.at(-1), askpass, wrongAskpass, rows: [] };
 }
 
 /** One bed for the calling test file: started before its tests, stopped after them (printing the docs rows). */
@@ -67,6 +102,9 @@ export function useClientsBed(): ClientsBed {
     },
     get askpass() {
       return cur().askpass;
+    },
+    get wrongAskpass() {
+      return cur().wrongAskpass;
     },
     get rows() {
       return cur().rows;

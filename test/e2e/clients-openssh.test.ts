@@ -1,7 +1,7 @@
 // Client matrix, OpenSSH family, on the DEFAULT algorithm policy: OpenSSH sftp (key, password, keyboard-interactive),
 // scp (SFTP mode, the default since OpenSSH 9.0) and lftp (over OpenSSH's ssh). One pod + MinIO for the file.
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCommand, sftpClientArgs } from '../infra/index.ts';
@@ -22,9 +22,9 @@ function login(mode: Login): { extra: string[]; env: Record<string, string>; key
   };
 }
 
-function sftpArgs(mode: Login): { args: string[]; env: Record<string, string> } {
+function sftpArgs(mode: Login, user = 'alice'): { args: string[]; env: Record<string, string> } {
   const l = login(mode);
-  const args = sftpClientArgs({ port: bed.h.port, user: 'alice', ...(l.keyFile ? { keyFile: l.keyFile } : {}) });
+  const args = sftpClientArgs({ port: bed.h.port, user, ...(l.keyFile ? { keyFile: l.keyFile } : {}) });
   return { args: [...l.extra, '-b', '-', ...args], env: l.env };
 }
 
@@ -53,13 +53,10 @@ describe('OpenSSH sftp', () => {
 
   test('keyboard-interactive: a wrong answer fails and counts as a failed attempt', async () => {
     const { args, env } = sftpArgs('keyboard-interactive');
-    const wrong = `${bed.h.dir}/askpass-wrong.sh`;
-    writeFileSync(wrong, "#!/bin/sh\necho 'not the password'\n");
-    chmodSync(wrong, 0o700);
     const before = await metric('sftpgate_auth_attempts_total', 'method="keyboard-interactive",result="failure"');
     const r = await runCommand('sftp', args, {
       input: 'pwd\n',
-      env: { ...env, SSH_ASKPASS: wrong },
+      env: { ...env, SSH_ASKPASS: bed.wrongAskpass },
       allowFailure: true,
     });
     assert.notEqual(r.code, 0);
@@ -67,6 +64,21 @@ describe('OpenSSH sftp', () => {
     const after = await metric('sftpgate_auth_attempts_total', 'method="keyboard-interactive",result="failure"');
     assert.equal(after - before, 1);
   });
+});
+
+test('imported hashes (sha512-crypt, bcrypt, argon2id): the password logs in, a wrong one is refused', async () => {
+  for (const user of ['migrated-sha512', 'migrated-bcrypt', 'migrated-argon2id']) {
+    const { args, env } = sftpArgs('password', user);
+    const good = await runCommand('sftp', args, { input: 'pwd\n', env, allowFailure: true });
+    ok(good, `${user} login`);
+    assert.match(good.stdout, /Remote working directory: \//);
+    const bad = await runCommand('sftp', args, {
+      input: 'pwd\n',
+      env: { ...env, SSH_ASKPASS: bed.wrongAskpass },
+      allowFailure: true,
+    });
+    assert.notEqual(bad.code, 0, `${user} with a wrong password`);
+  }
 });
 
 async function metric(name: string, labels: string): Promise<number> {

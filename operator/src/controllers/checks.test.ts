@@ -46,7 +46,7 @@ const published = {
 
 describe('server checks', () => {
   const servers = cache([server('a'), server('b', { storage: {} as never })]);
-  const users = cache([user('u1', 'b', { passwordSecretRef: { name: 'pw', key: 'password' } })]);
+  const users = cache([user('u1', 'b', { passwordSecretRef: { name: 'pw', key: 'password', format: 'Plaintext' } })]);
   const map = secretServerKeys(servers, users);
   const cases: { name: string; secret: V1Secret; want: string[] }[] = [
     {

@@ -415,6 +415,7 @@ export class SftpServerReconciler {
           secretUid: secret.metadata?.uid ?? '',
           resourceVersion: secret.metadata?.resourceVersion ?? '',
           username: usernameOf(user),
+          format: ref.format,
         });
       } catch (err) {
         if (err instanceof InvalidPasswordError) return undefined;

@@ -219,6 +219,7 @@ export class SftpUserReconciler {
         secretUid: secret.metadata?.uid ?? '',
         resourceVersion: secret.metadata?.resourceVersion ?? '',
         username: usernameOf(user),
+        format: ref.format,
       });
     } catch (err) {
       if (err instanceof InvalidPasswordError) {
