@@ -8,7 +8,7 @@ import type { Logger } from '../telemetry/log.ts';
 import type { Reader } from './codec.ts';
 import type { StatusCode } from './constants.ts';
 import type { Handle, HandleKind, HandleTable } from './handles.ts';
-import type { Pacer } from './pacing.ts';
+import type { RateLimiter } from './pacing.ts';
 
 /** Hooks for telemetry/metrics.ts; every label value passed is from a bounded set. */
 export interface SftpMetrics {
@@ -32,8 +32,8 @@ export interface SessionContext {
   readonly quotaBytes: number | undefined;
   readonly metrics: SftpMetrics | undefined;
   readonly log: Logger;
-  readonly uploadPacer: Pacer | undefined;
-  readonly downloadPacer: Pacer | undefined;
+  readonly uploadPacer: RateLimiter | undefined;
+  readonly downloadPacer: RateLimiter | undefined;
   /** stat that answers a directory for mount points (the user's root, logical directories) whatever S3 holds. */
   stat(p: ResolvedPath): Promise<FileInfo>;
 }

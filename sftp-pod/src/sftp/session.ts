@@ -28,7 +28,7 @@ import { extensionHandler, requestHandler } from './handler-table.ts';
 import { syntheticDir } from './handlers-paths.ts';
 import { type Handle, HandleTable } from './handles.ts';
 import type { UnsafeNames } from './names.ts';
-import { pacerFor } from './pacing.ts';
+import { pacerFor, type RateLimiter } from './pacing.ts';
 import { dataHeader, statusReply, versionReply } from './replies.ts';
 import { mapError, SftpStatusError } from './status-map.ts';
 
@@ -49,6 +49,9 @@ export interface SftpSessionOptions {
   /** Per-user limits from the users table (`bandwidth`); 0 or absent = unlimited. */
   readonly uploadBytesPerSecond?: number;
   readonly downloadBytesPerSecond?: number;
+  /** Pacers shared by all of a user's sessions (the SSH layer's per-user bandwidth); they win over the rates above. */
+  readonly uploadPacer?: RateLimiter;
+  readonly downloadPacer?: RateLimiter;
   /** Creating names with control characters or backslashes (names.ts); default `Refuse`. */
   readonly unsafeNames?: UnsafeNames;
 }
@@ -94,8 +97,8 @@ export class SftpSession {
       quotaBytes: options.quotaBytes,
       metrics: options.metrics,
       log: this.#log,
-      uploadPacer: pacerFor(options.uploadBytesPerSecond),
-      downloadPacer: pacerFor(options.downloadBytesPerSecond),
+      uploadPacer: options.uploadPacer ?? pacerFor(options.uploadBytesPerSecond),
+      downloadPacer: options.downloadPacer ?? pacerFor(options.downloadBytesPerSecond),
       async stat(p: ResolvedPath): Promise<FileInfo> {
         try {
           return await storage.stat(p.key, signal);
