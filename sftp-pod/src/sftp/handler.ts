@@ -1,14 +1,13 @@
 // The shape of one entry of the request table (handler-table.ts), in the style of OpenSSH sftp-server.c's
 // `handlers[]`: what the request is, its label, what it needs, and the function that serves it. What an entry
 // `needs` is checked by access.ts, once, before `run` is called: handlers never check permissions themselves.
-import type { Permission } from '../../../common/src/users/permission.ts';
-import type { PathJail, ResolvedPath } from '../storage/jail.ts';
+import type { PathJail, Permission, ResolvedPath } from '../storage/jail.ts';
 import type { FileInfo, Storage } from '../storage/types.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Reader } from './codec.ts';
 import type { StatusCode } from './constants.ts';
 import type { Handle, HandleKind, HandleTable } from './handles.ts';
-import type { RateLimiter } from './pacing.ts';
+import type { RateLimiter } from './pacer.ts';
 
 /** Hooks for telemetry/metrics.ts; every label value passed is from a bounded set. */
 export interface SftpMetrics {

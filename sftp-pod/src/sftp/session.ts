@@ -1,6 +1,6 @@
 // One SFTP v3 session on a raw subsystem channel: framing, ordering, backpressure, and dispatch through the request
 // table (handler-table.ts). What each request needs is checked in access.ts, errors become a status in status-map.ts,
-// replies are encoded in replies.ts, handles live in handles.ts and bandwidth pacing in pacing.ts.
+// replies are encoded in replies.ts, handles live in handles.ts and bandwidth pacing in pacer.ts.
 //
 // Requests are processed strictly one at a time, in arrival order, and the channel is paused while one is in
 // progress. That single rule gives us three properties at once:
@@ -28,7 +28,7 @@ import { extensionHandler, requestHandler } from './handler-table.ts';
 import { syntheticDir } from './handlers-paths.ts';
 import { type Handle, HandleTable } from './handles.ts';
 import type { UnsafeNames } from './names.ts';
-import { pacerFor, type RateLimiter } from './pacing.ts';
+import { pacerFor, type RateLimiter } from './pacer.ts';
 import { dataHeader, statusReply, versionReply } from './replies.ts';
 import { mapError, SftpStatusError } from './status-map.ts';
 
@@ -49,11 +49,11 @@ export interface SftpSessionOptions {
   /** Per-user limits from the users table (`bandwidth`); 0 or absent = unlimited. */
   readonly uploadBytesPerSecond?: number;
   readonly downloadBytesPerSecond?: number;
+  /** Creating names with control characters or backslashes (names.ts); default `Refuse`. */
+  readonly unsafeNames?: UnsafeNames;
   /** Pacers shared by all of a user's sessions (the SSH layer's per-user bandwidth); they win over the rates above. */
   readonly uploadPacer?: RateLimiter;
   readonly downloadPacer?: RateLimiter;
-  /** Creating names with control characters or backslashes (names.ts); default `Refuse`. */
-  readonly unsafeNames?: UnsafeNames;
 }
 
 /** An extension name as a log/metric label only when it looks like one; the client chose it. */
