@@ -147,3 +147,17 @@ test('fairShares: defaults, floors and caps', () => {
   }
   assert.throws(() => new FairBudget(new ByteBudget(10), { perUserBytes: 11, perSessionBytes: 5, waitMs: 0 }));
 });
+
+test('a wait at the session or user level counts as a backpressure pause of the pod budget', async () => {
+  let pauses = 0;
+  const pod = new ByteBudget(1000, { onPause: () => pauses++ });
+  const fair = new FairBudget(pod, { perUserBytes: 500, perSessionBytes: 100, waitMs: 0 });
+  const lease = fair.lease('alice', 's1');
+  await lease.acquire(100);
+  const waiting = lease.acquire(100);
+  assert.equal(pauses, 1, 'the session share was full: one pause');
+  lease.release(100);
+  await waiting;
+  lease.release(100);
+  lease.close();
+});
