@@ -352,7 +352,8 @@ describe('backpressure', () => {
     assert.ok(maxBuffered <= budgetBytes, `max buffered ${maxBuffered} > budget ${budgetBytes}`);
     assert.ok(podBudget.peak <= budgetBytes, `budget peak ${podBudget.peak} > ${budgetBytes}`);
     assert.ok(pauses > 0, 'the writers were paused at least once');
-    assert.equal(podBudget.pauses, pauses);
+    // Waits at a user's or session's share feed the same pause hook as waits at the pod (fair-budget.ts).
+    assert.ok(pauses >= podBudget.pauses, `hook pauses ${pauses} < pod budget pauses ${podBudget.pauses}`);
     assert.equal(buffered, 0, 'everything confirmed, nothing counted as buffered');
     assert.equal(podBudget.used, 0, 'every byte of budget returned');
     assert.equal(partSeconds.length, 6 + 1 + 5 + 1);
