@@ -105,6 +105,25 @@ const invalidCreates: InvalidCase[] = [
     message: /must be one OpenSSH public key line/,
   },
   {
+    // The pod cannot verify FIDO (sk-*) signatures: such a user is refused here, never shown Ready and unable to log in.
+    name: 'FIDO security-key (sk-ssh-ed25519) authorized key',
+    object: user('u-sk-key', {
+      ...validUserSpec,
+      authorizedKeys: [
+        ed25519,
+        'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHAAAABHNzaDo= me@yubikey',
+      ],
+    }),
+    field: 'spec.authorizedKeys[1]',
+    message: /FIDO security-key keys .* are not supported: the SFTP server cannot verify their signatures/,
+  },
+  {
+    name: 'FIDO security-key (sk-ecdsa) authorized key',
+    object: user('u-sk-ecdsa', { ...validUserSpec, authorizedKeys: ['sk-ecdsa-sha2-nistp256@openssh.com AAAA x'] }),
+    field: 'spec.authorizedKeys[0]',
+    message: /FIDO security-key keys/,
+  },
+  {
     name: 'more than 32 authorized keys',
     object: user('u-many-keys', {
       ...validUserSpec,

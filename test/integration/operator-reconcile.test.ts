@@ -1,6 +1,7 @@
 // The operator against a real kube-apiserver and MinIO: a server's storage, host keys, children and users table;
 // users joining and leaving; bad input reported in status; zero writes once converged; restarts.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { GetBucketLifecycleConfigurationCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Resources } from '../../operator/src/runtime/kube-client.ts';
@@ -174,6 +175,46 @@ describe('SftpUser', () => {
     });
     assert.equal(await verifyPassword('second-password-456', second), true);
     assert.equal(await verifyPassword('first-password-123', second), false);
+  });
+
+  it('passwordSecretRef.format Hash: an imported sha512-crypt hash is copied as it is; a plaintext is refused', async () => {
+    const imported = execFileSync('openssl', ['passwd', '-6', '-salt', 'from.pam', 'migrated-password-1'], {
+      encoding: 'utf8',
+    }).trim();
+    for (const [name, value] of [
+      ['dave-pw', imported],
+      ['erin-pw', 'a plaintext, not a hash'],
+    ] as const) {
+      await bed.admin.apply(Resources.Secret, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: NS },
+        stringData: { password: value },
+      } as never);
+    }
+    for (const name of ['dave', 'erin']) {
+      await bed.admin.apply(
+        Resources.SftpUser,
+        userManifest(NS, name, {
+          serverRef: { name: 'demo' },
+          passwordSecretRef: { name: `${name}-pw`, format: 'Hash' },
+        }),
+      );
+    }
+    const hash = await waitFor(
+      'dave imported',
+      async () => (await usersTable(bed, NS, 'demo'))?.users.find((u) => u.username === 'dave')?.passwordHash,
+    );
+    assert.equal(hash, imported);
+    assert.equal(await verifyPassword('migrated-password-1', hash), true);
+    const erin = await waitFor('erin refused', async () => {
+      const c = condition(await getUser(bed, NS, 'erin'), 'Validated');
+      return c?.status === 'False' && c;
+    });
+    assert.equal(erin.reason, 'InvalidPassword');
+    assert.match(erin.message, /format Hash: not a supported hash/);
+    assert.ok(!erin.message.includes('plaintext, not a hash'));
+    assert.ok(!(await usersTable(bed, NS, 'demo'))?.users.some((u) => u.username === 'erin'));
   });
 
   it('examples/sftpuser-password.yaml applied with kubectl: carol gets a hash of the example password', async () => {

@@ -334,9 +334,9 @@ export interface SftpServerSftp {
    */
   maxSessionsPerUser: number;
   /**
-   * SSH algorithm policy; compatible adds older algorithms for legacy clients.
+   * SSH algorithm policy - default (OpenSSH's own defaults without SHA-1, CBC or compression), strict (AEAD or encrypt-then-MAC only), compatible (adds SHA-1 and CBC for legacy clients).
    */
-  algorithms: 'modern' | 'compatible';
+  algorithms: 'default' | 'strict' | 'compatible';
   /**
    * Text sent to clients before authentication.
    */
@@ -580,11 +580,15 @@ export interface SftpUserServerRef {
   name: string;
 }
 /**
- * Secret in this namespace holding the plaintext password; the operator stores only a scrypt hash and re-hashes when the Secret changes.
+ * Secret in this namespace holding the plaintext password (the operator stores only a scrypt hash and re-hashes when the Secret changes), or with format Hash an existing password hash to migrate.
  */
 export interface SftpUserPasswordSecretRef {
   name: string;
   key: string;
+  /**
+   * Plaintext (hashed by the operator) or Hash - a bcrypt ($2a$/$2b$/$2y$), argon2id (PHC string) or sha512-crypt ($6$) hash imported from another system, copied into the users table as it is.
+   */
+  format: 'Plaintext' | 'Hash';
 }
 export interface SftpUserDirectoryPermission {
   /**

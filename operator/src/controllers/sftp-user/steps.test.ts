@@ -95,7 +95,7 @@ describe('user steps', () => {
 
   it('password: missing Secret, missing key and an unusable password each stall with their reason', async () => {
     const ctx = fakeContext();
-    const ref = { name: 'pw', key: 'password' };
+    const ref = { name: 'pw', key: 'password', format: 'Plaintext' as const };
     const run = runOf(ctx, userFixture('alice', key, { passwordSecretRef: ref }));
     await assert.rejects(passwordStep(run), StallingError);
     assert.equal(reason(run, ConditionType.Validated), Reason.PasswordSecretNotFound);

@@ -62,7 +62,7 @@ export function serverFixture(patch: (s: SftpServer['spec']) => void = () => {})
         setstatMode: 'Error',
         idleTimeout: '15m',
         maxSessionsPerUser: 10,
-        algorithms: 'modern',
+        algorithms: 'default',
         maxRenameObjects: 1000,
       },
       security: {

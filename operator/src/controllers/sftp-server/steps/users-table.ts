@@ -113,6 +113,7 @@ async function deriveEntry(
         secretUid: secret.metadata?.uid ?? '',
         resourceVersion: secret.metadata?.resourceVersion ?? '',
         username: usernameOf(user),
+        format: ref.format,
       });
     } catch (err) {
       if (err instanceof InvalidPasswordError) return undefined;

@@ -47,6 +47,7 @@ export const passwordStep: UserStep = async (run) => {
       secretUid: secret.metadata?.uid ?? '',
       resourceVersion: secret.metadata?.resourceVersion ?? '',
       username: usernameOf(user),
+      format: ref.format,
     });
   } catch (err) {
     if (!(err instanceof InvalidPasswordError)) throw err;
