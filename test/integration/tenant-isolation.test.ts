@@ -298,6 +298,12 @@ describe('tenant isolation', { timeout: 300_000 }, () => {
       return condition(u as never, 'Published')?.status === 'True';
     });
     assert.equal((await getServer(bed, B, 'first'))?.status?.users, 1);
+    // Freeing the place admits the refused user (its own status changes; the table takes it).
+    await bed.admin.delete(Resources.SftpUser, B, 'u1');
+    await waitFor('u2 admitted', async () => {
+      const u = await bed.admin.getOptional(Resources.SftpUser, B, 'u2');
+      return condition(u as never, 'Published')?.status === 'True';
+    });
     await bed.admin.delete(Resources.SftpServer, B, 'first');
     await waitFor('second admitted', async () => (await reasonOf(B, 'second')) === Reason.LifecycleRulesApplied);
   });
