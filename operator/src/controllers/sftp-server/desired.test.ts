@@ -214,3 +214,28 @@ describe('IAM modes in the pod env and ServiceAccount', () => {
     assert.equal(env['SFTPGATE_DATA_ROLE_ARN'], undefined);
   });
 });
+
+describe("the profile's CA bundle", () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const withCa = locate(
+    profileFixture((p) => (p.caBundle = pem)),
+    'tenants',
+    'demo',
+  );
+  it('is mounted from the server copy and named in NODE_EXTRA_CA_CERTS; absent, nothing is', () => {
+    const pod = desiredDeployment(server(), withCa, settings, 'x').spec?.template.spec;
+    assert.deepEqual(
+      pod?.volumes?.find((v) => v.name === 's3-ca'),
+      { name: 's3-ca', secret: { secretName: 'demo-s3-ca', defaultMode: 0o444 } },
+    );
+    assert.ok(pod?.containers[0]?.volumeMounts?.some((m) => m.name === 's3-ca' && m.readOnly));
+    const env = Object.fromEntries(podEnv(server(), withCa).map((e) => [e.name, e.value]));
+    assert.equal(env['NODE_EXTRA_CA_CERTS'], '/etc/sftpgate/s3-ca/ca.crt');
+    const plain = desiredDeployment(server(), at, settings, 'x').spec?.template.spec;
+    assert.equal(
+      plain?.volumes?.find((v) => v.name === 's3-ca'),
+      undefined,
+    );
+    assert.equal(envOf(server())['NODE_EXTRA_CA_CERTS'], undefined);
+  });
+});

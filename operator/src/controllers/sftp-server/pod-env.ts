@@ -9,6 +9,7 @@ import {
   HOST_KEY_DIR,
   type IamOutputs,
   METRICS_PORT,
+  S3_CA_DIR,
   SHUTDOWN_GRACE_SECONDS,
   SSH_PORT,
   type WorkloadSettings,
@@ -44,6 +45,8 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
     ...env('SFTPGATE_S3_STORAGE_CLASS', placement.storageClass),
     ...env('SFTPGATE_S3_SSE', placement.encryption?.type),
     ...env('SFTPGATE_S3_SSE_KMS_KEY_ID', placement.encryption?.kmsKeyId),
+    // Node adds these to its root store for every TLS connection the pod makes (S3 and STS).
+    ...env('NODE_EXTRA_CA_CERTS', placement.caBundle ? `${S3_CA_DIR}/ca.crt` : undefined),
     ...(creds
       ? [
           { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: creds, key: 'AWS_ACCESS_KEY_ID' } } },
