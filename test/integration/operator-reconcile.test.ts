@@ -8,8 +8,8 @@ import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import { verifyPassword } from '../../sftp-pod/src/users/password.ts';
 import {
+  applyProfile,
   condition,
-  createCredentialsSecret,
   createNamespace,
   getServer,
   getUser,
@@ -34,7 +34,6 @@ before(async () => {
   bed = await startTestBed();
   await bed.minio.createBucket('sftp', { versioning: true });
   await createNamespace(bed, NS);
-  await createCredentialsSecret(bed, NS);
   op = startOperator(bed);
 });
 after(async () => {
@@ -70,9 +69,10 @@ describe('SftpServer', () => {
   });
 
   it('a missing bucket: StorageReady=False, reason BucketNotFound, the S3 error in the message', async () => {
+    await applyProfile(bed, 'nobucket', { bucket: 'does-not-exist' });
     await bed.admin.apply(
       Resources.SftpServer,
-      serverManifest(bed, NS, 'nobucket', { storage: { bucket: 'does-not-exist' } }),
+      serverManifest(bed, NS, 'nobucket', { storage: { profile: 'nobucket' } }),
     );
     const c = await waitFor('BucketNotFound', async () => {
       const x = condition(await getServer(bed, NS, 'nobucket'), 'StorageReady');
@@ -113,11 +113,13 @@ describe('SftpServer', () => {
   it('lifecycle rules and the prefix marker are in the bucket', async () => {
     const rules =
       (await bed.minio.s3().send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'sftp' }))).Rules ?? [];
-    const ours = rules.find((r) => r.ID?.startsWith('sftpgate-') && (r.Filter?.Prefix ?? r.Prefix) === 'servers/demo/');
+    const ours = rules.find(
+      (r) => r.ID?.startsWith('sftpgate-') && (r.Filter?.Prefix ?? r.Prefix) === 'servers/tenants/demo/',
+    );
     assert.ok(ours, JSON.stringify(rules));
     assert.equal(ours.NoncurrentVersionExpiration?.NoncurrentDays, 30);
     assert.equal(ours.Expiration?.ExpiredObjectDeleteMarker, true);
-    assert.ok(await headExists('servers/demo/'));
+    assert.ok(await headExists('servers/tenants/demo/'));
   });
 });
 
@@ -137,10 +139,10 @@ describe('SftpUser', () => {
       const u = await getUser(bed, NS, 'alice');
       return condition(u, 'Ready')?.status === 'True' && u;
     });
-    assert.equal(user.status?.prefix, 's3://sftp/servers/demo/alice/');
+    assert.equal(user.status?.prefix, 's3://sftp/servers/tenants/demo/alice/');
     assert.equal(user.status?.usersSecret, 'demo-users-0');
     assert.match(user.status?.keyFingerprints?.[0] ?? '', /^SHA256:/);
-    assert.ok(await headExists('servers/demo/alice/'));
+    assert.ok(await headExists('servers/tenants/demo/alice/'));
     assert.equal((await getServer(bed, NS, 'demo'))?.status?.users, 1);
   });
 
@@ -281,7 +283,7 @@ describe('SftpUser', () => {
       'alice gone from the table',
       async () => !(await usersTable(bed, NS, 'demo'))?.users.some((u) => u.username === 'alice'),
     );
-    assert.ok(await headExists('servers/demo/alice/'));
+    assert.ok(await headExists('servers/tenants/demo/alice/'));
   });
 });
 
