@@ -171,7 +171,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     options.storageFor ?? createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), broker });
 
   const defender = new Defender(config.defender);
-  const userCas = await loadTrustedUserCas(config.trustedUserCaKeys, config.revokedUserCertificates);
+  const userCas = await loadTrustedUserCas(config.trustedUserCaKeys, config.revokedUserCertificates, {
+    signal: lifetime.signal,
+    onError: (err) => log.warn('trusted user CA or revocation file not applied; keeping the last valid one', { err }),
+  });
   const ssh = new SshServer({
     ...(userCas ? { userCas } : {}),
     hostKeys,

@@ -3,12 +3,12 @@
 // no critical option we do not enforce; source-address is enforced.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type KeyDir, type KeyPair, makeKeyDir } from '../../sftp-pod/src/ssh/testing/keys.ts';
 import { createLogger } from '../../sftp-pod/src/telemetry/log.ts';
-import { makeTempDir, removeTempDir, runCommand, sftpClientArgs } from '../infra/index.ts';
+import { makeTempDir, removeTempDir, runCommand, sftpClientArgs, waitUntil } from '../infra/index.ts';
 import { type Harness, startHarness } from './sftp-harness.ts';
 
 let h: Harness;
@@ -18,6 +18,7 @@ let user: KeyPair;
 let ca: KeyPair;
 let rsaCa: KeyPair;
 let otherCa: KeyPair;
+let revokedFile: string;
 /** Reasons the pod logged for refused certificates, in order. */
 const reasons: string[] = [];
 
@@ -30,11 +31,15 @@ before(async () => {
   user = keys.generate('certified'); // in nobody's publicKeys: only a certificate can let it in
   const caFile = join(dir, 'trusted-user-cas');
   writeFileSync(caFile, `# platform user CAs\n${ca.publicLine}\n${rsaCa.publicLine}\n`);
-  const revoked = join(dir, 'revoked');
-  writeFileSync(revoked, 'serial:666\nid:stolen-laptop\n');
+  revokedFile = join(dir, 'revoked');
+  writeFileSync(revokedFile, 'serial:666\nid:stolen-laptop\n');
   h = await startHarness({
     // Many refusals from one address in a row: keep the defender out of the way of the cases after them.
-    args: [`--trusted-user-ca-keys=${caFile}`, `--revoked-user-certificates=${revoked}`, '--defender-threshold=1000'],
+    args: [
+      `--trusted-user-ca-keys=${caFile}`,
+      `--revoked-user-certificates=${revokedFile}`,
+      '--defender-threshold=1000',
+    ],
     log: createLogger('info', {}, (line) => {
       const m = /"msg":"certificate refused".*"reason":"([^"]+)"/.exec(line);
       if (m?.[1]) reasons.push(m[1]);
@@ -104,6 +109,13 @@ describe('OpenSSH user certificates', () => {
       assert.ok(reasons.includes(reason), `pod logged ${reasons.join(', ') || 'nothing'}, want ${reason}`);
     });
   }
+
+  test('a revocation added to the file applies to the next login without a restart', async () => {
+    const cert = certificate('revoked-later', ca, ['-I', 'lost-phone', '-n', 'alice', '-V', '-5m:+1h', '-z', '77']);
+    assert.equal(await login(cert), true);
+    appendFileSync(revokedFile, 'serial:77\n');
+    await waitUntil('revocation applied', async () => !(await login(cert)), { timeoutMs: 15_000 });
+  });
 
   test('source-address that matches the client is enforced, not refused', async () => {
     assert.equal(

@@ -228,9 +228,54 @@ export function parseTrustedUserCas(caText: string, revokedText = ''): TrustedUs
   return { keys, revokedSerials, revokedKeyIds };
 }
 
-/** Loads --trusted-user-ca-keys and --revoked-user-certificates; undefined when no CA file is configured. Throws. */
-export async function loadTrustedUserCas(caFile?: string, revokedFile?: string): Promise<TrustedUserCas | undefined> {
+/**
+ * Loads --trusted-user-ca-keys and --revoked-user-certificates, then re-reads both every `pollMs` until `signal`
+ * aborts, so a revocation (or a new CA) applies to the next login within about a second, without a restart. A file
+ * that no longer parses is logged and ignored: the last valid set stays. Undefined when no CA file is configured;
+ * throws at startup when a file is missing or does not parse.
+ */
+export async function loadTrustedUserCas(
+  caFile: string | undefined,
+  revokedFile: string | undefined,
+  options: { signal?: AbortSignal; pollMs?: number; onError?: (err: unknown) => void } = {},
+): Promise<TrustedUserCas | undefined> {
   if (!caFile) return undefined;
-  const revoked = revokedFile ? await readFile(revokedFile, 'utf8') : '';
-  return parseTrustedUserCas(await readFile(caFile, 'utf8'), revoked);
+  const read = async () => {
+    const [ca, revoked] = await Promise.all([
+      readFile(caFile, 'utf8'),
+      revokedFile ? readFile(revokedFile, 'utf8') : '',
+    ]);
+    return { text: `${ca}\0${revoked}`, cas: () => parseTrustedUserCas(ca, revoked) };
+  };
+  const first = await read();
+  let text = first.text;
+  let current = first.cas();
+  if (options.signal) {
+    const timer = setInterval(() => {
+      read()
+        .then(
+          (next) => {
+            if (next.text === text) return;
+            text = next.text;
+            current = next.cas();
+          },
+          (err: unknown) => options.onError?.(err),
+        )
+        .catch((err: unknown) => options.onError?.(err));
+    }, options.pollMs ?? 1000);
+    timer.unref();
+    options.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
+  // Always the latest valid set: the authenticator holds this object for the pod's lifetime.
+  return {
+    get keys() {
+      return current.keys;
+    },
+    get revokedSerials() {
+      return current.revokedSerials;
+    },
+    get revokedKeyIds() {
+      return current.revokedKeyIds;
+    },
+  };
 }
