@@ -228,6 +228,16 @@ export function parseTrustedUserCas(caText: string, revokedText = ''): TrustedUs
   return { keys, revokedSerials, revokedKeyIds };
 }
 
+/** A revocation file that does not exist (yet) means no revocations; any other read error is an error. */
+async function optionalText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
 /**
  * Loads --trusted-user-ca-keys and --revoked-user-certificates, then re-reads both every `pollMs` until `signal`
  * aborts, so a revocation (or a new CA) applies to the next login within about a second, without a restart. A file
@@ -241,10 +251,7 @@ export async function loadTrustedUserCas(
 ): Promise<TrustedUserCas | undefined> {
   if (!caFile) return undefined;
   const read = async () => {
-    const [ca, revoked] = await Promise.all([
-      readFile(caFile, 'utf8'),
-      revokedFile ? readFile(revokedFile, 'utf8') : '',
-    ]);
+    const [ca, revoked] = await Promise.all([readFile(caFile, 'utf8'), revokedFile ? optionalText(revokedFile) : '']);
     return { text: `${ca}\0${revoked}`, cas: () => parseTrustedUserCas(ca, revoked) };
   };
   const first = await read();

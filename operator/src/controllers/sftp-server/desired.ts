@@ -24,6 +24,8 @@ export const METRICS_PORT = 9090;
 /** UID/GID of the distroless "nonroot" user; numeric so runAsNonRoot can be verified by the kubelet. */
 export const POD_UID = 65532;
 export const HOST_KEY_DIR = '/etc/sftpgate/host-keys';
+/** Where the user-certificate ConfigMap (spec.security.userCertificates) is mounted. */
+export const USER_CA_DIR = '/etc/sftpgate/user-ca';
 export const SHUTDOWN_GRACE_SECONDS = 30;
 
 /** What the IAM step produced (status.iam) that the workloads need: role ARNs in mode AWS. */
@@ -127,6 +129,7 @@ export function desiredDeployment(
   iam?: IamOutputs,
 ): V1Deployment {
   const s = server.spec;
+  const userCa = s.security.userCertificates;
   const names = childNames(server);
   const selector = selectorLabels(server);
   const podLabels = { ...stringMap(s.podLabels), ...commonLabels(server, 'sftp') };
@@ -212,6 +215,7 @@ export function desiredDeployment(
               },
               volumeMounts: [
                 { name: 'host-keys', mountPath: HOST_KEY_DIR, readOnly: true },
+                ...(userCa ? [{ name: 'user-ca', mountPath: USER_CA_DIR, readOnly: true }] : []),
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             },
@@ -225,6 +229,9 @@ export function desiredDeployment(
                 items: s.hostKeys.types.map((t) => ({ key: HOST_KEY_FILES[t], path: HOST_KEY_FILES[t] })),
               },
             },
+            // The whole ConfigMap (not items): a revocations key that does not exist yet must not block the pod;
+            // kubelet refreshes the files in place and the pod re-reads them.
+            ...(userCa ? [{ name: 'user-ca', configMap: { name: userCa.configMapName, defaultMode: 0o444 } }] : []),
             // Node's and ssh2's scratch space only; file data never touches disk.
             { name: 'tmp', emptyDir: { sizeLimit: '16Mi' } },
           ],
