@@ -65,6 +65,29 @@ describe('desiredDeployment', () => {
     assert.ok(c?.volumeMounts?.some((m) => m.name === 'host-keys' && m.readOnly));
   });
 
+  it('user certificates: the named ConfigMap mounted read-only as a whole, its files passed as flags', () => {
+    const withCa = serverFixture((s) => {
+      s.security.userCertificates = {
+        configMapName: 'partner-ca',
+        caKey: 'trusted-user-ca-keys',
+        revokedKey: 'revoked-user-certificates',
+      };
+    });
+    const p = desiredDeployment(withCa, at, settings, 'hk1').spec?.template.spec;
+    const vol = p?.volumes?.find((v) => v.name === 'user-ca');
+    assert.equal(vol?.configMap?.name, 'partner-ca');
+    assert.equal(vol?.configMap?.items, undefined);
+    assert.ok(p?.containers[0]?.volumeMounts?.some((m) => m.name === 'user-ca' && m.readOnly));
+    const env = envOf(withCa);
+    assert.equal(env['SFTPGATE_TRUSTED_USER_CA_KEYS'], '/etc/sftpgate/user-ca/trusted-user-ca-keys');
+    assert.equal(env['SFTPGATE_REVOKED_USER_CERTIFICATES'], '/etc/sftpgate/user-ca/revoked-user-certificates');
+    assert.equal(envOf(server())['SFTPGATE_TRUSTED_USER_CA_KEYS'], undefined);
+    assert.equal(
+      pod?.volumes?.some((v) => v.name === 'user-ca'),
+      false,
+    );
+  });
+
   const checksum = (s: SftpServer, hk = 'hk1') =>
     desiredDeployment(s, at, settings, hk).spec?.template.metadata?.annotations?.[CONFIG_CHECKSUM_ANNOTATION];
   const rollouts: { name: string; s: SftpServer; hk?: string; rolls: boolean }[] = [

@@ -12,6 +12,7 @@ import {
   S3_CA_DIR,
   SHUTDOWN_GRACE_SECONDS,
   SSH_PORT,
+  USER_CA_DIR,
   type WorkloadSettings,
 } from './desired.ts';
 
@@ -31,6 +32,7 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
   const creds = placement.credentials ? names.credentials : undefined;
   const mode = placement.iam.mode;
   const sts = placement.iam.sts;
+  const certs = s.security.userCertificates;
   return [
     ...env('SFTPGATE_LISTEN', `0.0.0.0:${SSH_PORT}`),
     ...env('SFTPGATE_METRICS_LISTEN', `0.0.0.0:${METRICS_PORT}`),
@@ -80,6 +82,9 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
       'SFTPGATE_ALLOWED_CIDRS',
       s.security.allowedSourceCIDRs?.length ? s.security.allowedSourceCIDRs.join(',') : undefined,
     ),
+    // OpenSSH user certificates: files of the ConfigMap volume desired.ts mounts (the pod re-reads them every second).
+    ...env('SFTPGATE_TRUSTED_USER_CA_KEYS', certs ? `${USER_CA_DIR}/${certs.caKey}` : undefined),
+    ...env('SFTPGATE_REVOKED_USER_CERTIFICATES', certs ? `${USER_CA_DIR}/${certs.revokedKey}` : undefined),
     ...env('SFTPGATE_MAX_RENAME_OBJECTS', s.sftp.maxRenameObjects),
     ...env('SFTPGATE_SHUTDOWN_GRACE', `${SHUTDOWN_GRACE_SECONDS}s`),
     ...env('SFTPGATE_LOG_LEVEL', 'info'),
