@@ -30,7 +30,17 @@ test('every IAM command the manager sends is allowed by the operator policy, and
 });
 
 test('the policy only reaches roles under the sftpgate path, and writes only to roles carrying our uid tag', () => {
-  for (const s of policy.Statement) assert.equal(s.Resource, `arn:aws:iam::*:role${DEFAULT_IAM_PATH}*`, s.Sid);
+  for (const s of policy.Statement) {
+    // The one exception: GetRole of a role that does not exist is authorised on the path-less ARN (role/<name>).
+    const resource =
+      s.Sid === 'LookUpRolesBeforeTheyExist'
+        ? 'arn:aws:iam::*:role/sftpgate-*'
+        : `arn:aws:iam::*:role${DEFAULT_IAM_PATH}*`;
+    assert.equal(s.Resource, resource, s.Sid);
+  }
+  assert.deepEqual(actions(policy.Statement.find((s) => s.Sid === 'LookUpRolesBeforeTheyExist') as Statement), [
+    'iam:GetRole',
+  ]);
   const writes = policy.Statement.find((s) => s.Sid === 'ChangeAndDeleteOnlyOwnedRoles');
   assert.deepEqual(writes?.Condition, { Null: { [`aws:ResourceTag/${TAG_UID}`]: 'false' } });
   for (const sid of ['CreateRolesOnlyWithOwnershipTags', 'SetOnlyOwnershipTags']) {

@@ -80,6 +80,14 @@ export function operatorIamPolicy(o: { readonly partition?: string; readonly pat
         Resource: roles,
       },
       {
+        // IAM authorises a call on a role that does not exist (yet, or any more) against `role/<name>` without the
+        // path: without this, the first GetRole of a new server is AccessDenied instead of NoSuchEntity.
+        Sid: 'LookUpRolesBeforeTheyExist',
+        Effect: 'Allow',
+        Action: 'iam:GetRole',
+        Resource: `arn:${o.partition ?? 'aws'}:iam::*:role/sftpgate-*`,
+      },
+      {
         Sid: 'CreateRolesOnlyWithOwnershipTags',
         Effect: 'Allow',
         Action: 'iam:CreateRole',
