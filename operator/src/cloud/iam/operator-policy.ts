@@ -19,8 +19,10 @@ export interface OperatorStorageScope {
 }
 
 /**
- * S3 statements for one bucket/root. HeadBucket is authorised as an unconditioned s3:ListBucket (AWS has no finer
- * action for it), so the operator may list key names of the whole bucket; every object action stays under the root.
+ * S3 statements for one bucket/root. s3:ListBucket is unconditioned: HeadBucket is authorised as a bucket-wide
+ * ListBucket, and AWS answers HeadObject of a missing marker with 404 (not 403, which the manager cannot tell from a
+ * refusal) only to a caller holding ListBucket. So the operator may list key names of the whole bucket; every object
+ * action stays under the root.
  */
 export function operatorS3Statements(scope: OperatorStorageScope): Record<string, unknown>[] {
   const p = scope.partition ?? 'aws';
