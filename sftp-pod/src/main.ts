@@ -15,6 +15,7 @@ import { Defender } from './ssh/defender.ts';
 import { loadHostKeys } from './ssh/host-keys.ts';
 import { SshServer } from './ssh/server.ts';
 import { ByteBudget } from './storage/budget.ts';
+import { settleCommits } from './storage/commit-tracker.ts';
 import type { StorageMetrics } from './storage/metrics.ts';
 import { S3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
@@ -25,6 +26,12 @@ import { startFileSource } from './users/file-source.ts';
 import { startSecretSource } from './users/secret-source.ts';
 import { UsersStore } from './users/store.ts';
 import type { UserRecord } from './users/types.ts';
+
+/**
+ * What one connection's socket may queue before channel writes wait: several 256 KiB READ replies in flight, small
+ * next to the per-connection cost the memory budget plans for (docs/sftp-pod.md, "Bounds on what a client holds").
+ */
+const SOCKET_BUFFER_BYTES = 1024 * 1024;
 
 export interface PodOptions {
   readonly log?: Logger;
@@ -64,6 +71,10 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     uploadConcurrency: config.uploadConcurrency,
     downloadConcurrency: config.downloadConcurrency,
     podBudget: deps.budget,
+    ...(config.uploadBudgetPerUser ? { perUserBudgetBytes: config.uploadBudgetPerUser } : {}),
+    ...(config.uploadBudgetPerSession ? { perSessionBudgetBytes: config.uploadBudgetPerSession } : {}),
+    budgetWaitMs: config.budgetWaitMs,
+    idleReleaseMs: config.uploadIdleReleaseMs,
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
     metrics: deps.metrics,
     ...(config.s3.storageClass ? { storageClass: config.s3.storageClass } : {}),
@@ -168,12 +179,19 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     ...(config.allowedCidrs ? { allowedCidrs: compileCidrs(config.allowedCidrs) } : {}),
     maxAuthTries: config.maxAuthTries,
     loginGraceMs: config.loginGraceMs,
-    maxUnauthenticated: config.maxUnauthenticated,
+    ...(config.proxyProtocolCidrs ? { proxyProtocolCidrs: compileCidrs(config.proxyProtocolCidrs) } : {}),
+    maxStartups: config.maxStartups,
     maxUnauthenticatedPerSource: config.maxUnauthenticatedPerSource,
+    maxPasswordHashes: config.maxPasswordHashes,
     defaultMaxSessions: config.maxSessionsPerUser,
+    maxChannelsPerConnection: config.maxChannelsPerConnection,
+    maxSessionLifetimeMs: config.maxSessionLifetimeMs,
     idleTimeoutMs: config.idleTimeoutMs,
+    outputTimeoutMs: config.outputTimeoutMs,
+    socketBufferBytes: SOCKET_BUFFER_BYTES,
     serverPrefix: config.s3.prefix,
     setstatMode: config.setstatMode,
+    unsafeNames: config.unsafeNames,
     storageFor,
     metrics,
     log,
@@ -218,6 +236,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       }
       if (ssh.openUploads > 0) log.warn('grace period over, aborting open uploads', { openUploads: ssh.openUploads });
       await ssh.close();
+      // A CLOSE whose final S3 request is in flight is not cancelled (S3 may complete it anyway): wait for S3's answer
+      // before destroying the client, so the log says what was stored (storage/commit-tracker.ts).
+      const unanswered = await settleCommits(budget, 65_000);
+      if (unanswered > 0) log.warn('shutting down with uploads whose completion S3 did not answer', { unanswered });
       lifetime.abort();
       await health.close();
       broker?.close();
