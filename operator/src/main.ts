@@ -58,6 +58,7 @@ export async function runOperator(config: OperatorConfig, signal: AbortSignal): 
     logger,
     workload: { image: config.sftpImage, imagePullPolicy: config.sftpImagePullPolicy },
     namespace: config.namespaces.length === 1 ? config.namespaces[0] : undefined,
+    operatorNamespace: config.operatorNamespace,
     workers: config.workers,
     instance: config.identity,
   });

@@ -40,6 +40,13 @@ export const Resources = {
   },
   SftpServer: { group: 'sftpgate.io', version: 'v1alpha1', plural: 'sftpservers', kind: 'SftpServer' },
   SftpUser: { group: 'sftpgate.io', version: 'v1alpha1', plural: 'sftpusers', kind: 'SftpUser' },
+  SftpStorageProfile: {
+    group: 'sftpgate.io',
+    version: 'v1alpha1',
+    plural: 'sftpstorageprofiles',
+    kind: 'SftpStorageProfile',
+    namespaced: false,
+  },
 } as const satisfies Record<string, ResourceType>;
 
 export function apiVersionOf(type: ResourceType): string {

@@ -159,6 +159,8 @@ export class SftpSession {
     await Promise.allSettled(handles.map((h) => this.#release(h, reason)));
     if (handles.length > 0) this.#log.info('sftp session ended with open handles', { reason, handles: handles.length });
     try {
+      // sshd reports a subsystem's exit status before closing; scp in SFTP mode (OpenSSH >= 9) fails without one.
+      (this.#channel as Duplex & { exit?: (status: number) => void }).exit?.(reason === 'client EOF' ? 0 : 1);
       this.#channel.end();
     } catch {
       // already destroyed
