@@ -66,6 +66,7 @@ test('the chart ships exactly what the builders produce (make generate writes th
   const out = renderPolicies();
   assert.deepEqual(JSON.parse(read('charts/sftpgate/files/operator-iam-policy.json')), JSON.parse(out.iam));
   assert.deepEqual(JSON.parse(read('charts/sftpgate/files/operator-s3-policy.json')), JSON.parse(out.s3));
+  assert.deepEqual(JSON.parse(read('charts/sftpgate/files/profile-credentials-policy.json')), JSON.parse(out.profile));
 });
 
 test('every S3 command the bucket manager sends maps to an action the operator S3 policy allows', () => {
