@@ -1,6 +1,6 @@
 // One SFTP v3 session on a raw subsystem channel: framing, ordering, backpressure, and dispatch through the request
 // table (handler-table.ts). What each request needs is checked in access.ts, errors become a status in status-map.ts,
-// replies are encoded in replies.ts, handles live in handles.ts and bandwidth pacing in pacing.ts.
+// replies are encoded in replies.ts, handles live in handles.ts and bandwidth pacing in pacer.ts.
 //
 // Requests are processed strictly one at a time, in arrival order, and the channel is paused while one is in
 // progress. That single rule gives us three properties at once:
