@@ -25,7 +25,7 @@ import {
   Status,
   type StatusCode,
 } from './constants.ts';
-import { Pacer, type RateLimiter } from './pacer.ts';
+import { pacerFor, type RateLimiter } from './pacing.ts';
 import { mapError, SftpStatusError } from './status-map.ts';
 
 export type Permission = 'list' | 'download' | 'upload' | 'overwrite' | 'delete' | 'rename' | 'mkdir' | 'setstat';
@@ -154,10 +154,8 @@ export class SftpSession {
     this.#channel = channel;
     this.#o = options;
     this.#log = options.log ?? silentLogger;
-    this.#uploadPacer =
-      options.uploadPacer ?? (options.uploadBytesPerSecond ? new Pacer(options.uploadBytesPerSecond) : undefined);
-    this.#downloadPacer =
-      options.downloadPacer ?? (options.downloadBytesPerSecond ? new Pacer(options.downloadBytesPerSecond) : undefined);
+    this.#uploadPacer = options.uploadPacer ?? pacerFor(options.uploadBytesPerSecond);
+    this.#downloadPacer = options.downloadPacer ?? pacerFor(options.downloadBytesPerSecond);
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });

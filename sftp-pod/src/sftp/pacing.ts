@@ -46,3 +46,8 @@ export class Pacer implements RateLimiter {
     }
   }
 }
+
+/** A pacer for a configured rate; 0 or absent means unlimited (no pacer). */
+export function pacerFor(bytesPerSecond: number | undefined): Pacer | undefined {
+  return bytesPerSecond ? new Pacer(bytesPerSecond) : undefined;
+}
