@@ -38,6 +38,15 @@ async function applyUsers(users: UserRecord[]): Promise<number> {
   return seen;
 }
 
+async function otherTenantRoundTrip(name: string): Promise<void> {
+  const data = randomBytes(2 * MiB);
+  writeFileSync(join(h.dir, name), data);
+  const r = await h.sftp('alice2', `put ${join(h.dir, name)} /${name}\nget /${name} ${join(h.dir, name)}.down\n`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await h.sha256Of(`${PREFIX}/alice2/${name}`), sha256(data));
+  for (const key of await h.listAll()) assert.match(key, /^srv\/(alice|alice2|victim)\//, key);
+}
+
 before(async () => {
   h = await startHarness();
   extra = [user('limited', 'stranger', { maxSessions: 2 }), user('wide', 'reader', { maxSessions: 10 })];
@@ -67,9 +76,14 @@ describe('sessions per user', () => {
   });
 
   test('at most 4 channels per connection, however high maxSessions is', async () => {
+    const rssBefore = process.memoryUsage().rss;
     const c = await connect(h.port, withKey(h.keys, 'wide', 'reader'));
     for (let i = 0; i < 4; i++) await subsystem(c);
-    await assert.rejects(subsystem(c));
+    // The 16-channel attack of issue 11: twelve more requests on the same connection, all refused.
+    for (let i = 0; i < 12; i++) await assert.rejects(subsystem(c));
+    await otherTenantRoundTrip('during-channels.bin');
+    // In-process pod: the test's own process. Four sessions and a 2 MiB round trip stay far below the slack.
+    assert.ok(process.memoryUsage().rss - rssBefore < 48 * MiB);
     const d = await connect(h.port, withKey(h.keys, 'wide', 'reader'));
     await subsystem(d);
     assert.ok(
