@@ -31,11 +31,24 @@ export interface Config {
   readonly iamMode: 'None' | 'STS' | 'AWS';
   readonly stsEndpoint?: string;
   readonly dataRoleArn?: string;
+  /** STS mode: RoleArn sent with AssumeRole (AWS STS needs one; MinIO ignores it for plain users). */
+  readonly stsRoleArn?: string;
+  /** Region of the STS client (default: the S3 region). */
+  readonly stsRegion?: string;
+  /** STS/AWS: lifetime requested for each login's credentials, in seconds (broker default 3600). */
+  readonly credentialsDurationSeconds?: number;
   readonly partSize: number;
   readonly uploadConcurrency: number;
   readonly downloadConcurrency: number;
   readonly memoryBudget: number;
+  /** Fair shares of memoryBudget (docs/storage.md); 0 = derived from it. */
+  readonly uploadBudgetPerUser: number;
+  readonly uploadBudgetPerSession: number;
+  readonly budgetWaitMs: number;
+  readonly uploadIdleReleaseMs: number;
   readonly setstatMode: 'Error' | 'Ignore';
+  /** Creating names with control characters, newlines or backslashes (sftp/names.ts). */
+  readonly unsafeNames: 'Refuse' | 'Allow';
   readonly idleTimeoutMs: number;
   readonly maxSessionsPerUser: number;
   readonly algorithms: 'modern' | 'compatible';
@@ -90,11 +103,19 @@ export const OPTIONS = {
   iamMode: { flag: 'iam-mode', env: 'SFTPGATE_IAM_MODE' },
   stsEndpoint: { flag: 'sts-endpoint', env: 'SFTPGATE_STS_ENDPOINT' },
   dataRoleArn: { flag: 'data-role-arn', env: 'SFTPGATE_DATA_ROLE_ARN' },
+  stsRoleArn: { flag: 'sts-role-arn', env: 'SFTPGATE_STS_ROLE_ARN' },
+  stsRegion: { flag: 'sts-region', env: 'SFTPGATE_STS_REGION' },
+  credentialsDuration: { flag: 'credentials-duration', env: 'SFTPGATE_CREDENTIALS_DURATION' },
   partSize: { flag: 'part-size', env: 'SFTPGATE_PART_SIZE' },
   uploadConcurrency: { flag: 'upload-concurrency', env: 'SFTPGATE_UPLOAD_CONCURRENCY' },
   downloadConcurrency: { flag: 'download-concurrency', env: 'SFTPGATE_DOWNLOAD_CONCURRENCY' },
   memoryBudget: { flag: 'memory-budget', env: 'SFTPGATE_MEMORY_BUDGET' },
+  uploadBudgetPerUser: { flag: 'upload-budget-per-user', env: 'SFTPGATE_UPLOAD_BUDGET_PER_USER' },
+  uploadBudgetPerSession: { flag: 'upload-budget-per-session', env: 'SFTPGATE_UPLOAD_BUDGET_PER_SESSION' },
+  budgetWaitTimeout: { flag: 'budget-wait-timeout', env: 'SFTPGATE_BUDGET_WAIT_TIMEOUT' },
+  uploadIdleRelease: { flag: 'upload-idle-release', env: 'SFTPGATE_UPLOAD_IDLE_RELEASE' },
   setstatMode: { flag: 'setstat-mode', env: 'SFTPGATE_SETSTAT_MODE' },
+  unsafeNames: { flag: 'unsafe-names', env: 'SFTPGATE_UNSAFE_NAMES' },
   idleTimeout: { flag: 'idle-timeout', env: 'SFTPGATE_IDLE_TIMEOUT' },
   maxSessionsPerUser: { flag: 'max-sessions-per-user', env: 'SFTPGATE_MAX_SESSIONS_PER_USER' },
   algorithms: { flag: 'algorithms', env: 'SFTPGATE_ALGORITHMS' },
@@ -269,6 +290,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   if (memoryBudget < partSize * 2) {
     throw new ConfigError(`${name('memoryBudget')} must hold at least two parts (${2 * partSize} bytes)`);
   }
+  for (const k of ['uploadBudgetPerUser', 'uploadBudgetPerSession'] as const) {
+    const v = opt(k, parseSize, 0);
+    if (v !== 0 && v < partSize * 2)
+      throw new ConfigError(`${name(k)} must hold at least two parts (${2 * partSize} bytes)`);
+  }
   let namespace = get('namespace');
   if (!namespace && usersSecret) {
     try {
@@ -285,6 +311,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   const kms = get('sseKmsKeyId');
   const stsEndpoint = get('stsEndpoint');
   const dataRoleArn = get('dataRoleArn');
+  const stsRoleArn = get('stsRoleArn');
+  const stsRegion = get('stsRegion');
+  const credentialsDuration = get('credentialsDuration');
+  const credentialsDurationMs =
+    credentialsDuration === undefined ? undefined : parseDuration(name('credentialsDuration'), credentialsDuration);
+  if (credentialsDurationMs !== undefined && credentialsDurationMs % 1000 !== 0) {
+    throw new ConfigError(`${name('credentialsDuration')} must be whole seconds, got ${credentialsDuration}`);
+  }
   const kubeconfig = get('kubeconfig');
   const banner = get('banner');
   return {
@@ -308,11 +342,19 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     iamMode: opt('iamMode', (w, t) => oneOf(w, t, ['None', 'STS', 'AWS'] as const), 'None'),
     ...(stsEndpoint ? { stsEndpoint } : {}),
     ...(dataRoleArn ? { dataRoleArn } : {}),
+    ...(stsRoleArn ? { stsRoleArn } : {}),
+    ...(stsRegion ? { stsRegion } : {}),
+    ...(credentialsDurationMs !== undefined ? { credentialsDurationSeconds: credentialsDurationMs / 1000 } : {}),
     partSize,
     uploadConcurrency,
     downloadConcurrency: opt('downloadConcurrency', (w, t) => parseInt_(w, t, 1), 4),
     memoryBudget,
+    uploadBudgetPerUser: Math.min(memoryBudget, opt('uploadBudgetPerUser', parseSize, 0)),
+    uploadBudgetPerSession: Math.min(memoryBudget, opt('uploadBudgetPerSession', parseSize, 0)),
+    budgetWaitMs: opt('budgetWaitTimeout', parseDuration, 60_000),
+    uploadIdleReleaseMs: opt('uploadIdleRelease', parseDuration, 120_000),
     setstatMode: opt('setstatMode', (w, t) => oneOf(w, t, ['Error', 'Ignore'] as const), 'Error'),
+    unsafeNames: opt('unsafeNames', (w, t) => oneOf(w, t, ['Refuse', 'Allow'] as const), 'Refuse'),
     idleTimeoutMs: opt('idleTimeout', parseDuration, 15 * 60_000),
     maxSessionsPerUser: opt('maxSessionsPerUser', (w, t) => parseInt_(w, t, 1), 10),
     algorithms: opt('algorithms', (w, t) => oneOf(w, t, ['modern', 'compatible'] as const), 'modern'),

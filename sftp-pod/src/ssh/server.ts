@@ -60,6 +60,8 @@ export interface SshServerOptions {
   readonly socketBufferBytes: number;
   readonly serverPrefix: string;
   readonly setstatMode: 'Error' | 'Ignore';
+  /** Creating names with control characters or backslashes (sftp/names.ts); default `Refuse`. */
+  readonly unsafeNames?: 'Refuse' | 'Allow';
   /** Storage for one login (the IAM modes give each login its own credentials). */
   readonly storageFor: (user: UserRecord, sessionId: string) => Promise<Storage> | Storage;
   readonly metrics: Metrics;

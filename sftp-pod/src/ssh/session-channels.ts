@@ -2,6 +2,7 @@
 // all their connections) and the connection's, whether or not it starts SFTP; only the `sftp` subsystem is served,
 // on a raw channel under a channel guard, with bandwidth pacers shared by all of the user's sessions.
 import type { ServerChannel, Session } from 'ssh2';
+import type { UnsafeNames } from '../sftp/names.ts';
 import { SftpSession } from '../sftp/session.ts';
 import { createPathJail, type PathJail } from '../storage/jail.ts';
 import type { Storage } from '../storage/types.ts';
@@ -17,6 +18,8 @@ export interface SessionChannelsOptions {
   readonly socketBufferBytes: number;
   readonly serverPrefix: string;
   readonly setstatMode: 'Error' | 'Ignore';
+  /** Creating names with control characters or backslashes (sftp/names.ts); absent = the session's default. */
+  readonly unsafeNames?: UnsafeNames;
   readonly storageFor: (user: UserRecord, sessionId: string) => Promise<Storage> | Storage;
   readonly metrics: Metrics;
   readonly userSessions: UserSessions;
@@ -129,6 +132,7 @@ export class SessionChannels {
       username: user.username,
       sessionId: conn.id,
       setstatMode: this.#o.setstatMode,
+      ...(this.#o.unsafeNames ? { unsafeNames: this.#o.unsafeNames } : {}),
       ...(user.quota?.maxBytes !== undefined ? { quotaBytes: user.quota.maxBytes } : {}),
       uploadPacer: pacers.upload,
       downloadPacer: pacers.download,

@@ -2,7 +2,7 @@
 // whichever connection it is on: each can carry an SFTP subsystem with its own handles and buffers), and the
 // bandwidth pacers all of a user's sessions share, so opening more channels never buys more bandwidth. Limits are
 // per pod: N replicas admit up to N times a user's maxSessions (docs/sftp-pod.md).
-import { Pacer } from '../sftp/pacing.ts';
+import { Pacer } from '../sftp/pacer.ts';
 import type { UserRecord } from '../users/types.ts';
 
 export interface UserShare {
