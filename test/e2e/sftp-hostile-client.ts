@@ -97,6 +97,16 @@ export class RawSftp {
     return p.subarray(9, 9 + p.readUInt32BE(5));
   }
 
+  /** OPENDIR: the handle, or the server's status message as the error. */
+  async opendir(path: string): Promise<Buffer> {
+    const r = this.#reply();
+    this.channel.write(packet(11, u32(this.#id++), str(path)));
+    const p = await r;
+    if (p[0] === 102) return p.subarray(9, 9 + p.readUInt32BE(5));
+    const msgLen = p.length >= 13 ? p.readUInt32BE(9) : 0;
+    throw new Error(`opendir: ${p.subarray(13, 13 + msgLen).toString()}`);
+  }
+
   /** Sends READ requests and never waits for the replies. */
   readAhead(handle: Buffer, count: number, size = 255 * 1024): void {
     for (let i = 0; i < count; i++) {

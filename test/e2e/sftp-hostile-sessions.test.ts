@@ -48,7 +48,7 @@ async function otherTenantRoundTrip(name: string): Promise<void> {
 }
 
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ args: ['--max-handles-per-user=6'] });
   extra = [user('limited', 'stranger', { maxSessions: 2 }), user('wide', 'reader', { maxSessions: 10 })];
   await applyUsers(extra);
 });
@@ -116,6 +116,22 @@ describe('sessions per user', () => {
     // 8 MiB at 2 MiB/s with a one-second burst: at least 3 s; per-session pacing would have allowed ~1 s.
     assert.ok(took >= 2500, `two sessions downloaded 8 MiB in ${took} ms`);
   });
+});
+
+test('open handles are capped per user across sessions (--max-handles-per-user=6)', async () => {
+  const c = await connect(h.port, withKey(h.keys, 'wide', 'reader'));
+  const one = new RawSftp(await subsystem(c));
+  const two = new RawSftp(await subsystem(c));
+  await one.init();
+  await two.init();
+  for (let i = 0; i < 4; i++) await one.opendir('/');
+  await two.opendir('/');
+  await two.opendir('/');
+  await assert.rejects(two.opendir('/'), /too many open handles for this user/);
+  one.channel.close();
+  await sleep(300);
+  await two.opendir('/');
+  c.end();
 });
 
 describe('revocation', () => {

@@ -51,6 +51,8 @@ export interface SshServerOptions {
   /** Used when a user sets no maxSessions. Counts session channels across all the user's connections. */
   readonly defaultMaxSessions: number;
   readonly maxChannelsPerConnection: number;
+  /** Open SFTP handles per user across all their sessions on the pod. */
+  readonly maxHandlesPerUser: number;
   /** 0: unlimited. */
   readonly maxSessionLifetimeMs: number;
   readonly idleTimeoutMs: number;
@@ -74,7 +76,7 @@ export class SshServer {
   readonly #tcp: NetServer;
   readonly #conns = new Map<string, Conn>();
   readonly #admission: Admission;
-  readonly #userSessions = new UserSessions();
+  readonly #userSessions: UserSessions;
   readonly #auth: Authenticator;
   readonly #sessions: SessionChannels;
   #awaitingProxyHeader = 0;
@@ -96,6 +98,7 @@ export class SshServer {
     this.#ssh.on('error', (err: unknown) => this.#o.log.warn('ssh server error', { err }));
     // Admission first, then ssh2: a banned or over-limit source never costs a key exchange.
     this.#tcp = createServer((socket) => this.#admit(socket));
+    this.#userSessions = new UserSessions(options.maxHandlesPerUser);
     this.#admission = new Admission(options.maxStartups, options.maxUnauthenticatedPerSource);
     this.#auth = new Authenticator({
       users: options.users,
