@@ -111,8 +111,10 @@ export class SessionChannels {
       socketBufferBytes: this.#o.socketBufferBytes,
       onOverrun: (window) => {
         conn.log.warn('client sent past the channel window, closing', { user: user.username, window });
+        // No graceful close for a client that ignores flow control: stop reading now, drop the socket once the
+        // sessions have released their uploads.
         conn.socket.pause();
-        void this.#o.endConnection(conn, 'window overrun', 'window_overrun');
+        void this.#o.endConnection(conn, 'window overrun', 'window_overrun').finally(() => conn.socket.destroy());
       },
     });
     conn.guards.add(guard);
