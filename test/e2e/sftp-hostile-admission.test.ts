@@ -146,6 +146,13 @@ describe('PROXY protocol v2', () => {
 
   test('a trusted peer without a header, or with a malformed one, is refused; others need none', async () => {
     const before = await metricValue(h.metricsUrl, 'sftpgate_connections_total', 'result="refused_proxy"');
+    // A balancer's TCP health check (connect, close, no bytes) is not a malformed header.
+    await new Promise<void>((resolve) => {
+      const probe = tcp({ host: '127.0.0.1', port: h.port, localAddress: BALANCER }, () => probe.end());
+      probe.on('close', () => resolve());
+      probe.on('error', () => resolve());
+    });
+    await sleep(200);
     assert.equal(await greeted(BALANCER, Buffer.from('SSH-2.0-OpenSSH_9.6\r\n')), false);
     const bad = buildProxyHeader({ address: '203.0.113.11', port: 1 });
     bad[12] = 0x11;

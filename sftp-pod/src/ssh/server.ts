@@ -23,7 +23,7 @@ import { addressAllowed } from './cidr.ts';
 import type { Conn } from './conn.ts';
 import type { Defender } from './defender.ts';
 import type { HostKey } from './host-keys.ts';
-import { readProxyHeader } from './proxy-protocol.ts';
+import { ProxyConnectionClosedError, readProxyHeader } from './proxy-protocol.ts';
 import { revocationReason } from './revocation.ts';
 import { Semaphore } from './semaphore.ts';
 import { SessionChannels } from './session-channels.ts';
@@ -199,6 +199,10 @@ export class SshServer {
       },
       (err: unknown) => {
         this.#awaitingProxyHeader--;
+        if (err instanceof ProxyConnectionClosedError) {
+          socket.destroy();
+          return;
+        }
         this.#o.log.info('connection refused: bad PROXY header', { peer, err });
         this.#refuse(socket, 'refused_proxy', peer);
       },
@@ -207,7 +211,10 @@ export class SshServer {
 
   #refuse(socket: Socket, result: 'refused_limit' | 'refused_proxy' | 'refused_startups', ip: string): void {
     this.#o.metrics.connections.inc({ result });
-    if (result !== 'refused_proxy') this.#o.log.warn('connection refused', { reason: result, remoteAddress: ip });
+    // Random early drops come in floods: debug only (the metric counts them).
+    if (result === 'refused_limit') this.#o.log.warn('connection refused', { reason: result, remoteAddress: ip });
+    else if (result === 'refused_startups')
+      this.#o.log.debug('connection dropped', { reason: result, remoteAddress: ip });
     socket.destroy();
   }
 
