@@ -122,6 +122,20 @@ export function ignoreWindow(channel: ClientChannel): void {
   (channel as unknown as { outgoing: { window: number } }).outgoing.window = 2 ** 40;
 }
 
+/**
+ * Grants the server a huge window on `channel` and stops reading the TCP connection: the server may send as much as
+ * it likes and none of it is taken off the socket (what a client does to make the server queue replies).
+ */
+export function grantAndStopReading(c: SshClient, channel: ClientChannel): void {
+  const internals = c as unknown as {
+    _protocol: { channelWindowAdjust(id: number, amount: number): void };
+    _sock: { pause(): void };
+  };
+  const ch = channel as unknown as { outgoing: { id: number } };
+  internals._protocol.channelWindowAdjust(ch.outgoing.id, 2 ** 31);
+  internals._sock.pause();
+}
+
 /** Resident set size of a process and its descendants (the test bed may start the pod under a wrapper), bytes. */
 export function rssOf(pid: number): number {
   let total = 0;
