@@ -76,6 +76,7 @@ export interface Config {
   /** OpenSSH-style start:rate:full random early drop of unauthenticated connections (full = maxUnauthenticated). */
   readonly maxStartups: { readonly start: number; readonly rate: number; readonly full: number };
   readonly maxChannelsPerConnection: number;
+  readonly maxHandlesPerUser: number;
   /** 0: unlimited. */
   readonly maxSessionLifetimeMs: number;
   readonly outputTimeoutMs: number;
@@ -145,6 +146,7 @@ export const OPTIONS = {
   },
   maxStartups: { flag: 'max-startups', env: 'SFTPGATE_MAX_STARTUPS' },
   maxChannelsPerConnection: { flag: 'max-channels-per-connection', env: 'SFTPGATE_MAX_CHANNELS_PER_CONNECTION' },
+  maxHandlesPerUser: { flag: 'max-handles-per-user', env: 'SFTPGATE_MAX_HANDLES_PER_USER' },
   maxSessionLifetime: { flag: 'max-session-lifetime', env: 'SFTPGATE_MAX_SESSION_LIFETIME' },
   outputTimeout: { flag: 'output-timeout', env: 'SFTPGATE_OUTPUT_TIMEOUT' },
   maxPasswordHashes: { flag: 'max-password-hashes', env: 'SFTPGATE_MAX_PASSWORD_HASHES' },
@@ -391,6 +393,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
       full: maxUnauthenticated,
     }),
     maxChannelsPerConnection: opt('maxChannelsPerConnection', (w, t) => parseInt_(w, t, 1), 4),
+    maxHandlesPerUser: opt('maxHandlesPerUser', (w, t) => parseInt_(w, t, 1), 256),
     maxSessionLifetimeMs: opt('maxSessionLifetime', parseOptionalDuration, 24 * 3_600_000),
     outputTimeoutMs: opt('outputTimeout', parseDuration, 2 * 60_000),
     maxPasswordHashes: opt('maxPasswordHashes', (w, t) => parseInt_(w, t, 1), 4),

@@ -191,6 +191,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     maxPasswordHashes: config.maxPasswordHashes,
     defaultMaxSessions: config.maxSessionsPerUser,
     maxChannelsPerConnection: config.maxChannelsPerConnection,
+    maxHandlesPerUser: config.maxHandlesPerUser,
     maxSessionLifetimeMs: config.maxSessionLifetimeMs,
     idleTimeoutMs: config.idleTimeoutMs,
     outputTimeoutMs: config.outputTimeoutMs,
