@@ -26,7 +26,6 @@ export const POD_UID = 65532;
 export const HOST_KEY_DIR = '/etc/sftpgate/host-keys';
 /** Where the profile's CA bundle is mounted (file `ca.crt`), for NODE_EXTRA_CA_CERTS. */
 export const S3_CA_DIR = '/etc/sftpgate/s3-ca';
-
 /** Where the user-certificate ConfigMap (spec.security.userCertificates) is mounted. */
 export const USER_CA_DIR = '/etc/sftpgate/user-ca';
 export const SHUTDOWN_GRACE_SECONDS = 30;
