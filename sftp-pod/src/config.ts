@@ -1,6 +1,7 @@
 // Flags and environment of the sftp pod (docs/sftp-pod-config.md is the contract). Every flag has an environment
 // variable; flags win. Parsing is pure (argv and env in, Config or ConfigError out) so it is unit-tested.
 import { readFileSync } from 'node:fs';
+import { ALGORITHM_POLICY_NAMES, type AlgorithmPolicyName, policyName } from './ssh/algorithms.ts';
 
 export class ConfigError extends Error {
   readonly code = 'SFTPGATE_CONFIG';
@@ -51,8 +52,12 @@ export interface Config {
   readonly unsafeNames: 'Refuse' | 'Allow';
   readonly idleTimeoutMs: number;
   readonly maxSessionsPerUser: number;
-  readonly algorithms: 'modern' | 'compatible';
+  readonly algorithms: AlgorithmPolicyName;
   readonly banner?: string;
+  /** File of trusted user CA public keys (authorized_keys lines) for OpenSSH user certificates. */
+  readonly trustedUserCaKeys?: string;
+  /** File of revoked user certificates (`serial:<n>` / `id:<key id>` lines). */
+  readonly revokedUserCertificates?: string;
   readonly defender: {
     readonly enabled: boolean;
     readonly threshold: number;
@@ -71,6 +76,7 @@ export interface Config {
   /** OpenSSH-style start:rate:full random early drop of unauthenticated connections (full = maxUnauthenticated). */
   readonly maxStartups: { readonly start: number; readonly rate: number; readonly full: number };
   readonly maxChannelsPerConnection: number;
+  readonly maxHandlesPerUser: number;
   /** 0: unlimited. */
   readonly maxSessionLifetimeMs: number;
   readonly outputTimeoutMs: number;
@@ -120,6 +126,8 @@ export const OPTIONS = {
   maxSessionsPerUser: { flag: 'max-sessions-per-user', env: 'SFTPGATE_MAX_SESSIONS_PER_USER' },
   algorithms: { flag: 'algorithms', env: 'SFTPGATE_ALGORITHMS' },
   banner: { flag: 'banner', env: 'SFTPGATE_BANNER' },
+  trustedUserCaKeys: { flag: 'trusted-user-ca-keys', env: 'SFTPGATE_TRUSTED_USER_CA_KEYS' },
+  revokedUserCertificates: { flag: 'revoked-user-certificates', env: 'SFTPGATE_REVOKED_USER_CERTIFICATES' },
   defender: { flag: 'defender', env: 'SFTPGATE_DEFENDER' },
   defenderThreshold: { flag: 'defender-threshold', env: 'SFTPGATE_DEFENDER_THRESHOLD' },
   defenderObservation: { flag: 'defender-observation', env: 'SFTPGATE_DEFENDER_OBSERVATION' },
@@ -138,6 +146,7 @@ export const OPTIONS = {
   },
   maxStartups: { flag: 'max-startups', env: 'SFTPGATE_MAX_STARTUPS' },
   maxChannelsPerConnection: { flag: 'max-channels-per-connection', env: 'SFTPGATE_MAX_CHANNELS_PER_CONNECTION' },
+  maxHandlesPerUser: { flag: 'max-handles-per-user', env: 'SFTPGATE_MAX_HANDLES_PER_USER' },
   maxSessionLifetime: { flag: 'max-session-lifetime', env: 'SFTPGATE_MAX_SESSION_LIFETIME' },
   outputTimeout: { flag: 'output-timeout', env: 'SFTPGATE_OUTPUT_TIMEOUT' },
   maxPasswordHashes: { flag: 'max-password-hashes', env: 'SFTPGATE_MAX_PASSWORD_HASHES' },
@@ -321,6 +330,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   }
   const kubeconfig = get('kubeconfig');
   const banner = get('banner');
+  const trustedUserCaKeys = get('trustedUserCaKeys');
+  const revokedUserCertificates = get('revokedUserCertificates');
   return {
     listen: opt('listen', parseListen, { host: '0.0.0.0', port: 2222 }),
     metricsListen: opt('metricsListen', parseListen, { host: '0.0.0.0', port: 9090 }),
@@ -357,8 +368,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     unsafeNames: opt('unsafeNames', (w, t) => oneOf(w, t, ['Refuse', 'Allow'] as const), 'Refuse'),
     idleTimeoutMs: opt('idleTimeout', parseDuration, 15 * 60_000),
     maxSessionsPerUser: opt('maxSessionsPerUser', (w, t) => parseInt_(w, t, 1), 10),
-    algorithms: opt('algorithms', (w, t) => oneOf(w, t, ['modern', 'compatible'] as const), 'modern'),
+    algorithms: opt('algorithms', (w, t) => policyName(t) ?? oneOf(w, t, ALGORITHM_POLICY_NAMES), 'default'),
     ...(banner ? { banner } : {}),
+    ...(trustedUserCaKeys ? { trustedUserCaKeys } : {}),
+    ...(revokedUserCertificates ? { revokedUserCertificates } : {}),
     defender: {
       enabled: opt('defender', parseBool, true),
       threshold: opt('defenderThreshold', (w, t) => parseInt_(w, t, 1), 10),
@@ -380,6 +393,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
       full: maxUnauthenticated,
     }),
     maxChannelsPerConnection: opt('maxChannelsPerConnection', (w, t) => parseInt_(w, t, 1), 4),
+    maxHandlesPerUser: opt('maxHandlesPerUser', (w, t) => parseInt_(w, t, 1), 256),
     maxSessionLifetimeMs: opt('maxSessionLifetime', parseOptionalDuration, 24 * 3_600_000),
     outputTimeoutMs: opt('outputTimeout', parseDuration, 2 * 60_000),
     maxPasswordHashes: opt('maxPasswordHashes', (w, t) => parseInt_(w, t, 1), 4),

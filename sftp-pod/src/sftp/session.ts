@@ -1,6 +1,6 @@
 // One SFTP v3 session on a raw subsystem channel: framing, ordering, backpressure, and dispatch through the request
 // table (handler-table.ts). What each request needs is checked in access.ts, errors become a status in status-map.ts,
-// replies are encoded in replies.ts, handles live in handles.ts and bandwidth pacing in pacing.ts.
+// replies are encoded in replies.ts, handles live in handles.ts and bandwidth pacing in pacer.ts.
 //
 // Requests are processed strictly one at a time, in arrival order, and the channel is paused while one is in
 // progress. That single rule gives us three properties at once:
@@ -26,7 +26,7 @@ import {
 } from './handler.ts';
 import { extensionHandler, requestHandler } from './handler-table.ts';
 import { syntheticDir } from './handlers-paths.ts';
-import { type Handle, HandleTable } from './handles.ts';
+import { type Handle, type HandleBudget, HandleTable } from './handles.ts';
 import type { UnsafeNames } from './names.ts';
 import { pacerFor, type RateLimiter } from './pacer.ts';
 import { dataHeader, statusReply, versionReply } from './replies.ts';
@@ -42,6 +42,8 @@ export interface SftpSessionOptions {
   readonly sessionId: string;
   readonly setstatMode: 'Error' | 'Ignore';
   readonly maxHandles?: number;
+  /** Shared by all of the user's sessions (the SSH layer's per-user cap); absent: only maxHandles applies. */
+  readonly handleBudget?: HandleBudget;
   /** statvfs@openssh.com reports this as the file system size; absent means a large free space. */
   readonly quotaBytes?: number;
   readonly metrics?: SftpMetrics;
@@ -83,7 +85,7 @@ export class SftpSession {
     this.#log = options.log ?? silentLogger;
     this.#metrics = options.metrics;
     this.#unsafeNames = options.unsafeNames ?? 'Refuse';
-    this.#handles = new HandleTable(options.maxHandles);
+    this.#handles = new HandleTable(options.maxHandles, options.handleBudget);
     const storage = options.storage;
     const signal = this.#abort.signal;
     this.#ctx = {
@@ -159,6 +161,8 @@ export class SftpSession {
     await Promise.allSettled(handles.map((h) => this.#release(h, reason)));
     if (handles.length > 0) this.#log.info('sftp session ended with open handles', { reason, handles: handles.length });
     try {
+      // sshd reports a subsystem's exit status before closing; scp in SFTP mode (OpenSSH >= 9) fails without one.
+      (this.#channel as Duplex & { exit?: (status: number) => void }).exit?.(reason === 'client EOF' ? 0 : 1);
       this.#channel.end();
     } catch {
       // already destroyed

@@ -7,7 +7,7 @@
 // Per-user and per-session budgets exist only while used (refcounted leases), so the maps stay as small as the set of
 // users with transfers in progress.
 
-import { ByteBudget } from './budget.ts';
+import { ByteBudget, type ByteBudgetHooks } from './budget.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import { GrowthGate } from './growth-gate.ts';
 import type { UploadBudget } from './upload-memory.ts';
@@ -98,8 +98,9 @@ export class FairBudget {
 
   /** A lease for one transfer; `close()` it once the transfer holds nothing. */
   lease(user: string, sessionId: string): BudgetLease {
-    const u = ref(this.#users, user, this.options.perUserBytes);
-    const s = ref(this.#sessions, sessionId, Math.min(this.options.perSessionBytes, this.options.perUserBytes));
+    const hooks = this.pod.onPause ? { onPause: this.pod.onPause } : {};
+    const u = ref(this.#users, user, this.options.perUserBytes, hooks);
+    const s = ref(this.#sessions, sessionId, Math.min(this.options.perSessionBytes, this.options.perUserBytes), hooks);
     return new BudgetLease(this, s.budget, u.budget, () => {
       unref(this.#users, user);
       unref(this.#sessions, sessionId);
@@ -220,10 +221,10 @@ function charge(budget: ByteBudget, n: number): number {
   return Math.min(n, budget.capacity);
 }
 
-function ref(map: Map<string, Entry>, key: string, capacity: number): Entry {
+function ref(map: Map<string, Entry>, key: string, capacity: number, hooks: ByteBudgetHooks): Entry {
   let e = map.get(key);
   if (e === undefined) {
-    e = { budget: new ByteBudget(capacity), refs: 0 };
+    e = { budget: new ByteBudget(capacity, hooks), refs: 0 };
     map.set(key, e);
   }
   e.refs++;
