@@ -54,6 +54,10 @@ export interface Config {
   readonly maxSessionsPerUser: number;
   readonly algorithms: AlgorithmPolicyName;
   readonly banner?: string;
+  /** File of trusted user CA public keys (authorized_keys lines) for OpenSSH user certificates. */
+  readonly trustedUserCaKeys?: string;
+  /** File of revoked user certificates (`serial:<n>` / `id:<key id>` lines). */
+  readonly revokedUserCertificates?: string;
   readonly defender: {
     readonly enabled: boolean;
     readonly threshold: number;
@@ -122,6 +126,8 @@ export const OPTIONS = {
   maxSessionsPerUser: { flag: 'max-sessions-per-user', env: 'SFTPGATE_MAX_SESSIONS_PER_USER' },
   algorithms: { flag: 'algorithms', env: 'SFTPGATE_ALGORITHMS' },
   banner: { flag: 'banner', env: 'SFTPGATE_BANNER' },
+  trustedUserCaKeys: { flag: 'trusted-user-ca-keys', env: 'SFTPGATE_TRUSTED_USER_CA_KEYS' },
+  revokedUserCertificates: { flag: 'revoked-user-certificates', env: 'SFTPGATE_REVOKED_USER_CERTIFICATES' },
   defender: { flag: 'defender', env: 'SFTPGATE_DEFENDER' },
   defenderThreshold: { flag: 'defender-threshold', env: 'SFTPGATE_DEFENDER_THRESHOLD' },
   defenderObservation: { flag: 'defender-observation', env: 'SFTPGATE_DEFENDER_OBSERVATION' },
@@ -324,6 +330,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   }
   const kubeconfig = get('kubeconfig');
   const banner = get('banner');
+  const trustedUserCaKeys = get('trustedUserCaKeys');
+  const revokedUserCertificates = get('revokedUserCertificates');
   return {
     listen: opt('listen', parseListen, { host: '0.0.0.0', port: 2222 }),
     metricsListen: opt('metricsListen', parseListen, { host: '0.0.0.0', port: 9090 }),
@@ -362,6 +370,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     maxSessionsPerUser: opt('maxSessionsPerUser', (w, t) => parseInt_(w, t, 1), 10),
     algorithms: opt('algorithms', (w, t) => policyName(t) ?? oneOf(w, t, ALGORITHM_POLICY_NAMES), 'default'),
     ...(banner ? { banner } : {}),
+    ...(trustedUserCaKeys ? { trustedUserCaKeys } : {}),
+    ...(revokedUserCertificates ? { revokedUserCertificates } : {}),
     defender: {
       enabled: opt('defender', parseBool, true),
       threshold: opt('defenderThreshold', (w, t) => parseInt_(w, t, 1), 10),

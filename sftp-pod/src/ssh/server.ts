@@ -27,6 +27,7 @@ import { ProxyConnectionClosedError, readProxyHeader } from './proxy-protocol.ts
 import { revocationReason } from './revocation.ts';
 import { Semaphore } from './semaphore.ts';
 import { SessionChannels } from './session-channels.ts';
+import type { TrustedUserCas } from './user-certificates.ts';
 import { UserSessions } from './user-sessions.ts';
 
 const Ssh2Server = ssh2.Server;
@@ -34,6 +35,8 @@ const Ssh2Server = ssh2.Server;
 export interface SshServerOptions {
   readonly hostKeys: readonly HostKey[];
   readonly policy: AlgorithmPolicy;
+  /** Trusted user CAs for OpenSSH user certificates (--trusted-user-ca-keys); none: certificates are refused. */
+  readonly userCas?: TrustedUserCas;
   readonly banner?: string;
   readonly users: UsersStore;
   readonly defender: Defender;
@@ -104,6 +107,7 @@ export class SshServer {
       users: options.users,
       defender: options.defender,
       policy: options.policy,
+      ...(options.userCas ? { userCas: options.userCas } : {}),
       metrics: options.metrics,
       log: options.log,
       maxAuthTries: options.maxAuthTries,
