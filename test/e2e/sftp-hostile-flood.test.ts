@@ -145,7 +145,9 @@ describe('hostile flow control', () => {
     t.diagnostic(
       `64 MiB of replies requested, none read: pod RSS ${(baseline / MiB).toFixed(0)} -> ${(peak / MiB).toFixed(0)} MiB`,
     );
-    assert.ok(peak - baseline < 32 * MiB, `RSS grew ${(peak - baseline) / MiB} MiB`);
+    // The growth includes the download's read-ahead (ranged GETs in flight) and V8 noise: 5-34 MiB measured; with
+    // the socket cap off the same attack grew the pod by 159 MiB and never timed out (docs/benchmarks.md).
+    assert.ok(peak - baseline < SLACK, `RSS grew ${(peak - baseline) / MiB} MiB`);
     assert.equal(await ended_('output_timeout'), before + 1);
     await assertJailed();
   });
