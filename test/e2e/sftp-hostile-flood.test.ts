@@ -22,8 +22,11 @@ import {
 } from './sftp-hostile-client.ts';
 
 const MiB = 1024 * 1024;
-/** RSS growth allowed during an attack: V8 heap and buffer pool noise (docs/sftp-pod.md, "Bounds"). */
-const SLACK = 48 * MiB;
+/**
+ * RSS growth allowed during an attack: the attacked download's read-ahead, another tenant's round trip, V8 heap and
+ * buffer pool noise (measured 5-34 MiB; the unguarded attacks grew the pod by 159-167 MiB, docs/benchmarks.md).
+ */
+const SLACK = 64 * MiB;
 let h: Harness;
 let pid: number;
 const big = randomBytes(16 * MiB);
