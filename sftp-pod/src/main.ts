@@ -2,6 +2,8 @@
 // it in-process); main() is the process entry (bin/sftpgate-sftp.js) and the only code that exits the process.
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
+import { openAuditLog } from './audit/audit-log.ts';
+import type { AuditLog } from './audit/event.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
 import {
   type CredentialBroker,
@@ -38,6 +40,8 @@ export interface PodOptions {
   readonly metrics?: Metrics;
   /** Replaces S3 storage (unit tests of the protocol layers only; e2e tests use the real S3 path). */
   readonly storageFor?: (user: UserRecord, sessionId: string) => Promise<Storage> | Storage;
+  /** Replaces the --audit-log target (tests capture events in process). */
+  readonly audit?: AuditLog;
 }
 
 export interface Pod {
@@ -170,6 +174,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     options.storageFor ?? createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), broker });
 
   const defender = new Defender(config.defender);
+  const auditFile = options.audit
+    ? undefined
+    : openAuditLog(config.auditLog, (err) => log.error('audit log write failed', { err }));
+  const audit = options.audit ?? auditFile;
   const ssh = new SshServer({
     hostKeys,
     policy: algorithmPolicy(config.algorithms),
@@ -195,6 +203,8 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     storageFor,
     metrics,
     log,
+    ...(audit ? { audit } : {}),
+    ...(config.serverName ? { serverName: config.serverName } : {}),
   });
 
   // S3 reachability for /readyz, with the credentials this mode really holds (docs/iam.md), at most every 10 s.
@@ -244,6 +254,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       await health.close();
       broker?.close();
       client.destroy();
+      await auditFile?.close();
       log.info('shut down');
     })();
     return stopping;

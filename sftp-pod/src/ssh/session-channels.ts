@@ -2,6 +2,7 @@
 // all their connections) and the connection's, whether or not it starts SFTP; only the `sftp` subsystem is served,
 // on a raw channel under a channel guard, with bandwidth pacers shared by all of the user's sessions.
 import type { ServerChannel, Session } from 'ssh2';
+import { type AuditLog, type AuditSubject, connectionEvent } from '../audit/event.ts';
 import type { UnsafeNames } from '../sftp/names.ts';
 import { SftpSession } from '../sftp/session.ts';
 import { createPathJail, type PathJail } from '../storage/jail.ts';
@@ -24,6 +25,9 @@ export interface SessionChannelsOptions {
   readonly metrics: Metrics;
   readonly userSessions: UserSessions;
   readonly endConnection: (conn: Conn, reason: string, metric: ConnectionEndReason) => Promise<void>;
+  /** Audit trail (docs/audit.md); `serverName` identifies the server in its events (default: the S3 prefix). */
+  readonly audit?: AuditLog;
+  readonly serverName?: string;
 }
 
 /** Non-sftp requests are refused explicitly (and logged) rather than left to ssh2's defaults. */
@@ -34,6 +38,14 @@ export class SessionChannels {
 
   constructor(options: SessionChannelsOptions) {
     this.#o = options;
+  }
+
+  /** Audits a login (authenticated) or logout (connection closed); no-op without an audit log. */
+  auditConnection(conn: Conn, action: 'login' | 'logout'): void {
+    const audit = this.#o.audit;
+    if (!audit || !conn.user) return;
+    const duration = action === 'logout' ? (Date.now() - conn.authenticatedAt) / 1000 : undefined;
+    audit.emit(connectionEvent(action, auditSubject(conn, conn.user, this.#o), duration));
   }
 
   /** Every session channel counts toward the user's limit and the connection's, whether or not it starts SFTP. */
@@ -138,6 +150,7 @@ export class SessionChannels {
       downloadPacer: pacers.download,
       metrics: this.#o.metrics,
       log,
+      ...(this.#o.audit ? { audit: { log: this.#o.audit, subject: auditSubject(conn, user, this.#o) } } : {}),
     });
     conn.sessions.add(session);
     this.#o.metrics.sessionsActive.inc();
@@ -148,4 +161,13 @@ export class SessionChannels {
     this.#o.metrics.sessionsActive.dec();
     log.info('sftp session ended');
   }
+}
+
+/** Who an audit event is about: the login's user, server, connection id and client address. */
+export function auditSubject(
+  conn: Conn,
+  user: UserRecord,
+  o: { readonly serverName?: string; readonly serverPrefix: string },
+): AuditSubject {
+  return { user: user.username, server: o.serverName ?? o.serverPrefix, sessionId: conn.id, remoteAddress: conn.ip };
 }
