@@ -195,3 +195,24 @@ export function connectionEvent(
     ...(durationSeconds !== undefined ? { durationSeconds: Math.round(durationSeconds * 1000) / 1000 } : {}),
   };
 }
+
+/** A checksum exec request answered or refused (audit/checksum-exec.ts). Pure. */
+export function execEvent(
+  who: AuditSubject,
+  answer: {
+    readonly command: string | undefined;
+    readonly status: string;
+    readonly stderr: string;
+    readonly path?: { readonly virtualPath: string; readonly key: string };
+  },
+  now = new Date(),
+): AuditEvent {
+  const ok = answer.status === 'ok';
+  return {
+    ...base('exec', who, now),
+    status: answer.status,
+    ...(answer.command !== undefined ? { command: answer.command } : {}),
+    ...(ok ? {} : { message: answer.stderr.trim().slice(0, 512) }),
+    ...(answer.path ? { path: answer.path.virtualPath, key: answer.path.key } : {}),
+  };
+}

@@ -2,7 +2,8 @@
 // all their connections) and the connection's, whether or not it starts SFTP; only the `sftp` subsystem is served,
 // on a raw channel under a channel guard, with bandwidth pacers shared by all of the user's sessions.
 import type { ServerChannel, Session } from 'ssh2';
-import { type AuditLog, type AuditSubject, connectionEvent } from '../audit/event.ts';
+import { answerChecksum, type ChecksumAnswer } from '../audit/checksum-exec.ts';
+import { type AuditLog, type AuditSubject, connectionEvent, execEvent } from '../audit/event.ts';
 import type { UnsafeNames } from '../sftp/names.ts';
 import { SftpSession } from '../sftp/session.ts';
 import { createPathJail, type PathJail } from '../storage/jail.ts';
@@ -30,8 +31,11 @@ export interface SessionChannelsOptions {
   readonly serverName?: string;
 }
 
-/** Non-sftp requests are refused explicitly (and logged) rather than left to ssh2's defaults. */
-const REFUSED_SESSION_REQUESTS = ['pty', 'shell', 'exec', 'env', 'x11', 'auth-agent', 'signal', 'window-change'];
+/**
+ * Non-sftp requests are refused explicitly (and logged) rather than left to ssh2's defaults. `exec` is answered only
+ * for checksum commands (audit/checksum-exec.ts), which never execute anything.
+ */
+const REFUSED_SESSION_REQUESTS = ['pty', 'shell', 'env', 'x11', 'auth-agent', 'signal', 'window-change'];
 
 export class SessionChannels {
   readonly #o: SessionChannelsOptions;
@@ -87,6 +91,16 @@ export class SessionChannels {
         rejectRequest?.();
       });
     }
+    session.on('exec', (acceptExec, rejectExec, info) => {
+      const current = conn.user;
+      if (!current) {
+        rejectExec();
+        return;
+      }
+      void this.#exec(conn, current, info.command, acceptExec).catch((err: unknown) => {
+        conn.log.error('exec request failed', { err });
+      });
+    });
     session.on('subsystem', (acceptSubsystem, rejectSubsystem, info) => {
       const current = conn.user;
       if (info.name !== 'sftp' || !current) {
@@ -99,6 +113,31 @@ export class SessionChannels {
         conn.client?.end();
       });
     });
+  }
+
+  /** Answers a checksum command (or refuses any other) on an exec channel: output, exit status, close. */
+  async #exec(conn: Conn, user: UserRecord, command: string, accept: () => ServerChannel | undefined): Promise<void> {
+    const channel = accept();
+    if (!channel) return;
+    let answer: ChecksumAnswer;
+    try {
+      const jail = createPathJail(this.#o.serverPrefix, { ...user, home: user.home ?? user.username });
+      const storage = await this.#o.storageFor(user, conn.id);
+      answer = await answerChecksum(command, jail, storage, AbortSignal.timeout(60_000));
+    } catch (err) {
+      conn.log.error('cannot answer an exec request', { user: user.username, err });
+      answer = { exitCode: 1, stdout: '', stderr: 'checksum unavailable\n', command: undefined, status: 'failure' };
+    }
+    conn.log.info('exec request', { user: user.username, command: answer.command, status: answer.status });
+    this.#o.audit?.emit(execEvent(auditSubject(conn, user, this.#o), answer));
+    try {
+      if (answer.stdout) channel.write(answer.stdout);
+      if (answer.stderr) channel.stderr.write(answer.stderr);
+      channel.exit(answer.exitCode);
+      channel.end();
+    } catch {
+      // the client went away
+    }
   }
 
   async #startSftp(conn: Conn, user: UserRecord, accept: () => ServerChannel | undefined): Promise<void> {

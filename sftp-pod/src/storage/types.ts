@@ -86,6 +86,11 @@ export interface Storage {
   rename(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void>;
   /** Server-side copy of a whole file (copy-data extension). */
   copy(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void>;
+  /**
+   * The hashes stored with a file at upload (docs/audit.md "Hashes"); undefined when it has none. Never re-reads the
+   * file. Throws NOT_FOUND. Optional: a store without it answers no checksum requests.
+   */
+  digests?(key: string, signal?: AbortSignal): Promise<UploadDigests | undefined>;
   /** Stores times as metadata (a metadata-replacing self-copy on S3). */
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void>;
 }
