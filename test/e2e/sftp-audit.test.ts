@@ -218,7 +218,6 @@ describe('audit trail', () => {
     assert.equal(ok.stdout, `${sha256(data)}  rc/r file.bin\n`);
     for (const [cmd, why] of [
       ['sha1sum rc/small.txt', /sha1sum is not supported/],
-      ['id', /only md5sum and sha256sum/],
       ['sha256sum rc/small.txt; id', /shell syntax/],
       ['sha256sum rc/missing', /No such file/],
     ] as const) {
@@ -227,6 +226,14 @@ describe('audit trail', () => {
       assert.equal(r.stdout, '', cmd);
       assert.match(r.stderr, why, cmd);
     }
+    // Any other command: the exec request itself is refused (no channel), and nothing runs.
+    const id = await ssh('id');
+    assert.notEqual(id.code, 0);
+    assert.equal(id.stdout, '');
+    assert.ok(
+      events().some((e) => e.action === 'exec' && e.command === 'id' && e.status === 'op_unsupported'),
+      'the refused exec is audited',
+    );
     // A file stored by another tool has no stored hash: refused, not recomputed.
     await h.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/alice/foreign.bin`, Body: 'x' }));
     const foreign = await ssh('sha256sum foreign.bin');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryStorage } from '../sftp/testing/memory-storage.ts';
 import { createPathJail } from '../storage/jail.ts';
-import { answerChecksum, parseChecksumCommand, splitWords } from './checksum-exec.ts';
+import { answerChecksum, namesChecksumCommand, parseChecksumCommand, splitWords } from './checksum-exec.ts';
 
 describe('checksum exec: parsing (nothing is ever executed)', () => {
   const cases: ReadonlyArray<[string, string, string | undefined]> = [
@@ -38,6 +38,13 @@ describe('checksum exec: parsing (nothing is ever executed)', () => {
       }
     });
   }
+
+  test('only checksum command names reach the parser; every other exec is rejected before a channel opens', () => {
+    for (const l of ['md5sum x', 'sha256sum', ' sha1sum /a']) assert.ok(namesChecksumCommand(l), l);
+    for (const l of ['id', 'sh -c md5sum', 'md5sumx /a', 'constructor', '__proto__ x', '']) {
+      assert.ok(!namesChecksumCommand(l), l);
+    }
+  });
 
   test('splitWords keeps backslash-escaped quotes inside double quotes', () => {
     assert.deepEqual(splitWords('md5sum "a\\"b"'), ['md5sum', 'a"b']);

@@ -62,14 +62,28 @@ export function splitWords(line: string): string[] | undefined {
   return words;
 }
 
+/**
+ * Whether a command line names one of the checksum commands at all (md5sum, sha256sum, or the refused sha1sum):
+ * any other exec request is rejected at the SSH level, without opening a channel.
+ */
+export function namesChecksumCommand(line: string): boolean {
+  const name = commandName(line);
+  return name === 'sha1sum' || (name !== undefined && Object.hasOwn(COMMANDS, name));
+}
+
+/** The command's name for logs and audit: its first word when that looks like a command name, else undefined. */
+export function commandName(line: string): string | undefined {
+  const first = line.trim().split(/\s/)[0];
+  return first !== undefined && /^[a-z0-9]{1,16}$/.test(first) ? first : undefined;
+}
+
 /** Parses an exec request's command line. Pure. */
 export function parseChecksumCommand(line: string): ParsedCommand {
   if (Buffer.byteLength(line, 'utf8') > MAX_COMMAND_BYTES) {
     return { ok: false, command: undefined, refusal: 'command line too long' };
   }
   const words = splitWords(line.trim());
-  const first = words?.[0] ?? line.trim().split(/\s/)[0];
-  const command = first !== undefined && /^[a-z0-9]{1,16}$/.test(first) ? first : undefined;
+  const command = commandName(words?.[0] ?? line);
   if (command === 'sha1sum') {
     return { ok: false, command, refusal: 'sha1sum is not supported: this server stores SHA-256 (and MD5 if enabled)' };
   }
