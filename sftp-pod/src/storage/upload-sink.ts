@@ -15,8 +15,10 @@ import { timeMetadata } from './object-metadata.ts';
 import { PartAssembler, REORDER_WINDOW_PARTS, type SealedPart, type Slice } from './part-assembler.ts';
 import { MAX_PARTS } from './part-size.ts';
 import type { S3Context } from './s3-context.ts';
+import { tagDigests } from './s3-digests.ts';
 import { abortUpload, completeUpload, createUpload, type ObjectTarget, putObject, uploadPart } from './s3-multipart.ts';
-import type { WriteSink } from './types.ts';
+import type { UploadDigests, WriteSink } from './types.ts';
+import { digestMetadata, UploadHasher } from './upload-hash.ts';
 import { type UploadBudget, UploadMemory } from './upload-memory.ts';
 
 export { REORDER_WINDOW_PARTS };
@@ -42,6 +44,8 @@ export interface UploadSinkOptions {
   readonly onSettled?: () => void;
   /** An upload that receives no write for this long while holding budget is failed and releases it (0: never). */
   readonly idleReleaseMs?: number;
+  /** Also compute MD5 (SHA-256 is always computed); --upload-md5. */
+  readonly md5?: boolean;
 }
 
 type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
@@ -68,6 +72,9 @@ export class S3UploadSink implements WriteSink {
   /** The final request (PutObject / Complete) was sent: S3 may act on it, so nothing cancels it any more. */
   #finalSent = false;
   #settledReported = false;
+  /** Hashes every sealed part before it is sent: parts are sealed in order, so this is the file's hash. */
+  readonly #hasher: UploadHasher;
+  #digests: UploadDigests | undefined;
 
   constructor(options: UploadSinkOptions) {
     this.#o = options;
@@ -80,9 +87,15 @@ export class S3UploadSink implements WriteSink {
     });
     this.#mem = new UploadMemory(options.budget, () => this.#maybeSettled());
     this.#target = { ctx: options.ctx, key: options.key, what: options.what };
+    this.#hasher = new UploadHasher(options.md5 ?? false);
     this.#idle = new IdleTimer(options.idleReleaseMs ?? 0, () => this.#idleRelease());
     const now = Date.now();
     this.#times = { atimeMs: now, mtimeMs: now };
+  }
+
+  /** The stored bytes' hashes, once commit() resolved. */
+  get digests(): UploadDigests | undefined {
+    return this.#digests;
   }
 
   get bytesReceived(): number {
@@ -215,6 +228,7 @@ export class S3UploadSink implements WriteSink {
   }
 
   #enqueue(part: SealedPart): void {
+    this.#hasher.update(part.body);
     this.#queue.push(part);
     this.#pump();
   }
@@ -303,14 +317,19 @@ export class S3UploadSink implements WriteSink {
         // Ended inside the first part: one PutObject, no multipart upload at all.
         const part = rest[0];
         const body = part?.body ?? new Uint8Array(0);
+        this.#hasher.update(body);
+        const digests = this.#hasher.digests();
         try {
-          await this.#final(putObject(this.#target, body, this.#metadata(), overwrite, this.#finalSignal()));
+          // Known before the request: the hashes ride in its metadata, no extra request and no extra permission.
+          const metadata = { ...this.#metadata(), ...digestMetadata(digests) };
+          await this.#final(putObject(this.#target, body, metadata, overwrite, this.#finalSignal()));
         } catch (err) {
           // Failure path: a cancelled request's socket write might still read the buffer, so it is not pooled.
           if (part) this.#releasePart(part, false);
           throw err;
         }
         if (part) this.#releasePart(part);
+        this.#digests = digests;
       } else {
         for (const part of rest) this.#enqueue(part);
         await this.#settle();
@@ -323,6 +342,11 @@ export class S3UploadSink implements WriteSink {
           // The times arrived after CreateMultipartUpload fixed the metadata (e.g. `put -p`): rewrite them.
           await this.#o.replaceTimes(this.#times.atimeMs, this.#times.mtimeMs, signal);
         }
+        this.#digests = this.#hasher.digests();
+        // Known only now: one PutObjectTagging. The object is stored whatever it answers (the client is told OK);
+        // without the tags a checksum request is refused clearly rather than answered wrongly. A failure is counted
+        // in sftpgate_s3_requests_total{operation="PutObjectTagging",result="error"}.
+        await tagDigests(ctx, this.#o.key, what, this.#digests, signal).catch(() => undefined);
       }
       this.#state = 'committed';
       ctx.metrics.finalizeLag?.((performance.now() - started) / 1000, 'ok');
