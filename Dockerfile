@@ -19,11 +19,11 @@ COPY operator/src operator/src
 COPY sftp-pod/src sftp-pod/src
 RUN npx tsc -p tsconfig.build.json
 
-# --- deps: production dependencies only, from the same lockfile.
+# --- deps: production dependencies only, from the same lockfile. Only node_modules leaves this stage (no npm cache).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error && npm cache clean --force
+RUN npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # --- runtime: Node, production node_modules. Each target adds its compiled JavaScript and bin launcher, nothing else.
 FROM ${NODE_IMAGE} AS runtime

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# build-images.sh REPO_ROOT OUT_DIR TAG BASE_REF — builds the Dockerfile's operator and sftp targets with buildah
+# (vfs storage in the component cache, chroot isolation, cached layers) on the local base image, and writes each as a
+# docker-archive into OUT_DIR for `ctr images import`. Run under a lock by test/infra/images.ts; skips a finished OUT_DIR.
+set -euo pipefail
+root="$1"; out="$2"; tag="$3"; base="$4"
+[ -f "$out/.complete" ] && exit 0
+cache="${SFTPGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sftpgate}"
+bh() { buildah --root "$cache/buildah/root" --runroot "$cache/buildah/runroot" --storage-driver vfs "$@"; }
+rm -rf "$out"; mkdir -p "$out" "$HOME/.npm"
+for target in operator sftp; do
+  ref="localhost/sftpgate-$target:$tag"
+  # The machine's npm cache serves the npm installs of the build (the Dockerfile never cleans it: no layer keeps it).
+  bh bud --quiet --isolation chroot --layers --pull-never --build-arg "NODE_IMAGE=$base" --target "$target" \
+    --volume "$HOME/.npm:/root/.npm" -t "$ref" -f "$root/Dockerfile" "$root" >/dev/null
+  bh push --quiet "$ref" "docker-archive:$out/$target.tar:$ref"
+  bh inspect --type image --format '{{.Size}}' "$ref" > "$out/$target.size" 2>/dev/null || true
+done
+touch "$out/.complete"
