@@ -4,6 +4,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createIamIntegration } from './cloud/iam/integration.ts';
+import { runMultipartSweeper } from './cloud/s3/multipart-sweeper.ts';
 import { ConfigError, type OperatorConfig, parseConfig, USAGE } from './config.ts';
 import { setupControllers } from './controllers/setup.ts';
 import { KubeClient } from './runtime/kube-client.ts';
@@ -66,13 +67,47 @@ export async function runOperator(config: OperatorConfig, signal: AbortSignal): 
     leaderElect: config.leaderElect,
     namespaces: config.namespaces,
   });
+  const sweeper =
+    config.multipartSweepAgeSeconds > 0 ? startSweeper(config, controllers.context, logger, signal) : undefined;
   try {
     await manager.run(signal);
   } finally {
+    await sweeper;
     controllers.context.storage.close();
     client.close();
     logger.info('stopped');
   }
+}
+
+/** Orphaned multipart uploads under every server prefix (pods killed mid-upload), on every replica: idempotent. */
+function startSweeper(
+  config: OperatorConfig,
+  ctx: ReturnType<typeof setupControllers>['context'],
+  logger: ReturnType<typeof createLogger>,
+  signal: AbortSignal,
+): Promise<void> {
+  return runMultipartSweeper({
+    maxAgeMs: config.multipartSweepAgeSeconds * 1000,
+    signal,
+    targets: () =>
+      ctx.servers
+        .list()
+        .filter((s) => !s.metadata.deletionTimestamp && s.metadata.uid)
+        .flatMap((s) => {
+          try {
+            const manager = ctx.storage.for(s, ctx.secrets);
+            const sweep = manager.sweepIncompleteUploads?.bind(manager);
+            const name = `${s.metadata.namespace}/${s.metadata.name}`;
+            return sweep ? [{ name, prefix: s.spec.storage.prefix, sweep }] : [];
+          } catch {
+            return []; // No usable credentials yet: the reconciler reports that on the server.
+          }
+        }),
+    onResult: (server, r) => {
+      if ('error' in r) logger.warn('multipart sweep failed', { server, error: String(r.error) });
+      else if (r.aborted > 0) logger.info('aborted stale multipart uploads', { server, aborted: r.aborted });
+    },
+  });
 }
 
 /** Runs the operator until SIGTERM/SIGINT; resolves the process exit code. */

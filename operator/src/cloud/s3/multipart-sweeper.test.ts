@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { S3ManagerError } from './errors.ts';
-import { staleUploads, sweepIncompleteUploads } from './multipart-sweeper.ts';
+import { runMultipartSweeper, staleUploads, sweepIncompleteUploads, sweepIntervalMs } from './multipart-sweeper.ts';
 
 const now = new Date('2026-01-02T00:00:00Z');
 const at = (iso: string): Date => new Date(iso);
@@ -94,5 +94,31 @@ describe('sweepIncompleteUploads', () => {
       sweepIncompleteUploads(client, 'b', 'servers/a', 3600_000, { now }),
       (e) => e instanceof S3ManagerError && e.code === 'SFTPGATE_S3_ACCESS_DENIED',
     );
+  });
+});
+
+describe('sweep loop', () => {
+  it('interval: a quarter of the age, within 1 s .. 10 min', () => {
+    assert.equal(sweepIntervalMs(100), 1_000);
+    assert.equal(sweepIntervalMs(40_000), 10_000);
+    assert.equal(sweepIntervalMs(86_400_000), 600_000);
+  });
+
+  it('sweeps every target, reports a failing one and keeps going, stops on abort', async () => {
+    const stop = new AbortController();
+    const seen: string[] = [];
+    await runMultipartSweeper({
+      maxAgeMs: 1000,
+      signal: stop.signal,
+      targets: () => [
+        { name: 'bad', prefix: 'p', sweep: async () => Promise.reject(new Error('boom')) },
+        { name: 'good', prefix: 'q', sweep: async () => ({ aborted: 1, kept: 0 }) },
+      ],
+      onResult: (name, r) => {
+        seen.push(`${name}:${'error' in r ? 'error' : r.aborted}`);
+        if (name === 'good') stop.abort();
+      },
+    });
+    assert.deepEqual(seen, ['bad:error', 'good:1']);
   });
 });

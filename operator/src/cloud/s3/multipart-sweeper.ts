@@ -76,3 +76,46 @@ export async function sweepIncompleteUploads(
     if (keyMarker === undefined && uploadIdMarker === undefined) return { aborted, kept };
   }
 }
+
+/** One prefix to sweep: a server's bucket (through its manager) and prefix, and a name for logs. */
+export interface SweepTarget {
+  readonly name: string;
+  readonly prefix: string;
+  readonly sweep: (prefix: string, maxAgeMs: number, signal?: AbortSignal) => Promise<SweepResult>;
+}
+
+/** How often to sweep for a given age: a quarter of it, between 1 s and 10 min. Pure. */
+export function sweepIntervalMs(maxAgeMs: number): number {
+  return Math.min(10 * 60_000, Math.max(1_000, Math.floor(maxAgeMs / 4)));
+}
+
+/**
+ * Sweeps every target now and then until `signal` fires. A failing target is reported and retried next round; the
+ * loop never throws. Idempotent across replicas (an upload aborted twice is simply gone).
+ */
+export async function runMultipartSweeper(o: {
+  readonly targets: () => SweepTarget[];
+  readonly maxAgeMs: number;
+  readonly signal: AbortSignal;
+  readonly onResult: (target: string, result: SweepResult | { error: unknown }) => void;
+}): Promise<void> {
+  const interval = sweepIntervalMs(o.maxAgeMs);
+  while (!o.signal.aborted) {
+    for (const t of o.targets()) {
+      if (o.signal.aborted) return;
+      try {
+        o.onResult(t.name, await t.sweep(t.prefix, o.maxAgeMs, o.signal));
+      } catch (error) {
+        if (!o.signal.aborted) o.onResult(t.name, { error });
+      }
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, interval);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      o.signal.addEventListener('abort', wake, { once: true });
+    });
+  }
+}
