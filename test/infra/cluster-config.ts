@@ -60,8 +60,11 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   stream_server_port = "0"
   enable_selinux = false
   disable_apparmor = true
-  restrict_oom_score_adj = false
+  # This machine refuses lowering oom_score_adj (even to root): clamp to containerd's own, or runc fails every sandbox.
+  restrict_oom_score_adj = true
   max_container_log_line_size = 16384
+  # Pod network namespaces under the state dir, not the machine-wide /run/netns: teardown finds exactly its own.
+  netns_mounts_under_state_dir = true
 
 [${cri}.containerd]
   snapshotter = "overlayfs"

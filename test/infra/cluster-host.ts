@@ -190,36 +190,9 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** Pod network namespaces this containerd made (recorded by the CRI under its state dir) and still mounted. */
-function podNetns(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(' - nsfs '))
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(`${dir}/`) || /^\/(var\/)?run\/netns\/cni-/.test(m));
-}
-
-async function netnsInUse(path: string): Promise<boolean> {
-  let inode: number;
-  try {
-    inode = statSync(path).ino;
-  } catch {
-    return false;
-  }
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (statSync(`/proc/${entry}/ns/net`).ino === inode) return true;
-    } catch {
-      // Gone.
-    }
-  }
-  return false;
-}
-
 /**
- * Undoes everything createClusterHost and the cluster's node made: container processes, shims, mounts, pod network
- * namespaces no process uses, the route, the namespace (taking the veth with it), the cgroups. Idempotent; never throws.
+ * Undoes everything createClusterHost and the cluster's node made: container processes, shims, mounts (pod network
+ * namespaces among them), the route, the namespace (taking the veth with it), the cgroups. Idempotent; never throws.
  */
 export async function removeClusterHost(h: ClusterHost): Promise<void> {
   for (const pid of shimPids(h.containerdSocket)) {
@@ -230,12 +203,7 @@ export async function removeClusterHost(h: ClusterHost): Promise<void> {
     }
   }
   await removeCgroups(h.name);
-  for (const m of podNetns(h.dir)) {
-    if (m.startsWith(`${h.dir}/`) || !(await netnsInUse(m))) {
-      await runCommand('umount', ['-l', m], { allowFailure: true });
-      await runCommand('rm', ['-f', m], { allowFailure: true });
-    }
-  }
+  // Pod network namespaces are mounts under containerd's state dir (netns_mounts_under_state_dir), so they go here.
   for (const m of mountsUnder(h.dir)) await runCommand('umount', ['-l', m], { allowFailure: true });
   await ip(['route', 'del', h.podCidr], true);
   await ip(['link', 'del', `sgc${h.slot}h`], true);

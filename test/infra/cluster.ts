@@ -35,14 +35,14 @@ const CONTROLLERS = [
   'garbagecollector',
   'namespace',
   'serviceaccount',
-  'deployment',
-  'replicaset',
-  'endpoint',
-  'endpointslice',
+  'deployment-controller',
+  'replicaset-controller',
+  'endpoints-controller',
+  'endpointslice-controller',
   'root-ca-certificate-publisher-controller',
   'node-lifecycle-controller',
-  'podgc',
-  'disruption',
+  'pod-garbage-collector-controller',
+  'disruption-controller',
 ];
 
 export interface StartClusterOptions {

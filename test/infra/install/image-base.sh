@@ -23,13 +23,18 @@ tmp="$(mktemp -d)"; ctr=""
 cleanup() { [ -z "$ctr" ] || bh rm "$ctr" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# Debian: the machine's own apt sources (deb822 or one-line), so no mirror is named here.
+ctr="$(bh from --quiet scratch)"
+bh copy --quiet "$ctr" "$node_bins/pause" /pause >/dev/null
+bh config --entrypoint '["/pause"]' --user 65535:65535 "$ctr"
+bh commit --quiet --rm "$ctr" "$pause_ref" >/dev/null; ctr=""
+bh push --quiet "$pause_ref" "docker-archive:$dest/pause.tar:$pause_ref"
+# Debian: the machine's own apt sources (deb822 or one-line), so no mirror is named here. libatomic1: Node 26 links it.
 sources=()
 for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
-  [ -s "$f" ] && grep -qE '^(Types|deb) ' "$f" && sources+=("$f")
+  [ -s "$f" ] && grep -qE '^(Types:|deb )' "$f" && sources+=("$f")
 done
 [ "${#sources[@]}" -gt 0 ] || { log "no apt sources found"; exit 1; }
-mmdebstrap --quiet --variant=minbase --include=ca-certificates --aptopt='Acquire::Languages "none"' \
+mmdebstrap --quiet --variant=minbase --include=ca-certificates,libatomic1 --aptopt='Acquire::Languages "none"' \
   --dpkgopt='path-exclude=/usr/share/{doc,man,locale,info}/*' bookworm "$tmp/rootfs.tar" "${sources[@]}"
 # npm: the version the machine's npm has, from the npm registry (the Node package carries none).
 (cd "$tmp" && npm pack --silent "npm@$(npm --version)" >/dev/null 2>&1)
@@ -49,10 +54,5 @@ bh config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
   --cmd node --workingdir / "$ctr"
 bh commit --quiet --rm "$ctr" "$base_ref" >/dev/null; ctr=""
 
-ctr="$(bh from --quiet scratch)"
-bh copy --quiet "$ctr" "$node_bins/pause" /pause >/dev/null
-bh config --entrypoint '["/pause"]' --user 65535:65535 "$ctr"
-bh commit --quiet --rm "$ctr" "$pause_ref" >/dev/null; ctr=""
-bh push --quiet "$pause_ref" "docker-archive:$dest/pause.tar:$pause_ref"
 mark_done "$dest"
 echo "$dest"
