@@ -6,13 +6,19 @@ set -euo pipefail
 root="$1"; out="$2"; tag="$3"; base="$4"
 [ -f "$out/.complete" ] && exit 0
 cache="${SFTPGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sftpgate}"
-bh() { buildah --root "$cache/buildah/root" --runroot "$cache/buildah/runroot" --storage-driver vfs "$@"; }
+bh() { buildah --root "$cache/buildah/root" --runroot "$cache/buildah/runroot" --storage-driver overlay "$@"; }
 rm -rf "$out"; mkdir -p "$out" "$HOME/.npm"
+# The machine's CA bundle (it may hold a TLS-inspecting egress CA the base's Debian bundle lacks) and an npmrc naming
+# it, mounted for the RUN steps only: nothing machine-specific lands in a layer.
+npmrc="$out/build.npmrc"
+printf 'cafile=/etc/ssl/certs/ca-certificates.crt\nfund=false\naudit=false\nupdate-notifier=false\n' > "$npmrc"
+mounts=(--volume "$HOME/.npm:/root/.npm" --volume "$npmrc:/usr/local/etc/npmrc:ro")
+[ -s /etc/ssl/certs/ca-certificates.crt ] && mounts+=(--volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro)
 for target in operator sftp; do
   ref="localhost/sftpgate-$target:$tag"
   # The machine's npm cache serves the npm installs of the build (the Dockerfile never cleans it: no layer keeps it).
   bh bud --quiet --isolation chroot --layers --pull-never --build-arg "NODE_IMAGE=$base" --target "$target" \
-    --volume "$HOME/.npm:/root/.npm" -t "$ref" -f "$root/Dockerfile" "$root" >/dev/null
+ "${mounts[@]}" -t "$ref" -f "$root/Dockerfile" "$root" >/dev/null
   bh push --quiet "$ref" "docker-archive:$out/$target.tar:$ref"
   bh inspect --type image --format '{{.Size}}' "$ref" > "$out/$target.size" 2>/dev/null || true
 done

@@ -12,7 +12,7 @@ base_ref="localhost/sftpgate-base:bookworm-node-$NODE_VERSION"
 pause_ref="localhost/sftpgate-pause:$KUBERNETES_VERSION"
 dest="$CACHE_ROOT/image-base-node-$NODE_VERSION-k8s-$KUBERNETES_VERSION"
 export BUILDAH_ISOLATION=chroot
-bh() { buildah --root "$CACHE_ROOT/buildah/root" --runroot "$CACHE_ROOT/buildah/runroot" --storage-driver vfs "$@"; }
+bh() { buildah --root "$CACHE_ROOT/buildah/root" --runroot "$CACHE_ROOT/buildah/runroot" --storage-driver overlay "$@"; }
 have() { bh inspect --type image "$1" >/dev/null 2>&1; }
 if done_marker "$dest" && have "$base_ref" && have "$pause_ref"; then echo "$dest"; exit 0; fi
 node_bin="$(bash "$dir/node.sh" "$NODE_VERSION")"
