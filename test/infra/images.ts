@@ -22,7 +22,7 @@ export interface BuiltImages {
   readonly tag: string;
   /** docker-archive files for `ctr images import`. */
   readonly archives: readonly string[];
-  /** Uncompressed sizes in bytes, as buildah reports them. */
+  /** Uncompressed sizes in bytes (of the docker-archives). */
   readonly sizes: { readonly operator: number; readonly sftp: number };
   /** False when a cached build was reused. */
   readonly built: boolean;
@@ -79,7 +79,8 @@ export async function buildImages(opts: { readonly signal?: AbortSignal } = {}):
       env: { BUILDAH_ISOLATION: 'chroot' },
     });
   }
-  const size = (t: string) => Number(readFileSync(join(out, `${t}.size`), 'utf8').trim()) || 0;
+  // The docker-archive holds every layer uncompressed: its size is the image's.
+  const size = (t: string) => statSync(join(out, `${t}.tar`)).size;
   return {
     operator: `localhost/sftpgate-operator:${tag}`,
     sftp: `localhost/sftpgate-sftp:${tag}`,
