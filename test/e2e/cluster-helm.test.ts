@@ -168,6 +168,7 @@ describe('helm install on a real cluster', () => {
       '--timeout=180s',
     ]);
     const res = await upload;
+    process.stderr.write(`# roll: the in-flight upload ${res.code === 0 ? 'finished' : 'failed'}\n`);
     const obj = await headOrNone(`${demo.prefix}/${demo.user}/roll.bin`);
     if (res.code === 0) {
       const got = await minio
