@@ -94,11 +94,14 @@ async function setUp(h: ClusterHost): Promise<void> {
   }
 }
 
-/** Mount points of the cgroup v1 hierarchies (cpu, memory, pids, name=systemd, ...). */
+/**
+ * Mount points of the cgroup hierarchies: every v1 one (cpu, memory, pids, name=systemd, ...) and, on a hybrid host,
+ * the v2 `unified` one, where runc mirrors each container's cgroup too.
+ */
 export function cgroupHierarchies(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .filter((l) => l.includes(' - cgroup '))
+    .filter((l) => l.includes(' - cgroup ') || l.includes(' - cgroup2 '))
     .map((l) => l.split(' ')[4] ?? '')
     .filter((p) => p.startsWith('/sys/fs/cgroup/'));
 }
