@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type Cluster, startCluster } from './cluster.ts';
 import { applyExamples, installChart, SYSTEM_NAMESPACE, serverNodePort } from './cluster-release.ts';
 import { type Minio, startMinio } from './minio.ts';
+import { chartAlertRules, type Prometheus, startPrometheus } from './prometheus.ts';
 
 const NAMESPACE = 'default';
 
@@ -43,8 +44,10 @@ export async function startClusterDemo(o: {
   const t0 = performance.now();
   const cluster = await startCluster({ log, ...(signal ? { signal } : {}) });
   let minio: Minio | undefined;
+  let prometheus: Prometheus | undefined;
   const stop = async () => {
     rmSync(join(stateDir, 'connection.json'), { force: true });
+    await prometheus?.stop();
     await minio?.stop();
     await cluster.stop();
   };
@@ -61,8 +64,13 @@ export async function startClusterDemo(o: {
       ...(signal ? { signal } : {}),
     });
     const port = await serverNodePort(cluster, NAMESPACE, demo.server);
-    const operatorIp = await podIp(cluster, SYSTEM_NAMESPACE, 'app.kubernetes.io/name=sftpgate');
+    const operatorIp = await podIp(cluster, SYSTEM_NAMESPACE, 'app.kubernetes.io/name=sftpgate-operator');
     const sftpIp = await podIp(cluster, NAMESPACE, `app.kubernetes.io/instance=${demo.server}`);
+    prometheus = await startPrometheus({
+      cluster,
+      rules: [await chartAlertRules(cluster, stateDir)],
+      intervalSeconds: 10,
+    });
     log(`ready in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const connection = {
       sftp: { host: cluster.nodeIp, port, username: demo.user, privateKeyPath: keyPath },
@@ -78,8 +86,7 @@ export async function startClusterDemo(o: {
         secretAccessKey: minio.secretAccessKey,
       },
       metrics: { sftp: `http://${sftpIp}:9090/metrics`, operator: `http://${operatorIp}:8080/metrics` },
-      // Not started by the demo yet (docs/testbed.md).
-      prometheus: null,
+      prometheus: prometheus.url,
     };
     const connectionFile = join(stateDir, 'connection.json');
     writeFileSync(connectionFile, `${JSON.stringify(connection, null, 2)}\n`, { mode: 0o600 });
@@ -95,6 +102,7 @@ export async function startClusterDemo(o: {
         '             kubectl get sftpservers,sftpusers,pods -A -o wide',
         `             kubectl logs -n ${SYSTEM_NAMESPACE} deploy/sftpgate`,
         `  metrics:   ${connection.metrics.sftp}   ${connection.metrics.operator}`,
+        `  prometheus: ${prometheus.url}  (the chart's alert rules loaded: ${prometheus.url}/alerts)`,
         `  for scripts: ${connectionFile}`,
         '',
         pods,
