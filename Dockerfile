@@ -15,6 +15,7 @@ COPY package.json package-lock.json ./
 # optional native binding is not built; we use Node's crypto).
 RUN npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
+COPY common/src common/src
 COPY operator/src operator/src
 COPY sftp-pod/src sftp-pod/src
 RUN npx tsc -p tsconfig.build.json
@@ -34,6 +35,8 @@ WORKDIR /app
 # package.json carries "type": "module", which makes dist/**/*.js ES modules.
 COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
+# What the operator and the sftp pod share (common/): both import it at run time.
+COPY --from=build /src/dist/common ./dist/common
 # The same numeric UID/GID as the chart (operator.podSecurityContext) and the operator's sftp Deployment set:
 # non-root, no shell login.
 USER 65532:65532

@@ -16,7 +16,7 @@ export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
 # Test runner knobs: files run in parallel (each starts its own components); the per-test timeout is a hang guard.
 TEST_CONCURRENCY ?= 2
 TEST_TIMEOUT_MS ?= 900000
-UNIT_TESTS := 'operator/src/**/*.test.ts' 'sftp-pod/src/**/*.test.ts'
+UNIT_TESTS := 'common/src/**/*.test.ts' 'operator/src/**/*.test.ts' 'sftp-pod/src/**/*.test.ts'
 INFRA_TESTS := 'test/**/*.test.ts'
 
 .PHONY: build lint test test-unit test-integration deps tools demo bench clean format images generate
@@ -71,11 +71,13 @@ images:
 # Regenerates every generated file (drift tests fail until this is run after a source change).
 generate: deps
 	node operator/src/api/generate.ts
+	node common/src/users/generate.ts
 	node charts/sftpgate/hack/dashboard.ts
 	node charts/sftpgate/hack/values-schema.ts
 	node charts/sftpgate/hack/values-doc.ts
+	node charts/sftpgate/hack/operator-policies.ts
 	bash charts/sftpgate/hack/sync-crds.sh
-	biome format --write charts/sftpgate/values.schema.json
+	biome format --write charts/sftpgate/values.schema.json charts/sftpgate/files/operator-iam-policy.json charts/sftpgate/files/operator-s3-policy.json
 
 clean:
 	rm -rf dist .demo

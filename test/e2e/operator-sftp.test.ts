@@ -9,7 +9,6 @@ import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { runCommand, sftpClientArgs } from '../infra/index.ts';
 import {
   condition,
-  createCredentialsSecret,
   createNamespace,
   getServer,
   type RunningOperator,
@@ -48,7 +47,6 @@ before(async () => {
   bed = await startTestBed();
   await bed.minio.createBucket('sftp', { versioning: true });
   await createNamespace(bed, NS);
-  await createCredentialsSecret(bed, NS);
   op = startOperator(bed);
   await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, 'demo'));
   await waitFor('server configured', async () => {

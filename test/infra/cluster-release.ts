@@ -88,8 +88,10 @@ export interface ExampleServer {
 }
 
 /**
- * examples/s3-credentials.yaml (MinIO's credentials), sftpserver.yaml (pointed at MinIO, NodePort Service) and
- * sftpuser.yaml (with `publicKey`) in `namespace`; resolves when the server is Ready=True. The bucket must exist.
+ * examples/ as a platform and a tenant apply them: s3-credentials.yaml (MinIO's credentials, in the operator's
+ * namespace) and sftpstorageprofile.yaml (pointed at MinIO, admitting `namespace`), then sftpserver.yaml (NodePort
+ * Service) and sftpuser.yaml (with `publicKey`) in `namespace`; resolves when the server is Ready=True. The profile's
+ * bucket must exist.
  */
 export async function applyExamples(
   cluster: Cluster,
@@ -100,12 +102,15 @@ export async function applyExamples(
 ): Promise<ExampleServer> {
   await cluster.kubectl(['create', 'namespace', namespace], { allowFailure: true });
   const creds = example('s3-credentials.yaml');
-  creds.metadata.namespace = namespace;
   creds.stringData = { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey };
   await applyManifest(cluster, creds);
+  const profile = example('sftpstorageprofile.yaml');
+  const selector = profile.spec['namespaceSelector'] as { matchExpressions: { values: string[] }[] };
+  for (const e of selector.matchExpressions) if (!e.values.includes(namespace)) e.values.push(namespace);
+  Object.assign(profile.spec, { endpoint: minio.endpoint, region: minio.region });
+  await applyManifest(cluster, profile);
   const server = example('sftpserver.yaml');
   server.metadata.namespace = namespace;
-  server.spec.storage = { ...server.spec.storage, endpoint: minio.endpoint, region: minio.region };
   server.spec['service'] = { type: 'NodePort' };
   await applyManifest(cluster, server);
   const user = example('sftpuser.yaml');
@@ -135,8 +140,9 @@ export async function applyExamples(
     namespace,
     server: server.metadata.name,
     user: user.metadata.name,
-    bucket: String(server.spec.storage?.['bucket'] ?? ''),
-    prefix: String(server.spec.storage?.['prefix'] ?? ''),
+    bucket: String(profile.spec['bucket']),
+    // The operator derives it: <profile root>/<namespace>/<server> (docs/api.md).
+    prefix: `${String(profile.spec['root'])}/${namespace}/${server.metadata.name}`,
   };
 }
 

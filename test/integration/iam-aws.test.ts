@@ -20,7 +20,6 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { SftpServer } from '../../operator/src/api/types.generated.ts';
 import { createAwsIamManager } from '../../operator/src/cloud/iam/aws-iam-manager.ts';
 import {
   type AwsAccount,
@@ -33,6 +32,8 @@ import {
 import { IamErrorCode, isIamError } from '../../operator/src/cloud/iam/errors.ts';
 import { createIamIntegration } from '../../operator/src/cloud/iam/integration.ts';
 import { buildSessionPolicy } from '../../operator/src/cloud/iam/session-policy.ts';
+import { locate } from '../../operator/src/controllers/placement.ts';
+import { profileFixture, serverFixture } from '../../operator/src/controllers/testing/fixtures.ts';
 import { createCredentialBroker } from '../../sftp-pod/src/credentials/broker.ts';
 import type { StsResult } from '../../sftp-pod/src/credentials/errors.ts';
 import { type Moto, startMoto } from '../infra/index.ts';
@@ -400,47 +401,24 @@ describe('AWS IAM manager against moto', () => {
 
   test("through the controllers' integration point, then a login of the AWS-mode broker assumes the data role", async () => {
     const integration = createIamIntegration({ aws: { iam, account } });
-    const sftpServer: SftpServer = {
-      apiVersion: 'sftpgate.io/v1alpha1',
-      kind: 'SftpServer',
-      metadata: { name: 'wired', namespace: 'tenants', uid: 'uid-wired', generation: 1 },
-      spec: {
-        storage: {
-          bucket: 'acme-sftp',
-          region: moto.region,
-          forcePathStyle: false,
-          prefix: 'srv/wired',
-          lifecycle: {
-            abortIncompleteMultipartUploadDays: 1,
-            noncurrentVersionExpirationDays: 30,
-            expiredObjectDeleteMarker: true,
-          },
+    // The platform's profile (mode AWS, IRSA) and the server the operator placed on it: srv/tenants/wired.
+    const profile = profileFixture((p) => {
+      p.bucket = 'acme-sftp';
+      p.root = 'srv';
+      p.region = moto.region;
+      delete p.endpoint;
+      delete p.credentials;
+      p.iam = {
+        mode: 'AWS',
+        aws: {
+          irsa: { oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/oidc.example/id/1' },
+          path: '/sftpgate/',
         },
-        iam: {
-          mode: 'AWS',
-          aws: {
-            irsa: { oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/oidc.example/id/1' },
-            path: '/sftpgate/',
-          },
-        },
-        transfer: { partSize: '8Mi', uploadConcurrency: 4, downloadConcurrency: 4, memoryBudget: '256Mi' },
-        sftp: {
-          setstatMode: 'Error',
-          idleTimeout: '15m',
-          maxSessionsPerUser: 10,
-          algorithms: 'modern',
-          maxRenameObjects: 1000,
-        },
-        security: {
-          defender: { enabled: true, threshold: 15, observationTime: '30m', banTime: '30m', maxBannedHosts: 10000 },
-        },
-        hostKeys: { types: ['ed25519'] },
-        replicas: 1,
-        service: { type: 'ClusterIP', port: 22 },
-        networkPolicy: { enabled: true, metricsNamespaces: [] },
-        deletionPolicy: 'Retain',
-      },
-    };
+      };
+    });
+    const server = serverFixture();
+    server.metadata = { name: 'wired', namespace: 'tenants', uid: 'uid-wired', generation: 1 };
+    const sftpServer = { server, placement: locate(profile, 'tenants', 'wired') };
     const names = roleNames('tenants', 'wired');
     const r = await integration.reconcileServer(sftpServer, AbortSignal.timeout(30_000));
     assert.equal(r.ready, true, r.message);
@@ -466,7 +444,7 @@ describe('AWS IAM manager against moto', () => {
         { username: 'alice', permissions: ['list', 'download'] },
         {
           bucket: 'acme-sftp',
-          prefix: 'srv/wired',
+          prefix: 'srv/tenants/wired',
         },
       ).packed;
       const creds = await broker.credentialsFor({ username: 'alice', sessionPolicy: policy }, 'f00dfeed-1234')();

@@ -29,7 +29,15 @@ export interface TestBed {
   stop(): Promise<void>;
 }
 
-/** Starts the control plane and MinIO in parallel and installs the CRDs. */
+/** The operator's namespace in tests: the profiles' credentials Secret lives here. */
+export const OPERATOR_NS = 'sftpgate-system';
+/** The platform profile every test server uses unless it names another: MinIO bucket `sftp`, root `servers`. */
+export const PROFILE = 'minio';
+
+/**
+ * Starts the control plane and MinIO in parallel, installs the CRDs, and plays the platform team: the operator's
+ * namespace with the MinIO credentials, and profile `minio` (bucket `sftp`, root `servers`, every namespace).
+ */
 export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
   const [cp, minio] = await Promise.all([
     startControlPlane({ controllerManager: opts.controllerManager ?? false }),
@@ -42,14 +50,21 @@ export async function startTestBed(opts: { controllerManager?: boolean } = {}): 
     '--timeout=60s',
     'crd/sftpservers.sftpgate.io',
     'crd/sftpusers.sftpgate.io',
+    'crd/sftpstorageprofiles.sftpgate.io',
   ]);
   const admin = new KubeClient(cp.kubeConfig());
   const tmp = mkdtempSync(join(tmpdir(), 'sftpgate-op-'));
+  const bed = { cp, minio, admin, tmp };
+  await admin.apply(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NS } });
+  await admin.apply(Resources.Secret, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'minio-credentials', namespace: OPERATOR_NS },
+    stringData: { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey },
+  } as Manifest);
+  await applyProfile(bed as TestBed, PROFILE, { namespaceSelector: {} });
   return {
-    cp,
-    minio,
-    admin,
-    tmp,
+    ...bed,
     async stop() {
       admin.close();
       await Promise.allSettled([cp.stop(), minio.stop()]);
@@ -101,6 +116,7 @@ export function startOperator(
     logger,
     workload: { image: 'sftpgate/sftp:test' },
     namespace: opts.namespace,
+    operatorNamespace: OPERATOR_NS,
     workers: 2,
     // Cheap hashes keep the test machine's CPU for the components; the format and verify path are the same.
     scrypt: { ln: 10, r: 8, p: 1 },
@@ -148,32 +164,40 @@ export async function createNamespace(bed: TestBed, name: string): Promise<void>
   await bed.admin.apply(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
-/** The MinIO root credentials as the Secret a server references. */
-export async function createCredentialsSecret(bed: TestBed, ns: string, name = 's3-credentials'): Promise<void> {
-  await bed.admin.apply(Resources.Secret, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: ns },
-    stringData: { AWS_ACCESS_KEY_ID: bed.minio.accessKeyId, AWS_SECRET_ACCESS_KEY: bed.minio.secretAccessKey },
-  } as Manifest);
+/**
+ * A platform profile on the test MinIO (bucket `sftp`, credentials from the operator's namespace); `spec` overrides
+ * (root defaults to `servers`, namespaceSelector must be given by callers that restrict it).
+ */
+export function profileManifest(bed: TestBed, name: string, spec: Record<string, unknown> = {}): Manifest {
+  return {
+    apiVersion: 'sftpgate.io/v1alpha1',
+    kind: 'SftpStorageProfile',
+    metadata: { name },
+    spec: {
+      bucket: 'sftp',
+      root: 'servers',
+      endpoint: bed.minio.endpoint,
+      region: bed.minio.region,
+      forcePathStyle: true,
+      credentials: { secretRef: { name: 'minio-credentials' } },
+      namespaceSelector: {},
+      ...spec,
+    },
+  } as Manifest;
 }
 
-export function serverManifest(bed: TestBed, ns: string, name: string, spec: Record<string, unknown> = {}): Manifest {
+export async function applyProfile(bed: TestBed, name: string, spec: Record<string, unknown> = {}): Promise<void> {
+  await bed.admin.apply(Resources.SftpStorageProfile, profileManifest(bed, name, spec));
+}
+
+export function serverManifest(_bed: TestBed, ns: string, name: string, spec: Record<string, unknown> = {}): Manifest {
   const { storage, ...rest } = spec as { storage?: Record<string, unknown> };
   return {
     apiVersion: 'sftpgate.io/v1alpha1',
     kind: 'SftpServer',
     metadata: { name, namespace: ns },
     spec: {
-      storage: {
-        bucket: 'sftp',
-        endpoint: bed.minio.endpoint,
-        region: bed.minio.region,
-        forcePathStyle: true,
-        prefix: `servers/${name}`,
-        credentialsSecretRef: { name: 's3-credentials' },
-        ...storage,
-      },
+      storage: { profile: PROFILE, ...storage },
       replicas: 1,
       ...rest,
     },

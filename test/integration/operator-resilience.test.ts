@@ -6,7 +6,6 @@ import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import {
   condition,
-  createCredentialsSecret,
   createNamespace,
   getServer,
   type Manifest,
@@ -40,7 +39,6 @@ before(async () => {
   bed = await startTestBed();
   await bed.minio.createBucket('sftp');
   await createNamespace(bed, NS);
-  await createCredentialsSecret(bed, NS);
 });
 after(async () => {
   for (const op of running) await op.stop();

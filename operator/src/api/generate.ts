@@ -1,9 +1,9 @@
 // Generates operator/src/api/types.generated.ts and docs/reference/crds.md from the CRD YAML (the source of truth).
 // Run: node operator/src/api/generate.ts   (generate.test.ts regenerates in memory and fails on drift)
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
+import { compileOptions, formatTypeScript } from '../../../common/src/codegen/typescript.ts';
 import { type CrdDocument, type CrdSchema, loadCrds, repoRoot } from './crds.ts';
 import { renderReference } from './reference.ts';
 
@@ -125,24 +125,9 @@ function retitle(schema: JSONSchema, from: string, to: string): void {
   if (typeof schema.additionalProperties === 'object') retitle(schema.additionalProperties, from, to);
 }
 
-function format(source: string, path: string): string {
-  const biome = join(repoRoot, 'node_modules/.bin/biome');
-  const result = spawnSync(biome, ['format', `--stdin-file-path=${path}`], { input: source, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`biome format failed: ${result.stderr}`);
-  return result.stdout;
-}
-
 /** Renders types.generated.ts from the CRDs (pure apart from running biome to format; deterministic). */
 export async function generateTypes(crds: CrdDocument[] = loadCrds()): Promise<string> {
-  const options = {
-    bannerComment: '',
-    additionalProperties: false,
-    ignoreMinAndMaxItems: true,
-    strictIndexSignatures: true,
-    unknownAny: true,
-    format: false,
-    declareExternallyReferenced: true,
-  };
+  const options = compileOptions;
   const parts = [banner];
   const first = crds[0];
   const condition = first === undefined ? undefined : conditionSchema(first);
@@ -162,7 +147,7 @@ export async function generateTypes(crds: CrdDocument[] = loadCrds()): Promise<s
       `/** A list of ${kind} objects as the API server returns it. */\nexport interface ${kind}List {\n  apiVersion: string;\n  kind: '${kind}List';\n  metadata: { resourceVersion?: string; continue?: string };\n  items: ${kind}[];\n}\n`,
     );
   }
-  return format(parts.join('\n'), typesFile);
+  return formatTypeScript(parts.join('\n'), typesFile);
 }
 
 /** Renders docs/reference/crds.md from the CRDs. */

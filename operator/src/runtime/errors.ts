@@ -4,32 +4,31 @@
 //   anything else  transient; retry with exponential backoff and jitter.
 // Every error carries a stable `code` (docs/api.md lists them; errors.test.ts keeps list and docs in step).
 
+import { CodedError } from '../../../common/src/errors/coded-error.ts';
+import { ApiError, KubeError, KubeErrorCode } from '../../../common/src/kube/errors.ts';
+
+export {
+  ApiError,
+  isApiError,
+  isConflict,
+  isGone,
+  isInvalid,
+  isNotFound,
+  KubeError,
+  KubeErrorCode,
+} from '../../../common/src/kube/errors.ts';
+
 export const OperatorErrorCode = {
   Stalling: 'SFTPGATE_OPERATOR_STALLING',
   Waiting: 'SFTPGATE_OPERATOR_WAITING',
-  /** The API server answered with an error status (see `status`). */
-  Api: 'SFTPGATE_OPERATOR_API',
-  /** The API server could not be reached or the connection broke. */
-  ApiUnavailable: 'SFTPGATE_OPERATOR_API_UNAVAILABLE',
-  /** A watch ended with 410 Gone: the informer must relist. */
-  WatchExpired: 'SFTPGATE_OPERATOR_WATCH_EXPIRED',
-  /** The watchdog saw no event or bookmark for too long and restarted the watch. */
-  WatchStalled: 'SFTPGATE_OPERATOR_WATCH_STALLED',
+  /** The API client's codes (common/src/kube/errors.ts): Api, ApiUnavailable, WatchExpired, WatchStalled, Aborted. */
+  ...KubeErrorCode,
   /** This replica lost the leader Lease; reconciling stops. */
   LeadershipLost: 'SFTPGATE_OPERATOR_LEADERSHIP_LOST',
-  /** The operation was cancelled through its AbortSignal (shutdown). */
-  Aborted: 'SFTPGATE_OPERATOR_ABORTED',
 } as const;
 export type OperatorErrorCode = (typeof OperatorErrorCode)[keyof typeof OperatorErrorCode];
 
-export class OperatorError extends Error {
-  readonly code: OperatorErrorCode;
-  constructor(code: OperatorErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'OperatorError';
-    this.code = code;
-  }
-}
+export class OperatorError extends CodedError<OperatorErrorCode> {}
 
 /**
  * The object's spec cannot work as written. `reason` becomes the Ready condition's reason (CamelCase, see
@@ -39,7 +38,6 @@ export class StallingError extends OperatorError {
   readonly reason: string;
   constructor(reason: string, message: string, options?: { cause?: unknown }) {
     super(OperatorErrorCode.Stalling, message, options);
-    this.name = 'StallingError';
     this.reason = reason;
   }
 }
@@ -50,42 +48,10 @@ export class WaitingError extends OperatorError {
   readonly retryAfterMs: number;
   constructor(reason: string, message: string, retryAfterMs: number, options?: { cause?: unknown }) {
     super(OperatorErrorCode.Waiting, message, options);
-    this.name = 'WaitingError';
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;
   }
 }
-
-/** An error status from the API server; `status` is the HTTP code, `reason` the Status object's reason. */
-export class ApiError extends OperatorError {
-  readonly status: number;
-  readonly reason: string;
-  readonly verb: string;
-  readonly path: string;
-  constructor(
-    status: number,
-    reason: string,
-    message: string,
-    verb: string,
-    path: string,
-    options?: { cause?: unknown },
-  ) {
-    super(OperatorErrorCode.Api, `${verb} ${path}: ${status} ${reason}: ${message}`, options);
-    this.name = 'ApiError';
-    this.status = status;
-    this.reason = reason;
-    this.verb = verb;
-    this.path = path;
-  }
-}
-
-export function isApiError(err: unknown, status?: number): err is ApiError {
-  return err instanceof ApiError && (status === undefined || err.status === status);
-}
-export const isNotFound = (err: unknown): boolean => isApiError(err, 404);
-export const isConflict = (err: unknown): boolean => isApiError(err, 409);
-export const isGone = (err: unknown): boolean => isApiError(err, 410);
-export const isInvalid = (err: unknown): boolean => isApiError(err, 422);
 
 /** How the controller treats a failed reconcile. */
 export type RetryDecision =
@@ -100,6 +66,8 @@ export function classifyError(err: unknown): RetryDecision {
   // A 422 from the API server on something we built is a bug in our desired object: retrying without a spec change
   // would repeat it, but a code fix plus restart clears it, so back off instead of stalling silently.
   if (err instanceof ApiError) return { kind: 'backoff', reason: `Api${err.status}` };
-  if (err instanceof OperatorError) return { kind: 'backoff', reason: err.code.replace('SFTPGATE_OPERATOR_', '') };
+  if (err instanceof OperatorError || err instanceof KubeError) {
+    return { kind: 'backoff', reason: err.code.replace('SFTPGATE_OPERATOR_', '') };
+  }
   return { kind: 'backoff', reason: 'Error' };
 }

@@ -1,13 +1,7 @@
 // Errors of the secrets module (host keys, public keys, password hashes). Stable codes; causes chained.
+import { CodedError } from '../../../common/src/errors/coded-error.ts';
 
-export class SecretsError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export class SecretsError extends CodedError {}
 
 /** An authorized key line that is not a usable OpenSSH public key. Surfaces as reason InvalidAuthorizedKey. */
 export class InvalidAuthorizedKeyError extends SecretsError {

@@ -1,8 +1,9 @@
 // Host keys for an SftpServer: generated once by the operator (node:crypto), stored in a Secret as OpenSSH
 // "openssh-key-v1" private keys — the format the pod (ssh2) and `ssh-keygen` read — and never regenerated.
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { fingerprintOfBlob } from '../../../common/src/ssh/public-key.ts';
+import { sshMpint, sshString, sshUint32, WireReader } from '../../../common/src/ssh/wire.ts';
 import { InvalidHostKeyError } from './errors.ts';
-import { SshReader, sshMpint, sshString, sshUint32 } from './ssh-wire.ts';
 
 export type HostKeyType = 'ed25519' | 'rsa';
 
@@ -62,10 +63,7 @@ function sshParts(key: KeyObject): { type: string; publicBlob: Buffer; privateFi
   throw new InvalidHostKeyError(`unsupported key type ${jwk.kty ?? 'unknown'}`);
 }
 
-/** `SHA256:` fingerprint of a public key blob, as `ssh-keygen -l` prints it. */
-export function fingerprintOfBlob(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-}
+export { fingerprintOfBlob };
 
 /** Encodes a private key as an unencrypted openssh-key-v1 PEM. The check integers are random, as OpenSSH does. */
 export function toOpenSshPrivateKey(key: KeyObject, comment = ''): string {
@@ -116,14 +114,22 @@ export function inspectOpenSshPrivateKey(pem: string): { publicKey: string; fing
   const body = Buffer.from((m[1] ?? '').replace(/\s+/g, ''), 'base64');
   const magic = Buffer.from('openssh-key-v1\0', 'latin1');
   if (!body.subarray(0, magic.length).equals(magic)) throw new InvalidHostKeyError('bad openssh-key-v1 magic');
-  const r = new SshReader(body.subarray(magic.length));
-  const cipher = r.string()?.toString();
-  r.string(); // kdf name
-  r.string(); // kdf options
-  const count = r.uint32();
-  const blob = r.string();
+  let cipher: string;
+  let count: number;
+  let blob: Buffer;
+  let type: string;
+  try {
+    const r = new WireReader(body.subarray(magic.length));
+    cipher = r.string();
+    r.bytes(); // kdf name
+    r.bytes(); // kdf options
+    count = r.u32();
+    blob = r.bytes();
+    type = new WireReader(blob).string();
+  } catch (cause) {
+    throw new InvalidHostKeyError('truncated or multi-key openssh-key-v1 body', { cause });
+  }
   if (cipher !== 'none') throw new InvalidHostKeyError('encrypted host keys are not supported');
-  if (count !== 1 || blob === undefined) throw new InvalidHostKeyError('truncated or multi-key openssh-key-v1 body');
-  const type = new SshReader(blob).string()?.toString() ?? '';
+  if (count !== 1) throw new InvalidHostKeyError('truncated or multi-key openssh-key-v1 body');
   return { type, publicKey: `${type} ${blob.toString('base64')}`, fingerprint: fingerprintOfBlob(blob) };
 }

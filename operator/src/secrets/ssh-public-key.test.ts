@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { sshMpint, sshString } from '../../../common/src/ssh/wire.ts';
 import { InvalidAuthorizedKeyError } from './errors.ts';
 import { generateHostKey } from './host-keys.ts';
 import { parseAuthorizedKey, parseAuthorizedKeys } from './ssh-public-key.ts';
-import { sshMpint, sshString } from './ssh-wire.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sftpgate-pubkey-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,11 +66,17 @@ describe('parseAuthorizedKey refuses bad keys with a reason', () => {
     {
       name: 'ed25519 wrong length',
       line: `ssh-ed25519 ${Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.alloc(31))]).toString('base64')}`,
-      message: /malformed ssh-ed25519/,
+      message: /malformed ssh-ed25519 key data/,
     },
     { name: 'RSA 1024 bits', line: smallRsa, message: /too small/ },
     { name: 'two keys in one entry', line: `${ed}\n${ed}`, message: /line break/ },
     { name: 'private key pasted', line: '-----BEGIN OPENSSH PRIVATE KEY-----', message: /unsupported key type/ },
+    {
+      // A FIDO key is well formed but could never log in (the pod cannot verify sk signatures): refused, not Ready.
+      name: 'FIDO sk-ssh-ed25519 key',
+      line: `sk-ssh-ed25519@openssh.com ${Buffer.concat([sshString('sk-ssh-ed25519@openssh.com'), sshString(Buffer.alloc(32, 7)), sshString('ssh:')]).toString('base64')} me@yubikey`,
+      message: /key type "sk-ssh-ed25519@openssh.com" is not supported/,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

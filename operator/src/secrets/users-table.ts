@@ -1,6 +1,7 @@
 // Builds the users table Secrets' documents (docs/users-table.md): sorted, content-derived, sharded by a stable
 // hash of the username so that adding one user rewrites one shard, with every shard under SHARD_LIMIT_BYTES.
 import { createHash } from 'node:crypto';
+import type { UsersTableUser } from '../../../common/src/users/types.ts';
 import { UsersTableTooLargeError } from './errors.ts';
 
 /** Each shard's users.json stays under this: a Secret holds 1 MiB; the rest is headroom for metadata. */
@@ -8,25 +9,13 @@ export const SHARD_LIMIT_BYTES = 768 * 1024;
 export const MAX_SHARDS = 1000;
 export const USERS_KEY = 'users.json';
 
-export type Permission = 'list' | 'download' | 'upload' | 'overwrite' | 'delete' | 'rename' | 'mkdir' | 'setstat';
+export type { Permission } from '../../../common/src/users/permission.ts';
 
-/** One user as the document carries it (mirror of sftp-pod/src/users/types.ts UserRecord, without readonly noise). */
-export interface UsersTableEntry {
-  username: string;
-  home: string;
-  disabled?: boolean;
-  expiresAt?: string | null;
-  publicKeys?: string[];
-  passwordHash?: string | null;
-  permissions: Permission[];
-  directoryPermissions?: { path: string; permissions: Permission[] }[];
-  logicalDirectories?: { path: string; prefix: string; permissions?: Permission[] }[];
-  quota?: { maxBytes?: number; maxFiles?: number } | null;
-  bandwidth?: { uploadBytesPerSecond?: number; downloadBytesPerSecond?: number } | null;
-  allowedSourceCIDRs?: string[];
-  maxSessions?: number | null;
-  sessionPolicy?: string | null;
-}
+/**
+ * One user as the operator writes it: the generated users-table type (common/src/users/users.schema.json) with
+ * `home` always set (the pod defaults it to the username; the operator resolves it first).
+ */
+export type UsersTableEntry = UsersTableUser & { home: string };
 
 export interface UsersTableShard {
   readonly index: number;

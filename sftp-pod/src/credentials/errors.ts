@@ -1,5 +1,6 @@
 // Per-login credential errors with stable codes. Every one of them refuses the login: the broker never falls back to
 // broader credentials (the pod's own or the base Secret's) when a scoped session cannot be minted.
+import { CodedError } from '../../../common/src/errors/coded-error.ts';
 
 export const CredentialErrorCode = {
   /** Broker configuration is invalid (missing STS endpoint or data role, duration out of range). */
@@ -19,14 +20,7 @@ export type CredentialErrorCode = (typeof CredentialErrorCode)[keyof typeof Cred
 export type StsResult = 'ok' | 'denied' | 'unavailable' | 'aborted';
 
 /** Message names the user and STS's error name, never a credential or the policy text. */
-export class CredentialError extends Error {
-  readonly code: CredentialErrorCode;
-  constructor(code: CredentialErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CredentialError';
-    this.code = code;
-  }
-}
+export class CredentialError extends CodedError<CredentialErrorCode> {}
 
 export function isCredentialError(err: unknown, code?: CredentialErrorCode): err is CredentialError {
   return err instanceof CredentialError && (code === undefined || err.code === code);

@@ -13,13 +13,13 @@
 // - Logical directories (an entry path mapped to another prefix under the server prefix) and per-directory
 //   permission overrides are resolved here too, with the same longest-whole-segment rule.
 
+import type { Permission } from '../../../common/src/users/permission.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
 
-export const PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+export { PERMISSIONS, type Permission } from '../../../common/src/users/permission.ts';
 
 /** The slice of a users-table entry (docs/users-table.md) that the jail needs. */
 export interface JailUser {
@@ -59,6 +59,11 @@ export interface PathJail {
    * on the way to it), so READDIR can show them even when no object exists under the parent's own prefix.
    */
   mountsIn(virtualDir: string): readonly string[];
+  /**
+   * Virtual paths of the permission rules (directory permissions, logical directories with their own permissions)
+   * and of the mounts strictly below a virtual directory: where rights change inside it (sftp/subtree.ts).
+   */
+  boundariesBelow(virtualDir: string): { readonly rules: readonly string[]; readonly mounts: readonly string[] };
 }
 
 interface Mount {
@@ -214,6 +219,15 @@ export function createPathJail(serverPrefix: string, user: JailUser): PathJail {
         if (next !== undefined && startsWithSegments(m.segments, dir)) names.add(next);
       }
       return [...names].sort();
+    },
+    boundariesBelow(virtualDir) {
+      const dir = normaliseSegments(virtualDir);
+      const inside = (segments: readonly string[]) =>
+        segments.length > dir.length && startsWithSegments(segments, dir) ? [`/${segments.join('/')}`] : [];
+      return {
+        rules: [...new Set(rules.flatMap((r) => inside(r.segments)))].sort(),
+        mounts: mounts.flatMap((m) => inside(m.segments)).sort(),
+      };
     },
   };
 }

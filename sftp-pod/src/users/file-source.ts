@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
+import { UsersDocumentError, validateUsersDocument } from '../../../common/src/users/validate.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { UsersStore } from './store.ts';
-import { UsersDocumentError, validateUsersDocument } from './validate.ts';
 
 export interface FileSourceOptions {
   readonly path: string;

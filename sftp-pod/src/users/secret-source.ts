@@ -1,12 +1,17 @@
-// In-cluster users source: the sharded users table in Secrets `<server>-users-0..N-1` (docs/users-table.md), read and
-// watched through the API server. Each shard is watched by name (fieldSelector), because the pod's Role grants
-// get/list/watch on exactly those names. A watch that ends or fails is restarted with a fresh GET (changes made while
-// it was down are not lost) after a growing backoff; nothing here ever exits the process.
-import { CoreV1Api, KubeConfig, type V1Secret, Watch } from '@kubernetes/client-node';
+// In-cluster users source: the sharded users table in Secrets `<server>-users-0..N-1` (docs/users-table.md), listed
+// and watched through the API server with the shared hardened informer (common/src/kube/informer.ts): a watch the
+// server ends is resumed at once from its resourceVersion, a 410 relists, a silent connection is restarted by the
+// watchdog, and failures retry with a short backoff. Each shard is watched by name (fieldSelector
+// metadata.name=<shard>), because the pod's Role grants get/list/watch on exactly those names. Nothing here ever exits
+// the process.
+import { CodedError } from '../../../common/src/errors/coded-error.ts';
+import { Informer } from '../../../common/src/kube/informer.ts';
+import { KubeClient, type KubeObject, Resources } from '../../../common/src/kube/kube-client.ts';
+import { loadKubeAccess } from '../../../common/src/kube/kube-config.ts';
+import { UsersDocumentError, validateUsersDocument } from '../../../common/src/users/validate.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { UsersStore } from './store.ts';
 import type { UserRecord, UsersDocument } from './types.ts';
-import { UsersDocumentError, validateUsersDocument } from './validate.ts';
 
 export interface SecretSourceOptions {
   readonly namespace: string;
@@ -18,20 +23,26 @@ export interface SecretSourceOptions {
   readonly kubeconfig?: string;
   /** How long start waits for the first complete table (default 30 s). */
   readonly initialTimeoutMs?: number;
+  /** Called once per shard watch the informer opens (tests and the propagation benchmark count renewals). */
+  readonly onWatch?: (shard: number) => void;
 }
 
-export class SecretSourceError extends Error {
-  readonly code = 'SFTPGATE_USERS_SECRET';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SecretSourceError';
+export class SecretSourceError extends CodedError<'SFTPGATE_USERS_SECRET'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SFTPGATE_USERS_SECRET', message, options);
   }
 }
 
-const KEY = 'users.json';
-const MAX_BACKOFF_MS = 30_000;
+interface SecretObject extends KubeObject {
+  data?: Record<string, string>;
+}
 
-function decode(secret: V1Secret, name: string): UsersDocument {
+const KEY = 'users.json';
+// Retries after failures (API server down, network) stay short: a pod has a handful of watches, and every second of
+// retry delay is a second a new user cannot log in.
+const BACKOFF = { baseMs: 250, maxMs: 5_000 };
+
+function decode(secret: SecretObject, name: string): UsersDocument {
   const b64 = secret.data?.[KEY];
   if (b64 === undefined) throw new UsersDocumentError(`Secret ${name} has no ${KEY} key`);
   let doc: unknown;
@@ -43,11 +54,6 @@ function decode(secret: V1Secret, name: string): UsersDocument {
   return validateUsersDocument(doc, `Secret ${name}`);
 }
 
-function statusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-}
-
 /**
  * Reads shard 0 and the shards it names, applies the combined table, then keeps watching. Resolves once the first
  * complete table was applied; throws SecretSourceError if that does not happen within initialTimeoutMs.
@@ -55,11 +61,11 @@ function statusCode(err: unknown): number | undefined {
 export async function startSecretSource(o: SecretSourceOptions, signal: AbortSignal): Promise<void> {
   if (!o.shard0.endsWith('-0')) throw new SecretSourceError(`users Secret ${o.shard0} must be shard 0 (end in -0)`);
   const base = o.shard0.slice(0, -1);
-  const kc = new KubeConfig();
-  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-  else kc.loadFromCluster();
-  const api = kc.makeApiClient(CoreV1Api);
-  const watch = new Watch(kc);
+  const client = new KubeClient(await loadKubeAccess(o.kubeconfig), {
+    userAgent: 'sftpgate-sftp',
+    requestTimeoutMs: 10_000,
+  });
+  signal.addEventListener('abort', () => client.close(), { once: true });
 
   // Shard documents as last seen; `undefined` = not seen yet, `null` = the Secret does not exist.
   const shards = new Map<number, UsersDocument | null>();
@@ -100,78 +106,52 @@ export async function startSecretSource(o: SecretSourceOptions, signal: AbortSig
         shards.delete(i);
       }
     }
-    for (let i = 1; i < n; i++) if (!loops.has(i)) startLoop(i);
+    for (let i = 1; i < n; i++) if (!loops.has(i)) watchShard(i);
   };
 
   const onDoc = (i: number, doc: UsersDocument | null) => {
+    if (!loops.has(i)) return; // an event of a shard dropped meanwhile
     shards.set(i, doc);
     if (i === 0) setShards(doc ? Math.max(1, doc.shards ?? 1) : 1);
     apply();
   };
 
-  const startLoop = (i: number) => {
+  const watchShard = (i: number) => {
+    const name = `${base}${i}`;
     const ctl = new AbortController();
     loops.set(i, ctl);
-    const loopSignal = AbortSignal.any([signal, ctl.signal]);
-    void shardLoop(i, `${base}${i}`, loopSignal);
-  };
-
-  const shardLoop = async (i: number, name: string, loopSignal: AbortSignal) => {
-    let backoff = 500;
-    while (!loopSignal.aborted) {
-      let resourceVersion: string | undefined;
+    const shardSignal = AbortSignal.any([signal, ctl.signal]);
+    const informer = new Informer<SecretObject>({
+      client,
+      type: Resources.Secret,
+      namespace: o.namespace,
+      fieldSelector: `metadata.name=${name}`,
+      // Level-based already: every event replaces the shard; a periodic re-delivery would only re-apply the same table.
+      resyncPeriodMs: 0,
+      // The API server picks each watch's lifetime (its --min-request-timeout, randomised): nothing for us to tune.
+      watchTimeoutSeconds: null,
+      backoff: BACKOFF,
+      logger: o.log.child({ secret: name }),
+      ...(o.onWatch !== undefined && { hooks: { watch: () => o.onWatch?.(i) } }),
+    });
+    informer.on((type, secret) => {
       try {
-        try {
-          const secret = await api.readNamespacedSecret({ name, namespace: o.namespace });
-          resourceVersion = secret.metadata?.resourceVersion;
-          onDoc(i, decode(secret, name));
-        } catch (err) {
-          if (statusCode(err) !== 404) throw err;
-          onDoc(i, null);
-        }
-        // Watch until the server closes the watch (normal after a timeout) or it fails.
-        await new Promise<void>((resolve, reject) => {
-          let ctlPromise: Promise<AbortController> | undefined;
-          const stop = () => void ctlPromise?.then((c) => c.abort());
-          loopSignal.addEventListener('abort', stop, { once: true });
-          ctlPromise = watch.watch(
-            `/api/v1/namespaces/${o.namespace}/secrets`,
-            {
-              fieldSelector: `metadata.name=${name}`,
-              allowWatchBookmarks: true,
-              ...(resourceVersion ? { resourceVersion } : {}),
-            },
-            (phase, obj: V1Secret) => {
-              backoff = 500;
-              try {
-                if (phase === 'ADDED' || phase === 'MODIFIED') onDoc(i, decode(obj, name));
-                else if (phase === 'DELETED') onDoc(i, null);
-              } catch (err) {
-                o.log.error('users Secret not applied, keeping the last valid table', { secret: name, err });
-              }
-            },
-            (err: unknown) => {
-              loopSignal.removeEventListener('abort', stop);
-              if (err && !loopSignal.aborted) reject(err);
-              else resolve();
-            },
-          );
-          ctlPromise.catch(reject);
-        });
+        onDoc(i, type === 'delete' ? null : decode(secret, name));
       } catch (err) {
-        if (loopSignal.aborted) return;
-        if (err instanceof UsersDocumentError) {
-          o.log.error('users Secret not applied, keeping the last valid table', { secret: name, err });
-        } else {
-          o.log.warn('users Secret watch failed, retrying', { secret: name, backoffMs: backoff, err });
-        }
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        o.log.error('users Secret not applied, keeping the last valid table', { secret: name, err });
       }
-    }
+    });
+    void informer.run(shardSignal);
+    // A Secret that does not exist yields no event: once the first list is in, "absent" is a state too.
+    informer.waitForSync(shardSignal).then(
+      () => {
+        if (informer.size === 0 && shards.get(i) === undefined) onDoc(i, null);
+      },
+      () => {},
+    );
   };
 
-  startLoop(0);
+  watchShard(0);
   const timeout = o.initialTimeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -1,5 +1,6 @@
 // IAM errors with stable codes. The AWS SDK's errors are classified into these at the edge (classify-aws-error.ts);
 // the reconcilers decide requeue and status from `code` and `retryable`, never from a message.
+import { CodedError } from '../../../../common/src/errors/coded-error.ts';
 
 export const IamErrorCode = {
   /** The user's session policy cannot fit AWS's/MinIO's 2,048-character cap: a spec problem, reported on the user. */
@@ -28,14 +29,11 @@ const RETRYABLE: ReadonlySet<IamErrorCode> = new Set([
   IamErrorCode.Failure,
 ]);
 
-export class IamError extends Error {
-  readonly code: IamErrorCode;
+export class IamError extends CodedError<IamErrorCode> {
   /** True when a later retry may succeed without a spec change (Waiting); false means Stalled until the spec changes. */
   readonly retryable: boolean;
   constructor(code: IamErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'IamError';
-    this.code = code;
+    super(code, message, options);
     this.retryable = RETRYABLE.has(code);
   }
 }

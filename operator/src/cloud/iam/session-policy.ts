@@ -15,13 +15,13 @@
 // Both stay inside the user's own prefixes, which is the property the wall exists for: tenant isolation.
 
 import { createHash } from 'node:crypto';
+import type { Permission } from '../../../../common/src/users/permission.ts';
 import { IamError, IamErrorCode, PolicyTooLargeError } from './errors.ts';
 
 /** STS's cap on an inline session policy (AWS: 2,048 characters of plaintext; MinIO: 2,048 bytes). */
 export const SESSION_POLICY_MAX_BYTES = 2048;
 
-export const PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+export { PERMISSIONS, type Permission } from '../../../../common/src/users/permission.ts';
 
 /**
  * S3 actions each SFTP permission needs. ListBucket also comes with every permission that must tell what exists

@@ -1,5 +1,6 @@
 // S3 errors as the operator sees them: classified once here (AWS SDK error → StorageError code) so reconcilers
 // decide retry vs. "fix your spec" without knowing the SDK. Messages carry the S3 error, never credentials.
+import { CodedError } from '../../../../common/src/errors/coded-error.ts';
 
 export type S3ErrorCode =
   | 'SFTPGATE_S3_BUCKET_NOT_FOUND'
@@ -7,16 +8,15 @@ export type S3ErrorCode =
   | 'SFTPGATE_S3_INVALID_CREDENTIALS'
   | 'SFTPGATE_S3_UNREACHABLE'
   | 'SFTPGATE_S3_PURGE_FAILED'
+  /** A lifecycle write was asked for a rule id the operator does not own (a bug; never sent to S3). */
+  | 'SFTPGATE_S3_FOREIGN_RULE'
   | 'SFTPGATE_S3_REQUEST_FAILED';
 
-export class S3ManagerError extends Error {
-  readonly code: S3ErrorCode;
+export class S3ManagerError extends CodedError<S3ErrorCode> {
   /** True when retrying later can help without a spec change (network, throttling, 5xx). */
   readonly transient: boolean;
   constructor(code: S3ErrorCode, message: string, transient: boolean, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'S3ManagerError';
-    this.code = code;
+    super(code, message, options);
     this.transient = transient;
   }
 }

@@ -1,5 +1,7 @@
-// Validation of users documents against users.schema.json (the contract shared with the operator).
+// The one validator of users documents (users.schema.json), used by every reader of the table: the pod's file and
+// Secret sources, and the tests that prove the operator's output passes it.
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { CodedError } from '../errors/coded-error.ts';
 import type { UsersDocument } from './types.ts';
 // Imported (not read from disk) so that `tsc -p tsconfig.build.json` copies the schema into dist/ with the code.
 import schema from './users.schema.json' with { type: 'json' };
@@ -13,11 +15,9 @@ ajv.addFormat('date-time', {
 });
 const check = ajv.compile(schema as object);
 
-export class UsersDocumentError extends Error {
-  readonly code = 'SFTPGATE_USERS_INVALID';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'UsersDocumentError';
+export class UsersDocumentError extends CodedError<'SFTPGATE_USERS_INVALID'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SFTPGATE_USERS_INVALID', message, options);
   }
 }
 
