@@ -100,7 +100,7 @@ export async function startClusterDemo(o: {
         `  files in:  s3://${demo.bucket}/${demo.prefix}/${demo.user}/  (MinIO ${minio.endpoint})`,
         `  kubectl:   export KUBECONFIG=${cluster.kube.kubeconfigPath}`,
         '             kubectl get sftpservers,sftpusers,pods -A -o wide',
-        `             kubectl logs -n ${SYSTEM_NAMESPACE} deploy/sftpgate`,
+        `             kubectl logs -n ${SYSTEM_NAMESPACE} deploy/sftpgate-operator`,
         `  metrics:   ${connection.metrics.sftp}   ${connection.metrics.operator}`,
         `  prometheus: ${prometheus.url}  (the chart's alert rules loaded: ${prometheus.url}/alerts)`,
         `  for scripts: ${connectionFile}`,
