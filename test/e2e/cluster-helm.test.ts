@@ -189,7 +189,8 @@ describe('helm install on a real cluster', () => {
   it('kubectl delete pod --grace-period=0 during an upload: the client sees it fail and no object appears', async () => {
     const data = randomBytes(SLOW_FILE_BYTES);
     writeFileSync(join(tmp, 'killed.bin'), data);
-    const upload = sftpResult(`put ${join(tmp, 'killed.bin')} killed.bin\n`, ['-l', String(SLOW_KBITS)]);
+    // Slower than the roll case (~25 s): the kill must land while the transfer runs, even on a loaded machine.
+    const upload = sftpResult(`put ${join(tmp, 'killed.bin')} killed.bin\n`, ['-l', String(SLOW_KBITS / 3)]);
     await waitForOpenUpload('killed.bin');
     await cluster.kubectl([
       'delete',

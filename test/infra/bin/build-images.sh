@@ -17,8 +17,12 @@ mounts=(--volume "$HOME/.npm:/root/.npm" --volume "$npmrc:/usr/local/etc/npmrc:r
 for target in operator sftp; do
   ref="localhost/sftpgate-$target:$tag"
   # The machine's npm cache serves the npm installs of the build (the Dockerfile never cleans it: no layer keeps it).
-  bh bud --quiet --isolation chroot --layers --pull-never --build-arg "NODE_IMAGE=$base" --target "$target" \
- "${mounts[@]}" -t "$ref" -f "$root/Dockerfile" "$root" >/dev/null
+  # One retry: a registry hiccup during `npm install` should not fail a whole test run (cached layers make it cheap).
+  for attempt in 1 2; do
+    if bh bud --quiet --isolation chroot --layers --pull-never --build-arg "NODE_IMAGE=$base" --target "$target" \
+      "${mounts[@]}" -t "$ref" -f "$root/Dockerfile" "$root" >"$out/$target.build.log" 2>&1; then break; fi
+    [ "$attempt" = 2 ] && { tail -40 "$out/$target.build.log" >&2; exit 1; }
+  done
   bh push --quiet "$ref" "docker-archive:$out/$target.tar:$ref"
 done
 touch "$out/.complete"
