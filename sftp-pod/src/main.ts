@@ -2,6 +2,7 @@
 // it in-process); main() is the process entry (bin/sftpgate-sftp.js) and the only code that exits the process.
 import type { AddressInfo } from 'node:net';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { HealthServer } from '../../common/src/http/health-server.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
 import { createCredentialBroker } from './credentials/index.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
@@ -13,7 +14,6 @@ import { ByteBudget } from './storage/budget.ts';
 import type { StorageMetrics } from './storage/metrics.ts';
 import { S3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
-import { HealthServer } from './telemetry/http.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { startFileSource } from './users/file-source.ts';

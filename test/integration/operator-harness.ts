@@ -144,6 +144,26 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * The setup every operator test file starts with: a test bed, the bucket `sftp` (versioned unless said otherwise),
+ * and namespace `ns` holding the MinIO credentials Secret `s3-credentials`.
+ */
+export async function startTenantBed(ns: string, opts: { versioning?: boolean } = {}): Promise<TestBed> {
+  const bed = await startTestBed();
+  await bed.minio.createBucket('sftp', { versioning: opts.versioning ?? true });
+  await createNamespace(bed, ns);
+  await createCredentialsSecret(bed, ns);
+  return bed;
+}
+
+/** Waits until every named condition of server `name` is True. */
+export async function serverConditionsTrue(bed: TestBed, ns: string, name: string, types: string[]): Promise<void> {
+  await waitFor(`${name}: ${types.join(', ')}`, async () => {
+    const server = await getServer(bed, ns, name);
+    return types.every((t) => condition(server, t)?.status === 'True');
+  });
+}
+
 export async function createNamespace(bed: TestBed, name: string): Promise<void> {
   await bed.admin.apply(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }

@@ -8,8 +8,6 @@ import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import { verifyPassword } from '../../sftp-pod/src/users/password.ts';
 import {
   condition,
-  createCredentialsSecret,
-  createNamespace,
   getServer,
   getUser,
   type RunningOperator,
@@ -17,7 +15,7 @@ import {
   serverManifest,
   sshKeyPair,
   startOperator,
-  startTestBed,
+  startTenantBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -30,10 +28,7 @@ let bed: TestBed;
 let op: RunningOperator;
 
 before(async () => {
-  bed = await startTestBed();
-  await bed.minio.createBucket('sftp', { versioning: true });
-  await createNamespace(bed, NS);
-  await createCredentialsSecret(bed, NS);
+  bed = await startTenantBed(NS);
   op = startOperator(bed);
 });
 after(async () => {

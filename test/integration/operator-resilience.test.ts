@@ -6,14 +6,12 @@ import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import {
   condition,
-  createCredentialsSecret,
-  createNamespace,
   getServer,
   type Manifest,
   type RunningOperator,
   serverManifest,
   startOperator,
-  startTestBed,
+  startTenantBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -37,10 +35,7 @@ const addUser = (name: string) =>
   );
 
 before(async () => {
-  bed = await startTestBed();
-  await bed.minio.createBucket('sftp');
-  await createNamespace(bed, NS);
-  await createCredentialsSecret(bed, NS);
+  bed = await startTenantBed(NS, { versioning: false });
 });
 after(async () => {
   for (const op of running) await op.stop();
