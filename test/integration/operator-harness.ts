@@ -29,12 +29,8 @@ export interface TestBed {
   stop(): Promise<void>;
 }
 
-/** Starts the control plane and MinIO in parallel and installs the CRDs. */
-export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
-  const [cp, minio] = await Promise.all([
-    startControlPlane({ controllerManager: opts.controllerManager ?? false }),
-    startMinio(),
-  ]);
+/** Applies crds/ (server-side) and waits until both CRDs are Established. */
+export async function installCrds(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
   await cp.kubectl([
     'wait',
@@ -43,6 +39,15 @@ export async function startTestBed(opts: { controllerManager?: boolean } = {}): 
     'crd/sftpservers.sftpgate.io',
     'crd/sftpusers.sftpgate.io',
   ]);
+}
+
+/** Starts the control plane and MinIO in parallel and installs the CRDs. */
+export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
+  const [cp, minio] = await Promise.all([
+    startControlPlane({ controllerManager: opts.controllerManager ?? false }),
+    startMinio(),
+  ]);
+  await installCrds(cp);
   const admin = new KubeClient(cp.kubeConfig());
   const tmp = mkdtempSync(join(tmpdir(), 'sftpgate-op-'));
   return {
