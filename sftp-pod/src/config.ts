@@ -31,11 +31,24 @@ export interface Config {
   readonly iamMode: 'None' | 'STS' | 'AWS';
   readonly stsEndpoint?: string;
   readonly dataRoleArn?: string;
+  /** STS mode: RoleArn sent with AssumeRole (AWS STS needs one; MinIO ignores it for plain users). */
+  readonly stsRoleArn?: string;
+  /** Region of the STS client (default: the S3 region). */
+  readonly stsRegion?: string;
+  /** STS/AWS: lifetime requested for each login's credentials, in seconds (broker default 3600). */
+  readonly credentialsDurationSeconds?: number;
   readonly partSize: number;
   readonly uploadConcurrency: number;
   readonly downloadConcurrency: number;
   readonly memoryBudget: number;
+  /** Fair shares of memoryBudget (docs/storage.md); 0 = derived from it. */
+  readonly uploadBudgetPerUser: number;
+  readonly uploadBudgetPerSession: number;
+  readonly budgetWaitMs: number;
+  readonly uploadIdleReleaseMs: number;
   readonly setstatMode: 'Error' | 'Ignore';
+  /** Creating names with control characters, newlines or backslashes (sftp/names.ts). */
+  readonly unsafeNames: 'Refuse' | 'Allow';
   readonly idleTimeoutMs: number;
   readonly maxSessionsPerUser: number;
   readonly algorithms: 'modern' | 'compatible';
@@ -55,6 +68,14 @@ export interface Config {
   readonly loginGraceMs: number;
   readonly maxUnauthenticated: number;
   readonly maxUnauthenticatedPerSource: number;
+  /** OpenSSH-style start:rate:full random early drop of unauthenticated connections (full = maxUnauthenticated). */
+  readonly maxStartups: { readonly start: number; readonly rate: number; readonly full: number };
+  readonly maxChannelsPerConnection: number;
+  /** 0: unlimited. */
+  readonly maxSessionLifetimeMs: number;
+  readonly outputTimeoutMs: number;
+  readonly maxPasswordHashes: number;
+  readonly proxyProtocolCidrs?: readonly string[];
 }
 
 interface Spec {
@@ -82,11 +103,19 @@ export const OPTIONS = {
   iamMode: { flag: 'iam-mode', env: 'SFTPGATE_IAM_MODE' },
   stsEndpoint: { flag: 'sts-endpoint', env: 'SFTPGATE_STS_ENDPOINT' },
   dataRoleArn: { flag: 'data-role-arn', env: 'SFTPGATE_DATA_ROLE_ARN' },
+  stsRoleArn: { flag: 'sts-role-arn', env: 'SFTPGATE_STS_ROLE_ARN' },
+  stsRegion: { flag: 'sts-region', env: 'SFTPGATE_STS_REGION' },
+  credentialsDuration: { flag: 'credentials-duration', env: 'SFTPGATE_CREDENTIALS_DURATION' },
   partSize: { flag: 'part-size', env: 'SFTPGATE_PART_SIZE' },
   uploadConcurrency: { flag: 'upload-concurrency', env: 'SFTPGATE_UPLOAD_CONCURRENCY' },
   downloadConcurrency: { flag: 'download-concurrency', env: 'SFTPGATE_DOWNLOAD_CONCURRENCY' },
   memoryBudget: { flag: 'memory-budget', env: 'SFTPGATE_MEMORY_BUDGET' },
+  uploadBudgetPerUser: { flag: 'upload-budget-per-user', env: 'SFTPGATE_UPLOAD_BUDGET_PER_USER' },
+  uploadBudgetPerSession: { flag: 'upload-budget-per-session', env: 'SFTPGATE_UPLOAD_BUDGET_PER_SESSION' },
+  budgetWaitTimeout: { flag: 'budget-wait-timeout', env: 'SFTPGATE_BUDGET_WAIT_TIMEOUT' },
+  uploadIdleRelease: { flag: 'upload-idle-release', env: 'SFTPGATE_UPLOAD_IDLE_RELEASE' },
   setstatMode: { flag: 'setstat-mode', env: 'SFTPGATE_SETSTAT_MODE' },
+  unsafeNames: { flag: 'unsafe-names', env: 'SFTPGATE_UNSAFE_NAMES' },
   idleTimeout: { flag: 'idle-timeout', env: 'SFTPGATE_IDLE_TIMEOUT' },
   maxSessionsPerUser: { flag: 'max-sessions-per-user', env: 'SFTPGATE_MAX_SESSIONS_PER_USER' },
   algorithms: { flag: 'algorithms', env: 'SFTPGATE_ALGORITHMS' },
@@ -107,6 +136,12 @@ export const OPTIONS = {
     flag: 'max-unauthenticated-per-source',
     env: 'SFTPGATE_MAX_UNAUTHENTICATED_PER_SOURCE',
   },
+  maxStartups: { flag: 'max-startups', env: 'SFTPGATE_MAX_STARTUPS' },
+  maxChannelsPerConnection: { flag: 'max-channels-per-connection', env: 'SFTPGATE_MAX_CHANNELS_PER_CONNECTION' },
+  maxSessionLifetime: { flag: 'max-session-lifetime', env: 'SFTPGATE_MAX_SESSION_LIFETIME' },
+  outputTimeout: { flag: 'output-timeout', env: 'SFTPGATE_OUTPUT_TIMEOUT' },
+  maxPasswordHashes: { flag: 'max-password-hashes', env: 'SFTPGATE_MAX_PASSWORD_HASHES' },
+  proxyProtocolCidrs: { flag: 'proxy-protocol-cidrs', env: 'SFTPGATE_PROXY_PROTOCOL_CIDRS' },
 } as const satisfies Record<string, Spec>;
 
 type Key = keyof typeof OPTIONS;
@@ -164,6 +199,34 @@ function parseListen(what: string, text: string): { host: string; port: number }
     throw new ConfigError(`${what}: invalid address ${JSON.stringify(text)} (host:port)`);
   }
   return { host: host || '0.0.0.0', port };
+}
+
+/** `start:rate:full` (OpenSSH MaxStartups) or a single number (start = full, no random drop). */
+function parseMaxStartups(what: string, text: string): { start: number; rate: number; full: number } {
+  const parts = text.split(':').map((p) => Number(p.trim()));
+  const [start, rate, full] = parts.length === 1 ? [parts[0], 100, parts[0]] : parts;
+  if (
+    (parts.length !== 1 && parts.length !== 3) ||
+    [start, rate, full].some((n) => n === undefined || !Number.isInteger(n) || n < 0) ||
+    (start ?? 0) < 1 ||
+    (rate ?? 0) > 100 ||
+    (full ?? 0) < (start ?? 0)
+  ) {
+    throw new ConfigError(`${what}: expected start:rate:full with 1 <= start <= full and rate <= 100, got ${text}`);
+  }
+  return { start: start ?? 1, rate: rate ?? 100, full: full ?? 1 };
+}
+
+/** A duration, or 0 / off for none. */
+function parseOptionalDuration(what: string, text: string): number {
+  return ['0', 'off', 'none'].includes(text.trim().toLowerCase()) ? 0 : parseDuration(what, text);
+}
+
+function parseCidrList(text: string): string[] {
+  return text
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
 }
 
 function parseInt_(what: string, text: string, min: number): number {
@@ -227,6 +290,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   if (memoryBudget < partSize * 2) {
     throw new ConfigError(`${name('memoryBudget')} must hold at least two parts (${2 * partSize} bytes)`);
   }
+  for (const k of ['uploadBudgetPerUser', 'uploadBudgetPerSession'] as const) {
+    const v = opt(k, parseSize, 0);
+    if (v !== 0 && v < partSize * 2)
+      throw new ConfigError(`${name(k)} must hold at least two parts (${2 * partSize} bytes)`);
+  }
   let namespace = get('namespace');
   if (!namespace && usersSecret) {
     try {
@@ -236,11 +304,21 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     }
   }
   const cidrs = get('allowedCidrs');
+  const proxyCidrs = get('proxyProtocolCidrs');
+  const maxUnauthenticated = opt('maxUnauthenticated', (w, t) => parseInt_(w, t, 1), 128);
   const endpoint = get('s3Endpoint');
   const storageClass = get('storageClass');
   const kms = get('sseKmsKeyId');
   const stsEndpoint = get('stsEndpoint');
   const dataRoleArn = get('dataRoleArn');
+  const stsRoleArn = get('stsRoleArn');
+  const stsRegion = get('stsRegion');
+  const credentialsDuration = get('credentialsDuration');
+  const credentialsDurationMs =
+    credentialsDuration === undefined ? undefined : parseDuration(name('credentialsDuration'), credentialsDuration);
+  if (credentialsDurationMs !== undefined && credentialsDurationMs % 1000 !== 0) {
+    throw new ConfigError(`${name('credentialsDuration')} must be whole seconds, got ${credentialsDuration}`);
+  }
   const kubeconfig = get('kubeconfig');
   const banner = get('banner');
   return {
@@ -264,11 +342,19 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     iamMode: opt('iamMode', (w, t) => oneOf(w, t, ['None', 'STS', 'AWS'] as const), 'None'),
     ...(stsEndpoint ? { stsEndpoint } : {}),
     ...(dataRoleArn ? { dataRoleArn } : {}),
+    ...(stsRoleArn ? { stsRoleArn } : {}),
+    ...(stsRegion ? { stsRegion } : {}),
+    ...(credentialsDurationMs !== undefined ? { credentialsDurationSeconds: credentialsDurationMs / 1000 } : {}),
     partSize,
     uploadConcurrency,
     downloadConcurrency: opt('downloadConcurrency', (w, t) => parseInt_(w, t, 1), 4),
     memoryBudget,
+    uploadBudgetPerUser: Math.min(memoryBudget, opt('uploadBudgetPerUser', parseSize, 0)),
+    uploadBudgetPerSession: Math.min(memoryBudget, opt('uploadBudgetPerSession', parseSize, 0)),
+    budgetWaitMs: opt('budgetWaitTimeout', parseDuration, 60_000),
+    uploadIdleReleaseMs: opt('uploadIdleRelease', parseDuration, 120_000),
     setstatMode: opt('setstatMode', (w, t) => oneOf(w, t, ['Error', 'Ignore'] as const), 'Error'),
+    unsafeNames: opt('unsafeNames', (w, t) => oneOf(w, t, ['Refuse', 'Allow'] as const), 'Refuse'),
     idleTimeoutMs: opt('idleTimeout', parseDuration, 15 * 60_000),
     maxSessionsPerUser: opt('maxSessionsPerUser', (w, t) => parseInt_(w, t, 1), 10),
     algorithms: opt('algorithms', (w, t) => oneOf(w, t, ['modern', 'compatible'] as const), 'modern'),
@@ -280,20 +366,23 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
       banMs: opt('defenderBanTime', parseDuration, 5 * 60_000),
       maxBanMs: opt('defenderMaxBanTime', parseDuration, 24 * 3_600_000),
     },
-    ...(cidrs
-      ? {
-          allowedCidrs: cidrs
-            .split(',')
-            .map((c) => c.trim())
-            .filter(Boolean),
-        }
-      : {}),
+    ...(cidrs ? { allowedCidrs: parseCidrList(cidrs) } : {}),
     maxRenameObjects: opt('maxRenameObjects', (w, t) => parseInt_(w, t, 0), 1000),
     shutdownGraceMs: opt('shutdownGrace', parseDuration, 30_000),
     logLevel: opt('logLevel', (w, t) => oneOf(w, t, ['debug', 'info', 'warn', 'error'] as const), 'info'),
     maxAuthTries: opt('maxAuthTries', (w, t) => parseInt_(w, t, 1), 6),
     loginGraceMs: opt('loginGraceTime', parseDuration, 30_000),
-    maxUnauthenticated: opt('maxUnauthenticated', (w, t) => parseInt_(w, t, 1), 128),
+    maxUnauthenticated,
     maxUnauthenticatedPerSource: opt('maxUnauthenticatedPerSource', (w, t) => parseInt_(w, t, 1), 8),
+    maxStartups: opt('maxStartups', parseMaxStartups, {
+      start: Math.max(1, Math.floor(maxUnauthenticated / 2)),
+      rate: 30,
+      full: maxUnauthenticated,
+    }),
+    maxChannelsPerConnection: opt('maxChannelsPerConnection', (w, t) => parseInt_(w, t, 1), 4),
+    maxSessionLifetimeMs: opt('maxSessionLifetime', parseOptionalDuration, 24 * 3_600_000),
+    outputTimeoutMs: opt('outputTimeout', parseDuration, 2 * 60_000),
+    maxPasswordHashes: opt('maxPasswordHashes', (w, t) => parseInt_(w, t, 1), 4),
+    ...(proxyCidrs ? { proxyProtocolCidrs: parseCidrList(proxyCidrs) } : {}),
   };
 }

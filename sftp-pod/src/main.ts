@@ -1,16 +1,22 @@
 // The sftp pod: wiring only. startPod() builds and starts every piece from a Config and returns a handle (tests run
 // it in-process); main() is the process entry (bin/sftpgate-sftp.js) and the only code that exits the process.
 import type { AddressInfo } from 'node:net';
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { HealthServer } from '../../common/src/http/health-server.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
-import { createCredentialBroker } from './credentials/index.ts';
+import {
+  type CredentialBroker,
+  createCredentialBroker,
+  createS3ReadinessCheck,
+  partitionOf,
+} from './credentials/index.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
 import { compileCidrs } from './ssh/cidr.ts';
 import { Defender } from './ssh/defender.ts';
 import { loadHostKeys } from './ssh/host-keys.ts';
 import { SshServer } from './ssh/server.ts';
 import { ByteBudget } from './storage/budget.ts';
+import { settleCommits } from './storage/commit-tracker.ts';
 import type { StorageMetrics } from './storage/metrics.ts';
 import { S3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
@@ -20,6 +26,12 @@ import { startFileSource } from './users/file-source.ts';
 import { startSecretSource } from './users/secret-source.ts';
 import { UsersStore } from './users/store.ts';
 import type { UserRecord } from './users/types.ts';
+
+/**
+ * What one connection's socket may queue before channel writes wait: several 256 KiB READ replies in flight, small
+ * next to the per-connection cost the memory budget plans for (docs/sftp-pod.md, "Bounds on what a client holds").
+ */
+const SOCKET_BUFFER_BYTES = 1024 * 1024;
 
 export interface PodOptions {
   readonly log?: Logger;
@@ -46,7 +58,8 @@ interface StorageFactoryDeps {
   readonly client: S3Client;
   readonly budget: ByteBudget;
   readonly metrics: StorageMetrics;
-  readonly stsResult: (result: string) => void;
+  /** STS/AWS mode: the per-login credential broker (also used by the readiness check). */
+  readonly broker: CredentialBroker | undefined;
 }
 
 /** The S3Storage settings every login shares; only the client differs between logins in the STS/AWS modes. */
@@ -58,6 +71,10 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     uploadConcurrency: config.uploadConcurrency,
     downloadConcurrency: config.downloadConcurrency,
     podBudget: deps.budget,
+    ...(config.uploadBudgetPerUser ? { perUserBudgetBytes: config.uploadBudgetPerUser } : {}),
+    ...(config.uploadBudgetPerSession ? { perSessionBudgetBytes: config.uploadBudgetPerSession } : {}),
+    budgetWaitMs: config.budgetWaitMs,
+    idleReleaseMs: config.uploadIdleReleaseMs,
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
     metrics: deps.metrics,
     ...(config.s3.storageClass ? { storageClass: config.s3.storageClass } : {}),
@@ -81,7 +98,20 @@ function createS3StorageFactory(
     const shared = new S3Storage(storageOptions(config, deps, deps.client));
     return () => shared;
   }
-  const broker = createCredentialBroker({
+  const broker = deps.broker;
+  if (!broker) throw new ConfigError(`IAM mode ${config.iamMode} needs the credential broker`);
+  return async (user, sessionId) => {
+    const client = await broker.clientFor({ username: user.username, sessionPolicy: user.sessionPolicy }, sessionId);
+    return new S3Storage(storageOptions(config, deps, client));
+  };
+}
+
+/** STS/AWS mode: the broker minting each login's credentials with the STS parameters of the configuration. */
+function credentialBroker(config: Config, stsResult: (result: string) => void): CredentialBroker | undefined {
+  if (config.iamMode === 'None') return undefined;
+  // AWS: the data role; STS: the platform's role ARN, if any (MinIO ignores it for plain users).
+  const roleArn = config.iamMode === 'AWS' ? config.dataRoleArn : config.stsRoleArn;
+  return createCredentialBroker({
     mode: config.iamMode,
     s3: {
       region: config.s3.region,
@@ -89,13 +119,11 @@ function createS3StorageFactory(
       ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
     },
     ...(config.stsEndpoint ? { stsEndpoint: config.stsEndpoint } : {}),
-    ...(config.dataRoleArn ? { roleArn: config.dataRoleArn } : {}),
-    onStsRequest: (result) => deps.stsResult(result),
+    ...(config.stsRegion ? { stsRegion: config.stsRegion } : {}),
+    ...(roleArn ? { roleArn } : {}),
+    ...(config.credentialsDurationSeconds !== undefined ? { durationSeconds: config.credentialsDurationSeconds } : {}),
+    onStsRequest: (result) => stsResult(result),
   });
-  return async (user, sessionId) => {
-    const client = await broker.clientFor({ username: user.username, sessionPolicy: user.sessionPolicy }, sessionId);
-    return new S3Storage(storageOptions(config, deps, client));
-  };
 }
 
 function s3Client(config: Config): S3Client {
@@ -135,15 +163,11 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   // Backpressure pauses are counted by the SFTP session (it sees both the per-upload and the pod budget waits).
   const budget = new ByteBudget(config.memoryBudget);
   metrics.uploadBufferBudgetBytes.set(config.memoryBudget);
+  const broker = options.storageFor
+    ? undefined
+    : credentialBroker(config, (result) => metrics.stsRequests.inc({ result }));
   const storageFor =
-    options.storageFor ??
-    createS3StorageFactory({
-      config,
-      client,
-      budget,
-      metrics: metrics.storageMetrics(),
-      stsResult: (result) => metrics.stsRequests.inc({ result }),
-    });
+    options.storageFor ?? createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), broker });
 
   const defender = new Defender(config.defender);
   const ssh = new SshServer({
@@ -155,37 +179,34 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     ...(config.allowedCidrs ? { allowedCidrs: compileCidrs(config.allowedCidrs) } : {}),
     maxAuthTries: config.maxAuthTries,
     loginGraceMs: config.loginGraceMs,
-    maxUnauthenticated: config.maxUnauthenticated,
+    ...(config.proxyProtocolCidrs ? { proxyProtocolCidrs: compileCidrs(config.proxyProtocolCidrs) } : {}),
+    maxStartups: config.maxStartups,
     maxUnauthenticatedPerSource: config.maxUnauthenticatedPerSource,
+    maxPasswordHashes: config.maxPasswordHashes,
     defaultMaxSessions: config.maxSessionsPerUser,
+    maxChannelsPerConnection: config.maxChannelsPerConnection,
+    maxSessionLifetimeMs: config.maxSessionLifetimeMs,
     idleTimeoutMs: config.idleTimeoutMs,
+    outputTimeoutMs: config.outputTimeoutMs,
+    socketBufferBytes: SOCKET_BUFFER_BYTES,
     serverPrefix: config.s3.prefix,
     setstatMode: config.setstatMode,
+    unsafeNames: config.unsafeNames,
     storageFor,
     metrics,
     log,
   });
 
-  // S3 reachability for /readyz: one HeadBucket at most every 10 s (probes come every few seconds per replica).
-  let s3Check: { at: number; ok: Promise<boolean> } | undefined;
-  const s3Reachable = () => {
-    if (options.storageFor) return true;
-    if (!s3Check || Date.now() - s3Check.at > 10_000) {
-      s3Check = {
-        at: Date.now(),
-        ok: client
-          .send(new HeadBucketCommand({ Bucket: config.s3.bucket }), { abortSignal: AbortSignal.timeout(5000) })
-          .then(
-            () => true,
-            (err: unknown) => {
-              log.warn('S3 not reachable', { err });
-              return false;
-            },
-          ),
-      };
-    }
-    return s3Check.ok;
-  };
+  // S3 reachability for /readyz, with the credentials this mode really holds (docs/iam.md), at most every 10 s.
+  const s3Check = createS3ReadinessCheck({
+    bucket: config.s3.bucket,
+    prefix: config.s3.prefix,
+    baseClient: client,
+    broker,
+    partition: partitionOf(config.dataRoleArn),
+    onError: (err) => log.warn('S3 not reachable', { err }),
+  });
+  const s3Reachable = () => (options.storageFor ? true : s3Check());
   const health = new HealthServer({
     registry: metrics.registry,
     checks: [
@@ -215,8 +236,13 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       }
       if (ssh.openUploads > 0) log.warn('grace period over, aborting open uploads', { openUploads: ssh.openUploads });
       await ssh.close();
+      // A CLOSE whose final S3 request is in flight is not cancelled (S3 may complete it anyway): wait for S3's answer
+      // before destroying the client, so the log says what was stored (storage/commit-tracker.ts).
+      const unanswered = await settleCommits(budget, 65_000);
+      if (unanswered > 0) log.warn('shutting down with uploads whose completion S3 did not answer', { unanswered });
       lifetime.abort();
       await health.close();
+      broker?.close();
       client.destroy();
       log.info('shut down');
     })();

@@ -155,7 +155,8 @@ describe('OpenSSH refusals', () => {
   test('the defender bans a source after the threshold, even for valid credentials', async () => {
     const from = '127.0.3.1';
     const bans = await metric('sftpgate_defender_bans_total', '');
-    for (let i = 0; i < 2; i++) await sftpAs('nobody', { from });
+    // Distinct guesses (a repeated identical one scores once): the third reaches the threshold of 3.
+    for (let i = 0; i < 3; i++) await sftpAs(`nobody${i}`, { from });
     await waitFor('a ban', async () => (await metric('sftpgate_defender_bans_total', '')) === bans + 1);
     const r = await sftpAs('alice', { from });
     assert.notEqual(r.code, 0);

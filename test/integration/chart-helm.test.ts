@@ -113,6 +113,9 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       'RoleBinding',
       'Service',
       'ServiceAccount',
+      // The four admission policies bounding the operator's writes, and their bindings.
+      ...Array(4).fill('ValidatingAdmissionPolicy'),
+      ...Array(4).fill('ValidatingAdmissionPolicyBinding'),
     ]);
     const res = await dryRun(manifest);
     assert.equal(res.code, 0, res.stderr);
@@ -254,7 +257,20 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       JSON.stringify({
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'Role',
-        metadata: { name, namespace: 'demo' },
+        // Labelled and owned like the operator's own children: the chart's admission policies admit nothing else.
+        metadata: {
+          name,
+          namespace: 'demo',
+          labels: { 'app.kubernetes.io/managed-by': 'sftpgate' },
+          ownerReferences: [
+            {
+              apiVersion: 'sftpgate.io/v1alpha1',
+              kind: 'SftpServer',
+              name: 'demo',
+              uid: '00000000-0000-4000-8000-000000000001',
+            },
+          ],
+        },
         rules: [
           { apiGroups: [''], resources: [resource], resourceNames: ['demo-users-0'], verbs: ['get', 'list', 'watch'] },
         ],

@@ -234,6 +234,51 @@ for (const mode of MODES) {
       assert.equal(await canI(['list', 'secrets', '-n', 'default']), mode.scoped ? 'no' : 'yes');
     });
 
+    it('a tenant pod field the platform does not allow never reaches a Deployment; the server says why', async () => {
+      // Runs after the "none was refused" check above: this refusal is the point here.
+      const server = parseYaml(readFileSync(`${ROOT}examples/sftpserver.yaml`, 'utf8')) as {
+        metadata: { name: string };
+        spec: Record<string, unknown> & { storage: { endpoint: string; bucket: string; prefix: string } };
+      };
+      server.metadata.name = 'tolerant';
+      server.spec.storage.endpoint = minio.endpoint;
+      server.spec.storage.bucket = BUCKET;
+      server.spec.storage.prefix = 'servers/tolerant';
+      // The control-plane toleration: how a tenant would schedule onto control-plane nodes.
+      server.spec['tolerations'] = [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }];
+      await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(server) });
+      let message = '';
+      try {
+        await waitUntil(
+          'the SftpServer to report the refused Deployment',
+          async () => {
+            const got = await cp.kubectl(
+              [
+                'get',
+                'sftpserver',
+                'tolerant',
+                '-n',
+                TENANT,
+                '-o',
+                'jsonpath={.status.conditions[?(@.type=="Ready")]}',
+              ],
+              { allowFailure: true },
+            );
+            const ready = got.stdout ? (JSON.parse(got.stdout) as { status: string; message?: string }) : undefined;
+            message = ready?.message ?? '';
+            return ready?.status === 'False' && message.includes('allowedTolerations');
+          },
+          { timeoutMs: 60_000, intervalMs: 500, process: running() },
+        );
+      } catch (err) {
+        assert.fail(`${String(err)}\nlast Ready message: ${message}\n--- operator log ---\n${operatorLog()}`);
+      }
+      assert.match(message, /denied request/);
+      const deployment = await cp.kubectl(['get', 'deployment', 'tolerant-sftp', '-n', TENANT], { allowFailure: true });
+      assert.notEqual(deployment.code, 0, 'no Deployment was created');
+      await cp.kubectl(['delete', 'sftpserver', 'tolerant', '-n', TENANT, '--wait=false']);
+    });
+
     it('every operator metric the dashboard and alerts query is in the live scrape', async () => {
       const used = [...dashboardMetricNames(), ...alertMetricNames()].filter((n) => n.startsWith('sftpgate_operator_'));
       assert.deepEqual(missingFromScrapes(new Set(used), [await scrape()]), []);

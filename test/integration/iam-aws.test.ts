@@ -20,7 +20,6 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { SftpServer } from '../../operator/src/api/types.generated.ts';
 import { createAwsIamManager } from '../../operator/src/cloud/iam/aws-iam-manager.ts';
 import {
   type AwsAccount,
@@ -35,6 +34,7 @@ import { createIamIntegration } from '../../operator/src/cloud/iam/integration.t
 import { buildSessionPolicy } from '../../operator/src/cloud/iam/session-policy.ts';
 import { createCredentialBroker } from '../../sftp-pod/src/credentials/broker.ts';
 import type { StsResult } from '../../sftp-pod/src/credentials/errors.ts';
+import { sftpServerFixture } from '../fixtures/sftp-server.ts';
 import { type Moto, startMoto } from '../infra/index.ts';
 
 function parseDoc(doc: string | undefined): unknown {
@@ -400,47 +400,19 @@ describe('AWS IAM manager against moto', () => {
 
   test("through the controllers' integration point, then a login of the AWS-mode broker assumes the data role", async () => {
     const integration = createIamIntegration({ aws: { iam, account } });
-    const sftpServer: SftpServer = {
-      apiVersion: 'sftpgate.io/v1alpha1',
-      kind: 'SftpServer',
-      metadata: { name: 'wired', namespace: 'tenants', uid: 'uid-wired', generation: 1 },
-      spec: {
-        storage: {
-          bucket: 'acme-sftp',
-          region: moto.region,
-          forcePathStyle: false,
-          prefix: 'srv/wired',
-          lifecycle: {
-            abortIncompleteMultipartUploadDays: 1,
-            noncurrentVersionExpirationDays: 30,
-            expiredObjectDeleteMarker: true,
-          },
-        },
-        iam: {
+    const sftpServer = sftpServerFixture(
+      (spec) => {
+        spec.storage = { ...spec.storage, bucket: 'acme-sftp', region: moto.region, prefix: 'srv/wired' };
+        spec.iam = {
           mode: 'AWS',
           aws: {
             irsa: { oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/oidc.example/id/1' },
             path: '/sftpgate/',
           },
-        },
-        transfer: { partSize: '8Mi', uploadConcurrency: 4, downloadConcurrency: 4, memoryBudget: '256Mi' },
-        sftp: {
-          setstatMode: 'Error',
-          idleTimeout: '15m',
-          maxSessionsPerUser: 10,
-          algorithms: 'modern',
-          maxRenameObjects: 1000,
-        },
-        security: {
-          defender: { enabled: true, threshold: 15, observationTime: '30m', banTime: '30m', maxBannedHosts: 10000 },
-        },
-        hostKeys: { types: ['ed25519'] },
-        replicas: 1,
-        service: { type: 'ClusterIP', port: 22 },
-        networkPolicy: { enabled: true, metricsNamespaces: [] },
-        deletionPolicy: 'Retain',
+        };
       },
-    };
+      { name: 'wired', uid: 'uid-wired' },
+    );
     const names = roleNames('tenants', 'wired');
     const r = await integration.reconcileServer(sftpServer, AbortSignal.timeout(30_000));
     assert.equal(r.ready, true, r.message);

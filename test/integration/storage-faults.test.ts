@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
+import { commitsInFlight, settleCommits } from '../../sftp-pod/src/storage/commit-tracker.ts';
 import { isStorageError, StorageErrorCode } from '../../sftp-pod/src/storage/errors.ts';
 import type { StorageMetrics } from '../../sftp-pod/src/storage/metrics.ts';
 import { S3Storage, type S3StorageOptions } from '../../sftp-pod/src/storage/s3-storage.ts';
@@ -234,8 +235,8 @@ describe('faults on upload', () => {
     assert.equal(await pendingUploads('f/complete-retry'), 0);
   });
 
-  test('commit aborted by its signal rejects and leaves nothing', async () => {
-    proxy.inject({ op: 'CompleteMultipartUpload', fault: { kind: 'delay', ms: 3000 } });
+  test('commit aborted by its signal before the final request rejects and leaves nothing', async () => {
+    proxy.inject({ op: 'UploadPart', fault: { kind: 'delay', ms: 3000 } });
     const sink = await storage().openWrite('f/signal', W);
     await writeAll(sink, randomBytes(PART + 3));
     const ac = new AbortController();
@@ -243,8 +244,44 @@ describe('faults on upload', () => {
     setTimeout(() => ac.abort(new Error('shutdown grace over')), 200);
     await assert.rejects(p, (err: unknown) => isStorageError(err, StorageErrorCode.Aborted));
     proxy.clear();
-    // The delayed Complete may still reach MinIO after our abort; then it fails there (no such upload).
     await assertNothingLeft('f/signal');
+  });
+
+  test('an abort during CompleteMultipartUpload does not cancel it: S3 answers, the CLOSE is told the truth', async () => {
+    // Before: the abort cancelled the Complete, commit() rejected, and the delayed Complete still reached S3 — a
+    // stored file reported as failed. Now the final request runs to S3's answer and shutdown waits for it.
+    proxy.inject({ op: 'CompleteMultipartUpload', fault: { kind: 'delay', ms: 2000 } });
+    const podBudget = new ByteBudget(64 * MiB);
+    const sink = await storage({ podBudget }).openWrite('f/final', W);
+    const data = randomBytes(PART + 3);
+    await writeAll(sink, data);
+    const ac = new AbortController();
+    const p = sink.commit(ac.signal);
+    await waitUntil('the Complete is in flight', async () => commitsInFlight(podBudget) === 1, { timeoutMs: 10_000 });
+    ac.abort(new Error('shutdown grace over'));
+    const aborted = sink.abort('session closed'); // what session end does: waits for the final answer
+    assert.equal(await settleCommits(podBudget, 30_000), 0, 'shutdown sees the answer');
+    await p;
+    await aborted;
+    assert.equal(await exists('f/final'), true);
+    const out = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: 'f/final' }));
+    assert.equal(sha256((await out.Body?.transformToByteArray()) ?? new Uint8Array()), sha256(data));
+    assert.equal(await pendingUploads('f/final'), 0);
+    assert.equal(podBudget.used, 0);
+  });
+
+  test("an abort during a small file's PutObject does not cancel it either", async () => {
+    proxy.inject({ op: 'PutObject', fault: { kind: 'delay', ms: 1500 } });
+    const podBudget = new ByteBudget(64 * MiB);
+    const sink = await storage({ podBudget }).openWrite('f/final-small', W);
+    await sink.write(0, Buffer.from('small'));
+    const ac = new AbortController();
+    const p = sink.commit(ac.signal);
+    await waitUntil('the PutObject is in flight', async () => commitsInFlight(podBudget) === 1, { timeoutMs: 10_000 });
+    ac.abort(new Error('shutdown grace over'));
+    await p;
+    assert.equal(await exists('f/final-small'), true);
+    assert.equal(await settleCommits(podBudget, 1000), 0);
   });
 
   test('faults on reads reject the read (5xx, stall), and a later read retries', async () => {
@@ -297,7 +334,8 @@ describe('backpressure', () => {
     const files = [randomBytes(6 * PART + 11), randomBytes(5 * PART + 3)];
     await Promise.all(
       files.map(async (data, i) => {
-        const sink = await s.openWrite(`bp/${i}`, W);
+        // Two users (two clients): each may hold up to their share (three parts), together more than the pod has.
+        const sink = await s.openWrite(`bp/${i}`, { ...W, user: `user${i}`, sessionId: `s${i}` });
         await writeAll(sink, data, 32 * 1024);
         await sink.commit();
       }),
@@ -353,7 +391,8 @@ describe('backpressure', () => {
     const s = storage({ client: direct, podBudget });
     const holder = await s.openWrite('bp/holder', W);
     await holder.write(0, Buffer.alloc(10)); // takes the only part of budget
-    const waiter = await s.openWrite('bp/waiter', W);
+    // Another user, so the wait is on the pod budget, not on alice's share.
+    const waiter = await s.openWrite('bp/waiter', { ...W, user: 'bob', sessionId: 's2' });
     const pending = waiter.write(0, Buffer.alloc(10));
     await waitUntil('the second upload waits for budget', async () => podBudget.waiting === 1, { timeoutMs: 10_000 });
     await waiter.abort('session closed');

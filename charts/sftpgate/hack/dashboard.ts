@@ -5,11 +5,19 @@
 // hard-coded datasource, a selector that forgot the server variable). Here the selectors live in one place (SFTP and
 // OPERATOR below), every panel is built by the same two functions, and the JSON is a build output that a test
 // (test/integration/chart-metrics.test.ts) regenerates and compares, so it can never drift from this file.
-// No grafonnet/jsonnet toolchain needed: plain TypeScript on the pinned Node.
+// Panels, queries and variables are built with Grafana's own dashboards-as-code library for TypeScript
+// (@grafana/grafana-foundation-sdk, Apache-2.0, pinned in package.json), whose builders follow Grafana's schema.
 //
 // Run: `node charts/sftpgate/hack/dashboard.ts` (writes the JSON).
 
 import { writeFileSync } from 'node:fs';
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as heatmap from '@grafana/grafana-foundation-sdk/heatmap';
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+import * as stat from '@grafana/grafana-foundation-sdk/stat';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 
 export const DASHBOARD_UID = 'sftpgate-overview';
 export const DASHBOARD_PATH = new URL('../dashboards/sftpgate.json', import.meta.url).pathname;
@@ -19,7 +27,7 @@ const SFTP = 'job="sftpgate-sftp", namespace=~"$namespace", server=~"$server"';
 const OPERATOR = 'job="sftpgate-operator"';
 const RATE = '$__rate_interval';
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JavaScript template.
-const DS = { type: 'prometheus', uid: '${datasource}' };
+const DS: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
 interface Target {
   readonly expr: string;
@@ -390,69 +398,130 @@ const ROWS: readonly RowSpec[] = [
   },
 ];
 
-function panelJson(spec: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }): object {
+type Grid = { x: number; y: number; w: number; h: number };
+
+/** One panel through the SDK's typed builders: timeseries, stat or heatmap, each query a Prometheus dataquery. */
+function panelBuilder(spec: PanelSpec, id: number, gridPos: Grid): cog.Builder<dashboard.Panel> {
+  const targets = spec.targets.map((t, i) => {
+    const query = new prometheus.DataqueryBuilder()
+      .datasource(DS)
+      .refId(String.fromCharCode(65 + i))
+      .expr(t.expr)
+      .legendFormat(t.legend)
+      .range();
+    return t.format === 'heatmap' ? query.format(prometheus.PromQueryFormat.Heatmap).interval('') : query;
+  });
   const type = spec.type ?? 'timeseries';
-  const targets = spec.targets.map((t, i) => ({
-    datasource: DS,
-    refId: String.fromCharCode(65 + i),
-    expr: t.expr,
-    legendFormat: t.legend,
-    range: true,
-    ...(t.format === 'heatmap' ? { format: 'heatmap', interval: '', instant: false } : {}),
-  }));
-  const base = { id, type, title: spec.title, description: spec.description, datasource: DS, gridPos, targets };
   if (type === 'stat') {
-    return {
-      ...base,
-      fieldConfig: { defaults: { unit: spec.unit, color: { mode: 'thresholds' } }, overrides: [] },
-      options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value' },
-    };
+    const b = new stat.PanelBuilder()
+      .unit(spec.unit)
+      .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+      .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false))
+      .colorMode(common.BigValueColorMode.Value);
+    return withCommon(b, spec, id, gridPos, targets);
   }
   if (type === 'heatmap') {
-    return {
-      ...base,
-      options: {
-        calculate: false,
-        yAxis: { unit: spec.unit },
-        cellGap: 1,
-        color: { mode: 'scheme', scheme: 'Oranges', steps: 64 },
-        tooltip: { mode: 'single', yHistogram: true },
-      },
-      fieldConfig: { defaults: {}, overrides: [] },
-    };
+    const b = new heatmap.PanelBuilder()
+      .calculate(false)
+      .yAxis(new heatmap.YAxisConfigBuilder().unit(spec.unit))
+      .cellGap(1)
+      .color(new heatmap.HeatmapColorOptionsBuilder().mode(heatmap.HeatmapColorMode.Scheme).scheme('Oranges').steps(64))
+      .tooltip(new heatmap.HeatmapTooltipBuilder().mode(common.TooltipDisplayMode.Single).yHistogram(true));
+    return withCommon(b, spec, id, gridPos, targets);
   }
-  return {
-    ...base,
-    fieldConfig: {
-      defaults: {
-        unit: spec.unit,
-        min: 0,
-        custom: {
-          drawStyle: 'line',
-          fillOpacity: spec.stack ? 30 : 10,
-          stacking: { mode: spec.stack ? 'normal' : 'none' },
-        },
-      },
-      overrides: [],
-    },
-    options: { legend: { displayMode: 'list', placement: 'bottom' }, tooltip: { mode: 'multi', sort: 'desc' } },
-  };
+  const b = new timeseries.PanelBuilder()
+    .unit(spec.unit)
+    .min(0)
+    .drawStyle(common.GraphDrawStyle.Line)
+    .fillOpacity(spec.stack ? 30 : 10)
+    .stacking(
+      new common.StackingConfigBuilder().mode(spec.stack ? common.StackingMode.Normal : common.StackingMode.None),
+    )
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom)
+        .showLegend(true),
+    )
+    .tooltip(
+      new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending),
+    );
+  return withCommon(b, spec, id, gridPos, targets);
 }
 
-/** The dashboard as a plain object. Deterministic: same input, same JSON (ids and positions are computed). */
-export function buildDashboard(): object {
-  const panels: object[] = [];
+/** What every panel kind shares (the builders have the same methods but no common base type). */
+function withCommon<B extends PanelCommon<B>>(
+  b: B,
+  spec: PanelSpec,
+  id: number,
+  gridPos: Grid,
+  targets: prometheus.DataqueryBuilder[],
+): B {
+  let out = b.id(id).title(spec.title).description(spec.description).datasource(DS).gridPos(gridPos);
+  for (const t of targets) out = out.withTarget(t);
+  return out;
+}
+
+interface PanelCommon<B> extends cog.Builder<dashboard.Panel> {
+  id(id: number): B;
+  title(title: string): B;
+  description(description: string): B;
+  datasource(datasource: common.DataSourceRef): B;
+  gridPos(gridPos: dashboard.GridPos): B;
+  withTarget(target: cog.Builder<cog.Dataquery>): B;
+}
+
+const queryVar = (name: string, label: string, query: string) =>
+  new dashboard.QueryVariableBuilder(name)
+    .label(label)
+    .datasource(DS)
+    .query({ query, refId: `${name}-var` })
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .includeAll(true)
+    .multi(true)
+    .allValue('.*')
+    .current({ selected: true, text: ['All'], value: ['$__all'] })
+    .sort(dashboard.VariableSort.AlphabeticalAsc);
+
+/**
+ * The dashboard, built with Grafana's dashboards-as-code SDK (@grafana/grafana-foundation-sdk): typed panel, query
+ * and variable builders that follow Grafana's schema. Deterministic: same input, same JSON (ids and positions are
+ * computed here, not left to the SDK's auto-layout, so rows tile the grid exactly as before).
+ */
+export function buildDashboard(): dashboard.Dashboard {
+  const b = new dashboard.DashboardBuilder('sftpgate')
+    .uid(DASHBOARD_UID)
+    .description(
+      'SFTP on S3: sessions, throughput, upload lag, S3, security and the operator. Generated by charts/sftpgate/hack/dashboard.ts.',
+    )
+    .tags(['sftpgate', 'sftp', 's3'])
+    .readonly()
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .version(1)
+    .refresh('30s')
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('browser')
+    .withVariable(
+      new dashboard.DatasourceVariableBuilder('datasource')
+        .label('Data source')
+        .type('prometheus')
+        .current({ selected: true, text: 'default', value: 'default' }),
+    )
+    .withVariable(
+      queryVar('namespace', 'Namespace', 'label_values(sftpgate_users_loaded{job="sftpgate-sftp"}, namespace)'),
+    )
+    .withVariable(
+      queryVar(
+        'server',
+        'Server',
+        'label_values(sftpgate_users_loaded{job="sftpgate-sftp", namespace=~"$namespace"}, server)',
+      ),
+    );
   let id = 1;
   let y = 0;
   for (const row of ROWS) {
-    panels.push({
-      id: id++,
-      type: 'row',
-      title: row.title,
-      collapsed: false,
-      gridPos: { x: 0, y, w: 24, h: 1 },
-      panels: [],
-    });
+    b.withRow(new dashboard.RowBuilder(row.title).id(id++).collapsed(false).gridPos({ x: 0, y, w: 24, h: 1 }));
     y += 1;
     // Panels fill lines left to right; a line is as tall as its tallest panel.
     let x = 0;
@@ -465,62 +534,14 @@ export function buildDashboard(): object {
         y += lineHeight;
         lineHeight = 0;
       }
-      panels.push(panelJson(p, id++, { x, y, w, h }));
+      b.withPanel(panelBuilder(p, id++, { x, y, w, h }));
       x += w;
       lineHeight = Math.max(lineHeight, h);
     }
     y += lineHeight;
   }
-  const queryVar = (name: string, label: string, query: string) => ({
-    name,
-    label,
-    type: 'query',
-    datasource: DS,
-    query: { query, refId: `${name}-var` },
-    definition: query,
-    refresh: 2,
-    includeAll: true,
-    multi: true,
-    allValue: '.*',
-    current: { selected: true, text: ['All'], value: ['$__all'] },
-    sort: 1,
-  });
-  return {
-    uid: DASHBOARD_UID,
-    title: 'sftpgate',
-    description:
-      'SFTP on S3: sessions, throughput, upload lag, S3, security and the operator. Generated by charts/sftpgate/hack/dashboard.ts.',
-    tags: ['sftpgate', 'sftp', 's3'],
-    editable: false,
-    graphTooltip: 1,
-    schemaVersion: 39,
-    version: 1,
-    refresh: '30s',
-    time: { from: 'now-6h', to: 'now' },
-    timezone: 'browser',
-    links: [],
-    annotations: { list: [] },
-    templating: {
-      list: [
-        {
-          name: 'datasource',
-          label: 'Data source',
-          type: 'datasource',
-          query: 'prometheus',
-          current: { selected: true, text: 'default', value: 'default' },
-          hide: 0,
-          refresh: 1,
-        },
-        queryVar('namespace', 'Namespace', 'label_values(sftpgate_users_loaded{job="sftpgate-sftp"}, namespace)'),
-        queryVar(
-          'server',
-          'Server',
-          'label_values(sftpgate_users_loaded{job="sftpgate-sftp", namespace=~"$namespace"}, server)',
-        ),
-      ],
-    },
-    panels,
-  };
+  // Plain data: the builders' output carries class instances, the file and the tests want JSON values.
+  return JSON.parse(JSON.stringify(b.build())) as dashboard.Dashboard;
 }
 
 /** The file content: 2-space JSON with a trailing newline. */

@@ -119,6 +119,30 @@ export const schema: S = {
       labels: labelsOnly,
     }),
     rbac: obj({ create: bool }),
+    admissionPolicy: obj({
+      enabled: bool,
+      validationActions: {
+        type: 'array',
+        minItems: 1,
+        uniqueItems: true,
+        items: { enum: ['Deny', 'Warn', 'Audit'] },
+      },
+      sftpPods: obj({
+        allowedAnnotations: { type: 'array', uniqueItems: true, items: str({ minLength: 1, maxLength: 317 }) },
+        allowedLabels: { type: 'array', uniqueItems: true, items: str({ minLength: 1, maxLength: 317 }) },
+        allowedNodeSelectorKeys: { type: 'array', uniqueItems: true, items: str({ minLength: 1, maxLength: 317 }) },
+        allowedTolerations: {
+          type: 'array',
+          items: obj({
+            key: str(),
+            operator: { enum: ['Equal', 'Exists'] },
+            value: str(),
+            effect: { enum: ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] },
+          }),
+        },
+        allowedPriorityClassNames: { type: 'array', uniqueItems: true, items: str({ minLength: 1, maxLength: 253 }) },
+      }),
+    }),
     metricsService: obj({ enabled: bool, port: { type: 'integer', minimum: 1, maximum: 65535 } }),
     monitoring: obj({
       serviceMonitor: obj({ enabled: bool, interval: duration, scrapeTimeout: duration, labels: labelsOnly }),

@@ -37,6 +37,8 @@ export interface CredentialBrokerConfig {
   readonly baseCredentials?: Credentials | CredentialsProvider;
   /** STS endpoint URL: required in STS mode (MinIO serves STS on its S3 port); AWS mode uses the regional endpoint. */
   readonly stsEndpoint?: string;
+  /** Region of the STS client; default the S3 region. */
+  readonly stsRegion?: string;
   /** AWS mode: the data role to assume. STS mode: sent as RoleArn if set (MinIO ignores it for plain users). */
   readonly roleArn?: string;
   /** Lifetime requested per session, 900..43200 s (AWS mode: at most 3600, the role-chaining cap). Default 3600. */
@@ -125,7 +127,7 @@ export function createCredentialBroker(config: CredentialBrokerConfig): Credenti
   };
   const stsClient = (): STSClient => {
     sts ??= new STSClient({
-      region: config.s3.region,
+      region: config.stsRegion ?? config.s3.region,
       ...(config.stsEndpoint !== undefined && { endpoint: config.stsEndpoint }),
       ...(config.baseCredentials !== undefined && { credentials: config.baseCredentials }),
       // One attempt per login beyond the SDK's own retries is enough; a slow STS must not hold a login for minutes.

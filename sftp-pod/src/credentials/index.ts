@@ -1,2 +1,3 @@
 export * from './broker.ts';
 export * from './errors.ts';
+export * from './readiness.ts';

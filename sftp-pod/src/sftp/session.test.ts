@@ -2,41 +2,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { duplexPair } from 'node:stream';
 import { describe, test } from 'node:test';
-import { createPathJail, type Permission } from '../storage/jail.ts';
+import { createPathJail } from '../storage/jail.ts';
 import { Writer } from './codec.ts';
 import { MAX_MESSAGE_LENGTH, MAX_WRITE_LENGTH, OpenFlags, PacketType, Status } from './constants.ts';
 import { SftpSession } from './session.ts';
 import { TestSftpClient } from './testing/client.ts';
 import { MemoryStorage } from './testing/memory-storage.ts';
+import { ALL, startSession } from './testing/start-session.ts';
 
-const ALL: Permission[] = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'];
-
-function start(
-  options: {
-    permissions?: Permission[];
-    maxHandles?: number;
-    storage?: MemoryStorage;
-    setstatMode?: 'Error' | 'Ignore';
-  } = {},
-) {
-  const storage = options.storage ?? new MemoryStorage();
-  const [ours, theirs] = duplexPair();
-  const jail = createPathJail('srv', {
-    home: 'alice',
-    permissions: options.permissions ?? ALL,
-    directoryPermissions: [{ path: '/ro', permissions: ['list', 'download'] }],
-  });
-  const session = new SftpSession(ours, {
-    storage,
-    jail,
-    username: 'alice',
-    sessionId: 's1',
-    setstatMode: options.setstatMode ?? 'Error',
-    ...(options.maxHandles ? { maxHandles: options.maxHandles } : {}),
-  });
-  const client = new TestSftpClient(theirs);
-  return { storage, session, client };
-}
+const start = startSession;
 
 const W = OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC;
 

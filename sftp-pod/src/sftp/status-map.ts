@@ -1,7 +1,7 @@
 // The ONE place that turns storage errors into SFTP status codes and client-visible messages (cf. SFTPGo's
 // GetFsError). StorageError messages are written to be safe for clients (docs: storage/errors.ts); anything else is
 // an internal error whose details stay in the log.
-import { StorageError } from '../storage/errors.ts';
+import { StorageError, type StorageErrorCode } from '../storage/errors.ts';
 import { PacketError } from './codec.ts';
 import { Status, type StatusCode } from './constants.ts';
 
@@ -12,9 +12,9 @@ export interface MappedStatus {
   readonly internal: boolean;
 }
 
-// Keyed by the code string so that codes the storage layer adds later still compile; an unknown code falls back to
-// FAILURE with the storage message (never a crash, never a silent OK).
-const BY_CODE: Readonly<Record<string, StatusCode>> = {
+// Exhaustive: a code the storage layer adds fails to compile here until it is given a status. Typed by the code
+// union, so a lookup can never miss (no fallback, no silent FAILURE for a forgotten code).
+const BY_CODE = {
   SFTPGATE_STORAGE_NOT_FOUND: Status.NO_SUCH_FILE,
   SFTPGATE_STORAGE_ALREADY_EXISTS: Status.FAILURE,
   SFTPGATE_STORAGE_PERMISSION_DENIED: Status.PERMISSION_DENIED,
@@ -28,9 +28,11 @@ const BY_CODE: Readonly<Record<string, StatusCode>> = {
   SFTPGATE_STORAGE_INVALID_WRITE: Status.FAILURE,
   SFTPGATE_STORAGE_INVALID_PATH: Status.NO_SUCH_FILE,
   SFTPGATE_STORAGE_ABORTED: Status.CONNECTION_LOST,
+  SFTPGATE_STORAGE_BUSY: Status.FAILURE,
+  SFTPGATE_STORAGE_IDLE: Status.FAILURE,
   SFTPGATE_STORAGE_UNAVAILABLE: Status.FAILURE,
   SFTPGATE_STORAGE_FAILURE: Status.FAILURE,
-};
+} as const satisfies Readonly<Record<StorageErrorCode, StatusCode>>;
 
 /** Errors raised by the SFTP layer itself (permission checks, unsupported operations), already client-safe. */
 export class SftpStatusError extends Error {
@@ -46,7 +48,7 @@ export class SftpStatusError extends Error {
 export function mapError(err: unknown): MappedStatus {
   if (err instanceof SftpStatusError) return { code: err.status, message: err.message, internal: false };
   if (err instanceof StorageError) {
-    return { code: BY_CODE[err.code] ?? Status.FAILURE, message: err.message, internal: false };
+    return { code: BY_CODE[err.code], message: err.message, internal: false };
   }
   if (err instanceof PacketError) return { code: Status.BAD_MESSAGE, message: err.message, internal: false };
   return { code: Status.FAILURE, message: 'internal error', internal: true };

@@ -129,8 +129,16 @@ describe('ssh2 pinned behaviour', () => {
         client.on('ready', () =>
           client.on('session', (accept) =>
             accept().on('subsystem', (acc) => {
-              const ch = acc() as unknown as { constructor: { name: string }; readdir?: unknown };
-              resolve(`${ch.constructor.name}:${typeof ch.readdir}`);
+              const ch = acc() as unknown as {
+                constructor: { name: string };
+                readdir?: unknown;
+                incoming?: { window?: unknown };
+                push?: unknown;
+                _write?: unknown;
+              };
+              // channel-guard.ts relies on these internals: the incoming window and the push/_write hooks.
+              const internals = [typeof ch.incoming?.window, typeof ch.push, typeof ch._write].join(',');
+              resolve(`${ch.constructor.name}:${typeof ch.readdir}:${internals}`);
               srv.close();
               client.end();
             }),
@@ -144,7 +152,7 @@ describe('ssh2 pinned behaviour', () => {
         c.connect({ host: '127.0.0.1', port: (srv.address() as { port: number }).port, username: 'x' });
       });
     });
-    assert.equal(await got, 'Channel:undefined');
+    assert.equal(await got, 'Channel:undefined:number,function,function');
     keys.remove();
   });
 });
@@ -231,8 +239,8 @@ describe('authentication', () => {
     // A separate source address (127.0.0.7) so other tests are not affected by the ban.
     const from = { localAddress: '127.0.0.7' };
     const bansBefore = metric(await scrape(), 'sftpgate_defender_bans_total', '');
-    // Unknown users score 2 each: the second attempt reaches the threshold of 4.
-    for (let i = 0; i < 2; i++) await refused({ ...from, username: 'ghost', password: 'x' });
+    // Unknown users and wrong passwords score 1 each, a repeated guess once: the fourth distinct guess bans.
+    for (let i = 0; i < 4; i++) await refused({ ...from, username: i % 2 ? 'ghost' : 'alice', password: `x${i}` });
     const text = await scrape();
     assert.equal(metric(text, 'sftpgate_defender_bans_total', ''), bansBefore + 1);
     const banned = await refused({ ...from, username: 'alice', password: 's3cret-pass' });

@@ -1,25 +1,33 @@
-// The SSH front end: admission (bans, source ranges, unauthenticated-connection caps), authentication, and the one
-// thing an authenticated client may do — open the `sftp` subsystem, served by our own SFTP layer on a raw channel.
+// The SSH front end: admission (PROXY header, bans, source ranges, MaxStartups), authentication (authenticator.ts),
+// and the one thing an authenticated client may do — open the `sftp` subsystem, served by our own SFTP layer on a
+// raw channel — under per-user and per-connection session limits, channel guards (channel-guard.ts), revocation on
+// every users-table change (revocation.ts), a maximum session lifetime, idle and output timeouts.
 //
 // ssh2 override decision: none is needed with ssh2 1.17.0. Its server builds its own SFTP object for a subsystem
 // named `sftp` only when the session has an `sftp` listener; without one it sets `useSFTP = false` and hands the
 // `subsystem` listener a plain Channel (lib/server.js, CHANNEL_REQUEST 'subsystem'). So we register `subsystem` and
-// never `sftp`. raw-channel.test.ts pins that behaviour: if an ssh2 upgrade changes it, that test fails.
+// never `sftp`. server.test.ts pins that behaviour: if an ssh2 upgrade changes it, that test fails.
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type BlockList, createServer, type Server as NetServer, type Socket } from 'node:net';
-import ssh2, { type AuthContext, type ClientInfo, type Connection, type ServerChannel, type Session } from 'ssh2';
-import { SftpSession } from '../sftp/session.ts';
-import { createPathJail, type PathJail } from '../storage/jail.ts';
+import ssh2, { type ClientInfo, type Connection } from 'ssh2';
 import type { Storage } from '../storage/types.ts';
 import type { Logger } from '../telemetry/log.ts';
-import type { AuthMethod, AuthResult, Metrics } from '../telemetry/metrics.ts';
+import type { ConnectionEndReason, Metrics } from '../telemetry/metrics.ts';
 import type { UsersStore } from '../users/store.ts';
 import type { UserRecord } from '../users/types.ts';
+import { Admission, type MaxStartups } from './admission.ts';
 import type { AlgorithmPolicy } from './algorithms.ts';
-import { checkPassword, findKey, policyRefusal } from './auth.ts';
+import { policyRefusal } from './auth.ts';
+import { Authenticator } from './authenticator.ts';
 import { addressAllowed } from './cidr.ts';
-import { type Defender, Score } from './defender.ts';
+import type { Conn } from './conn.ts';
+import type { Defender } from './defender.ts';
 import type { HostKey } from './host-keys.ts';
+import { readProxyHeader } from './proxy-protocol.ts';
+import { revocationReason } from './revocation.ts';
+import { Semaphore } from './semaphore.ts';
+import { SessionChannels } from './session-channels.ts';
+import { UserSessions } from './user-sessions.ts';
 
 const Ssh2Server = ssh2.Server;
 
@@ -31,47 +39,45 @@ export interface SshServerOptions {
   readonly defender: Defender;
   /** Server-wide allowed source ranges; undefined admits any address. */
   readonly allowedCidrs?: BlockList;
+  /** Peers that must open with a PROXY protocol v2 header naming the real client; undefined: none. */
+  readonly proxyProtocolCidrs?: BlockList;
   readonly maxAuthTries: number;
   readonly loginGraceMs: number;
-  readonly maxUnauthenticated: number;
+  /** Unauthenticated connections: random early drop from `start`, none beyond `full`. */
+  readonly maxStartups: MaxStartups;
   readonly maxUnauthenticatedPerSource: number;
-  /** Used when a user sets no maxSessions. */
+  /** Concurrent password hashes (scrypt); further attempts wait. */
+  readonly maxPasswordHashes: number;
+  /** Used when a user sets no maxSessions. Counts session channels across all the user's connections. */
   readonly defaultMaxSessions: number;
+  readonly maxChannelsPerConnection: number;
+  /** 0: unlimited. */
+  readonly maxSessionLifetimeMs: number;
   readonly idleTimeoutMs: number;
+  /** A reply that cannot be delivered for this long ends the connection. */
+  readonly outputTimeoutMs: number;
+  /** Bytes the pod queues in one connection's socket before channel writes wait. */
+  readonly socketBufferBytes: number;
   readonly serverPrefix: string;
   readonly setstatMode: 'Error' | 'Ignore';
+  /** Creating names with control characters or backslashes (sftp/names.ts); default `Refuse`. */
+  readonly unsafeNames?: 'Refuse' | 'Allow';
   /** Storage for one login (the IAM modes give each login its own credentials). */
   readonly storageFor: (user: UserRecord, sessionId: string) => Promise<Storage> | Storage;
   readonly metrics: Metrics;
   readonly log: Logger;
 }
 
-interface Conn {
-  readonly id: string;
-  readonly ip: string;
-  readonly socket: Socket;
-  client?: Connection;
-  user?: UserRecord;
-  authenticated: boolean;
-  failures: number;
-  /** A failed public key query already fed the defender on this connection. */
-  queryScored: boolean;
-  readonly sessions: Set<SftpSession>;
-  lastActivity: number;
-  log: Logger;
-  grace: NodeJS.Timeout | undefined;
-}
-
-/** Non-sftp requests are refused explicitly (and logged) rather than left to ssh2's defaults. */
-const REFUSED_SESSION_REQUESTS = ['pty', 'shell', 'exec', 'env', 'x11', 'auth-agent', 'signal', 'window-change'];
-
 export class SshServer {
   readonly #o: SshServerOptions;
   readonly #ssh: InstanceType<typeof Ssh2Server>;
   readonly #tcp: NetServer;
   readonly #conns = new Map<string, Conn>();
-  #unauthenticated = 0;
-  readonly #unauthBySource = new Map<string, number>();
+  readonly #admission: Admission;
+  readonly #userSessions = new UserSessions();
+  readonly #auth: Authenticator;
+  readonly #sessions: SessionChannels;
+  #awaitingProxyHeader = 0;
   #accepting = true;
   readonly #sweep: NodeJS.Timeout;
   readonly #unsubscribe: () => void;
@@ -88,10 +94,29 @@ export class SshServer {
       (client, info) => this.#onConnection(client, info),
     );
     this.#ssh.on('error', (err: unknown) => this.#o.log.warn('ssh server error', { err }));
-    this.#tcp = createServer((socket) => this.#admit(socket));
     // Admission first, then ssh2: a banned or over-limit source never costs a key exchange.
-    this.#unsubscribe = options.users.onChange(() => this.#recheckSessions());
-    this.#sweep = setInterval(() => this.#sweepIdle(), Math.min(5000, Math.max(250, options.idleTimeoutMs / 4)));
+    this.#tcp = createServer((socket) => this.#admit(socket));
+    this.#admission = new Admission(options.maxStartups, options.maxUnauthenticatedPerSource);
+    this.#auth = new Authenticator({
+      users: options.users,
+      defender: options.defender,
+      policy: options.policy,
+      metrics: options.metrics,
+      log: options.log,
+      maxAuthTries: options.maxAuthTries,
+      defaultMaxSessions: options.defaultMaxSessions,
+      hashing: new Semaphore(options.maxPasswordHashes),
+      atSessionLimit: (username, max) => this.#userSessions.atLimit(username, max),
+      onAuthenticated: (conn, user) => this.#onAuthenticated(conn, user),
+    });
+    this.#sessions = new SessionChannels({
+      ...options,
+      userSessions: this.#userSessions,
+      endConnection: (conn, reason, metric) => this.#endConn(conn, reason, metric),
+    });
+    this.#unsubscribe = options.users.onChange(() => this.#onUsersChanged());
+    const periods = [options.idleTimeoutMs, options.outputTimeoutMs, options.maxSessionLifetimeMs].filter((p) => p > 0);
+    this.#sweep = setInterval(() => this.#sweepConnections(), Math.min(5000, Math.max(250, Math.min(...periods) / 4)));
     this.#sweep.unref();
   }
 
@@ -146,13 +171,45 @@ export class SshServer {
   }
 
   #admit(socket: Socket): void {
-    const ip = socket.remoteAddress ?? 'unknown';
-    const m = this.#o.metrics;
     socket.on('error', () => {}); // a reset during admission is not our error
     if (!this.#accepting) {
       socket.destroy();
       return;
     }
+    const peer = socket.remoteAddress ?? 'unknown';
+    const proxies = this.#o.proxyProtocolCidrs;
+    if (!proxies || !addressAllowed(proxies, peer)) {
+      this.#admitClient(socket, peer);
+      return;
+    }
+    // A trusted balancer: the real client is in the header. Connections still waiting for one count against the
+    // unauthenticated cap (not per source: every one of them comes from the balancer).
+    if (this.#awaitingProxyHeader + this.#admission.unauthenticated >= this.#o.maxStartups.full) {
+      this.#refuse(socket, 'refused_limit', peer);
+      return;
+    }
+    this.#awaitingProxyHeader++;
+    readProxyHeader(socket, Math.min(this.#o.loginGraceMs, 10_000)).then(
+      (header) => {
+        this.#awaitingProxyHeader--;
+        this.#admitClient(socket, header.kind === 'proxy' ? header.address : peer);
+      },
+      (err: unknown) => {
+        this.#awaitingProxyHeader--;
+        this.#o.log.info('connection refused: bad PROXY header', { peer, err });
+        this.#refuse(socket, 'refused_proxy', peer);
+      },
+    );
+  }
+
+  #refuse(socket: Socket, result: 'refused_limit' | 'refused_proxy' | 'refused_startups', ip: string): void {
+    this.#o.metrics.connections.inc({ result });
+    if (result !== 'refused_proxy') this.#o.log.warn('connection refused', { reason: result, remoteAddress: ip });
+    socket.destroy();
+  }
+
+  #admitClient(socket: Socket, ip: string): void {
+    const m = this.#o.metrics;
     if (this.#o.defender.isBanned(ip)) {
       m.connections.inc({ result: 'banned' });
       socket.destroy();
@@ -163,41 +220,45 @@ export class SshServer {
       socket.destroy();
       return;
     }
-    const fromSource = this.#unauthBySource.get(ip) ?? 0;
-    if (this.#unauthenticated >= this.#o.maxUnauthenticated || fromSource >= this.#o.maxUnauthenticatedPerSource) {
-      m.connections.inc({ result: 'refused_limit' });
-      this.#o.log.warn('connection refused: too many unauthenticated connections', { remoteAddress: ip });
-      socket.destroy();
+    const admitted = this.#admission.enter(ip);
+    if (admitted !== 'accepted') {
+      this.#refuse(socket, admitted, ip);
       return;
     }
     m.connections.inc({ result: 'accepted' });
     // SFTP is request/response: with Nagle a small reply can wait for a delayed ACK (~40 ms per request at -R 1).
     socket.setNoDelay(true);
+    const id = randomBytes(8).toString('hex');
     const conn: Conn = {
-      id: randomBytes(8).toString('hex'),
+      id,
       ip,
       socket,
       authenticated: false,
+      authenticatedAt: 0,
       failures: 0,
       queryScored: false,
+      channels: 0,
       sessions: new Set(),
+      guards: new Set(),
       lastActivity: Date.now(),
-      log: this.#o.log.child({ remoteAddress: ip }),
+      log: this.#o.log.child({ sessionId: id, remoteAddress: ip }),
       grace: undefined,
+      ending: false,
     };
-    conn.log = this.#o.log.child({ sessionId: conn.id, remoteAddress: ip });
-    this.#unauthenticated++;
-    this.#unauthBySource.set(ip, fromSource + 1);
-    this.#conns.set(`${ip}|${socket.remotePort}`, conn);
+    const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    this.#conns.set(key, conn);
     conn.grace = setTimeout(() => {
       conn.log.info('login grace time exceeded');
       socket.destroy();
     }, this.#o.loginGraceMs);
     socket.once('close', () => {
-      this.#conns.delete(`${ip}|${socket.remotePort}`);
+      this.#conns.delete(key);
       this.#leaveUnauthenticated(conn);
       for (const s of conn.sessions) void s.close('connection closed');
-      if (conn.authenticated) conn.log.info('connection closed', { user: conn.user?.username });
+      if (conn.authenticated && conn.user) {
+        this.#userSessions.removeConnection(conn.user.username);
+        conn.log.info('connection closed', { user: conn.user.username });
+      }
     });
     this.#ssh.injectSocket(socket);
   }
@@ -206,10 +267,7 @@ export class SshServer {
     if (conn.grace === undefined) return;
     clearTimeout(conn.grace);
     conn.grace = undefined;
-    this.#unauthenticated--;
-    const n = (this.#unauthBySource.get(conn.ip) ?? 1) - 1;
-    if (n <= 0) this.#unauthBySource.delete(conn.ip);
-    else this.#unauthBySource.set(conn.ip, n);
+    this.#admission.leave(conn.ip);
   }
 
   #onConnection(client: Connection, info: ClientInfo): void {
@@ -232,16 +290,22 @@ export class SshServer {
         });
         client.end();
       }
+      // ssh2's inflater has no output cap (a 35 KB packet inflates to ~35 MB past every window): whatever a policy
+      // lists, a connection that negotiated compression is not served.
+      if (negotiated.cs.compress !== 'none' || negotiated.sc.compress !== 'none') {
+        conn.log.info('refusing a compressed connection', { compress: negotiated.cs.compress });
+        client.end();
+      }
     });
     client.on('authentication', (ctx) => {
-      void this.#authenticate(conn, ctx).catch((err: unknown) => {
+      void this.#auth.authenticate(conn, ctx).catch((err: unknown) => {
         conn.log.error('authentication error', { err });
         ctx.reject();
       });
     });
     client.on('ready', () => {
       conn.log.info('authenticated', { user: conn.user?.username });
-      client.on('session', (accept) => this.#onSession(conn, accept()));
+      client.on('session', (accept, reject) => this.#sessions.open(conn, accept, reject));
     });
     // Forwarding and other global requests: refused.
     client.on('request', (_accept, reject, name) => {
@@ -252,213 +316,73 @@ export class SshServer {
     client.on('openssh.streamlocal', (_accept, reject) => reject());
   }
 
-  #countAttempt(method: AuthMethod, result: AuthResult): void {
-    this.#o.metrics.authAttempts.inc({ method, result });
-  }
-
-  async #authenticate(conn: Conn, ctx: AuthContext): Promise<void> {
-    const method = ctx.method;
-    if (this.#o.defender.isBanned(conn.ip)) {
-      this.#countAttempt(method === 'password' ? 'password' : 'publickey', 'banned');
-      ctx.reject();
-      conn.client?.end();
-      return;
-    }
-    if (method !== 'publickey' && method !== 'password') {
-      // `none` is every client's first probe to learn the methods: not an attempt, so not counted (a failure count
-      // would make the auth-failure alert fire on ordinary traffic). keyboard-interactive is refused and counted.
-      if (method === 'keyboard-interactive') this.#countAttempt(method, 'failure');
-      ctx.reject(['publickey', 'password']);
-      return;
-    }
-    const user = this.#o.users.get(ctx.username);
-    let ok = false;
-    if (method === 'publickey') {
-      const key = findKey(user, ctx.key.algo, ctx.key.data);
-      if (!ctx.signature) {
-        // A query ("would this key do?"). An unknown key is a failed attempt (as in OpenSSH, it counts toward
-        // --max-auth-tries), but only the first per connection feeds the defender: a user whose agent offers
-        // several keys must not be banned for it, while a key-only scan still scores once per connection.
-        if (key) {
-          ctx.accept();
-          return;
-        }
-        conn.failures++;
-        this.#countAttempt(method, 'failure');
-        const banned =
-          !conn.queryScored && this.#o.defender.record(conn.ip, user ? Score.wrongCredentials : Score.unknownUser);
-        conn.queryScored = true;
-        if (banned) this.#onBan(conn.ip);
-        ctx.reject(['publickey', 'password']);
-        if (banned || conn.failures >= this.#o.maxAuthTries) conn.client?.end();
-        return;
-      }
-      if (key && ctx.blob) {
-        // ssh2 reports rsa-sha2-256/512 as key algo `ssh-rsa` with a hashAlgo; no hashAlgo means a SHA-1 signature.
-        const sha1 = ctx.key.algo === 'ssh-rsa' && (ctx.hashAlgo === undefined || ctx.hashAlgo === 'sha1');
-        ok =
-          (!sha1 || this.#o.policy.allowSha1Signatures) && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true;
-      }
-    } else {
-      ok = await checkPassword(user, ctx.password);
-    }
-    if (!ok || !user) {
-      conn.failures++;
-      this.#countAttempt(method, 'failure');
-      const banned = this.#o.defender.record(conn.ip, user ? Score.wrongCredentials : Score.unknownUser);
-      conn.log.info('authentication failed', { user: ctx.username.slice(0, 64), method, attempt: conn.failures });
-      if (banned) this.#onBan(conn.ip);
-      ctx.reject(['publickey', 'password']);
-      if (banned || conn.failures >= this.#o.maxAuthTries) conn.client?.end();
-      return;
-    }
-    const refusal = policyRefusal(user, conn.ip);
-    if (refusal) {
-      this.#countAttempt(method, refusal);
-      conn.log.info('login refused', { user: user.username, method, reason: refusal });
-      ctx.reject(['publickey', 'password']);
-      conn.client?.end();
-      return;
-    }
-    const max = user.maxSessions ?? this.#o.defaultMaxSessions;
-    if (this.#connectionsOf(user.username) >= max) {
-      this.#countAttempt(method, 'max_sessions');
-      conn.log.info('login refused', { user: user.username, method, reason: 'max_sessions', max });
-      this.#o.defender.record(conn.ip, Score.limitExceeded);
-      ctx.reject(['publickey', 'password']);
-      conn.client?.end();
-      return;
-    }
-    this.#countAttempt(method, 'success');
+  #onAuthenticated(conn: Conn, user: UserRecord): void {
     conn.user = user;
     conn.authenticated = true;
-    conn.lastActivity = Date.now();
+    conn.authenticatedAt = Date.now();
+    conn.lastActivity = conn.authenticatedAt;
     this.#leaveUnauthenticated(conn);
-    ctx.accept();
+    this.#userSessions.addConnection(user);
   }
 
-  #onBan(ip: string): void {
-    this.#o.metrics.defenderBans.inc();
-    this.#o.metrics.defenderBannedHosts.set(this.#o.defender.bannedCount());
-    this.#o.log.warn('source banned by the defender', { remoteAddress: ip });
-  }
-
-  #connectionsOf(username: string): number {
-    let n = 0;
-    for (const c of this.#conns.values()) if (c.authenticated && c.user?.username === username) n++;
-    return n;
-  }
-
-  #onSession(conn: Conn, session: Session): void {
-    for (const ev of REFUSED_SESSION_REQUESTS) {
-      session.on(ev, (_accept: unknown, reject?: () => void) => {
-        conn.log.info('session request refused', { request: ev });
-        reject?.();
-      });
-    }
-    session.on('subsystem', (accept, reject, info) => {
-      const user = conn.user;
-      if (info.name !== 'sftp' || !user) {
-        conn.log.info('subsystem refused', { subsystem: info.name.slice(0, 64) });
-        reject();
-        return;
-      }
-      void this.#startSftp(conn, user, accept).catch((err: unknown) => {
-        conn.log.error('cannot start sftp session', { err });
-        conn.client?.end();
-      });
-    });
-  }
-
-  async #startSftp(conn: Conn, user: UserRecord, accept: () => ServerChannel): Promise<void> {
-    let jail: PathJail;
-    try {
-      jail = createPathJail(this.#o.serverPrefix, { ...user, home: user.home ?? user.username });
-    } catch (err) {
-      // A users table the operator validated should never get here; refuse the login rather than guess.
-      conn.log.error('user configuration rejected by the path jail', { user: user.username, err });
-      conn.client?.end();
-      return;
-    }
-    // Accept synchronously, before any await: OpenSSH sends SSH_FXP_INIT right behind the subsystem request without
-    // waiting for the reply, and ssh2 drops channel data that arrives before the channel object exists. The channel
-    // buffers (paused) until the session attaches its reader.
-    const channel = accept();
-    let storage: Storage;
-    try {
-      storage = await this.#o.storageFor(user, conn.id);
-    } catch (err) {
-      conn.log.error('cannot create storage for the session', { user: user.username, err });
-      channel.close();
-      return;
-    }
-    const log = conn.log.child({ user: user.username });
-    const session = new SftpSession(channel, {
-      storage,
-      jail,
-      username: user.username,
-      sessionId: conn.id,
-      setstatMode: this.#o.setstatMode,
-      ...(user.quota?.maxBytes !== undefined ? { quotaBytes: user.quota.maxBytes } : {}),
-      ...(user.bandwidth?.uploadBytesPerSecond ? { uploadBytesPerSecond: user.bandwidth.uploadBytesPerSecond } : {}),
-      ...(user.bandwidth?.downloadBytesPerSecond
-        ? { downloadBytesPerSecond: user.bandwidth.downloadBytesPerSecond }
-        : {}),
-      metrics: this.#o.metrics,
-      log,
-    });
-    conn.sessions.add(session);
-    this.#o.metrics.sessionsActive.inc();
-    log.info('sftp session started');
-    await session.done;
-    conn.sessions.delete(session);
-    this.#o.metrics.sessionsActive.dec();
-    log.info('sftp session ended');
-  }
-
-  /** Closes the connections of users that were removed, disabled or expired (called on every table change). */
-  #recheckSessions(): void {
-    this.#o.metrics.usersLoaded.set(this.#o.users.size);
+  /**
+   * Every users-table change: a live connection whose record changed in anything but bandwidth or quota (or whose
+   * user was removed, disabled, expired or moved out of its source ranges) is ended now; the client logs in again
+   * under the new record. Bandwidth changes apply to the live sessions.
+   */
+  #onUsersChanged(): void {
     for (const conn of this.#conns.values()) {
-      if (!conn.authenticated || !conn.user) continue;
+      if (!conn.authenticated || !conn.user || conn.ending) continue;
       const current = this.#o.users.get(conn.user.username);
-      const reason = !current ? 'removed' : policyRefusal(current, conn.ip);
+      const reason = revocationReason(conn.user, current, conn.ip);
       if (reason) {
-        conn.log.info('closing connection: user no longer allowed', { user: conn.user.username, reason });
-        void this.#endConn(conn, `user ${reason}`);
-      } else if (current) {
+        conn.log.info('closing connection: user record changed', { user: conn.user.username, reason });
+        void this.#endConn(conn, `user ${reason}`, 'revoked');
+      } else if (current && current !== conn.user) {
         conn.user = current;
+        this.#userSessions.applyLive(current);
       }
     }
   }
 
-  #sweepIdle(): void {
+  /** Periodic: expiry passing while connected, session lifetime, stalled output, idle connections. */
+  #sweepConnections(): void {
     const now = Date.now();
     this.#o.metrics.defenderBannedHosts.set(this.#o.defender.bannedCount());
     for (const conn of this.#conns.values()) {
-      if (!conn.authenticated) continue;
-      // Expiry passes while connected: enforce it here too (the table may not change for days).
-      if (conn.user && policyRefusal(conn.user, conn.ip, now)) {
-        void this.#endConn(conn, 'user expired');
-        continue;
-      }
-      let last = conn.lastActivity;
-      for (const s of conn.sessions) last = Math.max(last, s.lastActivity);
-      if (now - last > this.#o.idleTimeoutMs) {
-        conn.log.info('closing idle connection', { user: conn.user?.username });
-        void this.#endConn(conn, 'idle timeout');
+      if (!conn.authenticated || conn.ending) continue;
+      const end = this.#overdue(conn, now);
+      if (end) {
+        conn.log.info('closing connection', { user: conn.user?.username, reason: end });
+        void this.#endConn(conn, end.replace('_', ' '), end);
       }
     }
   }
 
-  async #endConn(conn: Conn, reason: string): Promise<void> {
+  #overdue(conn: Conn, now: number): ConnectionEndReason | undefined {
+    if (conn.user && policyRefusal(conn.user, conn.ip, now)) return 'expired';
+    if (this.#o.maxSessionLifetimeMs > 0 && now - conn.authenticatedAt > this.#o.maxSessionLifetimeMs) {
+      return 'lifetime';
+    }
+    for (const g of conn.guards) {
+      const since = g.outputStalledSince();
+      if (since !== undefined && now - since > this.#o.outputTimeoutMs) return 'output_timeout';
+    }
+    let last = conn.lastActivity;
+    for (const s of conn.sessions) last = Math.max(last, s.lastActivity);
+    return now - last > this.#o.idleTimeoutMs ? 'idle' : undefined;
+  }
+
+  async #endConn(conn: Conn, reason: string, metric?: ConnectionEndReason): Promise<void> {
+    if (metric && !conn.ending) this.#o.metrics.connectionsEnded.inc({ reason: metric });
+    conn.ending = true;
+    // A client that ignores the disconnect still loses its socket.
+    setTimeout(() => conn.socket.destroy(), 2000).unref();
     await Promise.allSettled([...conn.sessions].map((s) => s.close(reason)));
     try {
       conn.client?.end();
     } catch {
       // already gone
     }
-    // A client that ignores the disconnect still loses its socket.
-    setTimeout(() => conn.socket.destroy(), 2000).unref();
   }
 }

@@ -17,6 +17,10 @@ export const StorageErrorCode = {
   /** A path the jail refuses: NUL, invalid UTF-8, or an S3 key over the length limit (storage/jail.ts). */
   InvalidPath: 'SFTPGATE_STORAGE_INVALID_PATH',
   Aborted: 'SFTPGATE_STORAGE_ABORTED',
+  /** A wait for upload memory (the session's, the user's or the pod's share) outlasted its deadline. */
+  Busy: 'SFTPGATE_STORAGE_BUSY',
+  /** An upload held memory without receiving data for too long and was released (nothing stored). */
+  Idle: 'SFTPGATE_STORAGE_IDLE',
   Unavailable: 'SFTPGATE_STORAGE_UNAVAILABLE',
   Failure: 'SFTPGATE_STORAGE_FAILURE',
 } as const;

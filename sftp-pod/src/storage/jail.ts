@@ -59,6 +59,11 @@ export interface PathJail {
    * on the way to it), so READDIR can show them even when no object exists under the parent's own prefix.
    */
   mountsIn(virtualDir: string): readonly string[];
+  /**
+   * Virtual paths of the permission rules (directory permissions, logical directories with their own permissions)
+   * and of the mounts strictly below a virtual directory: where rights change inside it (sftp/subtree.ts).
+   */
+  boundariesBelow(virtualDir: string): { readonly rules: readonly string[]; readonly mounts: readonly string[] };
 }
 
 interface Mount {
@@ -214,6 +219,15 @@ export function createPathJail(serverPrefix: string, user: JailUser): PathJail {
         if (next !== undefined && startsWithSegments(m.segments, dir)) names.add(next);
       }
       return [...names].sort();
+    },
+    boundariesBelow(virtualDir) {
+      const dir = normaliseSegments(virtualDir);
+      const inside = (segments: readonly string[]) =>
+        segments.length > dir.length && startsWithSegments(segments, dir) ? [`/${segments.join('/')}`] : [];
+      return {
+        rules: [...new Set(rules.flatMap((r) => inside(r.segments)))].sort(),
+        mounts: mounts.flatMap((m) => inside(m.segments)).sort(),
+      };
     },
   };
 }

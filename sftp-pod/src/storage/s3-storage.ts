@@ -5,30 +5,25 @@
 // itself refuses a request outside the user's prefixes; one S3Storage per login is cheap (no connections of its own).
 
 import {
-  AbortMultipartUploadCommand,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  HeadObjectCommand,
   type HeadObjectCommandOutput,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
-  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { ByteBudget } from './budget.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
+import { type FairBudget, fairBudgetFor } from './fair-budget.ts';
 import type { StorageMetrics } from './metrics.ts';
+import { auditMetadata, timeMetadata } from './object-metadata.ts';
 import { checkPartSize, MAX_PART_BYTES, MIN_PART_BYTES } from './part-size.ts';
 import { S3ReadSource } from './read-source.ts';
 import { makeContext, makeWriteHeaders, type S3Context, type ServerSideEncryption } from './s3-context.ts';
+import { type CopySettings, copyObject, deleteMany, deleteObject } from './s3-copy.ts';
 import { assertReadable } from './s3-errors.ts';
+import { directoryInfo, dirProbe, fileInfo, head, keysUnder, listedFile, missingFile, subject } from './s3-probe.ts';
 import type { FileInfo, ReadSource, Storage, StorageCapabilities, WriteOptions, WriteSink } from './types.ts';
-import { S3UploadSink, timeMetadata } from './upload-sink.ts';
+import { S3UploadSink } from './upload-sink.ts';
 
 export interface S3StorageOptions {
   readonly client: S3Client;
@@ -43,6 +38,14 @@ export interface S3StorageOptions {
   readonly podBudget: ByteBudget;
   /** Cap on one upload's buffers; default partSize × (uploadConcurrency + 1), never below 3 parts. */
   readonly perUploadBudgetBytes?: number;
+  /** Cap on one user's transfers (all sessions); default a quarter of the pod budget (fair-budget.ts). */
+  readonly perUserBudgetBytes?: number;
+  /** Cap on one session's transfers; default an eighth of the pod budget, at least one upload's cap. */
+  readonly perSessionBudgetBytes?: number;
+  /** A wait for budget longer than this fails BUSY (default 60 s; 0 = no limit). */
+  readonly budgetWaitMs?: number;
+  /** An upload holding budget with no write for this long is released, IDLE (default 120 s; 0 = never). */
+  readonly idleReleaseMs?: number;
   readonly storageClass?: string;
   readonly sse?: ServerSideEncryption;
   /** A directory rename copies at most this many objects; beyond it TOO_MANY_OBJECTS. */
@@ -74,35 +77,14 @@ function poolFor(budget: ByteBudget, maxBytes: number): BufferPool {
   return pool;
 }
 
-// ASCII only: S3 sends user metadata as HTTP headers.
-function headerSafe(value: string): string {
-  return value.replace(/[^\x20-\x7e]/g, '_').slice(0, 128);
-}
-
-function parseTime(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const ms = Math.round(Number.parseFloat(v) * 1000);
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
-/**
- * The client-safe subject of a message: the operation and the key's last segment. The full key would reveal the
- * server prefix and the home layout, which are the operator's business, not the SFTP user's.
- */
-export function subject(operation: string, key: string): string {
-  return key === '' ? operation : `${operation} ${JSON.stringify(key.slice(key.lastIndexOf('/') + 1))}`;
-}
-
-function copySource(bucket: string, key: string): string {
-  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-}
-
 export class S3Storage implements Storage {
   readonly capabilities: StorageCapabilities;
   readonly #ctx: S3Context;
   readonly #o: S3StorageOptions;
   readonly #perUpload: number;
+  readonly #fair: FairBudget;
   readonly #pageSize: number;
+  readonly #copy: CopySettings;
 
   /** Throws RangeError for invalid sizes or an unknown storage class. */
   constructor(options: S3StorageOptions) {
@@ -119,6 +101,18 @@ export class S3Storage implements Storage {
     this.#o = options;
     this.#perUpload = options.perUploadBudgetBytes ?? options.partSize * (options.uploadConcurrency + 1);
     this.#pageSize = options.listPageSize ?? 1000;
+    this.#fair = fairBudgetFor(options.podBudget, {
+      partSize: options.partSize,
+      perUploadBytes: this.#perUpload,
+      ...(options.perUserBudgetBytes ? { perUserBytes: options.perUserBudgetBytes } : {}),
+      ...(options.perSessionBudgetBytes ? { perSessionBytes: options.perSessionBudgetBytes } : {}),
+      ...(options.budgetWaitMs === undefined ? {} : { waitMs: options.budgetWaitMs }),
+    });
+    this.#copy = {
+      multipartCopyThresholdBytes: options.multipartCopyThresholdBytes ?? 5 * GiB,
+      copyPartBytes: copyPart,
+      concurrency: options.uploadConcurrency,
+    };
     this.#ctx = makeContext(
       options.client,
       options.bucket,
@@ -134,20 +128,23 @@ export class S3Storage implements Storage {
   async stat(key: string, signal?: AbortSignal): Promise<FileInfo> {
     const what = subject('stat', key);
     if (key === '') return directoryInfo('', 0);
-    let head: HeadObjectCommandOutput | undefined;
+    let found: HeadObjectCommandOutput | undefined;
     try {
-      head = await this.#head(key, what, signal);
+      found = await head(this.#ctx, key, what, signal);
     } catch (err) {
       // HeadObject needs s3:GetObject; a session policy without `download` still allows ListBucket for upload,
       // mkdir, delete... (docs/iam.md): answer from the listing then.
       if (!isStorageError(err, StorageErrorCode.PermissionDenied)) throw err;
-      const [file, dir] = await Promise.all([this.#listedFile(key, what, signal), this.#dirProbe(key, signal, false)]);
+      const [file, dir] = await Promise.all([
+        listedFile(this.#ctx, key, what, signal),
+        dirProbe(this.#ctx, key, signal, false),
+      ]);
       if (file !== undefined) return file;
       if (dir !== undefined) return directoryInfo(key, dir);
       throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file or directory`);
     }
-    if (head !== undefined) return fileInfo(key, head);
-    const dir = await this.#dirProbe(key, signal);
+    if (found !== undefined) return fileInfo(key, found);
+    const dir = await dirProbe(this.#ctx, key, signal);
     if (dir === undefined) throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file or directory`);
     return directoryInfo(key, dir);
   }
@@ -193,15 +190,15 @@ export class S3Storage implements Storage {
 
   async openRead(key: string, signal?: AbortSignal): Promise<ReadSource> {
     const what = subject('read', key);
-    const head = await this.#head(key, what, signal);
-    if (head === undefined) throw await this.#missingFile(key, signal);
-    assertReadable(what, head.StorageClass, head.Restore);
+    const found = await head(this.#ctx, key, what, signal);
+    if (found === undefined) throw await missingFile(this.#ctx, key, signal);
+    assertReadable(what, found.StorageClass, found.Restore);
     return new S3ReadSource({
       ctx: this.#ctx,
       key,
       what,
-      size: head.ContentLength ?? 0,
-      etag: head.ETag,
+      size: found.ContentLength ?? 0,
+      etag: found.ETag,
       chunkBytes: this.#o.readAheadChunkBytes ?? 4 * MiB,
       concurrency: this.#o.downloadConcurrency,
     });
@@ -210,20 +207,27 @@ export class S3Storage implements Storage {
   async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
     const what = subject('upload', key);
     // Listings, not HeadObject: an upload-only session policy has ListBucket but no GetObject (docs/iam.md).
-    const [file, dir] = await Promise.all([this.#listedFile(key, what, signal), this.#dirProbe(key, signal, false)]);
+    const [file, dir] = await Promise.all([
+      listedFile(this.#ctx, key, what, signal),
+      dirProbe(this.#ctx, key, signal, false),
+    ]);
     if (dir !== undefined) throw new StorageError(StorageErrorCode.IsDirectory, `${what}: a directory has that name`);
     if (file !== undefined && !options.overwrite) {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the file exists and may not be overwritten`);
     }
+    const lease = this.#fair.lease(options.user, options.sessionId);
     return new S3UploadSink({
       ctx: this.#ctx,
+      budget: lease,
+      onSettled: () => lease.close(),
+      idleReleaseMs: this.#o.idleReleaseMs ?? 120_000,
       key,
       what,
       basePartSize: this.#o.partSize,
       uploadConcurrency: this.#o.uploadConcurrency,
       perUploadBudgetBytes: this.#perUpload,
       overwrite: options.overwrite,
-      metadata: { 'sftpgate-user': headerSafe(options.user), 'sftpgate-session': headerSafe(options.sessionId) },
+      metadata: auditMetadata(options.user, options.sessionId),
       replaceTimes: (atimeMs, mtimeMs, s) => this.setTimes(key, atimeMs, mtimeMs, s),
     });
   }
@@ -232,8 +236,8 @@ export class S3Storage implements Storage {
     const what = subject('mkdir', dirKey);
     if (dirKey === '') throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the root exists`);
     const [file, dir] = await Promise.all([
-      this.#listedFile(dirKey, what, signal),
-      this.#dirProbe(dirKey, signal, false),
+      listedFile(this.#ctx, dirKey, what, signal),
+      dirProbe(this.#ctx, dirKey, signal, false),
     ]);
     if (file !== undefined || dir !== undefined) {
       throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: a file or directory has that name`);
@@ -257,8 +261,8 @@ export class S3Storage implements Storage {
   async remove(key: string, signal?: AbortSignal): Promise<void> {
     const what = subject('remove', key);
     if (key === '') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: the root is a directory`);
-    if ((await this.#listedFile(key, what, signal)) === undefined) throw await this.#missingFile(key, signal);
-    await this.#delete(key, what, signal);
+    if ((await listedFile(this.#ctx, key, what, signal)) === undefined) throw await missingFile(this.#ctx, key, signal);
+    await deleteObject(this.#ctx, key, what, signal);
   }
 
   async rmdir(dirKey: string, signal?: AbortSignal): Promise<void> {
@@ -270,7 +274,7 @@ export class S3Storage implements Storage {
     );
     const keys = (out.Contents ?? []).map((c) => c.Key);
     if (keys.length === 0) {
-      if ((await this.#listedFile(dirKey, what, signal)) !== undefined) {
+      if ((await listedFile(this.#ctx, dirKey, what, signal)) !== undefined) {
         throw new StorageError(StorageErrorCode.NotDirectory, `${what}: not a directory`);
       }
       throw new StorageError(StorageErrorCode.NotFound, `${what}: no such directory`);
@@ -278,7 +282,7 @@ export class S3Storage implements Storage {
     // The marker sorts first under its prefix, so anything else in the first two keys means children.
     if (keys.some((k) => k !== prefix))
       throw new StorageError(StorageErrorCode.NotEmpty, `${what}: directory not empty`);
-    await this.#delete(prefix, what, signal);
+    await deleteObject(this.#ctx, prefix, what, signal);
   }
 
   async rename(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
@@ -296,28 +300,28 @@ export class S3Storage implements Storage {
       if (dst !== undefined && !options.overwrite) {
         throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the target exists`);
       }
-      await this.#copyObject(fromKey, toKey, what, signal, { noOverwrite: !options.overwrite });
-      await this.#delete(fromKey, what, signal);
+      await copyObject(this.#ctx, this.#copy, fromKey, toKey, what, signal, { noOverwrite: !options.overwrite });
+      await deleteObject(this.#ctx, fromKey, what, signal);
       return;
     }
     if (toKey.startsWith(`${fromKey}/`)) {
       throw new StorageError(StorageErrorCode.Failure, `${what}: cannot move a directory into itself`);
     }
     if (dst !== undefined) throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the target exists`);
-    const keys = await this.#keysUnder(fromKey, this.#o.maxRenameObjects, what, signal);
+    const keys = await keysUnder(this.#ctx, fromKey, this.#o.maxRenameObjects, what, signal);
     const copied: string[] = [];
     try {
       for (const key of keys) {
         const target = `${toKey}/${key.slice(fromKey.length + 1)}`;
-        await this.#copyObject(key, target, what, signal, { noOverwrite: true });
+        await copyObject(this.#ctx, this.#copy, key, target, what, signal, { noOverwrite: true });
         copied.push(target);
       }
     } catch (err) {
       // The source is untouched until every copy succeeded; take back the partial copies (best effort).
-      await this.#deleteMany(copied, what, AbortSignal.timeout(60_000)).catch(() => undefined);
+      await deleteMany(this.#ctx, copied, what, AbortSignal.timeout(60_000)).catch(() => undefined);
       throw err;
     }
-    await this.#deleteMany(keys, what, signal);
+    await deleteMany(this.#ctx, keys, what, signal);
   }
 
   async copy(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
@@ -331,19 +335,21 @@ export class S3Storage implements Storage {
     if (dst !== undefined && !options.overwrite) {
       throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the target exists`);
     }
-    await this.#copyObject(fromKey, toKey, what, signal, { noOverwrite: !options.overwrite });
+    await copyObject(this.#ctx, this.#copy, fromKey, toKey, what, signal, { noOverwrite: !options.overwrite });
   }
 
   async setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
     const what = subject('setstat', key);
     if (key === '') return; // the root has no object to carry times
     const times = { mtime: timeMetadata(mtimeMs), atime: timeMetadata(atimeMs) };
-    const head = await this.#head(key, what, signal);
-    if (head !== undefined) {
-      await this.#copyObject(key, key, what, signal, { replaceMetadata: { ...head.Metadata, ...times } });
+    const current = await head(this.#ctx, key, what, signal);
+    if (current !== undefined) {
+      await copyObject(this.#ctx, this.#copy, key, key, what, signal, {
+        replaceMetadata: { ...current.Metadata, ...times },
+      });
       return;
     }
-    if ((await this.#dirProbe(key, signal)) === undefined) {
+    if ((await dirProbe(this.#ctx, key, signal)) === undefined) {
       throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file or directory`);
     }
     // A directory keeps its times on its marker (created here if the directory was only implied by its children).
@@ -362,63 +368,6 @@ export class S3Storage implements Storage {
     );
   }
 
-  /** HeadObject; undefined when there is no such object (other errors throw). */
-  async #head(key: string, what: string, signal?: AbortSignal): Promise<HeadObjectCommandOutput | undefined> {
-    try {
-      return await this.#ctx.send('HeadObject', what, signal, (o) =>
-        this.#ctx.client.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key }), o),
-      );
-    } catch (err) {
-      if (isStorageError(err, StorageErrorCode.NotFound)) return undefined;
-      throw err;
-    }
-  }
-
-  /**
-   * Is `key` a directory (marker or any key below it)? Returns its mtime in ms (from the marker's metadata, else 0),
-   * or undefined when nothing lies below the prefix.
-   */
-  async #dirProbe(key: string, signal?: AbortSignal, withTime = true): Promise<number | undefined> {
-    const prefix = `${key}/`;
-    const what = subject('stat', key);
-    const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
-      this.#ctx.client.send(new ListObjectsV2Command({ Bucket: this.#o.bucket, Prefix: prefix, MaxKeys: 1 }), o),
-    );
-    const first = out.Contents?.[0];
-    if (first === undefined) return undefined;
-    if (first.Key !== prefix) return 0;
-    const listed = first.LastModified?.getTime() ?? 0;
-    if (!withTime) return listed;
-    try {
-      const marker = await this.#head(prefix, what, signal);
-      return parseTime(marker?.Metadata?.['mtime']) ?? listed;
-    } catch (err) {
-      if (isStorageError(err, StorageErrorCode.PermissionDenied)) return listed;
-      throw err;
-    }
-  }
-
-  /**
-   * The object `key` as a listing sees it (ListObjectsV2 prefix=key, max-keys=1: the exact key sorts first among keys
-   * it prefixes), or undefined. Needs only s3:ListBucket.
-   */
-  async #listedFile(key: string, what: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
-    const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
-      this.#ctx.client.send(new ListObjectsV2Command({ Bucket: this.#o.bucket, Prefix: key, MaxKeys: 1 }), o),
-    );
-    const first = out.Contents?.[0];
-    if (first?.Key !== key) return undefined;
-    const mtimeMs = first.LastModified?.getTime() ?? 0;
-    return {
-      name: key,
-      kind: 'file',
-      size: first.Size ?? 0,
-      mtimeMs,
-      atimeMs: mtimeMs,
-      ...(first.StorageClass === undefined ? {} : { storageClass: first.StorageClass }),
-    };
-  }
-
   async #statOrUndefined(key: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
     try {
       return await this.stat(key, signal);
@@ -427,202 +376,4 @@ export class S3Storage implements Storage {
       throw err;
     }
   }
-
-  /** The error for "no file at key": IS_DIRECTORY when a directory has that name, else NOT_FOUND. */
-  async #missingFile(key: string, signal?: AbortSignal): Promise<StorageError> {
-    if (key === '' || (await this.#dirProbe(key, signal)) !== undefined) {
-      return new StorageError(StorageErrorCode.IsDirectory, `${subject('open', key)}: is a directory`);
-    }
-    return new StorageError(StorageErrorCode.NotFound, `${subject('open', key)}: no such file`);
-  }
-
-  async #delete(key: string, what: string, signal?: AbortSignal): Promise<void> {
-    await this.#ctx.send('DeleteObject', what, signal, (o) =>
-      this.#ctx.client.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }), o),
-    );
-  }
-
-  async #deleteMany(keys: readonly string[], what: string, signal?: AbortSignal): Promise<void> {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const batch = keys.slice(i, i + 1000);
-      const out = await this.#ctx.send('DeleteObjects', what, signal, (o) =>
-        this.#ctx.client.send(
-          new DeleteObjectsCommand({
-            Bucket: this.#o.bucket,
-            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-          }),
-          o,
-        ),
-      );
-      const failed = out.Errors?.[0];
-      if (failed) {
-        throw new StorageError(
-          StorageErrorCode.Failure,
-          `${what}: S3 DeleteObjects failed for ${out.Errors?.length} object(s) (${failed.Code})`,
-        );
-      }
-    }
-  }
-
-  /** Every key under `dirKey/` (no delimiter). Throws TOO_MANY_OBJECTS past `max`. */
-  async #keysUnder(dirKey: string, max: number, what: string, signal?: AbortSignal): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
-        this.#ctx.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.#o.bucket,
-            Prefix: `${dirKey}/`,
-            MaxKeys: Math.min(1000, max + 1),
-            ...(token === undefined ? {} : { ContinuationToken: token }),
-          }),
-          o,
-        ),
-      );
-      for (const c of out.Contents ?? []) if (c.Key !== undefined) keys.push(c.Key);
-      if (keys.length > max) {
-        throw new StorageError(
-          StorageErrorCode.TooManyObjects,
-          `${what}: the directory holds more than ${max} objects; renaming it would copy each one (not atomic)`,
-        );
-      }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token !== undefined);
-    return keys;
-  }
-
-  /**
-   * Server-side copy, applying this server's storage class and encryption. `replaceMetadata` rewrites user metadata
-   * (setTimes); otherwise it is copied. Above the multipart-copy threshold: UploadPartCopy in parallel ranges.
-   * The source is pinned by its ETag, so a concurrent overwrite fails the copy instead of mixing versions.
-   * `noOverwrite` adds If-None-Match to the multipart Complete; CopyObject has no such condition in S3's API.
-   */
-  async #copyObject(
-    fromKey: string,
-    toKey: string,
-    what: string,
-    signal?: AbortSignal,
-    opts: { replaceMetadata?: Record<string, string>; noOverwrite?: boolean } = {},
-  ): Promise<void> {
-    const head = await this.#head(fromKey, what, signal);
-    if (head === undefined) throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file`);
-    const size = head.ContentLength ?? 0;
-    const source = copySource(this.#o.bucket, fromKey);
-    const metadata = opts.replaceMetadata ?? head.Metadata ?? {};
-    const ifMatch = head.ETag === undefined ? {} : { CopySourceIfMatch: head.ETag };
-    if (size <= (this.#o.multipartCopyThresholdBytes ?? 5 * GiB)) {
-      await this.#ctx.send(
-        'CopyObject',
-        what,
-        signal,
-        (o) =>
-          this.#ctx.client.send(
-            new CopyObjectCommand({
-              Bucket: this.#o.bucket,
-              Key: toKey,
-              CopySource: source,
-              ...ifMatch,
-              MetadataDirective: 'REPLACE',
-              Metadata: metadata,
-              ContentType: head.ContentType ?? 'application/octet-stream',
-              ...this.#ctx.writeHeaders,
-            }),
-            o,
-          ),
-        size,
-      );
-      return;
-    }
-    const created = await this.#ctx.send('CreateMultipartUpload', what, signal, (o) =>
-      this.#ctx.client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: this.#o.bucket,
-          Key: toKey,
-          Metadata: metadata,
-          ContentType: head.ContentType ?? 'application/octet-stream',
-          ...this.#ctx.writeHeaders,
-        }),
-        o,
-      ),
-    );
-    const uploadId = created.UploadId;
-    if (!uploadId) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 returned no upload id`);
-    try {
-      const partBytes = this.#o.copyPartBytes ?? 512 * MiB;
-      const ranges: [number, number][] = [];
-      for (let s = 0; s < size; s += partBytes) ranges.push([s, Math.min(size, s + partBytes) - 1]);
-      const parts: CompletedPart[] = new Array(ranges.length);
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < ranges.length; i = next++) {
-          const [s, e] = ranges[i] as [number, number];
-          const out = await this.#ctx.send(
-            'UploadPartCopy',
-            what,
-            signal,
-            (o) =>
-              this.#ctx.client.send(
-                new UploadPartCopyCommand({
-                  Bucket: this.#o.bucket,
-                  Key: toKey,
-                  UploadId: uploadId,
-                  PartNumber: i + 1,
-                  CopySource: source,
-                  CopySourceRange: `bytes=${s}-${e}`,
-                  ...ifMatch,
-                }),
-                o,
-              ),
-            e - s + 1,
-          );
-          const etag = out.CopyPartResult?.ETag;
-          if (!etag) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 UploadPartCopy returned no ETag`);
-          parts[i] = { PartNumber: i + 1, ETag: etag };
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.#o.uploadConcurrency, ranges.length) }, worker));
-      const done = await this.#ctx.send('CompleteMultipartUpload', what, signal, (o) =>
-        this.#ctx.client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.#o.bucket,
-            Key: toKey,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts },
-            ...(opts.noOverwrite ? { IfNoneMatch: '*' } : {}),
-          }),
-          o,
-        ),
-      );
-      if (!done.ETag) {
-        throw new StorageError(StorageErrorCode.Unavailable, `${what}: S3 did not confirm the multipart copy`);
-      }
-    } catch (err) {
-      await this.#ctx
-        .send('AbortMultipartUpload', what, AbortSignal.timeout(60_000), (o) =>
-          this.#ctx.client.send(
-            new AbortMultipartUploadCommand({ Bucket: this.#o.bucket, Key: toKey, UploadId: uploadId }),
-            o,
-          ),
-        )
-        .catch(() => undefined);
-      throw err;
-    }
-  }
-}
-
-function directoryInfo(name: string, mtimeMs: number): FileInfo {
-  return { name, kind: 'directory', size: 0, mtimeMs, atimeMs: mtimeMs };
-}
-
-function fileInfo(key: string, head: HeadObjectCommandOutput): FileInfo {
-  const mtimeMs = parseTime(head.Metadata?.['mtime']) ?? head.LastModified?.getTime() ?? 0;
-  return {
-    name: key,
-    kind: 'file',
-    size: head.ContentLength ?? 0,
-    mtimeMs,
-    atimeMs: parseTime(head.Metadata?.['atime']) ?? mtimeMs,
-    ...(head.StorageClass === undefined ? {} : { storageClass: head.StorageClass }),
-  };
 }

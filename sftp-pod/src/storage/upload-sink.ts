@@ -1,28 +1,30 @@
-// One upload: SFTP WRITEs become S3 multipart parts, or a single PutObject when the file ends inside its first part.
+// One upload on S3: the multipart driver around the pure PartAssembler (part-assembler.ts). SFTP WRITEs become S3
+// multipart parts, or a single PutObject when the file ends inside its first part.
 //
-// Memory: each part is one buffer of exactly its size, allocated when the first byte for it arrives, and its size is
-// taken from the pod's ByteBudget before that (so write() waits — backpressure — when the pod is full). It is given
-// back when S3 confirms the part. Held bytes per upload stay <= max(perUploadBudgetBytes, 3 parts), and the parts a
-// sink may hold are: the current part, up to two parts ahead (the reorder window) and the parts queued or in flight.
-//
-// Ordering: bytes before the current part were sent to S3 and can't be rewritten; a write reaching more than two
-// parts past the current one, or overlapping bytes already received, fails with INVALID_WRITE; at commit a gap fails.
+// Memory: each part is one buffer of its size, taken from the pool when the first byte for it arrives, and its size
+// is taken from the budget before that (so write() waits — backpressure — when the budget is full). It is given back
+// when S3 confirms the part. Held bytes per upload stay <= max(perUploadBudgetBytes, 3 parts): the current part, up to
+// two parts ahead (the reorder window) and the parts queued or in flight.
 
-import {
-  AbortMultipartUploadCommand,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart } from '@aws-sdk/client-s3';
+import { trackCommit } from './commit-tracker.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
-import { MAX_OBJECT_BYTES, MAX_PARTS, partAt, partSize, partStart } from './part-size.ts';
+import { timeMetadata } from './object-metadata.ts';
+import { PartAssembler, REORDER_WINDOW_PARTS, type SealedPart, type Slice } from './part-assembler.ts';
+import { MAX_PARTS } from './part-size.ts';
 import type { S3Context } from './s3-context.ts';
+import { abortUpload, completeUpload, createUpload, type ObjectTarget, putObject, uploadPart } from './s3-multipart.ts';
 import type { WriteSink } from './types.ts';
 
-/** How many parts past the current one a write may reach (out-of-order writes from pipelining clients). */
-export const REORDER_WINDOW_PARTS = 2;
+export { REORDER_WINDOW_PARTS };
+
+/** Where an upload's part buffers are accounted: the pod budget, or a fair share of it (fair-budget.ts). */
+export interface UploadBudget {
+  /** The most this budget can ever grant at once (a part larger than this can never be buffered). */
+  readonly capacity: number;
+  acquire(n: number, signal?: AbortSignal): Promise<void>;
+  release(n: number): void;
+}
 
 export interface UploadSinkOptions {
   readonly ctx: S3Context;
@@ -37,36 +39,26 @@ export interface UploadSinkOptions {
   readonly metadata: Readonly<Record<string, string>>;
   /** Called after the object is confirmed with times that differ from those sent at CreateMultipartUpload. */
   readonly replaceTimes: (atimeMs: number, mtimeMs: number, signal?: AbortSignal) => Promise<void>;
-}
-
-interface Part {
-  readonly n: number;
-  readonly start: number;
-  readonly size: number;
-  buf: Buffer | undefined;
-  /** Received byte ranges relative to `start`: sorted, merged, half-open. */
-  readonly ranges: [number, number][];
-  filled: number;
+  /** Budget the part buffers come from; default the pod budget (`ctx.podBudget`). */
+  readonly budget?: UploadBudget;
+  /** Called once when the sink has settled (committed, failed or aborted) and holds no budget. */
+  readonly onSettled?: () => void;
+  /** An upload that receives no write for this long while holding budget is failed and releases it (0: never). */
+  readonly idleReleaseMs?: number;
 }
 
 type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
 
-/** Seconds with millisecond precision, the `mtime` format rclone and s3fs also read. */
-export function timeMetadata(ms: number): string {
-  return (ms / 1000).toFixed(3);
-}
-
 export class S3UploadSink implements WriteSink {
   readonly #o: UploadSinkOptions;
+  readonly #asm: PartAssembler;
+  readonly #budget: UploadBudget;
+  readonly #target: ObjectTarget;
   #state: State = 'open';
-  #current = 1;
-  readonly #parts = new Map<number, Part>();
-  readonly #queue: Part[] = [];
+  readonly #queue: SealedPart[] = [];
   readonly #inflight = new Set<Promise<void>>();
   readonly #done: CompletedPart[] = [];
   #held = 0;
-  #buffered = 0;
-  #end = 0;
   #uploadId: Promise<string> | undefined;
   #failure: StorageError | undefined;
   readonly #ac = new AbortController();
@@ -77,18 +69,25 @@ export class S3UploadSink implements WriteSink {
   #commit: Promise<void> | undefined;
   #abort: Promise<void> | undefined;
   #abortMultipart: Promise<void> | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  /** The final request (PutObject / Complete) was sent: S3 may act on it, so nothing cancels it any more. */
+  #finalSent = false;
+  #settledReported = false;
 
   constructor(options: UploadSinkOptions) {
     this.#o = options;
+    this.#asm = new PartAssembler({ basePartSize: options.basePartSize, what: options.what });
+    this.#budget = options.budget ?? options.ctx.podBudget;
+    this.#target = { ctx: options.ctx, key: options.key, what: options.what };
     const now = Date.now();
     this.#times = { atimeMs: now, mtimeMs: now };
   }
 
   get bytesReceived(): number {
-    return this.#end;
+    return this.#asm.end;
   }
 
-  /** Bytes this upload holds from the pod budget now (buffers allocated, not yet confirmed by S3). */
+  /** Bytes this upload holds from the budget now (buffers allocated, not yet confirmed by S3). */
   get heldBytes(): number {
     return this.#held;
   }
@@ -114,143 +113,112 @@ export class S3UploadSink implements WriteSink {
 
   abort(reason = 'upload aborted'): Promise<void> {
     this.#abort ??= (async () => {
+      // A final request in flight is not cancelled (S3 may complete it anyway): its answer decides.
+      if (this.#finalSent) await this.#commit?.catch(() => undefined);
       if (this.#state === 'committed') return;
       if (this.#state === 'open') this.#state = 'aborted';
       this.#fail(new StorageError(StorageErrorCode.Aborted, `${this.#o.what}: ${reason}`));
       await this.#settle();
       await this.#abortUpload();
+      this.#maybeSettled();
     })();
     return this.#abort;
   }
 
   async #write(offset: number, data: Uint8Array): Promise<void> {
     this.#assertWritable();
-    const { what, basePartSize: base } = this.#o;
-    if (!Number.isSafeInteger(offset) || offset < 0) throw invalidWrite(`${what}: invalid offset ${offset}`);
-    if (data.length === 0) return;
-    const end = offset + data.length;
-    if (end > MAX_OBJECT_BYTES) throw invalidWrite(`${what}: write past the 5 TiB S3 object limit`);
-    const currentStart = partStart(base, this.#current);
-    if (offset < currentStart) {
-      throw invalidWrite(
-        `${what}: write at offset ${offset} overlaps bytes already sent to S3 (before ${currentStart})`,
-      );
-    }
-    const first = partAt(base, offset);
-    const last = partAt(base, end - 1);
-    if (last > MAX_PARTS) throw invalidWrite(`${what}: write past what 10,000 multipart parts can hold`);
-    if (last > this.#current + REORDER_WINDOW_PARTS) {
-      const windowEnd = partStart(base, this.#current + REORDER_WINDOW_PARTS + 1);
-      throw invalidWrite(
-        `${what}: write at offset ${offset} is beyond the reorder window (bytes ${currentStart}..${windowEnd - 1}); ` +
-          'writes must arrive nearly in order',
-      );
-    }
-    // Refuse an overlap before taking any budget, so a refused write changes nothing.
-    for (let n = first; n <= last; n++) {
-      const part = this.#parts.get(n);
-      if (part === undefined) continue;
-      const [s, e] = slice(part, offset, end);
-      if (overlaps(part.ranges, s, e)) {
-        throw invalidWrite(`${what}: write at offset ${offset} overlaps bytes already received`);
-      }
-    }
-    // Part by part: fill (and seal) a part before waiting for the next one's buffer, so an upload never sits on a
-    // half-filled part while it waits for budget — with every upload doing that, the pod would deadlock.
-    for (let n = first; n <= last; n++) {
-      if (!this.#parts.has(n)) {
-        try {
-          await this.#allocate(n);
-        } catch (err) {
-          const failure = this.#failure ?? asStorageError(err, what);
-          // Part of this write is already in earlier parts: the upload can't continue consistently.
-          if (n > first) this.#fail(failure);
-          throw failure;
-        }
-      }
-      const part = this.#parts.get(n);
-      if (part?.buf === undefined) throw this.#failure ?? invalidWrite(`${what}: upload no longer writable`);
-      const [s, e] = slice(part, offset, end);
-      part.buf.set(data.subarray(part.start + s - offset, part.start + e - offset), s);
-      addRange(part.ranges, s, e);
-      part.filled += e - s;
-      this.#buffered += e - s;
-      this.#o.ctx.metrics.bufferedBytes?.(e - s);
-      if (part.start + e > this.#end) this.#end = part.start + e;
-      this.#sealFullParts();
+    const slices = this.#asm.plan(offset, data.length); // refuses a bad write before any budget is taken
+    // Not idle while a write waits for budget: that wait has its own deadline (the budget's BUSY).
+    this.#stopIdleTimer();
+    try {
+      await this.#put(slices, data);
+    } finally {
+      this.#touch();
     }
   }
 
-  /** Sends every full part at the front (the current part, then the next if it is full already, ...). */
-  #sealFullParts(): void {
-    for (let p = this.#parts.get(this.#current); p !== undefined && p.filled === p.size; ) {
-      this.#parts.delete(p.n);
-      this.#enqueue(p);
-      this.#current++;
-      p = this.#parts.get(this.#current);
+  async #put(slices: readonly Slice[], data: Uint8Array): Promise<void> {
+    // Part by part: fill (and seal) a part before waiting for the next one's buffer, so an upload never sits on a
+    // half-filled part while it waits for budget — with every upload doing that, the pod would deadlock.
+    for (const [i, slice] of slices.entries()) {
+      if (!this.#asm.has(slice.n)) {
+        try {
+          await this.#allocate(slice.n);
+        } catch (err) {
+          const failure = this.#failure ?? asStorageError(err, this.#o.what);
+          // Part of this write is already in earlier parts: the upload can't continue consistently.
+          if (i > 0) this.#fail(failure);
+          throw failure;
+        }
+      }
+      const sealed = this.#asm.put(slice, data);
+      const len = slice.to - slice.from;
+      this.#o.ctx.metrics.bufferedBytes?.(len);
+      for (const part of sealed) this.#enqueue(part);
     }
   }
 
   #assertWritable(): void {
     if (this.#failure) throw this.#failure;
-    if (this.#state !== 'open') throw invalidWrite(`${this.#o.what}: upload is ${this.#state}`);
+    if (this.#state !== 'open') {
+      throw new StorageError(StorageErrorCode.InvalidWrite, `${this.#o.what}: upload is ${this.#state}`);
+    }
   }
 
-  /** Takes a part's size from the per-upload cap and the pod budget (waiting: backpressure), then its buffer. */
+  /** Takes a part's size from the per-upload cap and the budget (waiting: backpressure), then its buffer. */
   async #allocate(n: number): Promise<void> {
-    const { basePartSize: base, perUploadBudgetBytes, ctx, what } = this.#o;
-    const size = partSize(base, n);
+    const { perUploadBudgetBytes, ctx, what } = this.#o;
+    const size = this.#asm.partSize(n);
     // At least the current part plus the reorder window must fit, or an out-of-order write could never complete.
-    const cap = Math.max(perUploadBudgetBytes, 3 * partSize(base, Math.min(MAX_PARTS, this.#current + 2)));
+    const windowEnd = Math.min(MAX_PARTS, this.#asm.current + REORDER_WINDOW_PARTS);
+    const cap = Math.max(perUploadBudgetBytes, (REORDER_WINDOW_PARTS + 1) * this.#asm.partSize(windowEnd));
     while (this.#held + size > cap) {
       await new Promise<void>((resolve) => this.#releaseWaiters.push(resolve));
       this.#assertWritable();
     }
-    if (size > ctx.podBudget.capacity) {
+    if (size > this.#budget.capacity) {
       throw new StorageError(
         StorageErrorCode.Failure,
-        `${what}: a ${size}-byte part does not fit the pod's ${ctx.podBudget.capacity}-byte transfer budget`,
+        `${what}: a ${size}-byte part does not fit the ${this.#budget.capacity}-byte transfer budget`,
       );
     }
-    await ctx.podBudget.acquire(size, this.#ac.signal);
+    await this.#budget.acquire(size, this.#ac.signal);
     this.#held += size;
     if (this.#failure) {
       this.#giveBack(size);
       throw this.#failure;
     }
-    this.#parts.set(n, { n, start: partStart(base, n), size, buf: ctx.pool.take(size), ranges: [], filled: 0 });
+    this.#asm.open(n, ctx.pool.take(size));
   }
 
   #giveBack(bytes: number): void {
     this.#held -= bytes;
-    this.#o.ctx.podBudget.release(bytes);
+    this.#budget.release(bytes);
     const waiters = this.#releaseWaiters;
     this.#releaseWaiters = [];
     for (const w of waiters) w();
+    this.#maybeSettled();
   }
 
   /**
-   * Drops a part's buffer and returns its budget (confirmed by S3, or discarded on failure/abort). `reusable`: no
-   * request can still read the buffer (never sent, or S3 answered) — an aborted request's socket write might, so
-   * those buffers are left to the GC instead of the pool, where they would be overwritten.
+   * Returns a part's budget (confirmed by S3, or discarded on failure/abort). `reusable`: no request can still read
+   * the buffer (never sent, or S3 answered) — an aborted request's socket write might, so those buffers are left to
+   * the GC instead of the pool, where they would be overwritten.
    */
-  #releasePart(part: Part, reusable = true): void {
-    if (part.buf === undefined) return;
+  #releasePart(part: SealedPart, reusable = true): void {
     if (reusable) this.#o.ctx.pool.give(part.buf);
-    part.buf = undefined;
-    this.#buffered -= part.filled;
-    this.#o.ctx.metrics.bufferedBytes?.(-part.filled);
+    this.#o.ctx.metrics.bufferedBytes?.(-part.body.length);
     this.#giveBack(part.size);
   }
 
-  #enqueue(part: Part): void {
+  #enqueue(part: SealedPart): void {
     this.#queue.push(part);
     this.#pump();
   }
 
   #pump(): void {
     while (this.#inflight.size < this.#o.uploadConcurrency && this.#queue.length > 0) {
-      const part = this.#queue.shift() as Part;
+      const part = this.#queue.shift() as SealedPart;
       if (this.#failure) {
         this.#releasePart(part);
         continue;
@@ -263,43 +231,14 @@ export class S3UploadSink implements WriteSink {
     }
   }
 
-  async #uploadPart(part: Part): Promise<void> {
-    const { ctx, key, what } = this.#o;
+  async #uploadPart(part: SealedPart): Promise<void> {
     try {
       const uploadId = await this.#ensureUpload();
-      const body = (part.buf as Buffer).subarray(0, part.filled);
-      const started = performance.now();
-      const out = await ctx.send(
-        'UploadPart',
-        what,
-        this.#ac.signal,
-        (o) =>
-          ctx.client.send(
-            new UploadPartCommand({
-              Bucket: ctx.bucket,
-              Key: key,
-              UploadId: uploadId,
-              PartNumber: part.n,
-              Body: body,
-              ContentLength: body.length,
-            }),
-            o,
-          ),
-        body.length,
-      );
-      if (!out.ETag) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 UploadPart returned no ETag`);
-      ctx.metrics.partUploaded?.((performance.now() - started) / 1000, body.length);
-      const done: CompletedPart = { PartNumber: part.n, ETag: out.ETag };
-      if (out.ChecksumCRC32 !== undefined) done.ChecksumCRC32 = out.ChecksumCRC32;
-      if (out.ChecksumCRC32C !== undefined) done.ChecksumCRC32C = out.ChecksumCRC32C;
-      if (out.ChecksumCRC64NVME !== undefined) done.ChecksumCRC64NVME = out.ChecksumCRC64NVME;
-      if (out.ChecksumSHA1 !== undefined) done.ChecksumSHA1 = out.ChecksumSHA1;
-      if (out.ChecksumSHA256 !== undefined) done.ChecksumSHA256 = out.ChecksumSHA256;
-      this.#done.push(done);
+      this.#done.push(await uploadPart(this.#target, uploadId, part.n, part.body, this.#ac.signal));
       this.#releasePart(part);
     } catch (err) {
       this.#releasePart(part, false);
-      this.#fail(err instanceof StorageError ? err : new StorageError(StorageErrorCode.Failure, `${what}: ${err}`));
+      this.#fail(asStorageError(err, this.#o.what));
     }
   }
 
@@ -313,22 +252,8 @@ export class S3UploadSink implements WriteSink {
 
   #ensureUpload(): Promise<string> {
     this.#uploadId ??= (async () => {
-      const { ctx, key, what } = this.#o;
       this.#timesSent = { ...this.#times };
-      const out = await ctx.send('CreateMultipartUpload', what, this.#ac.signal, (o) =>
-        ctx.client.send(
-          new CreateMultipartUploadCommand({
-            Bucket: ctx.bucket,
-            Key: key,
-            Metadata: this.#metadata(),
-            ContentType: 'application/octet-stream',
-            ...ctx.writeHeaders,
-          }),
-          o,
-        ),
-      );
-      if (!out.UploadId) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 returned no upload id`);
-      return out.UploadId;
+      return createUpload(this.#target, this.#metadata(), this.#ac.signal);
     })();
     return this.#uploadId;
   }
@@ -337,12 +262,12 @@ export class S3UploadSink implements WriteSink {
   #fail(err: StorageError): void {
     if (this.#failure) return;
     this.#failure = err;
+    this.#stopIdleTimer();
     if (this.#state === 'open' || this.#state === 'committing') this.#state = 'failed';
     this.#ac.abort(err);
-    // Failure path: not worth proving which buffers a request may still read (a failed PutObject sent part 1).
-    for (const part of this.#parts.values()) this.#releasePart(part, false);
-    this.#parts.clear();
-    for (const part of this.#queue.splice(0)) this.#releasePart(part, false);
+    // Open parts were never sent: their buffers go back to the pool. Queued ones neither.
+    for (const part of this.#asm.drain()) this.#releasePart(part);
+    for (const part of this.#queue.splice(0)) this.#releasePart(part);
     const waiters = this.#releaseWaiters;
     this.#releaseWaiters = [];
     for (const w of waiters) w();
@@ -357,72 +282,38 @@ export class S3UploadSink implements WriteSink {
 
   async #doCommit(signal?: AbortSignal): Promise<void> {
     await this.#chain;
-    const { ctx, key, what, overwrite } = this.#o;
+    this.#stopIdleTimer();
+    const { ctx, what, overwrite } = this.#o;
     const started = performance.now();
-    const onAbort = () => this.#fail(new StorageError(StorageErrorCode.Aborted, `${what}: commit aborted`));
+    // Before the final request an abort fails the upload (nothing stored); after it, S3's answer decides.
+    const onAbort = () => {
+      if (!this.#finalSent) this.#fail(new StorageError(StorageErrorCode.Aborted, `${what}: commit aborted`));
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (signal?.aborted) onAbort();
       this.#assertWritable();
       this.#state = 'committing';
-      this.#checkNoHoles();
-      const ifNoneMatch = overwrite ? {} : { IfNoneMatch: '*' };
-      if (this.#uploadId === undefined && this.#current === 1) {
+      const multipart = this.#uploadId !== undefined || this.#asm.current > 1;
+      const rest = this.#asm.finish(); // throws at a hole
+      if (!multipart) {
         // Ended inside the first part: one PutObject, no multipart upload at all.
-        const part = this.#parts.get(1);
-        const body = part?.buf?.subarray(0, this.#end) ?? new Uint8Array(0);
-        await ctx.send(
-          'PutObject',
-          what,
-          this.#ac.signal,
-          (o) =>
-            ctx.client.send(
-              new PutObjectCommand({
-                Bucket: ctx.bucket,
-                Key: key,
-                Body: body,
-                ContentLength: body.length,
-                ContentType: 'application/octet-stream',
-                Metadata: this.#metadata(),
-                ...ctx.writeHeaders,
-                ...ifNoneMatch,
-              }),
-              o,
-            ),
-          body.length,
-        );
-        if (part) this.#releasePart(part);
-        this.#parts.clear();
-      } else {
-        for (const n of [...this.#parts.keys()].sort((a, b) => a - b)) {
-          const part = this.#parts.get(n) as Part;
-          this.#parts.delete(n);
-          this.#enqueue(part);
+        const part = rest[0];
+        const body = part?.body ?? new Uint8Array(0);
+        try {
+          await this.#final(putObject(this.#target, body, this.#metadata(), overwrite, this.#finalSignal()));
+        } catch (err) {
+          // Failure path: a cancelled request's socket write might still read the buffer, so it is not pooled.
+          if (part) this.#releasePart(part, false);
+          throw err;
         }
+        if (part) this.#releasePart(part);
+      } else {
+        for (const part of rest) this.#enqueue(part);
         await this.#settle();
         if (this.#failure) throw this.#failure;
         const uploadId = await (this.#uploadId as Promise<string>);
-        const parts = [...this.#done].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-        const out = await ctx.send('CompleteMultipartUpload', what, this.#ac.signal, (o) =>
-          ctx.client.send(
-            new CompleteMultipartUploadCommand({
-              Bucket: ctx.bucket,
-              Key: key,
-              UploadId: uploadId,
-              MultipartUpload: { Parts: parts },
-              ...ifNoneMatch,
-            }),
-            o,
-          ),
-        );
-        // The SDK turns a 200 whose body ends in </Error> into a retried 503; a body it could not recognise (extra
-        // bytes after </Error>, an empty result) parses into an output without an ETag — not a confirmation either.
-        if (!out.ETag) {
-          throw new StorageError(
-            StorageErrorCode.Unavailable,
-            `${what}: S3 CompleteMultipartUpload answered without confirming the object`,
-          );
-        }
+        await this.#final(completeUpload(this.#target, uploadId, this.#done, overwrite, this.#finalSignal()));
         this.#state = 'committed';
         const sent = this.#timesSent;
         if (sent && (sent.mtimeMs !== this.#times.mtimeMs || sent.atimeMs !== this.#times.atimeMs)) {
@@ -445,19 +336,56 @@ export class S3UploadSink implements WriteSink {
       throw failure;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      this.#maybeSettled();
     }
   }
 
-  #checkNoHoles(): void {
-    const { basePartSize: base, what } = this.#o;
-    for (let n = this.#current; partStart(base, n) < this.#end; n++) {
-      const start = partStart(base, n);
-      const expected = Math.min(partSize(base, n), this.#end - start);
-      const part = this.#parts.get(n);
-      const first = part?.ranges[0];
-      if (part === undefined || first === undefined || first[0] !== 0) throw hole(what, start);
-      if (first[1] !== expected) throw hole(what, start + first[1]);
-    }
+  /**
+   * Sends the final request. From here on neither the caller's signal nor abort() cancels it: a cancelled
+   * CompleteMultipartUpload may still complete in S3, and the client would be told "failed" about a stored file. The
+   * request still ends by its own deadline (S3Context.send), and shutdown waits for it (commit-tracker.ts).
+   */
+  #final<T>(request: Promise<T>): Promise<T> {
+    trackCommit(this.#o.ctx.podBudget, request);
+    return request;
+  }
+
+  /** The signal for the final request: only a failure recorded before it was sent cancels it. */
+  #finalSignal(): AbortSignal {
+    if (this.#failure) return this.#ac.signal;
+    this.#finalSent = true;
+    return new AbortController().signal;
+  }
+
+  /** (Re)arms the idle release: an upload that stops writing must not sit on budget other uploads wait for. */
+  #touch(): void {
+    const ms = this.#o.idleReleaseMs ?? 0;
+    if (ms <= 0 || this.#state !== 'open') return;
+    this.#stopIdleTimer();
+    this.#idleTimer = setTimeout(() => {
+      if (this.#held === 0 || this.#state !== 'open') return;
+      this.#fail(
+        new StorageError(
+          StorageErrorCode.Idle,
+          `${this.#o.what}: no data for ${Math.round(ms / 1000)} s while holding upload memory; the upload was ` +
+            'released and nothing was stored',
+        ),
+      );
+    }, ms);
+    this.#idleTimer.unref();
+  }
+
+  #stopIdleTimer(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  #maybeSettled(): void {
+    if (this.#settledReported || this.#held !== 0) return;
+    if (this.#state === 'open' || this.#state === 'committing') return;
+    if (this.#inflight.size > 0 || this.#queue.length > 0) return;
+    this.#settledReported = true;
+    this.#o.onSettled?.();
   }
 
   /** Aborts the multipart upload if one was created. Idempotent; never throws (lifecycle rules are the backstop). */
@@ -471,14 +399,7 @@ export class S3UploadSink implements WriteSink {
       } catch {
         return; // never created (or we never learned its id: the bucket's lifecycle rule removes it)
       }
-      const { ctx, key, what } = this.#o;
-      try {
-        await ctx.send('AbortMultipartUpload', what, AbortSignal.timeout(60_000), (o) =>
-          ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: key, UploadId: uploadId }), o),
-        );
-      } catch {
-        // Counted in s3Request metrics; the AbortIncompleteMultipartUpload lifecycle rule cleans up.
-      }
+      await abortUpload(this.#target, uploadId);
     })();
     return this.#abortMultipart;
   }
@@ -488,34 +409,4 @@ function asStorageError(err: unknown, what: string): StorageError {
   return err instanceof StorageError
     ? err
     : new StorageError(StorageErrorCode.Failure, `${what}: ${err}`, { cause: err });
-}
-
-function invalidWrite(message: string): StorageError {
-  return new StorageError(StorageErrorCode.InvalidWrite, message);
-}
-
-function hole(what: string, offset: number): StorageError {
-  return invalidWrite(`${what}: no data was written at offset ${offset} (a hole); the file was not stored`);
-}
-
-/** The part-relative range of [offset, end) inside a part. */
-function slice(part: Part, offset: number, end: number): [number, number] {
-  return [Math.max(offset, part.start) - part.start, Math.min(end, part.start + part.size) - part.start];
-}
-
-function overlaps(ranges: readonly [number, number][], s: number, e: number): boolean {
-  return ranges.some(([rs, re]) => s < re && rs < e);
-}
-
-function addRange(ranges: [number, number][], s: number, e: number): void {
-  ranges.push([s, e]);
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 0; i < ranges.length - 1; ) {
-    const a = ranges[i] as [number, number];
-    const b = ranges[i + 1] as [number, number];
-    if (a[1] === b[0]) {
-      a[1] = b[1];
-      ranges.splice(i + 1, 1);
-    } else i++;
-  }
 }

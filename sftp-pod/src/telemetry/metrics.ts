@@ -6,7 +6,16 @@ import type { StorageMetrics } from '../storage/metrics.ts';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-export type ConnectionResult = 'accepted' | 'refused_limit' | 'refused_cidr' | 'banned';
+export type ConnectionResult =
+  | 'accepted'
+  | 'refused_limit'
+  | 'refused_cidr'
+  | 'banned'
+  | 'refused_startups'
+  | 'refused_proxy';
+/** Why the pod ended an authenticated connection (not counted: client disconnects and shutdown). */
+export type ConnectionEndReason = 'revoked' | 'expired' | 'lifetime' | 'idle' | 'output_timeout' | 'window_overrun';
+export type SessionChannelRefusal = 'user_limit' | 'connection_limit';
 export type AuthMethod = 'publickey' | 'password' | 'none' | 'keyboard-interactive';
 export type AuthResult = 'success' | 'failure' | 'banned' | 'disabled' | 'expired' | 'cidr' | 'max_sessions';
 
@@ -29,6 +38,8 @@ export class Metrics implements SftpMetrics {
   readonly sftpRequests: Counter<'op' | 'status'>;
   readonly stsRequests: Counter<'result'>;
   readonly usersLoaded: Gauge;
+  readonly connectionsEnded: Counter<'reason'>;
+  readonly sessionChannelsRefused: Counter<'reason'>;
 
   constructor(options: { defaults?: boolean } = {}) {
     const registers = [this.registry];
@@ -128,8 +139,26 @@ export class Metrics implements SftpMetrics {
       help: 'Users in the loaded users table',
       registers,
     });
+    this.connectionsEnded = new Counter({
+      name: 'sftpgate_connections_ended_total',
+      help: 'Authenticated connections the pod ended, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.sessionChannelsRefused = new Counter({
+      name: 'sftpgate_session_channels_refused_total',
+      help: 'Session channels refused by the per-user or per-connection limit',
+      labelNames: ['reason'],
+      registers,
+    });
     // Zero-initialise the bounded label sets so dashboards and alerts see every series from the first scrape.
-    for (const result of ['accepted', 'refused_limit', 'refused_cidr', 'banned']) this.connections.inc({ result }, 0);
+    for (const result of ['accepted', 'refused_limit', 'refused_cidr', 'banned', 'refused_startups', 'refused_proxy']) {
+      this.connections.inc({ result }, 0);
+    }
+    for (const reason of ['revoked', 'expired', 'lifetime', 'idle', 'output_timeout', 'window_overrun']) {
+      this.connectionsEnded.inc({ reason }, 0);
+    }
+    for (const reason of ['user_limit', 'connection_limit']) this.sessionChannelsRefused.inc({ reason }, 0);
     for (const direction of ['upload', 'download']) {
       this.transferBytes.inc({ direction }, 0);
       for (const result of ['ok', 'error', 'aborted']) this.transfers.inc({ direction, result }, 0);

@@ -130,37 +130,12 @@ export function buildServerRoles(server: AwsIamServer, account: AwsAccount): Ser
       },
     ],
   };
-  const bucketArn = `arn:${p}:s3:::${server.bucket}`;
-  const objects = prefix === '' ? `${bucketArn}/*` : `${bucketArn}/${prefix}/*`;
-  const dataStatements: Record<string, unknown>[] = [
-    prefix === ''
-      ? { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn }
-      : {
-          Effect: 'Allow',
-          Action: 's3:ListBucket',
-          Resource: bucketArn,
-          Condition: { StringLike: { 's3:prefix': `${prefix}/*` } },
-        },
-    {
-      Effect: 'Allow',
-      Action: [
-        's3:AbortMultipartUpload',
-        's3:DeleteObject',
-        's3:GetObject',
-        's3:ListMultipartUploadParts',
-        's3:PutObject',
-      ],
-      Resource: objects,
-    },
-  ];
-  if (server.kmsKeyArn !== undefined) {
-    dataStatements.push({
-      Effect: 'Allow',
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      Resource: server.kmsKeyArn,
-    });
-  }
-  const dataPolicy: PolicyDoc = { Version: '2012-10-17', Statement: dataStatements };
+  const dataPolicy = serverAccessPolicy({
+    partition: p,
+    bucket: server.bucket,
+    prefix,
+    ...(server.kmsKeyArn !== undefined ? { kmsKeyArn: server.kmsKeyArn } : {}),
+  });
 
   const pod: RoleSpec = {
     roleName: names.pod,
@@ -190,6 +165,47 @@ export function buildServerRoles(server: AwsIamServer, account: AwsAccount): Ser
     .update(JSON.stringify([podTrust, podPolicy, dataTrust, dataPolicy, server.permissionsBoundaryArn ?? null]))
     .digest('hex')}`;
   return { pod, data, digest };
+}
+
+/**
+ * The server-wide S3 ceiling: list the server prefix, object reads/writes/deletes and multipart under it, the KMS key.
+ * It is the data role's permission policy (mode AWS), and the policy the base credentials of modes None and STS
+ * should carry (docs/iam.md), so every mode's pod holds the same ceiling. Pure; the caller validated bucket/prefix.
+ */
+export function serverAccessPolicy(o: {
+  readonly partition: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly kmsKeyArn?: string;
+}): PolicyDoc {
+  const prefix = trimPrefix(o.prefix);
+  const bucketArn = `arn:${o.partition}:s3:::${o.bucket}`;
+  const objects = prefix === '' ? `${bucketArn}/*` : `${bucketArn}/${prefix}/*`;
+  const statements: Record<string, unknown>[] = [
+    prefix === ''
+      ? { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn }
+      : {
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: bucketArn,
+          Condition: { StringLike: { 's3:prefix': `${prefix}/*` } },
+        },
+    {
+      Effect: 'Allow',
+      Action: [
+        's3:AbortMultipartUpload',
+        's3:DeleteObject',
+        's3:GetObject',
+        's3:ListMultipartUploadParts',
+        's3:PutObject',
+      ],
+      Resource: objects,
+    },
+  ];
+  if (o.kmsKeyArn !== undefined) {
+    statements.push({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: o.kmsKeyArn });
+  }
+  return { Version: '2012-10-17', Statement: statements };
 }
 
 function workloadTrust(server: AwsIamServer, account: AwsAccount): Record<string, unknown> {

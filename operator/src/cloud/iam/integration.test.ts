@@ -1,49 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { sftpServerFixture } from '../../../../test/fixtures/sftp-server.ts';
 import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
 import { IamErrorCode } from './errors.ts';
 import { awsServer, createIamIntegration, IamReason, policyServer } from './integration.ts';
 import { buildSessionPolicy } from './session-policy.ts';
 
 function serverFixture(patch: (s: SftpServer['spec']) => void = () => {}): SftpServer {
-  const s: SftpServer = {
-    apiVersion: 'sftpgate.io/v1alpha1',
-    kind: 'SftpServer',
-    metadata: { name: 'demo', namespace: 'tenants', uid: 'uid-1', generation: 1 },
-    spec: {
-      storage: {
-        bucket: 'bkt',
-        region: 'eu-west-1',
-        forcePathStyle: false,
-        prefix: 'servers/demo',
-        lifecycle: {
-          abortIncompleteMultipartUploadDays: 1,
-          noncurrentVersionExpirationDays: 30,
-          expiredObjectDeleteMarker: true,
-        },
-      },
-      iam: { mode: 'STS', sts: { endpoint: 'http://minio:9000', durationSeconds: 3600 } },
-      transfer: { partSize: '8Mi', uploadConcurrency: 4, downloadConcurrency: 4, memoryBudget: '256Mi' },
-      sftp: {
-        setstatMode: 'Error',
-        idleTimeout: '15m',
-        maxSessionsPerUser: 10,
-        algorithms: 'modern',
-        maxRenameObjects: 1000,
-      },
-      security: {
-        defender: { enabled: true, threshold: 15, observationTime: '30m', banTime: '30m', maxBannedHosts: 10000 },
-      },
-      hostKeys: { types: ['ed25519'] },
-      replicas: 2,
-      service: { type: 'ClusterIP', port: 22 },
-      networkPolicy: { enabled: true, metricsNamespaces: [] },
-      deletionPolicy: 'Retain',
-    },
-  };
-  patch(s.spec);
-  return s;
+  return sftpServerFixture((spec) => {
+    spec.iam = { mode: 'STS', sts: { endpoint: 'http://minio:9000', durationSeconds: 3600 } };
+    spec.replicas = 2;
+    patch(spec);
+  });
 }
 
 function userFixture(patch: (s: SftpUser['spec']) => void = () => {}): SftpUser {

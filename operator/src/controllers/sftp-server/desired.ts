@@ -144,6 +144,13 @@ export function podEnv(server: SftpServer, iam?: IamOutputs): V1EnvVar[] {
     ...env('SFTPGATE_IAM_MODE', s.iam.mode),
     ...env('SFTPGATE_STS_ENDPOINT', s.iam.mode === 'STS' ? sts?.endpoint : undefined),
     ...env('SFTPGATE_DATA_ROLE_ARN', s.iam.mode === 'AWS' ? iam?.dataRoleArn : undefined),
+    // STS parameters reach the pods (docs/iam.md): the role to assume, the STS region, the credential lifetime.
+    ...env('SFTPGATE_STS_ROLE_ARN', s.iam.mode === 'STS' ? sts?.roleArn : undefined),
+    ...env('SFTPGATE_STS_REGION', s.iam.mode === 'STS' ? sts?.region : undefined),
+    ...env(
+      'SFTPGATE_CREDENTIALS_DURATION',
+      s.iam.mode === 'STS' && sts?.durationSeconds !== undefined ? `${sts.durationSeconds}s` : undefined,
+    ),
     ...env('SFTPGATE_PART_SIZE', quantityToBytes(s.transfer.partSize)),
     ...env('SFTPGATE_UPLOAD_CONCURRENCY', s.transfer.uploadConcurrency),
     ...env('SFTPGATE_DOWNLOAD_CONCURRENCY', s.transfer.downloadConcurrency),

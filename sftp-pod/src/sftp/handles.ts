@@ -1,0 +1,99 @@
+// The per-session handle table. Handles are 12 random bytes: a forged, stale or another session's handle is simply
+// not in this table (`invalid handle`), so no handle check can be forgotten by a request handler.
+import { randomBytes } from 'node:crypto';
+import type { ResolvedPath } from '../storage/jail.ts';
+import type { FileInfo, ReadSource, WriteSink } from '../storage/types.ts';
+import { Status } from './constants.ts';
+import { SftpStatusError } from './status-map.ts';
+
+export interface ReadHandle {
+  readonly kind: 'read';
+  readonly key: string;
+  readonly path: ResolvedPath;
+  readonly source: ReadSource;
+  bytes: number;
+}
+export interface WriteHandle {
+  readonly kind: 'write';
+  readonly key: string;
+  readonly path: ResolvedPath;
+  readonly sink: WriteSink;
+  /** Set when copy-data replaced the upload by a server-side copy: CLOSE then has nothing to commit. */
+  copied: boolean;
+  /** A write failed: the upload is aborted and CLOSE must fail too. */
+  failed?: string;
+}
+export interface DirHandle {
+  readonly kind: 'dir';
+  readonly key: string;
+  readonly path: ResolvedPath;
+  readonly pages: AsyncIterator<readonly FileInfo[]>;
+  pending: FileInfo[];
+  readonly mounts: Set<string>;
+  done: boolean;
+}
+export type Handle = ReadHandle | WriteHandle | DirHandle;
+export type HandleKind = Handle['kind'];
+/** A handle as the request handlers create it; the table assigns its key. */
+export type NewHandle = DistributiveOmit<Handle, 'key'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export const DEFAULT_MAX_HANDLES = 64;
+/** Longest handle we ever look up (ours are 12 bytes); longer input is not hashed into a map key. */
+const MAX_HANDLE_BYTES = 64;
+
+export class HandleTable {
+  readonly #handles = new Map<string, Handle>();
+  readonly #max: number;
+
+  constructor(maxHandles = DEFAULT_MAX_HANDLES) {
+    this.#max = maxHandles;
+  }
+
+  get max(): number {
+    return this.#max;
+  }
+
+  get size(): number {
+    return this.#handles.size;
+  }
+
+  /** Uploads open right now. */
+  get uploads(): number {
+    let n = 0;
+    for (const h of this.#handles.values()) if (h.kind === 'write') n++;
+    return n;
+  }
+
+  /** Registers a handle and returns its wire id. Throws FAILURE when the per-session cap is reached. */
+  add(h: NewHandle): Buffer {
+    if (this.#handles.size >= this.#max) {
+      throw new SftpStatusError(Status.FAILURE, `too many open handles (limit ${this.#max})`);
+    }
+    let id: Buffer;
+    do id = randomBytes(12);
+    while (this.#handles.has(id.toString('latin1')));
+    const key = id.toString('latin1');
+    this.#handles.set(key, { ...h, key } as Handle);
+    return id;
+  }
+
+  /** The handle for a wire id. Throws FAILURE `invalid handle` when it is not in this session's table. */
+  get(raw: Buffer): Handle {
+    const h = raw.length <= MAX_HANDLE_BYTES ? this.#handles.get(raw.toString('latin1')) : undefined;
+    if (!h) throw new SftpStatusError(Status.FAILURE, 'invalid handle');
+    return h;
+  }
+
+  /** Forgets a handle (CLOSE); idempotent. */
+  delete(h: Handle): void {
+    this.#handles.delete(h.key);
+  }
+
+  /** Empties the table and returns what was open (session end). */
+  drain(): Handle[] {
+    const all = [...this.#handles.values()];
+    this.#handles.clear();
+    return all;
+  }
+}

@@ -1,0 +1,281 @@
+// A recording HTTP proxy in front of MinIO's S3 and STS API: it forwards every request unchanged (SigV4 stays valid,
+// as in fault-proxy.ts) and records, for each call, WHO signed it (the access key id), WHICH operation it was, and
+// the IAM authorisation questions that operation asks (action, resource ARN, condition keys) per AWS's "actions
+// defined by Amazon S3" / STS tables. It also reads AssumeRole answers, so a temporary access key maps back to the
+// key that minted it and the session policy it carries. Tests point every component at it and check each recorded
+// call against the policy that component holds (operator/src/cloud/iam/policy-evaluator.ts): a new S3 call in any
+// component is then checked without touching the test. An operation it cannot map is recorded as `Unknown ...` with
+// no questions, which such a test must treat as a failure.
+
+import { once } from 'node:events';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { PolicyRequest } from '../../operator/src/cloud/iam/policy-evaluator.ts';
+
+export interface RecordedCall {
+  /** Access key id of the signature ('' when unsigned). */
+  readonly accessKeyId: string;
+  readonly service: 's3' | 'sts';
+  /** S3/STS operation name, or `Unknown <method> <what>`. */
+  readonly operation: string;
+  /** What IAM authorises for this call (several for a copy or a multi-object delete). */
+  readonly requests: readonly PolicyRequest[];
+  readonly method: string;
+  readonly url: string;
+  /** The status MinIO answered. */
+  readonly status: number;
+  /** STS: the form parameters sent (RoleArn, DurationSeconds, Policy, ...). */
+  readonly parameters?: Readonly<Record<string, string>>;
+}
+
+export interface AssumedSession {
+  readonly accessKeyId: string;
+  /** The key that called AssumeRole. */
+  readonly parentAccessKeyId: string;
+  /** The session policy sent with AssumeRole, if any. */
+  readonly policy?: string;
+}
+
+export interface AwsRecorder {
+  /** http://127.0.0.1:<port>: use as the S3 endpoint (path style) and the STS endpoint. */
+  readonly url: string;
+  readonly calls: readonly RecordedCall[];
+  /** Temporary access key id → how it was minted. */
+  readonly sessions: ReadonlyMap<string, AssumedSession>;
+  /** Forgets the recorded calls (sessions are kept: their keys stay in use). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect']);
+/** Sub-resources this map does not cover: a call using one is recorded as Unknown. */
+const UNMAPPED_SUBRESOURCES = [
+  'acl',
+  'tagging',
+  'policy',
+  'cors',
+  'website',
+  'replication',
+  'encryption',
+  'object-lock',
+  'retention',
+  'legal-hold',
+  'restore',
+  'select',
+  'attributes',
+  'notification',
+  'logging',
+  'accelerate',
+  'ownershipControls',
+  'publicAccessBlock',
+];
+
+const xmlText = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
+    .replace(/&amp;/g, '&');
+
+function accessKeyOf(headers: IncomingMessage['headers'], q: URLSearchParams): string {
+  const auth = headers.authorization ?? '';
+  const m = /Credential=([^/,\s]+)\//.exec(auth) ?? /^([^/]+)\//.exec(q.get('X-Amz-Credential') ?? '');
+  return m?.[1] ?? '';
+}
+
+/**
+ * The operation and IAM questions of one path-style S3 or STS request. Pure. `body` is needed only for
+ * DeleteObjects (the keys) and STS (the form); pass what was sent.
+ */
+export function describeAwsRequest(
+  method: string,
+  rawUrl: string,
+  headers: IncomingMessage['headers'],
+  body: Buffer | undefined,
+  partition = 'aws',
+): {
+  service: 's3' | 'sts';
+  operation: string;
+  requests: PolicyRequest[];
+  parameters?: Record<string, string>;
+} {
+  const u = new URL(rawUrl, 'http://recorder');
+  const q = u.searchParams;
+  const path = decodeURIComponent(u.pathname.slice(1));
+  const slash = path.indexOf('/');
+  const bucket = slash < 0 ? path : path.slice(0, slash);
+  const key = slash < 0 ? '' : path.slice(slash + 1);
+  if (bucket === '' && method === 'POST') {
+    const form = new URLSearchParams(body?.toString('utf8') ?? '');
+    const action = form.get('Action') ?? 'Unknown';
+    const resource = form.get('RoleArn') ?? '*';
+    const requests: PolicyRequest[] = [{ action: `sts:${action}`, resource }];
+    if (form.get('SourceIdentity')) requests.push({ action: 'sts:SetSourceIdentity', resource });
+    return { service: 'sts', operation: action, requests, parameters: Object.fromEntries(form) };
+  }
+  const bucketArn = `arn:${partition}:s3:::${bucket}`;
+  const objectArn = (k: string) => `${bucketArn}/${k}`;
+  const s3 = (operation: string, ...requests: PolicyRequest[]) => ({ service: 's3' as const, operation, requests });
+  const unknown = (what: string) => s3(`Unknown ${method} ${what}`);
+  const unmapped = UNMAPPED_SUBRESOURCES.find((r) => q.has(r));
+  if (unmapped) return unknown(`?${unmapped}`);
+  const prefixContext = () => (q.has('prefix') ? { 's3:prefix': q.get('prefix') ?? '' } : {});
+
+  if (key === '') {
+    const onBucket = (operation: string, action: string, context: Record<string, string> = {}) =>
+      s3(operation, { action, resource: bucketArn, context });
+    switch (method) {
+      case 'HEAD':
+        return onBucket('HeadBucket', 's3:ListBucket');
+      case 'GET':
+        if (q.has('versioning')) return onBucket('GetBucketVersioning', 's3:GetBucketVersioning');
+        if (q.has('lifecycle')) return onBucket('GetBucketLifecycleConfiguration', 's3:GetLifecycleConfiguration');
+        if (q.has('versions')) return onBucket('ListObjectVersions', 's3:ListBucketVersions', prefixContext());
+        if (q.has('uploads')) return onBucket('ListMultipartUploads', 's3:ListBucketMultipartUploads', prefixContext());
+        if (q.has('location')) return onBucket('GetBucketLocation', 's3:GetBucketLocation');
+        if (q.get('list-type') === '2') return onBucket('ListObjectsV2', 's3:ListBucket', prefixContext());
+        return onBucket('ListObjects', 's3:ListBucket', prefixContext());
+      case 'PUT':
+        if (q.has('lifecycle')) return onBucket('PutBucketLifecycleConfiguration', 's3:PutLifecycleConfiguration');
+        if (q.has('versioning')) return onBucket('PutBucketVersioning', 's3:PutBucketVersioning');
+        return onBucket('CreateBucket', 's3:CreateBucket');
+      case 'DELETE':
+        if (q.has('lifecycle')) return onBucket('DeleteBucketLifecycle', 's3:PutLifecycleConfiguration');
+        return onBucket('DeleteBucket', 's3:DeleteBucket');
+      case 'POST': {
+        if (!q.has('delete')) return unknown('bucket');
+        const objects = [...(body?.toString('utf8') ?? '').matchAll(/<Object>([\s\S]*?)<\/Object>/g)].map((m) => ({
+          key: xmlText(/<Key>([\s\S]*?)<\/Key>/.exec(m[1] ?? '')?.[1] ?? ''),
+          version: /<VersionId>([\s\S]*?)<\/VersionId>/.exec(m[1] ?? '')?.[1],
+        }));
+        return s3(
+          'DeleteObjects',
+          ...objects.map((o) => ({
+            action: o.version ? 's3:DeleteObjectVersion' : 's3:DeleteObject',
+            resource: objectArn(o.key),
+          })),
+        );
+      }
+      default:
+        return unknown('bucket');
+    }
+  }
+
+  const onObject = (operation: string, action: string) => s3(operation, { action, resource: objectArn(key) });
+  const copyHeader = headers['x-amz-copy-source'];
+  const copySource = (): PolicyRequest[] => {
+    if (copyHeader === undefined) return [];
+    const raw = decodeURIComponent(String(copyHeader)).replace(/^\//, '');
+    const [src = '', query = ''] = raw.split('?');
+    const version = new URLSearchParams(query).has('versionId');
+    return [{ action: version ? 's3:GetObjectVersion' : 's3:GetObject', resource: `arn:${partition}:s3:::${src}` }];
+  };
+  switch (method) {
+    case 'GET':
+      if (q.has('uploadId')) return onObject('ListParts', 's3:ListMultipartUploadParts');
+      return onObject('GetObject', q.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject');
+    case 'HEAD':
+      return onObject('HeadObject', q.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject');
+    case 'PUT': {
+      const op = q.has('uploadId')
+        ? copyHeader
+          ? 'UploadPartCopy'
+          : 'UploadPart'
+        : copyHeader
+          ? 'CopyObject'
+          : 'PutObject';
+      return s3(op, { action: 's3:PutObject', resource: objectArn(key) }, ...copySource());
+    }
+    case 'POST':
+      if (q.has('uploads')) return onObject('CreateMultipartUpload', 's3:PutObject');
+      if (q.has('uploadId')) return onObject('CompleteMultipartUpload', 's3:PutObject');
+      return unknown('object');
+    case 'DELETE':
+      if (q.has('uploadId')) return onObject('AbortMultipartUpload', 's3:AbortMultipartUpload');
+      return onObject('DeleteObject', q.has('versionId') ? 's3:DeleteObjectVersion' : 's3:DeleteObject');
+    default:
+      return unknown('object');
+  }
+}
+
+/** Starts the recorder on a random loopback port in front of `target` (e.g. minio.endpoint). */
+export async function startAwsRecorder(target: string): Promise<AwsRecorder> {
+  const upstream = new URL(target);
+  const calls: RecordedCall[] = [];
+  const sessions = new Map<string, AssumedSession>();
+  const sockets = new Set<Socket>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = new URL(url, 'http://recorder').searchParams;
+    // Only small bodies matter to the map (STS forms, DeleteObjects lists); large ones are streamed through.
+    const needsBody = method === 'POST' && (url === '/' || url.startsWith('/?') || q.has('delete'));
+    const body = needsBody ? Buffer.concat(await req.toArray()) : undefined;
+    const described = describeAwsRequest(method, url, req.headers, body);
+    const accessKeyId = accessKeyOf(req.headers, q);
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    const up = httpRequest({ host: upstream.hostname, port: upstream.port, method, path: url, headers });
+    up.on('response', (upRes) => {
+      const status = upRes.statusCode ?? 502;
+      calls.push({ accessKeyId, ...described, method, url, status });
+      const out: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(upRes.headers)) {
+        if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+      }
+      res.writeHead(status, out);
+      if (described.service !== 'sts') {
+        upRes.pipe(res);
+        return;
+      }
+      void upRes.toArray().then((chunks) => {
+        const answer = Buffer.concat(chunks as Buffer[]);
+        const temp = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(answer.toString('utf8'))?.[1];
+        if (temp) {
+          const policy = new URLSearchParams(body?.toString('utf8') ?? '').get('Policy') ?? undefined;
+          sessions.set(temp, { accessKeyId: temp, parentAccessKeyId: accessKeyId, ...(policy ? { policy } : {}) });
+        }
+        res.end(answer);
+      });
+    });
+    up.on('error', () => res.destroy());
+    res.on('close', () => up.destroy());
+    if (body) up.end(body);
+    else req.pipe(up);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('aws recorder: no TCP address');
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    calls,
+    sessions,
+    reset() {
+      calls.length = 0;
+    },
+    close() {
+      closed ??= (async () => {
+        const done = once(server, 'close');
+        server.close();
+        for (const s of sockets) s.destroy();
+        await done;
+      })();
+      return closed;
+    },
+  };
+}
