@@ -1,12 +1,12 @@
 // A session over an in-memory duplex pair with MemoryStorage, for the SFTP layer's unit tests.
 import { duplexPair } from 'node:stream';
-import { createPathJail, type JailUser, type Permission } from '../../storage/jail.ts';
+import { createPathJail, type JailUser, PERMISSIONS, type Permission } from '../../storage/jail.ts';
 import type { UnsafeNames } from '../names.ts';
 import { type SftpMetrics, SftpSession } from '../session.ts';
 import { TestSftpClient } from './client.ts';
 import { MemoryStorage } from './memory-storage.ts';
 
-export const ALL: Permission[] = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'];
+export const ALL: Permission[] = [...PERMISSIONS];
 
 export interface StartOptions {
   permissions?: Permission[];
