@@ -27,8 +27,6 @@ export interface GeneratedHostKey {
   readonly fingerprint: string;
 }
 
-export { fingerprintOfBlob };
-
 const OPENSSH_PEM = /-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]*?-----END OPENSSH PRIVATE KEY-----/;
 
 /** Parses an unencrypted OpenSSH private key with ssh2, as the pod will. Throws InvalidHostKeyError. */
