@@ -22,6 +22,8 @@ export interface OperatorConfig {
   readonly sftpImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never' | undefined;
   /** Empty: every namespace. */
   readonly namespaces: readonly string[];
+  /** The operator's own namespace: where SftpStorageProfiles' credentials Secrets live. */
+  readonly operatorNamespace: string;
   readonly leaderElect: boolean;
   readonly leaderElectionNamespace: string;
   readonly leaderElectionId: string;
@@ -41,6 +43,7 @@ export const USAGE = `sftpgate-operator [flags]
   --sftp-image REF               (SFTPGATE_SFTP_IMAGE) image of the sftp pods, default ${DEFAULT_SFTP_IMAGE}
   --sftp-image-pull-policy P     (SFTPGATE_SFTP_IMAGE_PULL_POLICY) Always|IfNotPresent|Never
   --namespace NS                 (SFTPGATE_WATCH_NAMESPACE, comma-separated) repeatable; default all namespaces
+  --operator-namespace NS        (POD_NAMESPACE) where profiles' credentials Secrets live, default sftpgate-system
   --leader-elect                 (SFTPGATE_LEADER_ELECT=true) hold a Lease before reconciling
   --leader-election-namespace NS (POD_NAMESPACE) default: the pod's namespace, else "default"
   --leader-election-id NAME      Lease name, default sftpgate-operator
@@ -70,6 +73,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
         'sftp-image': { type: 'string' },
         'sftp-image-pull-policy': { type: 'string' },
         namespace: { type: 'string', multiple: true },
+        'operator-namespace': { type: 'string' },
         'leader-elect': { type: 'boolean' },
         'leader-election-namespace': { type: 'string' },
         'leader-election-id': { type: 'string' },
@@ -114,6 +118,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
     sftpImage: str('sftp-image') ?? env['SFTPGATE_SFTP_IMAGE'] ?? DEFAULT_SFTP_IMAGE,
     sftpImagePullPolicy: pull as OperatorConfig['sftpImagePullPolicy'],
     namespaces,
+    operatorNamespace: str('operator-namespace') ?? env['POD_NAMESPACE'] ?? 'sftpgate-system',
     leaderElect: parsed['leader-elect'] === true || env['SFTPGATE_LEADER_ELECT'] === 'true',
     leaderElectionNamespace: str('leader-election-namespace') ?? env['POD_NAMESPACE'] ?? 'default',
     leaderElectionId: str('leader-election-id') ?? 'sftpgate-operator',

@@ -2,21 +2,17 @@
 // that exits the process.
 import { IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createIamIntegration } from './cloud/iam/integration.ts';
 import { ConfigError, type OperatorConfig, parseConfig, USAGE } from './config.ts';
 import { setupControllers } from './controllers/setup.ts';
-import { KubeClient } from './runtime/kube-client.ts';
+import { KubeClient, loadKubeAccess } from './runtime/kube-client.ts';
 import { createLogger } from './runtime/logger.ts';
 import { Manager } from './runtime/manager.ts';
 import { OperatorMetrics } from './runtime/metrics.ts';
 
 export async function runOperator(config: OperatorConfig, signal: AbortSignal): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { component: 'operator' } });
-  const kc = new KubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromDefault();
-  const client = new KubeClient(kc, { userAgent: 'sftpgate-operator' });
+  const client = new KubeClient(await loadKubeAccess(config.kubeconfig), { userAgent: 'sftpgate-operator' });
   const manager = new Manager({
     client,
     metrics: new OperatorMetrics({ defaultMetrics: true }),
@@ -58,6 +54,7 @@ export async function runOperator(config: OperatorConfig, signal: AbortSignal): 
     logger,
     workload: { image: config.sftpImage, imagePullPolicy: config.sftpImagePullPolicy },
     namespace: config.namespaces.length === 1 ? config.namespaces[0] : undefined,
+    operatorNamespace: config.operatorNamespace,
     workers: config.workers,
     instance: config.identity,
   });

@@ -24,7 +24,7 @@ describe('config', () => {
     assert.equal(c.uploadConcurrency, 4);
     assert.equal(c.setstatMode, 'Error');
     assert.equal(c.idleTimeoutMs, 15 * 60_000);
-    assert.equal(c.algorithms, 'modern');
+    assert.equal(c.algorithms, 'default');
     assert.equal(c.defender.enabled, true);
     assert.equal(c.shutdownGraceMs, 30_000);
     assert.equal(c.iamMode, 'None');
@@ -49,7 +49,7 @@ describe('config', () => {
     ['budget below two parts', [...REQUIRED, '--memory-budget=10MiB'], /two parts/],
     ['unknown flag', [...REQUIRED, '--nope=1'], /unknown argument/],
     ['bad duration', [...REQUIRED, '--idle-timeout=soon'], /--idle-timeout: invalid duration/],
-    ['bad policy', [...REQUIRED, '--algorithms=weak'], /modern, compatible/],
+    ['bad policy', [...REQUIRED, '--algorithms=weak'], /default, strict, compatible/],
     ['bad port', [...REQUIRED, '--listen=0.0.0.0:99999'], /--listen/],
     ['bad sse', [...REQUIRED, '--sse=rot13'], /AES256, aws:kms/],
   ];

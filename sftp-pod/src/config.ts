@@ -1,8 +1,8 @@
 // Flags and environment of the sftp pod (docs/sftp-pod-config.md is the contract). Every flag has an environment
 // variable; flags win. Parsing is pure (argv and env in, Config or ConfigError out) so it is unit-tested.
-
 import { readFileSync } from 'node:fs';
 import { CodedError } from '../../common/src/errors/coded-error.ts';
+import { ALGORITHM_POLICY_NAMES, type AlgorithmPolicyName, policyName } from './ssh/algorithms.ts';
 
 export class ConfigError extends CodedError<'SFTPGATE_CONFIG'> {
   constructor(message: string, options?: ErrorOptions) {
@@ -51,7 +51,7 @@ export interface Config {
   readonly unsafeNames: 'Refuse' | 'Allow';
   readonly idleTimeoutMs: number;
   readonly maxSessionsPerUser: number;
-  readonly algorithms: 'modern' | 'compatible';
+  readonly algorithms: AlgorithmPolicyName;
   readonly banner?: string;
   readonly defender: {
     readonly enabled: boolean;
@@ -357,7 +357,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     unsafeNames: opt('unsafeNames', (w, t) => oneOf(w, t, ['Refuse', 'Allow'] as const), 'Refuse'),
     idleTimeoutMs: opt('idleTimeout', parseDuration, 15 * 60_000),
     maxSessionsPerUser: opt('maxSessionsPerUser', (w, t) => parseInt_(w, t, 1), 10),
-    algorithms: opt('algorithms', (w, t) => oneOf(w, t, ['modern', 'compatible'] as const), 'modern'),
+    algorithms: opt('algorithms', (w, t) => policyName(t) ?? oneOf(w, t, ALGORITHM_POLICY_NAMES), 'default'),
     ...(banner ? { banner } : {}),
     defender: {
       enabled: opt('defender', parseBool, true),

@@ -9,7 +9,6 @@ import { type KubeObject, Resources } from '../../operator/src/runtime/kube-clie
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import { httpGet, releasePorts, reservePorts } from '../infra/index.ts';
 import {
-  createCredentialsSecret,
   createNamespace,
   repoRoot,
   serverManifest,
@@ -55,7 +54,6 @@ let operator: ChildProcess | undefined;
 try {
   await bed.minio.createBucket('sftp');
   await createNamespace(bed, NS);
-  await createCredentialsSecret(bed, NS);
   const [port] = await reservePorts(1);
   releasePorts([port ?? 0]);
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;

@@ -33,9 +33,7 @@ import {
   type PodSettings,
   SERVER_NAMES,
   type ServerName,
-  startOpenSsh,
-  startPod,
-  startRclone,
+  startServer,
 } from './lib/servers.ts';
 
 const MiB = 2 ** 20;
@@ -307,19 +305,6 @@ async function measure(
   };
 }
 
-async function startServer(name: ServerName, key: ClientKey, minio: Minio | undefined): Promise<BenchServer> {
-  switch (name) {
-    case 'openssh':
-      return startOpenSsh(key);
-    case 'rclone':
-      if (!minio) throw new Error('rclone needs MinIO');
-      return startRclone(key, minio, BUCKET, 'rclone');
-    case 'sftp-pod':
-      if (!minio) throw new Error('sftp-pod needs MinIO');
-      return startPod(key, minio, BUCKET, 'pod', podSettings);
-  }
-}
-
 const fmt = (x: number | null | undefined, digits = 2) =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
 
@@ -359,7 +344,7 @@ async function main(): Promise<void> {
     const minioPid = minio ? findPid(minio.dataDir) : undefined;
     for (const name of selected) {
       try {
-        const server = await startServer(name, key, minio);
+        const server = await startServer(name, key, minio, BUCKET, podSettings);
         servers.push(server);
         await sleep(1000);
         idleRss.set(name, treeRssBytes(server.pid));

@@ -8,12 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { runCommand, sftpClientArgs } from '../infra/index.ts';
 import {
+  condition,
+  createNamespace,
+  getServer,
   type RunningOperator,
-  serverConditionsTrue,
   serverManifest,
   sshKeyPair,
   startOperator,
-  startTenantBed,
+  startTestBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -42,10 +44,15 @@ async function sftp(keyPath: string, user: string, batch: string): Promise<{ cod
 }
 
 before(async () => {
-  bed = await startTenantBed(NS);
+  bed = await startTestBed();
+  await bed.minio.createBucket('sftp', { versioning: true });
+  await createNamespace(bed, NS);
   op = startOperator(bed);
   await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, 'demo'));
-  await serverConditionsTrue(bed, NS, 'demo', ['StorageReady', 'HostKeysReady']);
+  await waitFor('server configured', async () => {
+    const s = await getServer(bed, NS, 'demo');
+    return condition(s, 'StorageReady')?.status === 'True' && condition(s, 'HostKeysReady')?.status === 'True';
+  });
   await waitFor('Deployment', () => bed.admin.getOptional(Resources.Deployment, NS, 'demo-sftp'));
   pod = await startSftpPod({ cp: bed.cp, admin: bed.admin, namespace: NS, server: 'demo', dir: join(bed.tmp, 'pod') });
 });

@@ -95,12 +95,12 @@ describe('slow S3, fast client', () => {
 });
 
 describe('readiness', () => {
-  test('/readyz fails while S3 is unreachable and recovers after (HeadBucket, cached 10 s)', async () => {
+  test('/readyz fails while S3 is unreachable and recovers after (ListObjectsV2 on the server prefix, cached 10 s)', async () => {
     const proxy = h.proxy;
     assert.ok(proxy);
     const status = async () => (await fetch(`${h.metricsUrl}/readyz`)).status;
     assert.equal(await status(), 200);
-    proxy.inject({ op: 'Other', fault: { kind: 'status', status: 503, code: 'ServiceUnavailable' } });
+    proxy.inject({ op: 'ListObjectsV2', fault: { kind: 'status', status: 503, code: 'ServiceUnavailable' } });
     try {
       const deadline = Date.now() + 30_000;
       while ((await status()) !== 503) {

@@ -16,7 +16,7 @@ import { PERMISSIONS } from '../../common/src/users/permission.ts';
 import { parseConfig } from '../../sftp-pod/src/config.ts';
 import { type Pod, startPod } from '../../sftp-pod/src/main.ts';
 import { type KeyDir, type KeyPair, makeHostKeyDir, makeKeyDir } from '../../sftp-pod/src/ssh/testing/keys.ts';
-import { createLogger, silentLogger } from '../../sftp-pod/src/telemetry/log.ts';
+import { createLogger, type Logger, silentLogger } from '../../sftp-pod/src/telemetry/log.ts';
 import { hashPassword } from '../../sftp-pod/src/users/password.ts';
 import type { UserRecord } from '../../sftp-pod/src/users/types.ts';
 import { type FaultProxy, startFaultProxy } from '../infra/fault-proxy.ts';
@@ -48,6 +48,8 @@ export interface HarnessOptions {
   readonly args?: readonly string[];
   /** Put the test bed's fault proxy between the pod and MinIO (Harness.proxy). */
   readonly faultProxy?: boolean;
+  /** The in-process pod's logger (default: silent, or debug on stdout with SFTPGATE_E2E_LOG). */
+  readonly log?: Logger;
   /** Users beyond the defaults (alice, alice2, reader). */
   readonly users?: (keys: Readonly<Record<string, KeyPair>>, hash: string) => UserRecord[];
 }
@@ -163,7 +165,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     } else {
       Object.assign(process.env, env);
       const config = parseConfig(['--listen=127.0.0.1:0', '--metrics-listen=127.0.0.1:0', ...common], env);
-      const log = process.env['SFTPGATE_E2E_LOG'] ? createLogger('debug') : silentLogger;
+      const log = opts.log ?? (process.env['SFTPGATE_E2E_LOG'] ? createLogger('debug') : silentLogger);
       pod = await startPod(config, { log });
       const p = pod;
       cleanup.unshift(() => p.shutdown(0));

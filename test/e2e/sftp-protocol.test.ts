@@ -6,16 +6,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import ssh2, { type ClientChannel } from 'ssh2';
 import { Writer } from '../../sftp-pod/src/sftp/codec.ts';
 import { OpenFlags, PacketType, Status } from '../../sftp-pod/src/sftp/constants.ts';
 import { TestSftpClient } from '../../sftp-pod/src/sftp/testing/client.ts';
+import { openRawSession } from '../../sftp-pod/src/sftp/testing/raw-session.ts';
 import { runCommand } from '../infra/index.ts';
 import { sshClientArgs } from '../infra/sftp-client.ts';
 import { type Harness, PASSWORD, PREFIX, startHarness } from './sftp-harness.ts';
 
-const { Client } = ssh2;
-type Client = InstanceType<typeof Client>;
 const MiB = 1024 * 1024;
 const BUDGET = 24 * MiB;
 let h: Harness;
@@ -31,21 +29,8 @@ after(async () => {
   await h?.stop();
 });
 
-function connect(): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const c = new Client();
-    c.on('ready', () => resolve(c));
-    c.on('error', reject);
-    c.connect({ host: '127.0.0.1', port: h.port, username: 'alice', password: PASSWORD, readyTimeout: 30_000 });
-  });
-}
-
-async function rawSftp(c: Client): Promise<{ channel: ClientChannel; sftp: TestSftpClient }> {
-  const channel = await new Promise<ClientChannel>((resolve, reject) =>
-    c.subsys('sftp', (err, ch) => (err ? reject(err) : resolve(ch))),
-  );
-  return { channel, sftp: new TestSftpClient(channel) };
-}
+/** A raw SFTP session as alice (password) over a real SSH connection. */
+const raw = () => openRawSession({ port: h.port, username: 'alice', password: PASSWORD });
 
 async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -78,7 +63,7 @@ describe('the standalone command', () => {
   });
 });
 
-describe('transport policy (modern, the default)', () => {
+describe('transport policy (default)', () => {
   test('OpenSSH negotiates strict KEX and an AEAD cipher; CBC-only and SHA-1-MAC-only clients are refused', async () => {
     const key = h.keys['alice']?.file ?? '';
     const common = ['-P', String(h.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
@@ -90,7 +75,7 @@ describe('transport policy (modern, the default)', () => {
     assert.doesNotMatch(r.stderr, /server->client cipher: [^\n]*cbc/);
     for (const opts of [
       ['-o', 'Ciphers=aes128-cbc,aes256-cbc'],
-      ['-o', 'Ciphers=aes128-ctr', '-o', 'MACs=hmac-sha1,hmac-sha2-256'],
+      ['-o', 'Ciphers=aes128-ctr', '-o', 'MACs=hmac-sha1,hmac-sha1-etm@openssh.com'],
       ['-o', 'HostKeyAlgorithms=ssh-rsa'],
     ]) {
       const bad = await runCommand('sftp', [...opts, ...base, 'alice@127.0.0.1'], {
@@ -130,8 +115,7 @@ describe('transport policy (modern, the default)', () => {
 
 describe('raw SFTP over a real SSH channel', () => {
   test('malformed packets: bad messages answered, framing errors close only that session, no crash', async () => {
-    const c = await connect();
-    const { sftp } = await rawSftp(c);
+    const { connection: c, sftp } = await raw();
     const ext = await sftp.init();
     assert.ok(ext.has('limits@openssh.com'));
     // Truncated OPEN inside a valid frame: BAD_MESSAGE, session continues.
@@ -149,16 +133,14 @@ describe('raw SFTP over a real SSH channel', () => {
     c.end();
     // The pod is alive and serves new sessions.
     assert.ok(await healthy());
-    const c2 = await connect();
-    const s2 = await rawSftp(c2);
+    const s2 = await raw();
     await s2.sftp.init();
     assert.equal((await s2.sftp.pathOp(PacketType.REALPATH, '.')).type, PacketType.NAME);
-    c2.end();
+    s2.close();
   });
 
   test('v3 RENAME never replaces an existing target; posix-rename does', async () => {
-    const c = await connect();
-    const { sftp } = await rawSftp(c);
+    const { connection: c, sftp } = await raw();
     await sftp.init();
     for (const name of ['/r1', '/r2']) {
       const hd = await sftp.open(name, OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC);
@@ -176,8 +158,7 @@ describe('raw SFTP over a real SSH channel', () => {
   });
 
   test('disconnect mid-upload (multipart started): no object, no multipart upload left', async () => {
-    const c = await connect();
-    const { sftp } = await rawSftp(c);
+    const { connection: c, sftp } = await raw();
     await sftp.init();
     const hd = await sftp.open('/dropped.bin', OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC);
     assert.ok(Buffer.isBuffer(hd));
@@ -255,8 +236,7 @@ describe('lifecycle', () => {
   });
 
   test('SIGTERM: an unfinished upload is aborted after the grace period, then a clean shutdown', async () => {
-    const c = await connect();
-    const { sftp } = await rawSftp(c);
+    const { connection: c, sftp } = await raw();
     await sftp.init();
     const hd = await sftp.open('/in-flight.bin', OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC);
     assert.ok(Buffer.isBuffer(hd));

@@ -21,7 +21,9 @@ let h: Harness;
 let small: string;
 
 before(async () => {
+  // The bin, as issue-level attacks are proven against the packaged pod.
   h = await startHarness({
+    bin: true,
     users: (keys) => [
       {
         username: USER,
@@ -54,9 +56,12 @@ async function raw(): Promise<RawSession> {
 }
 
 const under = async (prefix: string) => (await h.listAll()).filter((k) => k.startsWith(prefix)).sort();
+const outsideHome = async () => (await h.listAll()).filter((k) => !k.startsWith(`${HOME}/`)).sort();
 
 describe('subtree rule', () => {
   test('a read-only /ro cannot be renamed to /x and deleted there: the object survives unchanged', async () => {
+    await putDirect(`${PREFIX}/alice/neighbour.bin`, randomBytes(100));
+    const others = await outsideHome();
     const sha = await putDirect(`${HOME}/ro/report.csv`, randomBytes(10_000));
     // The attack as reported, with OpenSSH (its rename is posix-rename@openssh.com).
     const r = await h.sftp(USER, ['-rename /ro /x', '-rm /x/report.csv', '-rm /ro/report.csv', 'ls -1 /ro'].join('\n'));
@@ -77,6 +82,7 @@ describe('subtree rule', () => {
     }
     assert.deepEqual(await under(`${HOME}/`), [`${HOME}/ro/report.csv`]);
     assert.equal(await h.sha256Of(`${HOME}/ro/report.csv`), sha);
+    assert.deepEqual(await outsideHome(), others, 'nothing outside the home changed');
   });
 
   test('a directory holding a read-only rule is not renamed; a plain directory still is, with its contents', async () => {

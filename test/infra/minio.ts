@@ -83,6 +83,8 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
       MINIO_BROWSER: 'off',
       MINIO_UPDATE: 'off',
       MINIO_CALLHOME_ENABLE: 'off',
+      // Request metrics readable without a token (loopback only): the benchmarks count S3 requests as MinIO sees them.
+      MINIO_PROMETHEUS_AUTH_TYPE: 'public',
     },
     logFile,
   });

@@ -15,6 +15,8 @@ import { releasePorts, reservePorts } from './ports.ts';
 import { type ManagedProcess, spawnManaged, waitUntil } from './process.ts';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
+/** The operator's own namespace: the profile's credentials live there, never in the tenant's. */
+const OPERATOR_NAMESPACE = 'sftpgate-system';
 const NAMESPACE = 'default';
 type Manifest = KubeObject & { [field: string]: unknown };
 
@@ -58,13 +60,16 @@ export async function startOperatorDemo(o: {
       '--timeout=60s',
       'crd/sftpservers.sftpgate.io',
       'crd/sftpusers.sftpgate.io',
+      'crd/sftpstorageprofiles.sftpgate.io',
     ]);
     log('CRDs installed');
 
-    // 2. The bucket of examples/sftpserver.yaml, versioned (so deletion policies show their worth).
+    // 2. The bucket of the platform's profile (examples/sftpstorageprofile.yaml), versioned (so deletion policies
+    // show their worth).
     const server = example('sftpserver.yaml');
-    const spec = server['spec'] as { storage: Record<string, unknown> };
-    const bucket = String(spec.storage['bucket']);
+    const profile = example('sftpstorageprofile.yaml');
+    const profileSpec = profile['spec'] as Record<string, unknown>;
+    const bucket = String(profileSpec['bucket']);
     await minio.s3().send(new CreateBucketCommand({ Bucket: bucket }));
     await minio
       .s3()
@@ -83,6 +88,7 @@ export async function startOperatorDemo(o: {
         `--metrics-listen=127.0.0.1:${operatorPort}`,
         '--leader-elect',
         '--leader-election-namespace=default',
+        `--operator-namespace=${OPERATOR_NAMESPACE}`,
         '--sftp-image=sftpgate/sftp:dev',
       ],
       cwd: repoRoot,
@@ -102,12 +108,19 @@ export async function startOperatorDemo(o: {
     );
     log(`operator running (log: ${join(stateDir, 'operator.log')})`);
 
-    // 4. examples/: real credentials, the server pointed at this MinIO, the user with a key generated here.
+    // 4. examples/: the platform's credentials (operator's namespace) and profile pointed at this MinIO, the
+    // tenant's server on that profile, the user with a key generated here.
+    await admin.apply(Resources.Namespace, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: OPERATOR_NAMESPACE },
+    });
     const creds = example('s3-credentials.yaml');
     creds['stringData'] = { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey };
-    await admin.apply(Resources.Secret, { ...creds, metadata: { ...creds.metadata, namespace: NAMESPACE } });
-    spec.storage['endpoint'] = minio.endpoint;
-    spec.storage['region'] = minio.region;
+    await admin.apply(Resources.Secret, { ...creds, metadata: { ...creds.metadata, namespace: OPERATOR_NAMESPACE } });
+    profileSpec['endpoint'] = minio.endpoint;
+    profileSpec['region'] = minio.region;
+    await admin.apply(Resources.SftpStorageProfile, profile);
     await admin.apply(Resources.SftpServer, { ...server, metadata: { ...server.metadata, namespace: NAMESPACE } });
     const keyPath = join(stateDir, 'id_ed25519');
     rmSync(keyPath, { force: true });
@@ -154,7 +167,8 @@ export async function startOperatorDemo(o: {
     );
 
     // 6. How to use it.
-    const prefix = String(spec.storage['prefix'] ?? '');
+    // Derived by the operator: <profile root>/<namespace>/<server>.
+    const prefix = [profileSpec['root'] ?? 'sftpgate', NAMESPACE, serverName].filter(Boolean).join('/');
     const connection = {
       sftp: { host: '127.0.0.1', port: pod.sshPort, username: userName, privateKeyPath: keyPath },
       kubeconfig: kube.kubeconfigPath,

@@ -11,16 +11,20 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import type { SftpServer } from '../../operator/src/api/types.generated.ts';
+import { locate } from '../../operator/src/controllers/placement.ts';
 import {
   desiredDeployment,
   desiredNetworkPolicy,
   desiredPodDisruptionBudget,
+  desiredService,
+} from '../../operator/src/controllers/sftp-server/desired.ts';
+import {
   desiredRole,
   desiredRoleBinding,
-  desiredService,
   desiredServiceAccount,
   desiredUsersSecret,
-} from '../../operator/src/controllers/sftp-server/desired.ts';
+} from '../../operator/src/controllers/sftp-server/desired-access.ts';
+import { profileFixture } from '../../operator/src/controllers/testing/fixtures.ts';
 import { type ControlPlane, runCommand, startControlPlane, toolPath } from '../infra/index.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -91,11 +95,13 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
       (await cp.kubectl(['get', 'sftpserver', example.metadata.name ?? '', '-n', TENANT, '-o', 'json'])).stdout,
     ) as SftpServer;
     const asObj = (o: unknown) => o as Obj;
+    // Where the operator would place it on a platform profile (the env only; admission does not look at it).
+    const placement = locate(profileFixture(), TENANT, server.metadata.name ?? '');
     Object.assign(children, {
-      serviceAccount: asObj(desiredServiceAccount(server)),
+      serviceAccount: asObj(desiredServiceAccount(server, placement)),
       role: asObj(desiredRole(server, 1)),
       roleBinding: asObj(desiredRoleBinding(server)),
-      deployment: asObj(desiredDeployment(server, { image: IMAGE }, 'digest')),
+      deployment: asObj(desiredDeployment(server, placement, { image: IMAGE }, 'digest')),
       service: asObj(desiredService(server)),
       pdb: asObj(desiredPodDisruptionBudget(server)),
       networkPolicy: JSON.parse(JSON.stringify(desiredNetworkPolicy(server)).replaceAll('"_from":', '"from":')) as Obj,

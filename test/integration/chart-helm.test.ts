@@ -103,14 +103,15 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       .map((d) => d.kind)
       .sort();
     assert.deepEqual(kinds, [
-      'ClusterRole',
-      'ClusterRoleBinding',
-      'CustomResourceDefinition',
-      'CustomResourceDefinition',
+      // The operator's rules, and the platform rules over cluster-scoped profiles and namespaces.
+      ...Array(2).fill('ClusterRole'),
+      ...Array(2).fill('ClusterRoleBinding'),
+      ...Array(3).fill('CustomResourceDefinition'),
       'Deployment',
       'PodDisruptionBudget',
-      'Role',
-      'RoleBinding',
+      // Leader election, and reading the profiles' credentials in the operator's namespace.
+      ...Array(2).fill('Role'),
+      ...Array(2).fill('RoleBinding'),
       'Service',
       'ServiceAccount',
       // The four admission policies bounding the operator's writes, and their bindings.
@@ -206,7 +207,7 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
     assert.match(installed.stdout, /sftpgate \S+ is installed in namespace sftpgate-system/);
     assert.match(installed.stdout, /kubectl apply -n <ns> -f examples\/sftpuser.yaml/);
     assert.match(installed.stdout, /helm uninstall` keeps the CRDs/);
-    for (const crd of ['sftpservers.sftpgate.io', 'sftpusers.sftpgate.io']) {
+    for (const crd of ['sftpservers.sftpgate.io', 'sftpusers.sftpgate.io', 'sftpstorageprofiles.sftpgate.io']) {
       await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}`]);
       const { stdout } = await cp.kubectl(['get', 'crd', crd, '-o', 'json']);
       const obj = JSON.parse(stdout) as K8sObject;
@@ -214,8 +215,13 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
     }
     const rules = parseYaml(readFileSync(`${CHART}/files/rbac-rules.yaml`, 'utf8')) as {
       clusterRules: unknown[];
+      platformRules: unknown[];
       leaderElectionRules: unknown[];
     };
+    const platform = JSON.parse(
+      (await cp.kubectl(['get', 'clusterrole', 'sg-sftpgate-operator-platform', '-o', 'json'])).stdout,
+    ) as { rules: unknown[] };
+    assert.deepEqual(platform.rules, rules.platformRules);
     const cr = JSON.parse((await cp.kubectl(['get', 'clusterrole', 'sg-sftpgate-operator', '-o', 'json'])).stdout) as {
       rules: unknown[];
     };
@@ -242,6 +248,11 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       ['create events', ['create', 'events', '-n', 'demo'], 'yes'],
       ['update the Lease in its namespace', ['update', 'leases.coordination.k8s.io', '-n', NS], 'yes'],
       ['touch Leases elsewhere', ['update', 'leases.coordination.k8s.io', '-n', 'demo'], 'no'],
+      ['read SftpStorageProfiles', ['watch', 'sftpstorageprofiles.sftpgate.io'], 'yes'],
+      ['create SftpStorageProfiles (only the platform does)', ['create', 'sftpstorageprofiles.sftpgate.io'], 'no'],
+      ['delete SftpStorageProfiles', ['delete', 'sftpstorageprofiles.sftpgate.io'], 'no'],
+      ['read Namespaces (profiles select on their labels)', ['list', 'namespaces'], 'yes'],
+      ['label Namespaces', ['patch', 'namespaces'], 'no'],
       ['read Pods', ['get', 'pods', '-n', 'demo'], 'no'],
       ['exec into Pods', ['create', 'pods/exec', '-n', 'demo'], 'no'],
       ['touch ConfigMaps', ['get', 'configmaps', '-n', 'demo'], 'no'],
@@ -320,10 +331,13 @@ describe('helm chart (real helm, real kube-apiserver)', () => {
       .filter((f) => f.endsWith('.yaml'))
       .sort();
     assert.ok(files.length > 0);
-    // Secrets first, then servers, then users (users reference servers by name only; order is for readability).
-    const rank = (f: string) => (f.startsWith('s3-') ? 0 : f.startsWith('sftpserver') ? 1 : 2);
+    // The platform's objects first (credentials in the operator's namespace, cluster-scoped profiles), then servers,
+    // then users (users reference servers by name only; order is for readability).
+    const platform = (f: string) => f.startsWith('s3-') || f.startsWith('sftpstorageprofile');
+    const rank = (f: string) => (platform(f) ? 0 : f.startsWith('sftpserver') ? 1 : 2);
     for (const f of files.sort((a, b) => rank(a) - rank(b))) {
-      const res = await cp.kubectl(['apply', '-n', 'demo', '-f', `${dir}/${f}`], { allowFailure: true });
+      const where = platform(f) ? [] : ['-n', 'demo'];
+      const res = await cp.kubectl(['apply', ...where, '-f', `${dir}/${f}`], { allowFailure: true });
       assert.equal(res.code, 0, `${f}: ${res.stderr}`);
     }
     const { stdout } = await cp.kubectl(['get', 'sftpservers,sftpusers', '-n', 'demo', '-o', 'name']);

@@ -73,6 +73,8 @@ for (const mode of MODES) {
     let port: number;
     const rules = parseYaml(readFileSync(`${CHART}/files/rbac-rules.yaml`, 'utf8')) as {
       clusterRules: Rule[];
+      platformRules: Rule[];
+      operatorNamespaceRules: Rule[];
       leaderElectionRules: Rule[];
     };
 
@@ -132,17 +134,21 @@ for (const mode of MODES) {
     });
 
     it('reconciles the examples with only the chart’s permissions', async () => {
+      // The platform's part: credentials in the operator's namespace, the profile pointed at this MinIO.
       const secret = {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: 'demo-s3-credentials', namespace: TENANT },
+        metadata: { name: 'demo-s3-credentials', namespace: NS },
         stringData: { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey },
       };
-      const server = parseYaml(readFileSync(`${ROOT}examples/sftpserver.yaml`, 'utf8')) as {
-        spec: { storage: { endpoint: string; bucket: string } };
+      const profile = parseYaml(readFileSync(`${ROOT}examples/sftpstorageprofile.yaml`, 'utf8')) as {
+        spec: { endpoint: string; bucket: string; namespaceSelector: unknown };
       };
-      server.spec.storage.endpoint = minio.endpoint;
-      server.spec.storage.bucket = BUCKET;
+      profile.spec.endpoint = minio.endpoint;
+      profile.spec.bucket = BUCKET;
+      profile.spec.namespaceSelector = { matchLabels: { 'kubernetes.io/metadata.name': TENANT } };
+      await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(profile) });
+      const server = parseYaml(readFileSync(`${ROOT}examples/sftpserver.yaml`, 'utf8')) as { spec: object };
       // deletionPolicy Delete on both: their finalizers and the prefix purge run with the chart's permissions too.
       (server.spec as { deletionPolicy?: string }).deletionPolicy = 'Delete';
       const userObj = parseYaml(readFileSync(`${ROOT}examples/sftpuser.yaml`, 'utf8')) as {
@@ -150,7 +156,7 @@ for (const mode of MODES) {
       };
       userObj.spec['deletionPolicy'] = 'Delete';
       const user = JSON.stringify(userObj);
-      await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(secret) });
+      await cp.kubectl(['apply', '-n', NS, '-f', '-'], { input: JSON.stringify(secret) });
       await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(server) });
       await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: user });
       // The children the chart's rules must allow: Deployment, Service, ServiceAccount, PDB, NetworkPolicy, Role,
@@ -209,7 +215,12 @@ for (const mode of MODES) {
     it('every API call the operator made is granted by files/rbac-rules.yaml, and none was refused', async () => {
       const calls = apiCalls(await scrape());
       assert.ok(calls.length >= 10, `the operator made calls: ${JSON.stringify(calls)}`);
-      const all = [...rules.clusterRules, ...rules.leaderElectionRules];
+      const all = [
+        ...rules.clusterRules,
+        ...rules.platformRules,
+        ...rules.operatorNamespaceRules,
+        ...rules.leaderElectionRules,
+      ];
       const notGranted = calls.filter(
         (c) =>
           !all.some((r) => r.resources.includes(c.resource) && rbacVerbs(c.verb).every((v) => r.verbs.includes(v))),
@@ -238,12 +249,10 @@ for (const mode of MODES) {
       // Runs after the "none was refused" check above: this refusal is the point here.
       const server = parseYaml(readFileSync(`${ROOT}examples/sftpserver.yaml`, 'utf8')) as {
         metadata: { name: string };
-        spec: Record<string, unknown> & { storage: { endpoint: string; bucket: string; prefix: string } };
+        spec: Record<string, unknown>;
       };
+      // On the profile applied above; the operator derives servers/demo/tolerant.
       server.metadata.name = 'tolerant';
-      server.spec.storage.endpoint = minio.endpoint;
-      server.spec.storage.bucket = BUCKET;
-      server.spec.storage.prefix = 'servers/tolerant';
       // The control-plane toleration: how a tenant would schedule onto control-plane nodes.
       server.spec['tolerations'] = [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }];
       await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(server) });

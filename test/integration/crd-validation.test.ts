@@ -2,16 +2,27 @@
 // table of invalid manifests is refused with a readable message naming the field, leaving nothing behind.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { SftpServer, SftpUser } from '../../operator/src/api/types.generated.ts';
+import type { SftpServer, SftpStorageProfile, SftpUser } from '../../operator/src/api/types.generated.ts';
 import { type ApiError, isApiError } from '../../operator/src/runtime/errors.ts';
 import { KubeClient, type KubeObject, Resources, type ResourceType } from '../../operator/src/runtime/kube-client.ts';
 import { type ControlPlane, startControlPlane } from '../infra/index.ts';
-import { installCrds } from './operator-harness.ts';
 
 const ns = 'crd-validation';
 const root = new URL('../../', import.meta.url);
 let cp: ControlPlane;
 let client: KubeClient;
+
+async function installCrds(): Promise<void> {
+  await cp.kubectl(['apply', '--server-side', '-f', new URL('crds/', root).pathname]);
+  await cp.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/sftpservers.sftpgate.io',
+    'crd/sftpusers.sftpgate.io',
+    'crd/sftpstorageprofiles.sftpgate.io',
+  ]);
+}
 
 const ed25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMFsNSUVhAOnjd6pf5oeU4H8HmwAXJWLv2ZIKovmWdZ4 alice@example';
 
@@ -23,8 +34,24 @@ function server(name: string, spec: Record<string, unknown>): KubeObject & { spe
   return { apiVersion: 'sftpgate.io/v1alpha1', kind: 'SftpServer', metadata: { name, namespace: ns }, spec };
 }
 
+function profile(name: string, spec: Record<string, unknown>): KubeObject & { spec: Record<string, unknown> } {
+  return { apiVersion: 'sftpgate.io/v1alpha1', kind: 'SftpStorageProfile', metadata: { name }, spec };
+}
+
 const validUserSpec = { serverRef: { name: 'demo' }, authorizedKeys: [ed25519] };
-const validStorage = { bucket: 'sftpgate-test', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, prefix: 'p' };
+const validStorage = { profile: 'demo' };
+const validProfile = {
+  bucket: 'sftpgate-test',
+  endpoint: 'http://127.0.0.1:9000',
+  forcePathStyle: true,
+  namespaceSelector: {},
+};
+const typeOf = (kind: string | undefined): ResourceType =>
+  kind === 'SftpUser'
+    ? Resources.SftpUser
+    : kind === 'SftpStorageProfile'
+      ? Resources.SftpStorageProfile
+      : Resources.SftpServer;
 
 interface InvalidCase {
   name: string;
@@ -76,6 +103,25 @@ const invalidCreates: InvalidCase[] = [
     object: user('u-bad-key', { ...validUserSpec, authorizedKeys: ['from="10.0.0.1" ssh-ed25519 AAAA'] }),
     field: 'spec.authorizedKeys[0]',
     message: /must be one OpenSSH public key line/,
+  },
+  {
+    // The pod cannot verify FIDO (sk-*) signatures: such a user is refused here, never shown Ready and unable to log in.
+    name: 'FIDO security-key (sk-ssh-ed25519) authorized key',
+    object: user('u-sk-key', {
+      ...validUserSpec,
+      authorizedKeys: [
+        ed25519,
+        'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHAAAABHNzaDo= me@yubikey',
+      ],
+    }),
+    field: 'spec.authorizedKeys[1]',
+    message: /FIDO security-key keys .* are not supported: the SFTP server cannot verify their signatures/,
+  },
+  {
+    name: 'FIDO security-key (sk-ecdsa) authorized key',
+    object: user('u-sk-ecdsa', { ...validUserSpec, authorizedKeys: ['sk-ecdsa-sha2-nistp256@openssh.com AAAA x'] }),
+    field: 'spec.authorizedKeys[0]',
+    message: /FIDO security-key keys/,
   },
   {
     name: 'more than 32 authorized keys',
@@ -157,14 +203,14 @@ const invalidCreates: InvalidCase[] = [
   },
   {
     name: 'iam mode STS without iam.sts',
-    object: server('s-sts-missing', { storage: validStorage, iam: { mode: 'STS' } }),
+    object: profile('p-sts-missing', { ...validProfile, iam: { mode: 'STS' } }),
     field: 'spec.iam',
     message: /iam\.mode STS requires iam\.sts/,
   },
   {
     name: 'iam mode None with iam.sts',
-    object: server('s-none-with-sts', {
-      storage: validStorage,
+    object: profile('p-none-with-sts', {
+      ...validProfile,
       iam: { mode: 'None', sts: { endpoint: 'http://127.0.0.1:9000' } },
     }),
     field: 'spec.iam.sts',
@@ -172,8 +218,9 @@ const invalidCreates: InvalidCase[] = [
   },
   {
     name: 'iam mode AWS with both irsa and podIdentity',
-    object: server('s-aws-both', {
-      storage: { bucket: 'b-aws' },
+    object: profile('p-aws-both', {
+      bucket: 'b-aws',
+      namespaceSelector: {},
       iam: {
         mode: 'AWS',
         aws: {
@@ -187,12 +234,20 @@ const invalidCreates: InvalidCase[] = [
   },
   {
     name: 'iam mode AWS with static credentials',
-    object: server('s-aws-static', {
-      storage: { bucket: 'b-aws', credentialsSecretRef: { name: 'creds' } },
+    object: profile('p-aws-static', {
+      bucket: 'b-aws',
+      namespaceSelector: {},
+      credentials: { secretRef: { name: 'creds' } },
       iam: { mode: 'AWS', aws: { podIdentity: { clusterName: 'c' } } },
     }),
-    field: 'spec.storage.credentialsSecretRef',
-    message: /workload identity: remove storage\.credentialsSecretRef/,
+    field: 'spec.credentials',
+    message: /workload identity: remove credentials/,
+  },
+  {
+    name: 'profile without a namespaceSelector',
+    object: profile('p-no-selector', { bucket: 'b' }),
+    field: 'spec.namespaceSelector',
+    message: /Required value/,
   },
   {
     name: 'archive storage class',
@@ -201,28 +256,46 @@ const invalidCreates: InvalidCase[] = [
     message: /Unsupported value: "GLACIER"/,
   },
   {
+    name: 'server without a profile',
+    object: server('s-no-profile', { storage: {} }),
+    field: 'spec.storage.profile',
+    message: /Required value/,
+  },
+  {
     name: 'bucket name S3 would refuse',
-    object: server('s-bad-bucket', { storage: { ...validStorage, bucket: 'Bad_Bucket' } }),
-    field: 'spec.storage.bucket',
+    object: profile('p-bad-bucket', { ...validProfile, bucket: 'Bad_Bucket' }),
+    field: 'spec.bucket',
     message: /should match/,
   },
   {
     name: 'endpoint that is not http(s)',
-    object: server('s-ftp-endpoint', { storage: { ...validStorage, endpoint: 'ftp://minio:9000' } }),
-    field: 'spec.storage.endpoint',
-    message: /storage\.endpoint must be an http\(s\) URL/,
+    object: profile('p-ftp-endpoint', { ...validProfile, endpoint: 'ftp://minio:9000' }),
+    field: 'spec.endpoint',
+    message: /endpoint must be an http\(s\) URL/,
   },
   {
-    name: 'server prefix with a leading /',
-    object: server('s-abs-prefix', { storage: { ...validStorage, prefix: '/tenants' } }),
-    field: 'spec.storage.prefix',
-    message: /storage\.prefix must not start or end with '\/'/,
+    name: 'profile root with a leading /',
+    object: profile('p-abs-root', { ...validProfile, root: '/tenants' }),
+    field: 'spec.root',
+    message: /root must not start or end with '\/'/,
+  },
+  {
+    name: "profile root with '..'",
+    object: profile('p-dotdot-root', { ...validProfile, root: 'a/../b' }),
+    field: 'spec.root',
+    message: /root must not contain empty, '\.' or '\.\.' segments/,
   },
   {
     name: 'KMS key with AES256',
-    object: server('s-kms-aes', { storage: { ...validStorage, encryption: { type: 'AES256', kmsKeyId: 'k' } } }),
-    field: 'spec.storage.encryption.kmsKeyId',
+    object: profile('p-kms-aes', { ...validProfile, encryption: { type: 'AES256', kmsKeyId: 'k' } }),
+    field: 'spec.encryption.kmsKeyId',
     message: /kmsKeyId is only valid with type aws:kms/,
+  },
+  {
+    name: 'lifecycle defaults above the profile maxima',
+    object: profile('p-lifecycle', { ...validProfile, lifecycle: { abortIncompleteMultipartUploadDays: 9 } }),
+    field: 'spec.lifecycle',
+    message: /within the profile's own maxima/,
   },
   {
     name: 'idle timeout that is not a duration',
@@ -239,9 +312,9 @@ const invalidCreates: InvalidCase[] = [
 ];
 
 async function createExpectingRefusal(c: InvalidCase): Promise<ApiError> {
-  const type = c.object.kind === 'SftpUser' ? Resources.SftpUser : Resources.SftpServer;
+  const type = typeOf(c.object.kind);
   try {
-    await client.create(type, ns, c.object);
+    await client.create(type, type === Resources.SftpStorageProfile ? undefined : ns, c.object);
   } catch (err) {
     assert.ok(isApiError(err, 422), `expected 422 Invalid, got ${String(err)}`);
     return err as ApiError;
@@ -253,7 +326,7 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
   before(async () => {
     cp = await startControlPlane();
     client = new KubeClient(cp.kubeConfig());
-    await installCrds(cp);
+    await installCrds();
     await client.create(Resources.Namespace, undefined, {
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -267,30 +340,41 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
   });
 
   it('accepts the examples and fills in the defaults', async () => {
-    for (const file of [
-      's3-credentials.yaml',
-      'sftpserver.yaml',
-      'sftpserver-aws.yaml',
-      'sftpuser.yaml',
-      'sftpuser-full.yaml',
-    ]) {
+    await client.create(Resources.Namespace, undefined, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'sftpgate-system' },
+    });
+    // The platform's objects: cluster-scoped profiles, credentials in the operator's namespace.
+    for (const file of ['s3-credentials.yaml', 'sftpstorageprofile.yaml', 'sftpstorageprofile-aws.yaml']) {
+      await cp.kubectl(['apply', '-f', new URL(`examples/${file}`, root).pathname]);
+    }
+    for (const file of ['sftpserver.yaml', 'sftpserver-aws.yaml', 'sftpuser.yaml', 'sftpuser-full.yaml']) {
       await cp.kubectl(['apply', '-n', ns, '-f', new URL(`examples/${file}`, root).pathname]);
     }
     const demo = await client.get<SftpServer & KubeObject>(Resources.SftpServer, ns, 'demo');
-    assert.deepEqual(demo.spec.iam, { mode: 'None' });
+    assert.deepEqual(demo.spec.storage, { profile: 'demo' }, 'a tenant names a profile, nothing else');
+    const demoProfile = await client.get<SftpStorageProfile & KubeObject>(
+      Resources.SftpStorageProfile,
+      undefined,
+      'demo',
+    );
+    assert.deepEqual(demoProfile.spec.iam, { mode: 'None' });
     assert.deepEqual(demo.spec.transfer, {
       partSize: '8Mi',
       uploadConcurrency: 4,
       downloadConcurrency: 4,
       memoryBudget: '256Mi',
     });
-    assert.deepEqual(demo.spec.storage.lifecycle, {
+    assert.deepEqual(demoProfile.spec.lifecycle, {
       abortIncompleteMultipartUploadDays: 1,
+      maxAbortIncompleteMultipartUploadDays: 7,
       noncurrentVersionExpirationDays: 30,
+      maxNoncurrentVersionExpirationDays: 365,
       expiredObjectDeleteMarker: true,
     });
-    assert.equal(demo.spec.storage.region, 'us-east-1');
-    assert.equal(demo.spec.storage.credentialsSecretRef?.accessKeyIdKey, 'AWS_ACCESS_KEY_ID');
+    assert.equal(demoProfile.spec.region, 'us-east-1');
+    assert.equal(demoProfile.spec.credentials?.secretRef.accessKeyIdKey, 'AWS_ACCESS_KEY_ID');
     assert.equal(demo.spec.sftp.setstatMode, 'Error');
     assert.equal(demo.spec.sftp.idleTimeout, '15m');
     assert.equal(demo.spec.security.defender.enabled, true);
@@ -300,7 +384,13 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
     assert.equal(demo.spec.replicas, 1);
 
     const aws = await client.get<SftpServer & KubeObject>(Resources.SftpServer, ns, 'partners');
-    assert.equal(aws.spec.iam.aws?.path, '/sftpgate/');
+    assert.equal(aws.spec.storage.profile, 'aws-partners');
+    const awsProfile = await client.get<SftpStorageProfile & KubeObject>(
+      Resources.SftpStorageProfile,
+      undefined,
+      'aws-partners',
+    );
+    assert.equal(awsProfile.spec.iam.aws?.path, '/sftpgate/');
     assert.equal(aws.spec.transfer.partSize, '16Mi');
 
     const alice = await client.get<SftpUser & KubeObject>(Resources.SftpUser, ns, 'alice');
@@ -327,8 +417,11 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
     const users = await cp.kubectl(['get', 'sftpu', '-n', ns]);
     assert.match(users.stdout, /^NAME\s+SERVER\s+PREFIX\s+READY\s+AGE/m);
     const servers = await cp.kubectl(['get', 'sftps', '-n', ns]);
-    assert.match(servers.stdout, /^NAME\s+BUCKET\s+ENDPOINT\s+USERS\s+READY\s+AGE/m);
-    assert.match(servers.stdout, /^demo\s+sftpgate-demo\s/m);
+    assert.match(servers.stdout, /^NAME\s+PROFILE\s+ENDPOINT\s+USERS\s+READY\s+AGE/m);
+    assert.match(servers.stdout, /^demo\s+demo\s/m);
+    const profiles = await cp.kubectl(['get', 'sftpsp']);
+    assert.match(profiles.stdout, /^NAME\s+BUCKET\s+ROOT\s+IAM\s+SERVERS\s+READY\s+AGE/m);
+    assert.match(profiles.stdout, /^demo\s+sftpgate-demo\s+servers\s+None\s/m);
     const all = await cp.kubectl(['get', 'sftpgate', '-n', ns, '-o', 'name']);
     assert.match(all.stdout, /sftpserver\.sftpgate\.io\/demo/);
     assert.match(all.stdout, /sftpuser\.sftpgate\.io\/alice/);
@@ -339,8 +432,12 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
       const err = await createExpectingRefusal(c);
       assert.ok(err.message.includes(c.field), `message should name ${c.field}: ${err.message}`);
       assert.match(err.message, c.message);
-      const type: ResourceType = c.object.kind === 'SftpUser' ? Resources.SftpUser : Resources.SftpServer;
-      const left = await client.getOptional(type, ns, c.object.metadata?.name ?? '');
+      const type = typeOf(c.object.kind);
+      const left = await client.getOptional(
+        type,
+        type === Resources.SftpStorageProfile ? undefined : ns,
+        c.object.metadata?.name ?? '',
+      );
       assert.equal(left, undefined, 'a refused object must not exist');
     });
   }
@@ -359,20 +456,36 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
       message: RegExp;
     }[] = [
       {
-        name: 'storage.bucket',
+        name: 'storage.profile',
         type: Resources.SftpServer,
         object: 'demo',
-        patch: { spec: { storage: { bucket: 'another-bucket' } } },
-        field: 'spec.storage.bucket',
-        message: /storage\.bucket is immutable/,
+        patch: { spec: { storage: { profile: 'aws-partners' } } },
+        field: 'spec.storage.profile',
+        message: /storage\.profile is immutable/,
       },
       {
-        name: 'storage.prefix',
-        type: Resources.SftpServer,
+        name: "a profile's bucket",
+        type: Resources.SftpStorageProfile,
         object: 'demo',
-        patch: { spec: { storage: { prefix: 'servers/moved' } } },
-        field: 'spec.storage.prefix',
-        message: /storage\.prefix is immutable/,
+        patch: { spec: { bucket: 'another-bucket' } },
+        field: 'spec.bucket',
+        message: /bucket is immutable/,
+      },
+      {
+        name: "a profile's root",
+        type: Resources.SftpStorageProfile,
+        object: 'demo',
+        patch: { spec: { root: 'moved' } },
+        field: 'spec.root',
+        message: /root is immutable/,
+      },
+      {
+        name: "a profile's endpoint",
+        type: Resources.SftpStorageProfile,
+        object: 'demo',
+        patch: { spec: { endpoint: 'http://elsewhere:9000' } },
+        field: 'spec.endpoint',
+        message: /endpoint is immutable/,
       },
       {
         name: 'serverRef',
@@ -401,14 +514,15 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
     ];
     for (const u of updates) {
       it(`refuses changing ${u.name}`, async () => {
-        const before = await client.get(u.type, ns, u.object);
-        await assert.rejects(client.mergePatch(u.type, ns, u.object, u.patch), (err: unknown) => {
+        const where = u.type === Resources.SftpStorageProfile ? undefined : ns;
+        const before = await client.get(u.type, where, u.object);
+        await assert.rejects(client.mergePatch(u.type, where, u.object, u.patch), (err: unknown) => {
           assert.ok(isApiError(err, 422), String(err));
           assert.ok(err.message.includes(u.field), err.message);
           assert.match(err.message, u.message);
           return true;
         });
-        const afterwards = await client.get(u.type, ns, u.object);
+        const afterwards = await client.get(u.type, where, u.object);
         assert.equal(afterwards.metadata?.resourceVersion, before.metadata?.resourceVersion, 'nothing was written');
       });
     }

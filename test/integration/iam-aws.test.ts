@@ -32,9 +32,10 @@ import {
 import { IamErrorCode, isIamError } from '../../operator/src/cloud/iam/errors.ts';
 import { createIamIntegration } from '../../operator/src/cloud/iam/integration.ts';
 import { buildSessionPolicy } from '../../operator/src/cloud/iam/session-policy.ts';
+import { locate } from '../../operator/src/controllers/placement.ts';
+import { profileFixture, serverFixture } from '../../operator/src/controllers/testing/fixtures.ts';
 import { createCredentialBroker } from '../../sftp-pod/src/credentials/broker.ts';
 import type { StsResult } from '../../sftp-pod/src/credentials/errors.ts';
-import { sftpServerFixture } from '../fixtures/sftp-server.ts';
 import { type Moto, startMoto } from '../infra/index.ts';
 
 function parseDoc(doc: string | undefined): unknown {
@@ -400,19 +401,24 @@ describe('AWS IAM manager against moto', () => {
 
   test("through the controllers' integration point, then a login of the AWS-mode broker assumes the data role", async () => {
     const integration = createIamIntegration({ aws: { iam, account } });
-    const sftpServer = sftpServerFixture(
-      (spec) => {
-        spec.storage = { ...spec.storage, bucket: 'acme-sftp', region: moto.region, prefix: 'srv/wired' };
-        spec.iam = {
-          mode: 'AWS',
-          aws: {
-            irsa: { oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/oidc.example/id/1' },
-            path: '/sftpgate/',
-          },
-        };
-      },
-      { name: 'wired', uid: 'uid-wired' },
-    );
+    // The platform's profile (mode AWS, IRSA) and the server the operator placed on it: srv/tenants/wired.
+    const profile = profileFixture((p) => {
+      p.bucket = 'acme-sftp';
+      p.root = 'srv';
+      p.region = moto.region;
+      delete p.endpoint;
+      delete p.credentials;
+      p.iam = {
+        mode: 'AWS',
+        aws: {
+          irsa: { oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/oidc.example/id/1' },
+          path: '/sftpgate/',
+        },
+      };
+    });
+    const server = serverFixture();
+    server.metadata = { name: 'wired', namespace: 'tenants', uid: 'uid-wired', generation: 1 };
+    const sftpServer = { server, placement: locate(profile, 'tenants', 'wired') };
     const names = roleNames('tenants', 'wired');
     const r = await integration.reconcileServer(sftpServer, AbortSignal.timeout(30_000));
     assert.equal(r.ready, true, r.message);
@@ -438,7 +444,7 @@ describe('AWS IAM manager against moto', () => {
         { username: 'alice', permissions: ['list', 'download'] },
         {
           bucket: 'acme-sftp',
-          prefix: 'srv/wired',
+          prefix: 'srv/tenants/wired',
         },
       ).packed;
       const creds = await broker.credentialsFor({ username: 'alice', sessionPolicy: policy }, 'f00dfeed-1234')();

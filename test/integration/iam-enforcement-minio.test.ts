@@ -29,6 +29,7 @@ import { operatorS3Policy } from '../../operator/src/cloud/iam/operator-policy.t
 import { allowedByAll } from '../../operator/src/cloud/iam/policy-evaluator.ts';
 import { buildSessionPolicy, PERMISSIONS } from '../../operator/src/cloud/iam/session-policy.ts';
 import { S3BucketManager } from '../../operator/src/cloud/s3/bucket-manager.ts';
+import { lifecycleRuleId } from '../../operator/src/controllers/placement.ts';
 import { type KeyDir, makeHostKeyDir, makeKeyDir } from '../../sftp-pod/src/ssh/testing/keys.ts';
 import { type AwsRecorder, type RecordedCall, startAwsRecorder } from '../infra/aws-recorder.ts';
 import {
@@ -93,6 +94,8 @@ describe('every AWS call of every component is granted by the policy it holds (M
     describe(`mode ${mode}`, () => {
       const server = mode === 'STS' ? 'sts-demo' : 'aws-demo';
       const prefix = `${ROOT}/ns-a/${server}`;
+      // The operator's lifecycle rule for this server: an id derived from profile + namespace + server.
+      const rule = { id: lifecycleRuleId('enforcement', 'ns-a', server), prefix };
       const roles = buildServerRoles(
         {
           namespace: 'ns-a',
@@ -140,7 +143,7 @@ describe('every AWS call of every component is granted by the policy it holds (M
         });
         try {
           assert.deepEqual(await bm.checkBucket(), { versioning: 'Enabled' });
-          await bm.ensureLifecycle(prefix, {
+          await bm.ensureLifecycle(rule, {
             abortIncompleteMultipartUploadDays: 1,
             noncurrentVersionExpirationDays: 7,
             expiredObjectDeleteMarker: true,
@@ -238,7 +241,7 @@ describe('every AWS call of every component is granted by the policy it holds (M
         try {
           const done = await bm.purge(`${prefix}/alice`);
           assert.ok(done.deleted > 0 && !done.remaining);
-          await bm.removeLifecycle(prefix);
+          await bm.removeLifecycle(rule);
         } finally {
           bm.destroy();
         }

@@ -1,25 +1,26 @@
-// STS parameters reach the pods: the SftpServer's iam.sts.roleArn, region and durationSeconds travel through the
-// operator's pod environment (desired.ts podEnv) into the pod's configuration (config.ts) and from there to the
+// STS parameters reach the pods: the storage profile's iam.sts.roleArn, region and durationSeconds travel through the
+// operator's pod environment (pod-env.ts podEnv) into the pod's configuration (config.ts) and from there to the
 // credential broker's AssumeRole (iam-enforcement-minio.test.ts records RoleArn and DurationSeconds on the wire).
 // Pure: no component needed.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SftpServer } from '../../operator/src/api/types.generated.ts';
-import { podEnv } from '../../operator/src/controllers/sftp-server/desired.ts';
+import type { SftpStorageProfile } from '../../operator/src/api/types.generated.ts';
+import type { PlacedServer } from '../../operator/src/controllers/context.ts';
+import { podEnv } from '../../operator/src/controllers/sftp-server/pod-env.ts';
 import { parseConfig } from '../../sftp-pod/src/config.ts';
-import { sftpServerFixture } from '../fixtures/sftp-server.ts';
+import { placedServerFixture } from '../fixtures/sftp-server.ts';
 
-function stsServer(sts: NonNullable<SftpServer['spec']['iam']['sts']>): SftpServer {
-  return sftpServerFixture((spec) => {
-    spec.iam = { mode: 'STS', sts };
+function stsServer(sts: NonNullable<SftpStorageProfile['spec']['iam']['sts']>): PlacedServer {
+  return placedServerFixture((p) => {
+    p.iam = { mode: 'STS', sts };
   });
 }
 
 /** The pod's view of the operator's env (valueFrom entries resolved to placeholders, as the kubelet would). */
-function podConfig(server: SftpServer) {
+function podConfig({ server, placement }: PlacedServer) {
   const env: Record<string, string> = { SFTPGATE_USERS_FILE: '/dev/null' };
-  for (const e of podEnv(server)) if (e.value !== undefined) env[e.name] = e.value;
+  for (const e of podEnv(server, placement)) if (e.value !== undefined) env[e.name] = e.value;
   delete env['SFTPGATE_USERS_SECRET'];
   return parseConfig([], env);
 }

@@ -11,13 +11,14 @@ import {
 import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import {
+  condition,
+  createNamespace,
   getServer,
   getUser,
   type RunningOperator,
-  serverConditionsTrue,
   serverManifest,
   startOperator,
-  startTenantBed,
+  startTestBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -63,10 +64,16 @@ async function populate(prefix: string, count: number): Promise<void> {
 }
 
 const key = () => generateHostKey('ed25519').publicKey;
-const serverReady = (name: string) => serverConditionsTrue(bed, NS, name, ['StorageReady']);
+const serverReady = (name: string) =>
+  waitFor(
+    `${name} storage ready`,
+    async () => condition(await getServer(bed, NS, name), 'StorageReady')?.status === 'True',
+  );
 
 before(async () => {
-  bed = await startTenantBed(NS);
+  bed = await startTestBed();
+  await bed.minio.createBucket('sftp', { versioning: true });
+  await createNamespace(bed, NS);
   op = startOperator(bed);
   await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, 'keep'));
   await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, 'purge', { deletionPolicy: 'Delete' }));
@@ -94,9 +101,9 @@ describe('SftpUser deletion', () => {
     const gone = await getUser(bed, NS, 'gone');
     assert.deepEqual(gone?.metadata.finalizers, ['sftpgate.io/cleanup']);
     assert.equal((await getUser(bed, NS, 'kept'))?.metadata.finalizers, undefined);
-    await populate('servers/keep/gone/', 30);
-    await populate('servers/keep/gone2/', 3); // shares the string prefix "gone": must survive
-    await populate('servers/keep/kept/', 5);
+    await populate('servers/del/keep/gone/', 30);
+    await populate('servers/del/keep/gone2/', 3); // shares the string prefix "gone": must survive
+    await populate('servers/del/keep/kept/', 5);
     await bed.admin.delete(Resources.SftpUser, NS, 'gone');
     await bed.admin.delete(Resources.SftpUser, NS, 'kept');
     await waitFor(
@@ -104,9 +111,9 @@ describe('SftpUser deletion', () => {
       async () => !(await getUser(bed, NS, 'gone')) && !(await getUser(bed, NS, 'kept')),
     );
     await waitFor('both out of the table', async () => (await usersTable(bed, NS, 'keep'))?.users.length === 0);
-    assert.equal(await versions('servers/keep/gone/'), 0);
-    assert.equal(await versions('servers/keep/gone2/'), 5);
-    assert.ok((await versions('servers/keep/kept/')) >= 7);
+    assert.equal(await versions('servers/del/keep/gone/'), 0);
+    assert.equal(await versions('servers/del/keep/gone2/'), 5);
+    assert.ok((await versions('servers/del/keep/kept/')) >= 7);
   });
 });
 
@@ -117,23 +124,23 @@ describe('SftpServer deletion', () => {
   });
 
   it('Delete: no version or delete marker left under the prefix, nothing else touched, our lifecycle rule removed', async () => {
-    await populate('servers/purge/alice/', 1200); // more than one DeleteObjects batch
-    await populate('servers/purge-other/', 3);
+    await populate('servers/del/purge/alice/', 1200); // more than one DeleteObjects batch
+    await populate('servers/del/purge-other/', 3);
     await bed.admin.delete(Resources.SftpServer, NS, 'purge');
     await waitFor('purge server gone', async () => !(await getServer(bed, NS, 'purge')), 120_000);
-    assert.equal(await versions('servers/purge/'), 0);
-    assert.equal(await versions('servers/purge-other/'), 5);
+    assert.equal(await versions('servers/del/purge/'), 0);
+    assert.equal(await versions('servers/del/purge-other/'), 5);
     const rules =
       (await bed.minio.s3().send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'sftp' }))).Rules ?? [];
-    assert.ok(!rules.some((r) => (r.Filter?.Prefix ?? r.Prefix) === 'servers/purge/'), JSON.stringify(rules));
-    assert.ok(rules.some((r) => (r.Filter?.Prefix ?? r.Prefix) === 'servers/keep/'));
+    assert.ok(!rules.some((r) => (r.Filter?.Prefix ?? r.Prefix) === 'servers/del/purge/'), JSON.stringify(rules));
+    assert.ok(rules.some((r) => (r.Filter?.Prefix ?? r.Prefix) === 'servers/del/keep/'));
   });
 
   it('Retain: the object goes at once, the data stays', async () => {
-    const before = await versions('servers/keep/');
+    const before = await versions('servers/del/keep/');
     await bed.admin.delete(Resources.SftpServer, NS, 'keep');
     await waitFor('keep server gone', async () => !(await getServer(bed, NS, 'keep')));
-    assert.equal(await versions('servers/keep/'), before);
+    assert.equal(await versions('servers/del/keep/'), before);
     assert.ok(before > 0);
   });
 });

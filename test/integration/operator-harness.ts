@@ -29,8 +29,20 @@ export interface TestBed {
   stop(): Promise<void>;
 }
 
-/** Applies crds/ (server-side) and waits until both CRDs are Established. */
-export async function installCrds(cp: ControlPlane): Promise<void> {
+/** The operator's namespace in tests: the profiles' credentials Secret lives here. */
+export const OPERATOR_NS = 'sftpgate-system';
+/** The platform profile every test server uses unless it names another: MinIO bucket `sftp`, root `servers`. */
+export const PROFILE = 'minio';
+
+/**
+ * Starts the control plane and MinIO in parallel, installs the CRDs, and plays the platform team: the operator's
+ * namespace with the MinIO credentials, and profile `minio` (bucket `sftp`, root `servers`, every namespace).
+ */
+export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
+  const [cp, minio] = await Promise.all([
+    startControlPlane({ controllerManager: opts.controllerManager ?? false }),
+    startMinio(),
+  ]);
   await cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
   await cp.kubectl([
     'wait',
@@ -38,23 +50,21 @@ export async function installCrds(cp: ControlPlane): Promise<void> {
     '--timeout=60s',
     'crd/sftpservers.sftpgate.io',
     'crd/sftpusers.sftpgate.io',
+    'crd/sftpstorageprofiles.sftpgate.io',
   ]);
-}
-
-/** Starts the control plane and MinIO in parallel and installs the CRDs. */
-export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
-  const [cp, minio] = await Promise.all([
-    startControlPlane({ controllerManager: opts.controllerManager ?? false }),
-    startMinio(),
-  ]);
-  await installCrds(cp);
   const admin = new KubeClient(cp.kubeConfig());
   const tmp = mkdtempSync(join(tmpdir(), 'sftpgate-op-'));
+  const bed = { cp, minio, admin, tmp };
+  await admin.apply(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NS } });
+  await admin.apply(Resources.Secret, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'minio-credentials', namespace: OPERATOR_NS },
+    stringData: { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey },
+  } as Manifest);
+  await applyProfile(bed as TestBed, PROFILE, { namespaceSelector: {} });
   return {
-    cp,
-    minio,
-    admin,
-    tmp,
+    ...bed,
     async stop() {
       admin.close();
       await Promise.allSettled([cp.stop(), minio.stop()]);
@@ -106,6 +116,7 @@ export function startOperator(
     logger,
     workload: { image: 'sftpgate/sftp:test' },
     namespace: opts.namespace,
+    operatorNamespace: OPERATOR_NS,
     workers: 2,
     // Cheap hashes keep the test machine's CPU for the components; the format and verify path are the same.
     scrypt: { ln: 10, r: 8, p: 1 },
@@ -149,56 +160,44 @@ export async function waitFor<T>(
   }
 }
 
-/**
- * The setup every operator test file starts with: a test bed, the bucket `sftp` (versioned unless said otherwise),
- * and namespace `ns` holding the MinIO credentials Secret `s3-credentials`.
- */
-export async function startTenantBed(ns: string, opts: { versioning?: boolean } = {}): Promise<TestBed> {
-  const bed = await startTestBed();
-  await bed.minio.createBucket('sftp', { versioning: opts.versioning ?? true });
-  await createNamespace(bed, ns);
-  await createCredentialsSecret(bed, ns);
-  return bed;
-}
-
-/** Waits until every named condition of server `name` is True. */
-export async function serverConditionsTrue(bed: TestBed, ns: string, name: string, types: string[]): Promise<void> {
-  await waitFor(`${name}: ${types.join(', ')}`, async () => {
-    const server = await getServer(bed, ns, name);
-    return types.every((t) => condition(server, t)?.status === 'True');
-  });
-}
-
 export async function createNamespace(bed: TestBed, name: string): Promise<void> {
   await bed.admin.apply(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
-/** The MinIO root credentials as the Secret a server references. */
-export async function createCredentialsSecret(bed: TestBed, ns: string, name = 's3-credentials'): Promise<void> {
-  await bed.admin.apply(Resources.Secret, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: ns },
-    stringData: { AWS_ACCESS_KEY_ID: bed.minio.accessKeyId, AWS_SECRET_ACCESS_KEY: bed.minio.secretAccessKey },
-  } as Manifest);
+/**
+ * A platform profile on the test MinIO (bucket `sftp`, credentials from the operator's namespace); `spec` overrides
+ * (root defaults to `servers`, namespaceSelector must be given by callers that restrict it).
+ */
+export function profileManifest(bed: TestBed, name: string, spec: Record<string, unknown> = {}): Manifest {
+  return {
+    apiVersion: 'sftpgate.io/v1alpha1',
+    kind: 'SftpStorageProfile',
+    metadata: { name },
+    spec: {
+      bucket: 'sftp',
+      root: 'servers',
+      endpoint: bed.minio.endpoint,
+      region: bed.minio.region,
+      forcePathStyle: true,
+      credentials: { secretRef: { name: 'minio-credentials' } },
+      namespaceSelector: {},
+      ...spec,
+    },
+  } as Manifest;
 }
 
-export function serverManifest(bed: TestBed, ns: string, name: string, spec: Record<string, unknown> = {}): Manifest {
+export async function applyProfile(bed: TestBed, name: string, spec: Record<string, unknown> = {}): Promise<void> {
+  await bed.admin.apply(Resources.SftpStorageProfile, profileManifest(bed, name, spec));
+}
+
+export function serverManifest(_bed: TestBed, ns: string, name: string, spec: Record<string, unknown> = {}): Manifest {
   const { storage, ...rest } = spec as { storage?: Record<string, unknown> };
   return {
     apiVersion: 'sftpgate.io/v1alpha1',
     kind: 'SftpServer',
     metadata: { name, namespace: ns },
     spec: {
-      storage: {
-        bucket: 'sftp',
-        endpoint: bed.minio.endpoint,
-        region: bed.minio.region,
-        forcePathStyle: true,
-        prefix: `servers/${name}`,
-        credentialsSecretRef: { name: 's3-credentials' },
-        ...storage,
-      },
+      storage: { profile: PROFILE, ...storage },
       replicas: 1,
       ...rest,
     },

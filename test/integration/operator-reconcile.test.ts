@@ -1,13 +1,16 @@
 // The operator against a real kube-apiserver and MinIO: a server's storage, host keys, children and users table;
 // users joining and leaving; bad input reported in status; zero writes once converged; restarts.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { GetBucketLifecycleConfigurationCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import { verifyPassword } from '../../sftp-pod/src/users/password.ts';
 import {
+  applyProfile,
   condition,
+  createNamespace,
   getServer,
   getUser,
   type RunningOperator,
@@ -15,7 +18,7 @@ import {
   serverManifest,
   sshKeyPair,
   startOperator,
-  startTenantBed,
+  startTestBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -28,7 +31,9 @@ let bed: TestBed;
 let op: RunningOperator;
 
 before(async () => {
-  bed = await startTenantBed(NS);
+  bed = await startTestBed();
+  await bed.minio.createBucket('sftp', { versioning: true });
+  await createNamespace(bed, NS);
   op = startOperator(bed);
 });
 after(async () => {
@@ -64,9 +69,10 @@ describe('SftpServer', () => {
   });
 
   it('a missing bucket: StorageReady=False, reason BucketNotFound, the S3 error in the message', async () => {
+    await applyProfile(bed, 'nobucket', { bucket: 'does-not-exist' });
     await bed.admin.apply(
       Resources.SftpServer,
-      serverManifest(bed, NS, 'nobucket', { storage: { bucket: 'does-not-exist' } }),
+      serverManifest(bed, NS, 'nobucket', { storage: { profile: 'nobucket' } }),
     );
     const c = await waitFor('BucketNotFound', async () => {
       const x = condition(await getServer(bed, NS, 'nobucket'), 'StorageReady');
@@ -107,11 +113,13 @@ describe('SftpServer', () => {
   it('lifecycle rules and the prefix marker are in the bucket', async () => {
     const rules =
       (await bed.minio.s3().send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'sftp' }))).Rules ?? [];
-    const ours = rules.find((r) => r.ID?.startsWith('sftpgate-') && (r.Filter?.Prefix ?? r.Prefix) === 'servers/demo/');
+    const ours = rules.find(
+      (r) => r.ID?.startsWith('sftpgate-') && (r.Filter?.Prefix ?? r.Prefix) === 'servers/tenants/demo/',
+    );
     assert.ok(ours, JSON.stringify(rules));
     assert.equal(ours.NoncurrentVersionExpiration?.NoncurrentDays, 30);
     assert.equal(ours.Expiration?.ExpiredObjectDeleteMarker, true);
-    assert.ok(await headExists('servers/demo/'));
+    assert.ok(await headExists('servers/tenants/demo/'));
   });
 });
 
@@ -131,10 +139,10 @@ describe('SftpUser', () => {
       const u = await getUser(bed, NS, 'alice');
       return condition(u, 'Ready')?.status === 'True' && u;
     });
-    assert.equal(user.status?.prefix, 's3://sftp/servers/demo/alice/');
+    assert.equal(user.status?.prefix, 's3://sftp/servers/tenants/demo/alice/');
     assert.equal(user.status?.usersSecret, 'demo-users-0');
     assert.match(user.status?.keyFingerprints?.[0] ?? '', /^SHA256:/);
-    assert.ok(await headExists('servers/demo/alice/'));
+    assert.ok(await headExists('servers/tenants/demo/alice/'));
     assert.equal((await getServer(bed, NS, 'demo'))?.status?.users, 1);
   });
 
@@ -167,6 +175,46 @@ describe('SftpUser', () => {
     });
     assert.equal(await verifyPassword('second-password-456', second), true);
     assert.equal(await verifyPassword('first-password-123', second), false);
+  });
+
+  it('passwordSecretRef.format Hash: an imported sha512-crypt hash is copied as it is; a plaintext is refused', async () => {
+    const imported = execFileSync('openssl', ['passwd', '-6', '-salt', 'from.pam', 'migrated-password-1'], {
+      encoding: 'utf8',
+    }).trim();
+    for (const [name, value] of [
+      ['dave-pw', imported],
+      ['erin-pw', 'a plaintext, not a hash'],
+    ] as const) {
+      await bed.admin.apply(Resources.Secret, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: NS },
+        stringData: { password: value },
+      } as never);
+    }
+    for (const name of ['dave', 'erin']) {
+      await bed.admin.apply(
+        Resources.SftpUser,
+        userManifest(NS, name, {
+          serverRef: { name: 'demo' },
+          passwordSecretRef: { name: `${name}-pw`, format: 'Hash' },
+        }),
+      );
+    }
+    const hash = await waitFor(
+      'dave imported',
+      async () => (await usersTable(bed, NS, 'demo'))?.users.find((u) => u.username === 'dave')?.passwordHash,
+    );
+    assert.equal(hash, imported);
+    assert.equal(await verifyPassword('migrated-password-1', hash), true);
+    const erin = await waitFor('erin refused', async () => {
+      const c = condition(await getUser(bed, NS, 'erin'), 'Validated');
+      return c?.status === 'False' && c;
+    });
+    assert.equal(erin.reason, 'InvalidPassword');
+    assert.match(erin.message, /format Hash: not a supported hash/);
+    assert.ok(!erin.message.includes('plaintext, not a hash'));
+    assert.ok(!(await usersTable(bed, NS, 'demo'))?.users.some((u) => u.username === 'erin'));
   });
 
   it('examples/sftpuser-password.yaml applied with kubectl: carol gets a hash of the example password', async () => {
@@ -235,7 +283,7 @@ describe('SftpUser', () => {
       'alice gone from the table',
       async () => !(await usersTable(bed, NS, 'demo'))?.users.some((u) => u.username === 'alice'),
     );
-    assert.ok(await headExists('servers/demo/alice/'));
+    assert.ok(await headExists('servers/tenants/demo/alice/'));
   });
 });
 

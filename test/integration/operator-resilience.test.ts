@@ -6,12 +6,13 @@ import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import {
   condition,
+  createNamespace,
   getServer,
   type Manifest,
   type RunningOperator,
   serverManifest,
   startOperator,
-  startTenantBed,
+  startTestBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -35,7 +36,9 @@ const addUser = (name: string) =>
   );
 
 before(async () => {
-  bed = await startTenantBed(NS, { versioning: false });
+  bed = await startTestBed();
+  await bed.minio.createBucket('sftp');
+  await createNamespace(bed, NS);
 });
 after(async () => {
   for (const op of running) await op.stop();

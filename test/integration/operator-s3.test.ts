@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { S3BucketManager } from '../../operator/src/cloud/s3/bucket-manager.ts';
 import { S3ManagerError } from '../../operator/src/cloud/s3/errors.ts';
+import { lifecycleRuleId } from '../../operator/src/controllers/placement.ts';
 import { type Minio, startMinio } from '../infra/index.ts';
 
 let minio: Minio;
@@ -64,6 +65,7 @@ describe('S3BucketManager on MinIO', () => {
   });
 
   it('ensureLifecycle merges with foreign rules, is idempotent, and removes only ours', async () => {
+    const rule = (server: string) => ({ id: lifecycleRuleId('minio', 'tenants', server), prefix: `tenants/${server}` });
     const s3 = minio.s3();
     await s3.send(
       new PutBucketLifecycleConfigurationCommand({
@@ -74,9 +76,9 @@ describe('S3BucketManager on MinIO', () => {
       }),
     );
     const m = manager('versioned');
-    assert.deepEqual(await m.ensureLifecycle('tenants/a', settings), { changed: true });
-    assert.deepEqual(await m.ensureLifecycle('tenants/a', settings), { changed: false });
-    assert.deepEqual(await m.ensureLifecycle('tenants/b', settings), { changed: true });
+    assert.deepEqual(await m.ensureLifecycle(rule('a'), settings), { changed: true });
+    assert.deepEqual(await m.ensureLifecycle(rule('a'), settings), { changed: false });
+    assert.deepEqual(await m.ensureLifecycle(rule('b'), settings), { changed: true });
     const rules = (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'versioned' }))).Rules ?? [];
     assert.ok(rules.some((r) => r.ID === 'foreign-logs'));
     assert.equal(rules.filter((r) => r.ID?.startsWith('sftpgate-')).length, 2);
@@ -85,14 +87,18 @@ describe('S3BucketManager on MinIO', () => {
     // MinIO does not store AbortIncompleteMultipartUpload (it expires stale uploads itself); AWS does.
     if (ours?.AbortIncompleteMultipartUpload) assert.equal(ours.AbortIncompleteMultipartUpload.DaysAfterInitiation, 2);
     assert.equal(ours?.Expiration?.ExpiredObjectDeleteMarker, true);
-    assert.deepEqual(await m.ensureLifecycle('tenants/a', { ...settings, noncurrentVersionExpirationDays: 9 }), {
+    assert.deepEqual(await m.ensureLifecycle(rule('a'), { ...settings, noncurrentVersionExpirationDays: 9 }), {
       changed: true,
     });
-    assert.deepEqual(await m.removeLifecycle('tenants/a'), { changed: true });
-    assert.deepEqual(await m.removeLifecycle('tenants/a'), { changed: false });
+    assert.deepEqual(await m.removeLifecycle(rule('a')), { changed: true });
+    assert.deepEqual(await m.removeLifecycle(rule('a')), { changed: false });
     const left = (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'versioned' }))).Rules ?? [];
     assert.equal(left.length, 2);
     assert.ok(left.some((r) => r.ID === 'foreign-logs'));
+    // A foreign id is refused before any request: the operator never replaces a rule it does not own.
+    await assert.rejects(m.removeLifecycle({ id: 'foreign-logs', prefix: 'logs' }), /not ours/);
+    const still = (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'versioned' }))).Rules ?? [];
+    assert.ok(still.some((r) => r.ID === 'foreign-logs'));
   });
 
   it('markers are written once (no extra versions on a versioned bucket)', async () => {

@@ -8,6 +8,7 @@ import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Cli
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { commitsInFlight, settleCommits } from '../../sftp-pod/src/storage/commit-tracker.ts';
 import { isStorageError, StorageErrorCode } from '../../sftp-pod/src/storage/errors.ts';
+import { fairBudgetFor } from '../../sftp-pod/src/storage/fair-budget.ts';
 import type { StorageMetrics } from '../../sftp-pod/src/storage/metrics.ts';
 import { S3Storage, type S3StorageOptions } from '../../sftp-pod/src/storage/s3-storage.ts';
 import type { WriteSink } from '../../sftp-pod/src/storage/types.ts';
@@ -409,5 +410,52 @@ describe('backpressure', () => {
     proxy.inject({ op: 'UploadPart', fault: { kind: 'status', status: 500 } });
     await uploadExpectingFailure(storage({ podBudget }), 'bp/fail', 3 * PART);
     await waitUntil('budget returned', async () => podBudget.used === 0, { timeoutMs: 10_000 });
+    // The user's and session's shares are dropped too (a lease per upload, closed when it settles).
+    const fair = fairBudgetFor(podBudget, { partSize: PART, perUploadBytes: PART });
+    await waitUntil('shares dropped', async () => fair.activeSessions === 0 && fair.activeUsers === 0, {
+      timeoutMs: 10_000,
+    });
+  });
+});
+
+describe('fair shares at the storage level', () => {
+  test('an upload that stops writing is released (IDLE) and gives its budget back', async () => {
+    const podBudget = new ByteBudget(64 * MiB);
+    const sink = await storage({ client: direct, podBudget, idleReleaseMs: 300 }).openWrite('fair/idle', W);
+    await sink.write(1, Buffer.from('x'));
+    assert.equal(podBudget.used, PART);
+    await waitUntil('the idle upload is released', async () => podBudget.used === 0, { timeoutMs: 10_000 });
+    await assert.rejects(sink.write(0, Buffer.from('y')), (err: unknown) => {
+      assert.ok(isStorageError(err, StorageErrorCode.Idle), String(err));
+      assert.match(err.message, /no data for 0.3 s while holding upload memory; the upload was released/);
+      return true;
+    });
+    await assert.rejects(sink.commit(), (err: unknown) => isStorageError(err, StorageErrorCode.Idle));
+    assert.equal(await exists('fair/idle'), false);
+  });
+
+  test("a write waiting longer than budgetWaitMs for the user's share fails BUSY; another user is not held up", async () => {
+    const podBudget = new ByteBudget(64 * MiB);
+    const s = storage({ client: direct, podBudget, perUserBudgetBytes: 3 * PART, budgetWaitMs: 300 });
+    const held = [];
+    for (let i = 0; i < 3; i++) {
+      const sink = await s.openWrite(`fair/pin${i}`, { ...W, sessionId: `pin${i}` });
+      await sink.write(1, Buffer.from('x'));
+      held.push(sink);
+    }
+    const fourth = await s.openWrite('fair/pin3', { ...W, sessionId: 'pin3' });
+    await assert.rejects(fourth.write(1, Buffer.from('x')), (err: unknown) => {
+      assert.ok(isStorageError(err, StorageErrorCode.Busy), String(err));
+      assert.match(err.message, /the user's share \(15728640 bytes\) stayed full/);
+      return true;
+    });
+    const bob = await s.openWrite('fair/bob', { ...W, user: 'bob', sessionId: 'bob' });
+    const data = randomBytes(PART + 7);
+    await writeAll(bob, data);
+    await bob.commit();
+    const out = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: 'fair/bob' }));
+    assert.equal(sha256((await out.Body?.transformToByteArray()) ?? new Uint8Array()), sha256(data));
+    await Promise.all([...held, fourth].map((sink) => sink.abort()));
+    assert.equal(podBudget.used, 0);
   });
 });

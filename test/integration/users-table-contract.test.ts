@@ -10,9 +10,10 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { validateUsersDocument } from '../../common/src/users/validate.ts';
 import { type CrdSchema, loadCrds, repoRoot } from '../../operator/src/api/crds.ts';
-import type { SftpServer, SftpUser } from '../../operator/src/api/types.generated.ts';
+import type { SftpServer, SftpStorageProfile, SftpUser } from '../../operator/src/api/types.generated.ts';
 import { policyServer, policyUser } from '../../operator/src/cloud/iam/integration.ts';
 import { buildSessionPolicy } from '../../operator/src/cloud/iam/session-policy.ts';
+import { locate } from '../../operator/src/controllers/placement.ts';
 import { usersTableEntry, validateUser } from '../../operator/src/controllers/sftp-user/desired.ts';
 import { hashPassword } from '../../operator/src/secrets/password-hash.ts';
 import { buildUsersTable, type UsersTableEntry } from '../../operator/src/secrets/users-table.ts';
@@ -47,6 +48,11 @@ for (const file of readdirSync(join(repoRoot, 'examples')).filter((f) => f.endsW
   }
 }
 const servers = docs.filter((d) => d.doc.kind === 'SftpServer').map((d) => d.doc as unknown as SftpServer);
+const profiles = new Map(
+  docs
+    .filter((d) => d.doc.kind === 'SftpStorageProfile')
+    .map((d) => [d.doc.metadata?.name ?? '', d.doc as unknown as SftpStorageProfile]),
+);
 const users = docs.filter((d) => d.doc.kind === 'SftpUser');
 const passwords = new Map(
   docs.filter((d) => d.doc.kind === 'Secret').map((d) => [d.doc.metadata?.name ?? '', d.doc.stringData ?? {}]),
@@ -59,6 +65,9 @@ describe('the operator users table for every example is what the pod parses and 
 
   for (const server of servers) {
     it(`server ${server.metadata.name} with every example user`, async () => {
+      const profile = profiles.get(server.spec.storage.profile);
+      assert.ok(profile, `profile ${server.spec.storage.profile} is in the examples`);
+      const placed = { server, placement: locate(profile, 'tenants', server.metadata.name ?? '') };
       const entries: { file: string; entry: UsersTableEntry; password?: string; keys: number }[] = [];
       for (const { file, doc } of users) {
         const user = doc as unknown as SftpUser;
@@ -76,9 +85,9 @@ describe('the operator users table for every example is what the pod parses and 
                 username: user.spec.username ?? '',
               });
         const policy =
-          server.spec.iam.mode === 'None'
+          placed.placement.iam.mode === 'None'
             ? undefined
-            : buildSessionPolicy(policyUser(user), policyServer(server, undefined)).packed;
+            : buildSessionPolicy(policyUser(user), policyServer(placed, undefined)).packed;
         entries.push({
           file,
           entry: usersTableEntry(user, validation.keys, hash, policy),

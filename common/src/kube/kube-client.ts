@@ -1,13 +1,13 @@
-// A small, typed HTTP client for the Kubernetes API on top of @kubernetes/client-node's KubeConfig (which handles
-// kubeconfig files, in-cluster config, tokens and exec plugins). We issue requests ourselves because (1) the watch
-// loop needs full control (client-node's Watch has a fixed 30 s inactivity timeout and its ListWatch stops on any
-// non-410 error), (2) every request passes one place that counts it (metrics and the "zero writes on a second
+// A small, typed HTTP client for the Kubernetes API; where the server is and how to authenticate come from a
+// KubeAccess (kube-config.ts: kubeconfig files, in-cluster config, tokens). We issue requests ourselves because (1)
+// the watch loop needs full control (client-node's Watch has a fixed 30 s inactivity timeout and its ListWatch stops
+// on any non-410 error), (2) every request passes one place that counts it (metrics and the "zero writes on a second
 // reconcile" tests), and (3) server-side apply and the status subresource are one generic call for every kind.
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, KubeError, KubeErrorCode } from './errors.ts';
+import type { KubeAccess } from './kube-config.ts';
 
 /** Identifies a resource type: core group is ''. */
 export interface ResourceType {
@@ -40,6 +40,13 @@ export const Resources = {
   },
   SftpServer: { group: 'sftpgate.io', version: 'v1alpha1', plural: 'sftpservers', kind: 'SftpServer' },
   SftpUser: { group: 'sftpgate.io', version: 'v1alpha1', plural: 'sftpusers', kind: 'SftpUser' },
+  SftpStorageProfile: {
+    group: 'sftpgate.io',
+    version: 'v1alpha1',
+    plural: 'sftpstorageprofiles',
+    kind: 'SftpStorageProfile',
+    namespaced: false,
+  },
 } as const satisfies Record<string, ResourceType>;
 
 export function apiVersionOf(type: ResourceType): string {
@@ -132,7 +139,7 @@ const writeVerbs = new Set(['create', 'update', 'patch', 'apply', 'delete']);
  * KubeError(ApiUnavailable) when no response arrives; every call takes an optional AbortSignal.
  */
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeAccess;
   readonly #server: URL;
   readonly #timeoutMs: number;
   readonly #hooks: RequestHook[] = [];
@@ -142,7 +149,7 @@ export class KubeClient {
   /** Requests made so far by `${verb} ${resource}`; tests use it to assert "no writes". */
   readonly counts = new Map<string, number>();
 
-  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
+  constructor(kubeConfig: KubeAccess, options: KubeClientOptions = {}) {
     this.kubeConfig = kubeConfig;
     const cluster = kubeConfig.getCurrentCluster();
     if (cluster === null) throw new KubeError(KubeErrorCode.ApiUnavailable, 'kubeconfig has no current cluster');

@@ -55,6 +55,9 @@ export interface UsersTableUser {
    * @maxItems 100
    */
   publicKeys?: string[];
+  /**
+   * The operator's scrypt hash, or a hash imported for migration: bcrypt, argon2id or sha512-crypt (docs/users-table.md)
+   */
   passwordHash?: string | null;
   permissions: Permissions;
   /**

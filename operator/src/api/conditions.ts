@@ -38,11 +38,28 @@ export const Reason = {
   CredentialsSecretNotFound: 'CredentialsSecretNotFound',
   CredentialsSecretInvalid: 'CredentialsSecretInvalid',
   LifecycleRulesApplied: 'LifecycleRulesApplied',
+  // profile (what the platform allows a tenant)
+  ProfileNotFound: 'ProfileNotFound',
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
+  ProfileConflict: 'ProfileConflict',
+  PrefixConflict: 'PrefixConflict',
+  StorageClassNotAllowed: 'StorageClassNotAllowed',
+  LifecycleNotAllowed: 'LifecycleNotAllowed',
+  QuotaExceeded: 'QuotaExceeded',
+  ProfileAccepted: 'ProfileAccepted',
+  ProfileInUse: 'ProfileInUse',
   // IAM
   IAMDisabled: 'IAMDisabled',
   IAMConfigured: 'IAMConfigured',
   IAMError: 'IAMError',
   SessionPolicyTooLarge: 'SessionPolicyTooLarge',
+  SessionPolicyCoarse: 'SessionPolicyCoarse',
+  STSEndpointConfigured: 'STSEndpointConfigured',
+  IAMRoleConflict: 'IAMRoleConflict',
+  IAMAccessDenied: 'IAMAccessDenied',
+  IAMInvalidSpec: 'IAMInvalidSpec',
+  IAMLimitExceeded: 'IAMLimitExceeded',
+  IAMNotAvailable: 'IAMNotAvailable',
   // host keys
   HostKeysGenerated: 'HostKeysGenerated',
   HostKeysFound: 'HostKeysFound',
@@ -57,12 +74,28 @@ export const Reason = {
   InvalidAuthorizedKey: 'InvalidAuthorizedKey',
   PasswordSecretNotFound: 'PasswordSecretNotFound',
   PasswordSecretKeyMissing: 'PasswordSecretKeyMissing',
+  InvalidPassword: 'InvalidPassword',
   UsernameConflict: 'UsernameConflict',
   Disabled: 'Disabled',
   Expired: 'Expired',
   InUsersTable: 'InUsersTable',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
+
+const reasons = new Set<string>(Object.values(Reason));
+
+/** Whether `value` is a registered reason. */
+export function isReason(value: string): value is Reason {
+  return reasons.has(value);
+}
+
+/**
+ * A reason carried by an error or returned by an integration, as a registered one. Unregistered values become
+ * `fallback` (a unit test keeps every reason our code produces registered, so this never hides one in practice).
+ */
+export function asReason(value: string, fallback: Reason = Reason.ReconcileError): Reason {
+  return isReason(value) ? value : fallback;
+}
 
 /** Conditions each kind reports; Ready is the summary of the others. */
 export const serverConditionTypes = [

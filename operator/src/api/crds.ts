@@ -42,7 +42,11 @@ export interface CrdDocument {
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The CRD files, in the order types and docs are generated. */
-export const crdFiles = ['crds/sftpgate.io_sftpservers.yaml', 'crds/sftpgate.io_sftpusers.yaml'] as const;
+export const crdFiles = [
+  'crds/sftpgate.io_sftpstorageprofiles.yaml',
+  'crds/sftpgate.io_sftpservers.yaml',
+  'crds/sftpgate.io_sftpusers.yaml',
+] as const;
 
 /** Reads and parses one CRD file (path relative to the repository root). Throws on unreadable YAML. */
 export function loadCrd(relativePath: string): CrdDocument {

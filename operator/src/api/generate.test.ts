@@ -19,7 +19,11 @@ describe('generated API artefacts', () => {
 
   it('types carry the defaulted fields as required and the immutable ones documented', async () => {
     const types = await generateTypes();
-    assert.match(types, /export interface SftpServerSpec \{\n {2}storage: SftpServerStorage;\n {2}iam: SftpServerIam;/);
+    assert.match(
+      types,
+      /export interface SftpServerSpec \{\n {2}storage: SftpServerStorage;\n {2}transfer: SftpServerTransfer;/,
+    );
+    assert.match(types, /export interface SftpStorageProfileSpec \{[^}]*bucket: string;[^}]*namespaceSelector: /);
     assert.match(types, /deletionPolicy: 'Retain' \| 'Delete';/);
     assert.match(types, /partSize: number \| string;/);
   });

@@ -5,6 +5,12 @@ export const apiVersion = `${group}/${version}` as const;
 
 /** The API's resources; `plural` is the URL segment. */
 export const SftpServerResource = { group, version, kind: 'SftpServer', plural: 'sftpservers' } as const;
+export const SftpStorageProfileResource = {
+  group,
+  version,
+  kind: 'SftpStorageProfile',
+  plural: 'sftpstorageprofiles',
+} as const;
 export const SftpUserResource = { group, version, kind: 'SftpUser', plural: 'sftpusers' } as const;
 
 /** Finalizer the operator puts on objects whose deletion needs external cleanup (deletionPolicy Delete, IAM). */

@@ -16,6 +16,197 @@ export interface Condition {
 }
 
 /**
+ * SftpStorageProfile is a platform-owned S3 location and identity that selected namespaces may use for their SftpServers.
+ */
+export interface SftpStorageProfile {
+  apiVersion: 'sftpgate.io/v1alpha1';
+  kind: 'SftpStorageProfile';
+  metadata: V1ObjectMeta;
+  spec: SftpStorageProfileSpec;
+  status?: SftpStorageProfileStatus;
+}
+/**
+ * Where tenants' files live, with which identity, and what tenants may choose.
+ */
+export interface SftpStorageProfileSpec {
+  /**
+   * Bucket name. It must exist; the operator checks it but never creates or deletes it. Immutable.
+   */
+  bucket: string;
+  /**
+   * Key prefix under which every server of this profile lives, as <root>/<namespace>/<server>/; no leading or trailing slash; empty means the bucket root. Immutable.
+   */
+  root: string;
+  /**
+   * Bucket region.
+   */
+  region: string;
+  /**
+   * S3 endpoint URL for S3-compatible stores (MinIO, Ceph RGW). Absent means AWS S3. Immutable.
+   */
+  endpoint?: string;
+  /**
+   * Address the bucket as endpoint/bucket instead of bucket.endpoint (most S3-compatible stores need this).
+   */
+  forcePathStyle: boolean;
+  /**
+   * PEM certificates the operator and the pods trust for the endpoint (private S3); absent means the system roots.
+   */
+  caBundle?: string;
+  credentials?: SftpStorageProfileCredentials;
+  encryption?: SftpStorageProfileEncryption;
+  /**
+   * Storage classes servers may request; empty means servers use the bucket's default only.
+   */
+  storageClasses?: (
+    | 'STANDARD'
+    | 'STANDARD_IA'
+    | 'ONEZONE_IA'
+    | 'INTELLIGENT_TIERING'
+    | 'GLACIER_IR'
+    | 'REDUCED_REDUNDANCY'
+  )[];
+  lifecycle: SftpStorageProfileLifecycle;
+  iam: SftpStorageProfileIam;
+  namespaceSelector: SftpStorageProfileNamespaceSelector;
+  limits: SftpStorageProfileLimits;
+}
+/**
+ * Static S3 credentials in a Secret in the OPERATOR's namespace (modes None and STS). Absent means workload identity (the SDK default chain). docs/security.md says who can read them.
+ */
+export interface SftpStorageProfileCredentials {
+  secretRef: SftpStorageProfileCredentialsSecretRef;
+}
+export interface SftpStorageProfileCredentialsSecretRef {
+  name: string;
+  accessKeyIdKey: string;
+  secretAccessKeyKey: string;
+}
+/**
+ * Server-side encryption requested on every write.
+ */
+export interface SftpStorageProfileEncryption {
+  type: 'AES256' | 'aws:kms';
+  /**
+   * KMS key id or ARN (type aws:kms); absent means the AWS-managed aws/s3 key.
+   */
+  kmsKeyId?: string;
+}
+/**
+ * Defaults and upper bounds of the lifecycle settings servers may choose.
+ */
+export interface SftpStorageProfileLifecycle {
+  abortIncompleteMultipartUploadDays: number;
+  /**
+   * Servers may choose 1 up to this.
+   */
+  maxAbortIncompleteMultipartUploadDays: number;
+  noncurrentVersionExpirationDays: number;
+  /**
+   * Servers may choose 1 up to this (0, keeping noncurrent versions forever, only when the default is 0).
+   */
+  maxNoncurrentVersionExpirationDays: number;
+  expiredObjectDeleteMarker: boolean;
+}
+/**
+ * How S3 credentials are obtained and how strongly tenants are isolated (docs/iam.md).
+ */
+export interface SftpStorageProfileIam {
+  /**
+   * None: static credentials, isolation by the pods' path jail only. STS: per-login temporary credentials from an S3-compatible STS endpoint, limited by a session policy. AWS: the operator manages IAM roles and policies per server; per-login credentials carry a session policy.
+   */
+  mode: 'None' | 'STS' | 'AWS';
+  sts?: SftpStorageProfileIamSts;
+  aws?: SftpStorageProfileIamAws;
+}
+export interface SftpStorageProfileIamSts {
+  /**
+   * STS endpoint URL (for MinIO, the MinIO URL).
+   */
+  endpoint: string;
+  region?: string;
+  /**
+   * Role to assume (AWS STS needs one; MinIO ignores it).
+   */
+  roleArn?: string;
+  /**
+   * Lifetime of per-login credentials; pods refresh them before expiry.
+   */
+  durationSeconds: number;
+}
+export interface SftpStorageProfileIamAws {
+  irsa?: SftpStorageProfileIamAwsIrsa;
+  podIdentity?: SftpStorageProfileIamAwsPodIdentity;
+  /**
+   * Permissions boundary attached to every role the operator creates.
+   */
+  permissionsBoundaryArn?: string;
+  /**
+   * IAM path of every role and policy the operator creates.
+   */
+  path: string;
+}
+/**
+ * IAM Roles for Service Accounts; the pod roles trust this OIDC provider.
+ */
+export interface SftpStorageProfileIamAwsIrsa {
+  oidcProviderArn: string;
+}
+/**
+ * EKS Pod Identity; the pod roles trust pods.eks.amazonaws.com for this cluster.
+ */
+export interface SftpStorageProfileIamAwsPodIdentity {
+  clusterName: string;
+  /**
+   * Account of the cluster (confused-deputy condition); absent means the operator's account.
+   */
+  accountId?: string;
+}
+/**
+ * Namespaces whose SftpServers may use this profile (a metav1.LabelSelector; {} selects every namespace). Select on labels tenants cannot set on their own namespace: kubernetes.io/metadata.name is set by the API server and always safe (docs/security.md).
+ */
+export interface SftpStorageProfileNamespaceSelector {
+  matchLabels?: {
+    [k: string]: string | undefined;
+  };
+  matchExpressions?: SftpStorageProfileNamespaceSelectorMatchExpression[];
+}
+export interface SftpStorageProfileNamespaceSelectorMatchExpression {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+/**
+ * Caps per namespace, counted over this profile's servers and their users.
+ */
+export interface SftpStorageProfileLimits {
+  maxServersPerNamespace: number;
+  maxUsersPerNamespace: number;
+}
+/**
+ * Observed state, written by the operator only.
+ */
+export interface SftpStorageProfileStatus {
+  observedGeneration?: number;
+  /**
+   * Ready (the profile is accepted and its location overlaps no other profile's).
+   */
+  conditions?: Condition[];
+  /**
+   * SftpServers using this profile.
+   */
+  servers?: number;
+}
+
+/** A list of SftpStorageProfile objects as the API server returns it. */
+export interface SftpStorageProfileList {
+  apiVersion: string;
+  kind: 'SftpStorageProfileList';
+  metadata: { resourceVersion?: string; continue?: string };
+  items: SftpStorageProfile[];
+}
+
+/**
  * SftpServer runs an SFTP endpoint whose users' files live in an S3 bucket.
  */
 export interface SftpServer {
@@ -30,7 +221,6 @@ export interface SftpServer {
  */
 export interface SftpServerSpec {
   storage: SftpServerStorage;
-  iam: SftpServerIam;
   transfer: SftpServerTransfer;
   sftp: SftpServerSftp;
   security: SftpServerSecurity;
@@ -70,31 +260,15 @@ export interface SftpServerSpec {
   deletionPolicy: 'Retain' | 'Delete';
 }
 /**
- * Where the files live. All users of this server live under s3://bucket/prefix/.
+ * Which platform storage profile holds the files, and the choices the profile leaves to the server. The bucket, endpoint, credentials, encryption and IAM mode are the profile's; the operator derives the prefix <profile root>/<namespace>/<server>/ (docs/api.md).
  */
 export interface SftpServerStorage {
   /**
-   * Bucket name. It must exist; the operator checks it but never creates or deletes it. Immutable.
+   * Name of the SftpStorageProfile (cluster-scoped) to use; it must select this namespace. Immutable.
    */
-  bucket: string;
+  profile: string;
   /**
-   * Bucket region.
-   */
-  region: string;
-  /**
-   * S3 endpoint URL for S3-compatible stores (MinIO, Ceph RGW). Absent means AWS S3.
-   */
-  endpoint?: string;
-  /**
-   * Address the bucket as endpoint/bucket instead of bucket.endpoint (most S3-compatible stores need this).
-   */
-  forcePathStyle: boolean;
-  /**
-   * Key prefix of this server inside the bucket, without leading or trailing slash; empty means the bucket root. Immutable (moving data is not something a field change should do).
-   */
-  prefix: string;
-  /**
-   * Storage class for every object written. Archive classes (GLACIER, DEEP_ARCHIVE) are refused because SFTP cannot read them back.
+   * Storage class for every object written; must be one the profile allows. Absent means the bucket default.
    */
   storageClass?:
     | 'STANDARD'
@@ -103,107 +277,24 @@ export interface SftpServerStorage {
     | 'INTELLIGENT_TIERING'
     | 'GLACIER_IR'
     | 'REDUCED_REDUNDANCY';
-  encryption?: SftpServerStorageEncryption;
-  credentialsSecretRef?: SftpServerStorageCredentialsSecretRef;
-  lifecycle: SftpServerStorageLifecycle;
+  lifecycle?: SftpServerStorageLifecycle;
 }
 /**
- * Server-side encryption requested on every write.
- */
-export interface SftpServerStorageEncryption {
-  type: 'AES256' | 'aws:kms';
-  /**
-   * KMS key id or ARN (type aws:kms); absent means the AWS-managed aws/s3 key.
-   */
-  kmsKeyId?: string;
-}
-/**
- * Secret in this namespace holding static S3 credentials (modes None and STS). Absent means the SDK default chain (workload identity).
- */
-export interface SftpServerStorageCredentialsSecretRef {
-  name: string;
-  accessKeyIdKey: string;
-  secretAccessKeyKey: string;
-}
-/**
- * Lifecycle rules the operator keeps on the server's prefix (merged with the bucket's other rules; ours carry the id prefix "sftpgate-").
+ * Lifecycle settings of the operator's rule on this server's prefix, within the profile's bounds; an absent field takes the profile's default.
  */
 export interface SftpServerStorageLifecycle {
   /**
-   * Abort multipart uploads a killed pod left behind after this many days. 0 disables the rule.
+   * Abort multipart uploads a killed pod left behind after this many days.
    */
-  abortIncompleteMultipartUploadDays: number;
+  abortIncompleteMultipartUploadDays?: number;
   /**
-   * On versioned buckets, expire overwritten or deleted versions after this many days. 0 disables the rule.
+   * On versioned buckets, expire overwritten or deleted versions after this many days.
    */
-  noncurrentVersionExpirationDays: number;
+  noncurrentVersionExpirationDays?: number;
   /**
    * Remove delete markers left with no noncurrent version behind them.
    */
-  expiredObjectDeleteMarker: boolean;
-}
-/**
- * How S3 credentials are obtained and how strongly tenants are isolated (docs/iam.md).
- */
-export interface SftpServerIam {
-  /**
-   * None: static credentials, isolation by the pods' path jail only. STS: per-login temporary credentials from an S3-compatible STS endpoint, limited by a session policy. AWS: the operator manages IAM roles and policies; per-login credentials carry a session policy.
-   */
-  mode: 'None' | 'STS' | 'AWS';
-  sts?: SftpServerIamSts;
-  aws?: SftpServerIamAws;
-}
-export interface SftpServerIamSts {
-  /**
-   * STS endpoint URL (for MinIO, the MinIO URL).
-   */
-  endpoint: string;
-  region?: string;
-  /**
-   * Role to assume (AWS STS needs one; MinIO ignores it).
-   */
-  roleArn?: string;
-  /**
-   * Lifetime of per-login credentials; pods refresh them before expiry.
-   */
-  durationSeconds: number;
-  credentialsSecretRef?: SftpServerIamStsCredentialsSecretRef;
-}
-/**
- * Base credentials for AssumeRole; absent means storage.credentialsSecretRef.
- */
-export interface SftpServerIamStsCredentialsSecretRef {
-  name: string;
-  accessKeyIdKey: string;
-  secretAccessKeyKey: string;
-}
-export interface SftpServerIamAws {
-  irsa?: SftpServerIamAwsIrsa;
-  podIdentity?: SftpServerIamAwsPodIdentity;
-  /**
-   * Permissions boundary attached to every role the operator creates.
-   */
-  permissionsBoundaryArn?: string;
-  /**
-   * IAM path of every role and policy the operator creates.
-   */
-  path: string;
-}
-/**
- * IAM Roles for Service Accounts; the pod role trusts this OIDC provider.
- */
-export interface SftpServerIamAwsIrsa {
-  oidcProviderArn: string;
-}
-/**
- * EKS Pod Identity; the pod role trusts pods.eks.amazonaws.com for this cluster.
- */
-export interface SftpServerIamAwsPodIdentity {
-  clusterName: string;
-  /**
-   * Account of the cluster (confused-deputy condition); absent means the operator's account.
-   */
-  accountId?: string;
+  expiredObjectDeleteMarker?: boolean;
 }
 /**
  * Upload and download tuning of the sftp pods.
@@ -243,9 +334,9 @@ export interface SftpServerSftp {
    */
   maxSessionsPerUser: number;
   /**
-   * SSH algorithm policy; compatible adds older algorithms for legacy clients.
+   * SSH algorithm policy - default (OpenSSH's own defaults without SHA-1, CBC or compression), strict (AEAD or encrypt-then-MAC only), compatible (adds SHA-1 and CBC for legacy clients).
    */
-  algorithms: 'modern' | 'compatible';
+  algorithms: 'default' | 'strict' | 'compatible';
   /**
    * Text sent to clients before authentication.
    */
@@ -371,6 +462,10 @@ export interface SftpServerStatus {
   usersSecrets?: string[];
   readyReplicas?: number;
   /**
+   * Where this server's files live, s3://<bucket>/<profile root>/<namespace>/<server>/ (derived by the operator).
+   */
+  location?: string;
+  /**
    * Bucket versioning as last seen.
    */
   versioning?: 'Enabled' | 'Suspended' | 'Unversioned';
@@ -485,11 +580,15 @@ export interface SftpUserServerRef {
   name: string;
 }
 /**
- * Secret in this namespace holding the plaintext password; the operator stores only a scrypt hash and re-hashes when the Secret changes.
+ * Secret in this namespace holding the plaintext password (the operator stores only a scrypt hash and re-hashes when the Secret changes), or with format Hash an existing password hash to migrate.
  */
 export interface SftpUserPasswordSecretRef {
   name: string;
   key: string;
+  /**
+   * Plaintext (hashed by the operator) or Hash - a bcrypt ($2a$/$2b$/$2y$), argon2id (PHC string) or sha512-crypt ($6$) hash imported from another system, copied into the users table as it is.
+   */
+  format: 'Plaintext' | 'Hash';
 }
 export interface SftpUserDirectoryPermission {
   /**

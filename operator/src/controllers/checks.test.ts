@@ -13,7 +13,7 @@ const cache = <T extends { metadata: { namespace?: string; name?: string } }>(it
 const server = (name: string, extra: Partial<SftpServer['spec']> = {}, status: SftpServer['status'] = {}) =>
   ({
     metadata: { namespace: 'ns', name, generation: 1 },
-    spec: { storage: { credentialsSecretRef: { name: 'creds' } }, hostKeys: { types: ['ed25519'] }, ...extra },
+    spec: { storage: { profile: 'minio' }, hostKeys: { types: ['ed25519'] }, ...extra },
     status,
   }) as unknown as SftpServer;
 const user = (name: string, srv: string, extra: Partial<SftpUser['spec']> = {}, status: SftpUser['status'] = {}) =>
@@ -45,25 +45,17 @@ const published = {
 };
 
 describe('server checks', () => {
-  const servers = cache([server('a'), server('b', { storage: {} as never })]);
-  const users = cache([user('u1', 'b', { passwordSecretRef: { name: 'pw', key: 'password' } })]);
-  const map = secretServerKeys(servers, users);
+  const map = secretServerKeys();
   const cases: { name: string; secret: V1Secret; want: string[] }[] = [
-    {
-      name: 'credentials Secret → servers using it',
-      secret: { metadata: { namespace: 'ns', name: 'creds' } },
-      want: ['ns/a'],
-    },
-    {
-      name: 'password Secret → the user’s server',
-      secret: { metadata: { namespace: 'ns', name: 'pw' } },
-      want: ['ns/b'],
-    },
     { name: 'our shard → its server', secret: shard('a', []), want: ['ns/a'] },
-    { name: 'unrelated Secret → nothing', secret: { metadata: { namespace: 'ns', name: 'other' } }, want: [] },
     {
-      name: 'same name in another namespace → nothing',
-      secret: { metadata: { namespace: 'x', name: 'creds' } },
+      name: "a tenant Secret (no label of ours) → nothing: tenants' Secrets are never watched",
+      secret: { metadata: { namespace: 'ns', name: 'pw' } },
+      want: [],
+    },
+    {
+      name: 'the server label without our managed-by label → nothing',
+      secret: { metadata: { namespace: 'ns', name: 'x', labels: { 'sftpgate.io/server': 'a' } } },
       want: [],
     },
   ];

@@ -1,8 +1,9 @@
 // What both reconcilers share: the API client, the informer caches they read, the S3 managers per server, the
 // password hasher, the IAM integration point. main.ts builds one and hands it to both controllers.
 import { createHash } from 'node:crypto';
-import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
-import type { SftpServer, SftpUser } from '../api/types.generated.ts';
+import type { V1Deployment, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import { Reason } from '../api/conditions.ts';
+import type { SftpServer, SftpStorageProfile, SftpUser } from '../api/types.generated.ts';
 import { S3BucketManager, type S3Connection } from '../cloud/s3/bucket-manager.ts';
 import type { BucketManager } from '../cloud/s3/types.ts';
 import { StallingError } from '../runtime/errors.ts';
@@ -10,6 +11,8 @@ import type { EventRecorder } from '../runtime/events.ts';
 import type { KubeClient, KubeObject } from '../runtime/kube-client.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { PasswordHasher } from '../secrets/password-hash.ts';
+import type { PasswordSecrets } from './password-secrets.ts';
+import type { Placement } from './placement.ts';
 import type { WorkloadSettings } from './sftp-server/desired.ts';
 import type { UserIndex } from './user-index.ts';
 
@@ -19,21 +22,28 @@ export interface Cache<T> {
   list(): T[];
 }
 
+/** A server with the placement the operator derived for it from its profile: what IAM and S3 act on. */
+export interface PlacedServer {
+  readonly server: SftpServer;
+  readonly placement: Placement;
+}
+
 /**
- * The IAM integration point (issue 5). Absent, or mode None: IAMReady is not reported and no session policy is
- * written. The coordinator wires an implementation from operator/src/cloud/iam.
+ * The IAM integration point (operator/src/cloud/iam/integration.ts). Absent, or mode None: IAMReady is not reported
+ * and no session policy is written. Every bucket, prefix, key and identity parameter comes from the placement (the
+ * platform's profile), never from the tenant's spec.
  */
 export interface IamIntegration {
   /** Ensures roles/policies for the server. Throws typed errors (classified by the controller). */
   reconcileServer(
-    server: SftpServer,
+    placed: PlacedServer,
     signal: AbortSignal,
   ): Promise<{ ready: boolean; reason: string; message: string; status?: NonNullable<SftpServer['status']>['iam'] }>;
   /** Removes what reconcileServer created; called behind the finalizer. */
-  cleanupServer?(server: SftpServer, signal: AbortSignal): Promise<void>;
+  cleanupServer?(placed: PlacedServer, signal: AbortSignal): Promise<void>;
   /** The user's packed session policy and its digest, or a reason it cannot be built (e.g. SessionPolicyTooLarge). */
   sessionPolicy(
-    server: SftpServer,
+    placed: PlacedServer,
     user: SftpUser,
   ): { policy?: string; digest?: string } | { error: string; reason: string; message: string };
 }
@@ -44,8 +54,17 @@ export interface ControllerContext {
   readonly client: KubeClient;
   readonly servers: Cache<SftpServer>;
   readonly users: Cache<SftpUser>;
-  /** Every Secret the operator may need (credentials, passwords, its own children). */
+  /** Platform profiles, keyed by name (cluster-scoped). */
+  readonly profiles: Cache<SftpStorageProfile>;
+  /** Namespaces, keyed by name: their labels decide which profiles they may use. */
+  readonly namespaces: Cache<V1Namespace>;
+  /** The operator's own Secrets only (label app.kubernetes.io/managed-by=sftpgate): users shards, host keys, copies. */
   readonly secrets: Cache<V1Secret>;
+  /** Secrets of the operator's namespace: the profiles' credentials. */
+  readonly operatorSecrets: Cache<V1Secret>;
+  readonly operatorNamespace: string;
+  /** Tenants' password Secrets, read by name (never listed). */
+  readonly passwords: PasswordSecrets;
   readonly deployments: Cache<V1Deployment>;
   readonly events: EventRecorder;
   readonly logger: Logger;
@@ -68,37 +87,38 @@ export function kube(object: SftpServer | SftpUser | object): KubeManifest {
 const decode = (v: string | undefined): string | undefined =>
   v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 
-/** The S3 connection of a server, with credentials read from its credentials Secret. Throws StallingError. */
-export function connectionFor(server: SftpServer, secrets: Cache<V1Secret>): S3Connection {
-  const st = server.spec.storage;
-  const ref = st.credentialsSecretRef;
+/** The S3 connection of a placement, with credentials from the profile's Secret in the operator's namespace. */
+export function connectionFor(placement: Placement, secrets: Cache<V1Secret>, operatorNamespace: string): S3Connection {
+  const ref = placement.credentials;
   let credentials: S3Connection['credentials'];
   if (ref) {
-    const secret = secrets.get(`${server.metadata.namespace}/${ref.name}`);
+    const secret = secrets.get(`${operatorNamespace}/${ref.name}`);
+    // The tenant sees that the platform's Secret is missing, not where it lives or what it holds.
     if (!secret) {
       throw new StallingError(
-        'CredentialsSecretNotFound',
-        `storage.credentialsSecretRef: Secret ${ref.name} not found in namespace ${server.metadata.namespace}`,
+        Reason.CredentialsSecretNotFound,
+        `the credentials of SftpStorageProfile ${placement.profile} are missing (ask the platform team)`,
       );
     }
     const accessKeyId = decode(secret.data?.[ref.accessKeyIdKey])?.trim();
     const secretAccessKey = decode(secret.data?.[ref.secretAccessKeyKey])?.trim();
     if (!accessKeyId || !secretAccessKey) {
       throw new StallingError(
-        'CredentialsSecretInvalid',
-        `Secret ${ref.name} needs non-empty keys ${ref.accessKeyIdKey} and ${ref.secretAccessKeyKey}`,
+        Reason.CredentialsSecretInvalid,
+        `the credentials of SftpStorageProfile ${placement.profile} are incomplete (ask the platform team)`,
       );
     }
     credentials = { accessKeyId, secretAccessKey };
   }
   return {
-    bucket: st.bucket,
-    region: st.region,
-    endpoint: st.endpoint,
-    forcePathStyle: st.forcePathStyle,
+    bucket: placement.bucket,
+    region: placement.region,
+    endpoint: placement.endpoint,
+    forcePathStyle: placement.forcePathStyle,
+    caBundle: placement.caBundle,
     credentials,
-    encryption: st.encryption,
-    storageClass: st.storageClass,
+    encryption: placement.encryption,
+    storageClass: placement.storageClass,
   };
 }
 
@@ -111,11 +131,10 @@ export class StorageRegistry {
     this.#factory = factory;
   }
 
-  /** Throws StallingError when the credentials Secret is missing or incomplete. */
-  for(server: SftpServer, secrets: Cache<V1Secret>): BucketManager {
-    const conn = connectionFor(server, secrets);
+  /** The manager for `uid` at `placement`. Throws StallingError when the profile's credentials are unusable. */
+  for(uid: string, placement: Placement, secrets: Cache<V1Secret>, operatorNamespace: string): BucketManager {
+    const conn = connectionFor(placement, secrets, operatorNamespace);
     const digest = createHash('sha256').update(JSON.stringify(conn)).digest('hex');
-    const uid = server.metadata.uid ?? '';
     const hit = this.#managers.get(uid);
     if (hit?.digest === digest) return hit.manager;
     if (hit?.manager instanceof S3BucketManager) hit.manager.destroy();

@@ -1,7 +1,7 @@
 // Builds both controllers on a runtime Manager: informers, the shared context, secondary watches. main.ts and the
 // tests call this, so the operator under test is wired exactly like the shipped one.
-import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
-import type { Condition, SftpServer, SftpUser } from '../api/types.generated.ts';
+import type { V1Deployment, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { Condition, SftpServer, SftpStorageProfile, SftpUser } from '../api/types.generated.ts';
 import { isConditionTrue } from '../runtime/conditions.ts';
 import { Controller, generationChangedPredicate, watchSecondary } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
@@ -10,11 +10,21 @@ import type { Logger } from '../runtime/logger.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { PasswordHasher, type ScryptParams } from '../secrets/password-hash.ts';
 import { type ControllerContext, type IamIntegration, kube, type StorageFactory, StorageRegistry } from './context.ts';
-import { ownerServerKeys, secretServerKeys, userServerKeys } from './sftp-server/checks.ts';
+import { PasswordSecrets } from './password-secrets.ts';
+import {
+  credentialsServerKeys,
+  namespaceServerKeys,
+  ownerServerKeys,
+  profileServerKeys,
+  secretServerKeys,
+  siblingServerKeys,
+  userServerKeys,
+} from './sftp-server/checks.ts';
 import type { WorkloadSettings } from './sftp-server/desired.ts';
 import { SftpServerReconciler } from './sftp-server/reconciler.ts';
 import { secretUserKeys, serverUserKeys } from './sftp-user/checks.ts';
 import { SftpUserReconciler } from './sftp-user/reconciler.ts';
+import { SftpStorageProfileReconciler } from './storage-profile/reconciler.ts';
 import { UserIndex } from './user-index.ts';
 
 /** Coalescing window for users-table rebuilds after user events. */
@@ -26,6 +36,8 @@ export interface SetupOptions {
   workload: WorkloadSettings;
   /** Limit to one namespace; undefined watches all. */
   namespace?: string | undefined;
+  /** The operator's own namespace: where profiles' credentials Secrets live. */
+  operatorNamespace: string;
   workers?: number;
   iam?: IamIntegration | undefined;
   storageFactory?: StorageFactory;
@@ -38,6 +50,7 @@ export interface Controllers {
   context: ControllerContext;
   servers: Controller<SftpServer & KubeObject>;
   users: Controller<SftpUser & KubeObject>;
+  profiles: Controller<SftpStorageProfile & KubeObject>;
   serverReconciler: SftpServerReconciler;
   userReconciler: SftpUserReconciler;
 }
@@ -46,20 +59,40 @@ export function setupControllers(o: SetupOptions): Controllers {
   const ns = o.namespace !== undefined ? { namespace: o.namespace } : {};
   const servers = o.manager.informer<SftpServer & KubeObject>(Resources.SftpServer, ns);
   const users = o.manager.informer<SftpUser & KubeObject>(Resources.SftpUser, ns);
-  // Every Secret: credentials and password Secrets are the users' own and carry no label we could select on.
-  const secrets = o.manager.informer<V1Secret & KubeObject>(Resources.Secret, ns);
+  const profiles = o.manager.informer<SftpStorageProfile & KubeObject>(Resources.SftpStorageProfile);
+  // Namespaces for their labels (profiles select on them). One namespace watched: that namespace only.
+  const namespaces = o.manager.informer<V1Namespace & KubeObject>(
+    Resources.Namespace,
+    o.namespace !== undefined ? { fieldSelector: `metadata.name=${o.namespace}` } : {},
+  );
+  // Only the operator's own Secrets are cached (its children carry this label); tenants' password Secrets are
+  // read by name (PasswordSecrets), the profiles' credentials from the operator's namespace.
+  const secrets = o.manager.informer<V1Secret & KubeObject>(Resources.Secret, {
+    ...ns,
+    labelSelector: 'app.kubernetes.io/managed-by=sftpgate',
+  });
+  const operatorSecrets = o.manager.informer<V1Secret & KubeObject>(Resources.Secret, {
+    namespace: o.operatorNamespace,
+  });
   const deployments = o.manager.informer<V1Deployment & KubeObject>(Resources.Deployment, {
     ...ns,
     labelSelector: 'app.kubernetes.io/managed-by=sftpgate',
   });
   const userIndex = new UserIndex();
   users.on((type, u) => userIndex.observe(type, u));
+  // Set once the controllers exist: a changed password Secret requeues its users and their servers.
+  let onPasswordChange: (namespace: string, name: string) => void = () => {};
   const context: ControllerContext = {
     userIndex,
     client: o.manager.client,
     servers,
     users,
+    profiles,
+    namespaces,
     secrets,
+    operatorSecrets,
+    operatorNamespace: o.operatorNamespace,
+    passwords: new PasswordSecrets(o.manager.client, (n, s) => onPasswordChange(n, s)),
     deployments,
     events: new EventRecorder({
       client: o.manager.client,
@@ -74,14 +107,19 @@ export function setupControllers(o: SetupOptions): Controllers {
   };
   const serverReconciler = new SftpServerReconciler(context);
   const userReconciler = new SftpUserReconciler(context);
+  const profileReconciler = new SftpStorageProfileReconciler(context);
   const serverController = new Controller<SftpServer & KubeObject>({
     name: 'sftpserver',
     informer: servers,
     reconcile: (key, signal) => serverReconciler.reconcile(key, signal),
     predicate: (t, o, old) => generationChangedPredicate(t, o, old),
     watches: [
-      watchSecondary(secrets, secretServerKeys(servers, users)),
+      watchSecondary(secrets, secretServerKeys()),
       watchSecondary(deployments, (d) => ownerServerKeys(kube(d))),
+      watchSecondary(profiles, profileServerKeys(servers, profiles)),
+      watchSecondary(namespaces, namespaceServerKeys(servers)),
+      watchSecondary(operatorSecrets, credentialsServerKeys(servers, profiles)),
+      watchSecondary(servers, (s, type) => (type === 'update' ? [] : siblingServerKeys(servers)(s))),
     ],
     workers: o.workers ?? 4,
     metrics: o.manager.metrics,
@@ -100,12 +138,56 @@ export function setupControllers(o: SetupOptions): Controllers {
     watches: [
       watchSecondary(servers, serverUserKeys(users)),
       watchSecondary(secrets, secretUserKeys(users, servers, secrets)),
+      // A user that comes or goes may move another across its profile's per-namespace cap.
+      watchSecondary(users, (u, type) =>
+        type === 'update'
+          ? []
+          : users
+              .list()
+              .filter((o) => o.metadata.namespace === u.metadata.namespace && o.metadata.name !== u.metadata.name)
+              .map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+      ),
     ],
     // User passes mostly wait on S3 (home marker) and the API (status): more of them in flight.
     workers: (o.workers ?? 4) * 4,
     metrics: o.manager.metrics,
     logger: o.logger,
   });
+  const profileController = new Controller<SftpStorageProfile & KubeObject>({
+    name: 'sftpstorageprofile',
+    informer: profiles,
+    reconcile: (key, signal) => profileReconciler.reconcile(key, signal),
+    predicate: (t, o, old) => generationChangedPredicate(t, o, old),
+    watches: [
+      // Usage counts: a server that comes or goes; overlaps: any other profile.
+      watchSecondary(servers, (s, type) => (type === 'update' ? [] : [s.spec.storage.profile])),
+      watchSecondary(profiles, (p) =>
+        profiles
+          .list()
+          .filter((o) => o.metadata.name !== p.metadata.name && o.spec.bucket === p.spec.bucket)
+          .map((o) => o.metadata.name ?? ''),
+      ),
+    ],
+    workers: 1,
+    metrics: o.manager.metrics,
+    logger: o.logger,
+  });
+  // Password rotation without a Secret watch: referenced Secrets are re-read by name (password-secrets.ts).
+  o.manager.addRunnable((signal) =>
+    context.passwords.poll(signal, () =>
+      users
+        .list()
+        .filter((u) => u.spec.passwordSecretRef !== undefined)
+        .map((u) => `${u.metadata.namespace}/${u.spec.passwordSecretRef?.name}`),
+    ),
+  );
+  onPasswordChange = (namespace, name) => {
+    for (const u of users.list()) {
+      if (u.metadata.namespace !== namespace || u.spec.passwordSecretRef?.name !== name) continue;
+      userController.enqueue(`${namespace}/${u.metadata.name}`);
+      serverController.enqueueAfter(`${namespace}/${u.spec.serverRef.name}`, USERS_TABLE_BATCH_MS);
+    }
+  };
   // sftpgate_operator_resources{kind,ready}: read from the caches at scrape time.
   const readiness = (list: () => { status?: { conditions?: Condition[] } }[]) => () => {
     let ready = 0;
@@ -126,5 +208,13 @@ export function setupControllers(o: SetupOptions): Controllers {
   );
   o.manager.addController(serverController);
   o.manager.addController(userController);
-  return { context, servers: serverController, users: userController, serverReconciler, userReconciler };
+  o.manager.addController(profileController);
+  return {
+    context,
+    servers: serverController,
+    users: userController,
+    profiles: profileController,
+    serverReconciler,
+    userReconciler,
+  };
 }

@@ -28,19 +28,19 @@ describe('setCondition', () => {
   });
 
   it('keeps lastTransitionTime when only reason/message/generation change, updates it on a flip', () => {
-    const a = setCondition([], { type: 'Ready', status: 'False', reason: 'A', message: 'a' }, 1, t0);
-    const b = setCondition(a, { type: 'Ready', status: 'False', reason: 'B', message: 'b' }, 2, t1);
+    const a = setCondition([], { type: 'Ready', status: 'False', reason: 'Deleting', message: 'a' }, 1, t0);
+    const b = setCondition(a, { type: 'Ready', status: 'False', reason: 'Progressing', message: 'b' }, 2, t1);
     assert.equal(getCondition(b, 'Ready')?.lastTransitionTime, '2026-01-01T00:00:00Z');
     assert.equal(getCondition(b, 'Ready')?.observedGeneration, 2);
-    assert.equal(getCondition(b, 'Ready')?.reason, 'B');
+    assert.equal(getCondition(b, 'Ready')?.reason, 'Progressing');
     const c = setCondition(b, { type: 'Ready', status: 'True', reason: 'Reconciled', message: 'ok' }, 2, t1);
     assert.equal(getCondition(c, 'Ready')?.lastTransitionTime, '2026-01-01T01:00:00Z');
   });
 
   it('preserves order and does not mutate its input', () => {
-    const a = setCondition([], { type: 'X', status: true, reason: 'R', message: '' }, 1, t0);
-    const b = setCondition(a, { type: 'Y', status: true, reason: 'R', message: '' }, 1, t0);
-    const c = setCondition(b, { type: 'X', status: false, reason: 'R', message: '' }, 1, t1);
+    const a = setCondition([], { type: 'X', status: true, reason: 'Reconciled', message: '' }, 1, t0);
+    const b = setCondition(a, { type: 'Y', status: true, reason: 'Reconciled', message: '' }, 1, t0);
+    const c = setCondition(b, { type: 'X', status: false, reason: 'Reconciled', message: '' }, 1, t1);
     assert.deepEqual(
       c.map((x) => x.type),
       ['X', 'Y'],
@@ -49,7 +49,12 @@ describe('setCondition', () => {
   });
 
   it('caps long messages', () => {
-    const list = setCondition([], { type: 'X', status: false, reason: 'R', message: 'x'.repeat(40_000) }, 1, t0);
+    const list = setCondition(
+      [],
+      { type: 'X', status: false, reason: 'Reconciled', message: 'x'.repeat(40_000) },
+      1,
+      t0,
+    );
     assert.ok((list[0]?.message.length ?? 0) <= 32_003);
   });
 
@@ -93,7 +98,7 @@ describe('summarizeReady', () => {
       t0,
     );
     assert.equal(
-      getCondition(summarizeReady(list, ['StorageReady', 'Available'], 1, 'R', '', t0), 'Ready')?.status,
+      getCondition(summarizeReady(list, ['StorageReady', 'Available'], 1, 'Reconciled', '', t0), 'Ready')?.status,
       'Unknown',
     );
     assert.equal(

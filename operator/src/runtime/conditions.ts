@@ -1,6 +1,7 @@
 // Condition helpers (cert-manager's apiutil.SetCondition): stamp observedGeneration, keep lastTransitionTime unless
 // the status flips, and compare statuses deeply so a reconcile writes status only when something changed.
 import { isDeepStrictEqual } from 'node:util';
+import { asReason, Reason } from '../api/conditions.ts';
 import type { Condition } from '../api/types.generated.ts';
 import { StallingError, WaitingError } from './errors.ts';
 
@@ -9,7 +10,8 @@ export type ConditionStatus = Condition['status'];
 export interface ConditionInput {
   type: string;
   status: ConditionStatus | boolean;
-  reason: string;
+  /** Only from the registry (api/conditions.ts): alerts and scripts match on reasons. */
+  reason: Reason;
   message: string;
 }
 
@@ -63,7 +65,7 @@ export function summarizeReady(
   conditions: readonly Condition[] | undefined,
   dependsOn: readonly string[],
   generation: number | undefined,
-  readyReason: string,
+  readyReason: Reason,
   readyMessage: string,
   now: Date = new Date(),
 ): Condition[] {
@@ -72,7 +74,7 @@ export function summarizeReady(
     if (c === undefined) {
       return setCondition(
         conditions,
-        { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: `${type} not yet determined` },
+        { type: 'Ready', status: 'Unknown', reason: Reason.Progressing, message: `${type} not yet determined` },
         generation,
         now,
       );
@@ -80,7 +82,7 @@ export function summarizeReady(
     if (c.status !== 'True') {
       return setCondition(
         conditions,
-        { type: 'Ready', status: 'False', reason: c.reason, message: `${type}: ${c.message}` },
+        { type: 'Ready', status: 'False', reason: asReason(c.reason), message: `${type}: ${c.message}` },
         generation,
         now,
       );
@@ -103,7 +105,7 @@ export function markUnexplainedFailure(
   conditions: readonly Condition[] | undefined,
   failure: unknown,
   generation: number | undefined,
-  reason: string,
+  reason: Reason,
   supersede: (ready: Condition | undefined) => boolean,
 ): Condition[] {
   const list = [...(conditions ?? [])];

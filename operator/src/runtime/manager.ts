@@ -28,6 +28,7 @@ export class Manager {
   readonly #logger: Logger;
   readonly #informers = new Map<string, Informer<KubeObject>>();
   readonly #controllers: Controller<KubeObject>[] = [];
+  readonly #runnables: ((leaderSignal: AbortSignal) => Promise<void>)[] = [];
   #elector: LeaderElector | undefined;
   #http: OperatorHttpServer | undefined;
   #httpReady: Promise<OperatorHttpServer> | undefined;
@@ -74,6 +75,11 @@ export class Manager {
     this.#controllers.push(controller as unknown as Controller<KubeObject>);
   }
 
+  /** A background task that runs while this replica leads, beside the controllers (e.g. a poller). */
+  addRunnable(run: (leaderSignal: AbortSignal) => Promise<void>): void {
+    this.#runnables.push(run);
+  }
+
   isLeader(): boolean {
     return this.#elector === undefined ? true : this.#elector.isLeader();
   }
@@ -105,7 +111,10 @@ export class Manager {
     }
     const informers = [...this.#informers.values()].map((i) => i.run(signal));
     const runControllers = async (leaderSignal: AbortSignal): Promise<void> => {
-      await Promise.all(this.#controllers.map((c) => c.run(leaderSignal)));
+      await Promise.all([
+        ...this.#controllers.map((c) => c.run(leaderSignal)),
+        ...this.#runnables.map((r) => r(leaderSignal)),
+      ]);
     };
     try {
       if (this.#o.leaderElection === undefined) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Backoff } from './backoff.ts';
+import { FairQueue, tenantOf } from './fair-queue.ts';
 import { WorkQueue } from './work-queue.ts';
 
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -121,6 +122,34 @@ describe('WorkQueue', () => {
     assert.equal(await pending, undefined);
     q.add('k');
     assert.equal(await q.get(), 'k', 'the aborted waiter did not swallow the key');
+  });
+});
+
+describe('fair across namespaces', () => {
+  it("one tenant's backlog delays another tenant's next key by one turn, not by the backlog", async () => {
+    const q = new WorkQueue();
+    for (let i = 0; i < 1000; i++) q.add(`noisy/s${i}`);
+    q.add('quiet/a');
+    q.add('quiet/b');
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const k = await q.get();
+      if (k === undefined) break;
+      order.push(k);
+      q.done(k);
+    }
+    assert.deepEqual(order, ['noisy/s0', 'quiet/a', 'noisy/s1', 'quiet/b']);
+    assert.equal(q.length, 998);
+  });
+
+  it('within one namespace keys stay first in, first out; cluster-scoped keys form their own group', () => {
+    const f = new FairQueue();
+    for (const k of ['a/1', 'a/2', 'profile', 'b/1', 'a/3']) f.push(k);
+    const out: (string | undefined)[] = [];
+    while (f.length > 0) out.push(f.shift());
+    assert.deepEqual(out, ['a/1', 'profile', 'b/1', 'a/2', 'a/3']);
+    assert.equal(tenantOf('ns/name'), 'ns');
+    assert.equal(tenantOf('cluster-scoped'), '');
   });
 });
 

@@ -1,7 +1,9 @@
 // A work queue with client-go's semantics: a key is queued at most once however many events arrive (de-duplication),
 // a key being processed is never handed to a second worker (serialised per key; an add during processing queues it
-// again once done), and failed keys come back after an exponential backoff with jitter.
+// again once done), and failed keys come back after an exponential backoff with jitter. Waiting keys are handed out
+// fairly across namespaces (fair-queue.ts): one tenant's churn never delays another tenant's changes.
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { FairQueue } from './fair-queue.ts';
 
 export interface WorkQueueHooks {
   /** Keys waiting (not counting those being processed). */
@@ -19,7 +21,7 @@ export interface WorkQueueOptions {
 }
 
 export class WorkQueue {
-  readonly #queue: string[] = [];
+  readonly #queue = new FairQueue();
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #enqueuedAt = new Map<string, number>();
@@ -123,7 +125,7 @@ export class WorkQueue {
 
   /** Keys waiting or scheduled for later. */
   pendingKeys(): string[] {
-    return [...new Set([...this.#queue, ...this.#delayed.keys()])];
+    return [...new Set([...this.#queue.keys(), ...this.#delayed.keys()])];
   }
 
   isProcessing(key: string): boolean {

@@ -56,3 +56,31 @@ describe('PasswordHasher', () => {
     assert.equal(h.size, 2);
   });
 });
+
+describe('PasswordHasher with format Hash (imported for migration)', () => {
+  const src = { secretUid: 'u', resourceVersion: '1', username: 'alice', format: 'Hash' as const };
+  const h = new PasswordHasher();
+  it('copies a bcrypt, argon2id or sha512-crypt hash as it is (whitespace trimmed)', async () => {
+    for (const hash of [
+      '$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW',
+      '$argon2id$v=19$m=4096,t=3,p=2$c2Z0cGdhdGUtc2FsdC0xNg$7ZHYJt5u6Rbh9yNSZ4kEdUvUoDUTaDqsBbOnYhS2xQ0',
+      '$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1',
+    ]) {
+      assert.equal(await h.hash(Buffer.from(`${hash}\n`), src), hash);
+    }
+  });
+  it('refuses a plaintext, another scheme or an out-of-bounds cost, without quoting the value', async () => {
+    for (const bad of [
+      'hunter2hunter2',
+      '$1$salt$abcdefghijklmnopqrstuv',
+      '$2b$20$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW',
+    ]) {
+      await assert.rejects(h.hash(Buffer.from(bad), src), (err: unknown) => {
+        assert.ok(err instanceof InvalidPasswordError);
+        assert.match(err.message, /format Hash: not a supported hash; use bcrypt/);
+        assert.ok(!err.message.includes(bad));
+        return true;
+      });
+    }
+  });
+});

@@ -5,6 +5,7 @@
 // while a changed password (new resourceVersion) gets a fresh salt. The salt never depends on the password itself,
 // so it gives an attacker holding the table nothing cheaper to test guesses against than scrypt.
 import { createHash, scrypt } from 'node:crypto';
+import { IMPORTED_HASH_LIMITS, parseImportedHash } from '../../../common/src/users/imported-hash.ts';
 import { InvalidPasswordError } from './errors.ts';
 
 export interface ScryptParams {
@@ -39,6 +40,22 @@ export interface PasswordSource {
   readonly secretUid: string;
   readonly resourceVersion: string;
   readonly username: string;
+  /** `Hash`: the Secret holds a hash imported from another system (passwordSecretRef.format); default Plaintext. */
+  readonly format?: 'Plaintext' | 'Hash';
+}
+
+const L = IMPORTED_HASH_LIMITS;
+const IMPORT_FORMATS =
+  `bcrypt ($2a$/$2b$/$2y$, cost ${L.bcryptCost.min}-${L.bcryptCost.max}), argon2id (PHC string, m <= ` +
+  `${L.argon2.maxMemoryKiB} KiB, t <= ${L.argon2.maxIterations}, p <= ${L.argon2.maxParallelism}) or sha512-crypt ` +
+  `($6$, rounds ${L.sha512Rounds.min}-${L.sha512Rounds.max})`;
+
+/** An imported hash, checked and copied as it is. Throws InvalidPasswordError (never quoting the value). */
+export function importedHash(value: Buffer): string {
+  const text = value.toString('utf8').trim();
+  if (!parseImportedHash(text))
+    throw new InvalidPasswordError(`format Hash: not a supported hash; use ${IMPORT_FORMATS}`);
+  return text;
 }
 
 export function saltFor(source: PasswordSource): Buffer {
@@ -87,6 +104,13 @@ export class PasswordHasher {
     return this.#cache.size;
   }
   hash(password: Buffer, source: PasswordSource): Promise<string> {
+    if (source.format === 'Hash') {
+      try {
+        return Promise.resolve(importedHash(password));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     const digest = createHash('sha256').update(password).digest('hex');
     const key = `${source.secretUid}\0${source.resourceVersion}\0${source.username}\0${digest}`;
     const hit = this.#cache.get(key);

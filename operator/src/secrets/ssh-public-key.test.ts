@@ -71,6 +71,12 @@ describe('parseAuthorizedKey refuses bad keys with a reason', () => {
     { name: 'RSA 1024 bits', line: smallRsa, message: /too small/ },
     { name: 'two keys in one entry', line: `${ed}\n${ed}`, message: /line break/ },
     { name: 'private key pasted', line: '-----BEGIN OPENSSH PRIVATE KEY-----', message: /unsupported key type/ },
+    {
+      // A FIDO key is well formed but could never log in (the pod cannot verify sk signatures): refused, not Ready.
+      name: 'FIDO sk-ssh-ed25519 key',
+      line: `sk-ssh-ed25519@openssh.com ${Buffer.concat([sshString('sk-ssh-ed25519@openssh.com'), sshString(Buffer.alloc(32, 7)), sshString('ssh:')]).toString('base64')} me@yubikey`,
+      message: /key type "sk-ssh-ed25519@openssh.com" is not supported/,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

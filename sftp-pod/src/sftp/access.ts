@@ -1,7 +1,8 @@
 // The ONE place where a request's permissions are checked: what the table entry `needs` (handler.ts) against the
 // decoded arguments, in a fixed order — mount rules, permissions, handle kinds, the name rule, then the subtree rule.
 // Request handlers run only after this passed and never check permissions themselves.
-import { PERMISSIONS, type Permission, type ResolvedPath } from '../storage/jail.ts';
+import { PERMISSIONS, type Permission } from '../../../common/src/users/permission.ts';
+import type { ResolvedPath } from '../storage/jail.ts';
 import { Status } from './constants.ts';
 import type { Args, HandleNeed, MountRule, Needs, PathNeed, SessionContext } from './handler.ts';
 import { escapeName, type UnsafeNames, unsafeNameRefusal } from './names.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PERMISSIONS } from '../storage/jail.ts';
+import { PERMISSIONS } from '../../../common/src/users/permission.ts';
 import { WRITE_PERMISSIONS } from './access.ts';
 import { OpenFlags, PacketType, Status } from './constants.ts';
 import type { Handler, Needs } from './handler.ts';

@@ -209,7 +209,9 @@ export const FILE_HANDLERS: readonly Handler[] = [
       const handle = handleArg(r, s) as WriteHandle;
       const offset = r.u64();
       const data = r.bytes();
-      r.end();
+      // No r.end(): rclone 1.60's pkg/sftp sends its whole 32 KiB buffer after a short read, with the data length set
+      // to the bytes read. OpenSSH's sftp-server skips whatever follows a request, so such clients work there; the
+      // length field is authoritative and the rest is ignored here too (clients-libs.test.ts, rclone).
       return { handle, offset, data };
     },
     async run(s, res, a) {

@@ -37,7 +37,8 @@ function onePath(r: Reader, s: SessionContext): PathArgs {
   return { path };
 }
 
-function twoPaths(r: Reader, s: SessionContext): RenameArgs {
+/** RENAME and posix-rename: source and target paths. */
+export function decodeRename(r: Reader, s: SessionContext): RenameArgs {
   const path = pathArg(r, s);
   const target = pathArg(r, s);
   r.end();
@@ -56,8 +57,6 @@ export function renameNeeds(overwrite: boolean): Needs {
     subtree: { permission: 'rename', to: 'target' },
   };
 }
-
-export const decodeRename = twoPaths;
 
 export async function runRename(s: SessionContext, a: RenameArgs, overwrite: boolean): Promise<void> {
   if (a.path.key === a.target.key) return;

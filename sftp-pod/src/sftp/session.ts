@@ -1,6 +1,6 @@
 // One SFTP v3 session on a raw subsystem channel: framing, ordering, backpressure, and dispatch through the request
 // table (handler-table.ts). What each request needs is checked in access.ts, errors become a status in status-map.ts,
-// replies are encoded in replies.ts, handles live in handles.ts and bandwidth pacing in pacing.ts.
+// replies are encoded in replies.ts, handles live in handles.ts and bandwidth pacing in pacer.ts.
 //
 // Requests are processed strictly one at a time, in arrival order, and the channel is paused while one is in
 // progress. That single rule gives us three properties at once:
@@ -159,6 +159,8 @@ export class SftpSession {
     await Promise.allSettled(handles.map((h) => this.#release(h, reason)));
     if (handles.length > 0) this.#log.info('sftp session ended with open handles', { reason, handles: handles.length });
     try {
+      // sshd reports a subsystem's exit status before closing; scp in SFTP mode (OpenSSH >= 9) fails without one.
+      (this.#channel as Duplex & { exit?: (status: number) => void }).exit?.(reason === 'client EOF' ? 0 : 1);
       this.#channel.end();
     } catch {
       // already destroyed

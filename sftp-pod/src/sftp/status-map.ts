@@ -1,6 +1,7 @@
 // The ONE place that turns storage errors into SFTP status codes and client-visible messages (cf. SFTPGo's
 // GetFsError). StorageError messages are written to be safe for clients (docs: storage/errors.ts); anything else is
 // an internal error whose details stay in the log.
+import { CodedError } from '../../../common/src/errors/coded-error.ts';
 import { StorageError, type StorageErrorCode } from '../storage/errors.ts';
 import { PacketError } from './codec.ts';
 import { Status, type StatusCode } from './constants.ts';
@@ -35,12 +36,10 @@ const BY_CODE = {
 } as const satisfies Readonly<Record<StorageErrorCode, StatusCode>>;
 
 /** Errors raised by the SFTP layer itself (permission checks, unsupported operations), already client-safe. */
-export class SftpStatusError extends Error {
-  readonly code = 'SFTPGATE_SFTP_STATUS';
+export class SftpStatusError extends CodedError<'SFTPGATE_SFTP_STATUS'> {
   readonly status: StatusCode;
   constructor(status: StatusCode, message: string) {
-    super(message);
-    this.name = 'SftpStatusError';
+    super('SFTPGATE_SFTP_STATUS', message);
     this.status = status;
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createPathJail, type JailUser, type Permission } from '../storage/jail.ts';
+import type { Permission } from '../../../common/src/users/permission.ts';
+import { createPathJail, type JailUser } from '../storage/jail.ts';
 import { subtreeRefusal } from './subtree.ts';
 
 const ALL: Permission[] = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'];

@@ -3,7 +3,8 @@
 // directories inside the subtree are boundaries where the rights change; the check visits each of them. Without it, a
 // user with a read-only `/ro` renamed `/ro` to `/x` (allowed by `/`'s rename permission) and then deleted the moved
 // objects, which `/x` no longer protected. Pure: only the jail's rules, no I/O.
-import type { PathJail, Permission, ResolvedPath } from '../storage/jail.ts';
+import type { Permission } from '../../../common/src/users/permission.ts';
+import type { PathJail, ResolvedPath } from '../storage/jail.ts';
 
 function join(dir: string, rest: string): string {
   return dir === '/' ? rest || '/' : `${dir}${rest}`;

@@ -2,7 +2,7 @@
 // defender. Unknown users cost the same as known ones: a password is always run through scrypt (decoy hash), and a
 // public key is always compared against a list.
 import type { BlockList } from 'node:net';
-import ssh2, { type ParsedKey } from 'ssh2';
+import ssh2, { type AuthenticationType, type KeyboardAuthContext, type ParsedKey } from 'ssh2';
 import { verifyPassword } from '../users/password.ts';
 import { loginRefusal } from '../users/store.ts';
 import type { UserRecord } from '../users/types.ts';
@@ -35,8 +35,28 @@ export function findKey(user: UserRecord | undefined, algo: string, blob: Buffer
   });
 }
 
+/** The methods a client is told it may continue with after a failure. */
+export const AUTH_METHODS: AuthenticationType[] = ['publickey', 'password', 'keyboard-interactive'];
+
 export async function checkPassword(user: UserRecord | undefined, password: string): Promise<boolean> {
   return verifyPassword(password, user?.passwordHash);
+}
+
+/** Longest answer we hash: a keyboard-interactive reply is client bytes like a password (ssh2 caps the packet). */
+const MAX_ANSWER = 1024;
+
+/**
+ * keyboard-interactive as a password login: one hidden prompt, the answer checked exactly like `password` (same
+ * hash, decoy for unknown and key-only users, so the same timing). Resolves to the password, or '' when the client
+ * answered with no or several responses (still a failed attempt, still hashed).
+ */
+export function promptPassword(ctx: KeyboardAuthContext): Promise<string> {
+  return new Promise((resolve) => {
+    ctx.prompt([{ prompt: 'Password: ', echo: false }], (answers) => {
+      const answer = answers.length === 1 ? (answers[0] ?? '') : '';
+      resolve(answer.length > MAX_ANSWER ? '' : answer);
+    });
+  });
 }
 
 export type PolicyRefusal = 'disabled' | 'expired' | 'cidr';

@@ -7,7 +7,7 @@ import type { AuthMethod, AuthResult, Metrics } from '../telemetry/metrics.ts';
 import type { UsersStore } from '../users/store.ts';
 import type { UserRecord } from '../users/types.ts';
 import type { AlgorithmPolicy } from './algorithms.ts';
-import { checkPassword, findKey, policyRefusal } from './auth.ts';
+import { AUTH_METHODS, checkPassword, findKey, policyRefusal, promptPassword } from './auth.ts';
 import type { Conn } from './conn.ts';
 import { type Defender, Score } from './defender.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -63,23 +63,22 @@ export class Authenticator {
     this.#count(method, 'failure');
     const banned = score && this.#o.defender.record(conn.ip, Score.failedLogin, attempt);
     if (banned) this.#onBan(conn.ip);
-    ctx.reject(['publickey', 'password']);
+    ctx.reject(AUTH_METHODS);
     if (banned || conn.failures >= this.#o.maxAuthTries) conn.client?.end();
   }
 
   async authenticate(conn: Conn, ctx: AuthContext): Promise<void> {
     const method = ctx.method;
     if (this.#o.defender.isBanned(conn.ip)) {
-      this.#count(method === 'password' ? 'password' : 'publickey', 'banned');
+      this.#count(method === 'password' || method === 'keyboard-interactive' ? method : 'publickey', 'banned');
       ctx.reject();
       conn.client?.end();
       return;
     }
-    if (method !== 'publickey' && method !== 'password') {
+    if (method !== 'publickey' && method !== 'password' && method !== 'keyboard-interactive') {
       // `none` is every client's first probe to learn the methods: not an attempt, so not counted (a failure count
-      // would make the auth-failure alert fire on ordinary traffic). keyboard-interactive is refused and counted.
-      if (method === 'keyboard-interactive') this.#count(method, 'failure');
-      ctx.reject(['publickey', 'password']);
+      // would make the auth-failure alert fire on ordinary traffic).
+      ctx.reject(AUTH_METHODS);
       return;
     }
     const user = this.#o.users.get(ctx.username);
@@ -107,8 +106,10 @@ export class Authenticator {
           (!sha1 || this.#o.policy.allowSha1Signatures) && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true;
       }
     } else {
-      attempt = attemptId(method, ctx.username, ctx.password);
-      const password = ctx.password;
+      // keyboard-interactive is a password login: one hidden prompt (answered before a hashing slot is taken), then
+      // exactly the password check, scoring and timing (auth.ts promptPassword).
+      const password = method === 'password' ? ctx.password : await promptPassword(ctx);
+      attempt = attemptId('password', ctx.username, password);
       ok = await this.#o.hashing.run(() => checkPassword(user, password));
     }
     if (!ok || !user) {
@@ -124,7 +125,7 @@ export class Authenticator {
     if (refusal) {
       this.#count(method, refusal);
       conn.log.info('login refused', { user: user.username, method, reason: refusal });
-      ctx.reject(['publickey', 'password']);
+      ctx.reject(AUTH_METHODS);
       conn.client?.end();
       return;
     }
@@ -134,7 +135,7 @@ export class Authenticator {
       conn.log.info('login refused', { user: user.username, method, reason: 'max_sessions', max });
       // A valid credential at its limit is not a guess; scored so a reconnect loop still backs off, once per guess.
       this.#o.defender.record(conn.ip, Score.limitExceeded, `${attempt}:limit`);
-      ctx.reject(['publickey', 'password']);
+      ctx.reject(AUTH_METHODS);
       conn.client?.end();
       return;
     }

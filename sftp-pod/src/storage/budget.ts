@@ -39,6 +39,10 @@ export class ByteBudget {
   get available(): number {
     return this.capacity - this.#used;
   }
+  /** The pause hook, for budgets nested inside this one (fair shares): a wait at any level is a backpressure pause. */
+  get onPause(): (() => void) | undefined {
+    return this.#hooks.onPause;
+  }
   /** Acquires that had to wait, since construction. */
   get pauses(): number {
     return this.#pauses;

@@ -147,3 +147,48 @@ test('fairShares: defaults, floors and caps', () => {
   }
   assert.throws(() => new FairBudget(new ByteBudget(10), { perUserBytes: 11, perSessionBytes: 5, waitMs: 0 }));
 });
+
+test('a wait at the session or user level counts as a backpressure pause of the pod budget', async () => {
+  let pauses = 0;
+  const pod = new ByteBudget(1000, { onPause: () => pauses++ });
+  const fair = new FairBudget(pod, { perUserBytes: 500, perSessionBytes: 100, waitMs: 0 });
+  const lease = fair.lease('alice', 's1');
+  await lease.acquire(100);
+  const waiting = lease.acquire(100);
+  assert.equal(pauses, 1, 'the session share was full: one pause');
+  lease.release(100);
+  await waiting;
+  lease.release(100);
+  lease.close();
+});
+
+test('read-ahead never holds more than half the pod budget, and leaves the rest to uploads', async () => {
+  const pod = new ByteBudget(100);
+  const fair = new FairBudget(pod, { perUserBytes: 40, perSessionBytes: 40, waitMs: 0 });
+  let chunks = 0;
+  while (fair.readAhead.tryAcquire(10)) chunks++;
+  assert.equal(chunks, 5);
+  assert.equal(fair.readAhead.used, 50);
+  const upload = fair.lease('alice', 's1');
+  await upload.acquire(40);
+  assert.equal(pod.used, 90);
+  upload.release(40);
+  await fair.lease('bob', 's2').acquire(40);
+  assert.equal(fair.readAhead.tryAcquire(11), false, 'the pod has only 10 left');
+  fair.readAhead.release(50);
+  assert.equal(pod.used, 40);
+  assert.equal(fair.readAhead.tryAcquire(60), false, 'above the ceiling');
+});
+
+test('a part larger than the shares (very large files) is charged the whole share, and in full at the pod', async () => {
+  const pod = new ByteBudget(100);
+  const fair = new FairBudget(pod, { perUserBytes: 30, perSessionBytes: 20, waitMs: 0 });
+  const a = fair.lease('u', 's');
+  assert.equal(a.capacity, 100);
+  await a.acquire(60);
+  assert.equal(pod.used, 60);
+  assert.equal(fair.userUsed('u'), 30);
+  assert.equal(a.tryAcquire(1), false, 'the session share is taken whole');
+  a.release(60);
+  assert.equal(fair.userUsed('u'), 0);
+});

@@ -6,7 +6,7 @@
 // Per-user and per-session budgets exist only while used (refcounted leases), so the maps stay as small as the set of
 // users with transfers in progress.
 
-import { ByteBudget } from './budget.ts';
+import { ByteBudget, type ByteBudgetHooks } from './budget.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import type { UploadBudget } from './upload-sink.ts';
 
@@ -26,11 +26,25 @@ interface Entry {
 
 type Level = 'session' | 'user' | 'pod';
 
+/** Budget for read-ahead chunks: never waits. */
+export interface ReadAheadBudget {
+  /** Takes n bytes if free now (within the read-ahead ceiling and the pod budget); false otherwise. */
+  tryAcquire(n: number): boolean;
+  release(n: number): void;
+  /** Bytes read-ahead holds now. */
+  readonly used: number;
+}
+
 export class FairBudget {
   readonly pod: ByteBudget;
   readonly options: FairBudgetOptions;
   readonly #users = new Map<string, Entry>();
   readonly #sessions = new Map<string, Entry>();
+  /**
+   * Read-ahead never holds more than half the pod budget: it is taken without waiting, and a reader that opens many
+   * files and stops reading would otherwise hold budget every upload then waits for. Reads beyond it are direct GETs.
+   */
+  readonly readAhead: ReadAheadBudget;
 
   /** Throws RangeError when a share is not a positive integer or exceeds the pod budget. */
   constructor(pod: ByteBudget, options: FairBudgetOptions) {
@@ -45,6 +59,22 @@ export class FairBudget {
     if (!Number.isSafeInteger(options.waitMs) || options.waitMs < 0) throw new RangeError('waitMs must be >= 0');
     this.pod = pod;
     this.options = options;
+    const ceiling = new ByteBudget(Math.max(1, Math.floor(pod.capacity / 2)));
+    this.readAhead = {
+      tryAcquire: (n) => {
+        if (n > ceiling.capacity || !ceiling.tryAcquire(n)) return false;
+        if (pod.tryAcquire(n)) return true;
+        ceiling.release(n);
+        return false;
+      },
+      release: (n) => {
+        pod.release(n);
+        ceiling.release(n);
+      },
+      get used() {
+        return ceiling.used;
+      },
+    };
   }
 
   /** Users and sessions with a live lease (for tests and gauges). */
@@ -62,8 +92,9 @@ export class FairBudget {
 
   /** A lease for one transfer; `close()` it once the transfer holds nothing. */
   lease(user: string, sessionId: string): BudgetLease {
-    const u = ref(this.#users, user, this.options.perUserBytes);
-    const s = ref(this.#sessions, sessionId, Math.min(this.options.perSessionBytes, this.options.perUserBytes));
+    const hooks = this.pod.onPause ? { onPause: this.pod.onPause } : {};
+    const u = ref(this.#users, user, this.options.perUserBytes, hooks);
+    const s = ref(this.#sessions, sessionId, Math.min(this.options.perSessionBytes, this.options.perUserBytes), hooks);
     return new BudgetLease(this, s.budget, u.budget, () => {
       unref(this.#users, user);
       unref(this.#sessions, sessionId);
@@ -85,7 +116,10 @@ export class BudgetLease implements UploadBudget {
       ['user', user],
       ['pod', fair.pod],
     ];
-    this.capacity = Math.min(session.capacity, user.capacity, fair.pod.capacity);
+    // A part can outgrow the shares (parts double every 900: 64 MiB at ~105 GiB with 8 MiB parts). Such a part is
+    // charged the whole share at the session and user levels and in full at the pod, so very large files still upload
+    // (one such part at a time per session) and the pod budget stays exact.
+    this.capacity = fair.pod.capacity;
     this.#onClose = onClose;
   }
 
@@ -101,13 +135,13 @@ export class BudgetLease implements UploadBudget {
     const taken: ByteBudget[] = [];
     for (const [level, budget] of this.#levels) {
       try {
-        await budget.acquire(n, combined);
+        await budget.acquire(charge(budget, n), combined);
       } catch (err) {
-        for (const b of taken) b.release(n);
+        for (const b of taken) b.release(charge(b, n));
         if (deadline?.aborted && !signal?.aborted) {
           throw new StorageError(
             StorageErrorCode.Busy,
-            `waited ${Math.round(waitMs / 1000)} s for upload memory: the ${level}'s share ` +
+            `waited ${Number((waitMs / 1000).toFixed(1))} s for upload memory: the ${level}'s share ` +
               `(${budget.capacity} bytes) stayed full; try again later or with fewer transfers at once`,
             { cause: err },
           );
@@ -122,8 +156,8 @@ export class BudgetLease implements UploadBudget {
   tryAcquire(n: number): boolean {
     const taken: ByteBudget[] = [];
     for (const [, budget] of this.#levels) {
-      if (!budget.tryAcquire(n)) {
-        for (const b of taken) b.release(n);
+      if (!budget.tryAcquire(charge(budget, n))) {
+        for (const b of taken) b.release(charge(b, n));
         return false;
       }
       taken.push(budget);
@@ -132,7 +166,10 @@ export class BudgetLease implements UploadBudget {
   }
 
   release(n: number): void {
-    for (let i = this.#levels.length - 1; i >= 0; i--) (this.#levels[i] as readonly [Level, ByteBudget])[1].release(n);
+    for (let i = this.#levels.length - 1; i >= 0; i--) {
+      const budget = (this.#levels[i] as readonly [Level, ByteBudget])[1];
+      budget.release(charge(budget, n));
+    }
   }
 
   /** Idempotent. The caller holds nothing any more (every acquire was released). */
@@ -143,10 +180,15 @@ export class BudgetLease implements UploadBudget {
   }
 }
 
-function ref(map: Map<string, Entry>, key: string, capacity: number): Entry {
+/** What n bytes cost at one level: at most its whole capacity (the pod's capacity bounds n itself). */
+function charge(budget: ByteBudget, n: number): number {
+  return Math.min(n, budget.capacity);
+}
+
+function ref(map: Map<string, Entry>, key: string, capacity: number, hooks: ByteBudgetHooks): Entry {
   let e = map.get(key);
   if (e === undefined) {
-    e = { budget: new ByteBudget(capacity), refs: 0 };
+    e = { budget: new ByteBudget(capacity, hooks), refs: 0 };
     map.set(key, e);
   }
   e.refs++;

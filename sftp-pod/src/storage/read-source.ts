@@ -6,6 +6,7 @@
 
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { StorageError, StorageErrorCode } from './errors.ts';
+import type { ReadAheadBudget } from './fair-budget.ts';
 import type { S3Context } from './s3-context.ts';
 import type { ReadSource } from './types.ts';
 
@@ -17,6 +18,8 @@ export interface ReadSourceOptions {
   readonly etag: string | undefined;
   readonly chunkBytes: number;
   readonly concurrency: number;
+  /** Where read-ahead chunks are accounted; default the pod budget. */
+  readonly budget?: ReadAheadBudget;
 }
 
 interface Chunk {
@@ -99,7 +102,7 @@ export class S3ReadSource implements ReadSource {
     const { chunkBytes, ctx } = this.#o;
     const start = index * chunkBytes;
     const bytes = Math.min(chunkBytes, this.size - start);
-    if (!ctx.podBudget.tryAcquire(bytes)) return;
+    if (!(this.#o.budget ?? ctx.podBudget).tryAcquire(bytes)) return;
     const data = this.#get(start, start + bytes, this.#ac.signal);
     data.catch(() => undefined); // observed by the read that needs it; don't crash on an unobserved prefetch
     this.#chunks.set(index, { index, bytes, data, released: false });
@@ -109,7 +112,7 @@ export class S3ReadSource implements ReadSource {
     this.#chunks.delete(chunk.index);
     if (chunk.released) return;
     chunk.released = true;
-    this.#o.ctx.podBudget.release(chunk.bytes);
+    (this.#o.budget ?? this.#o.ctx.podBudget).release(chunk.bytes);
   }
 
   async #get(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {

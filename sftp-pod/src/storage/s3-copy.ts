@@ -12,7 +12,7 @@ import {
   type HeadObjectCommandOutput,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { StorageError, StorageErrorCode } from './errors.ts';
+import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { S3Context } from './s3-context.ts';
 import { head } from './s3-probe.ts';
 
@@ -30,6 +30,25 @@ export interface CopyOptions {
   readonly replaceMetadata?: Record<string, string>;
   /** Adds If-None-Match to the multipart Complete; CopyObject has no such condition in S3's API. */
   readonly noOverwrite?: boolean;
+}
+
+/**
+ * CopySourceIfMatch refused (412, classified ALREADY_EXISTS): the source was replaced after we looked at it. Say so,
+ * instead of the "target exists" an ALREADY_EXISTS would suggest; nothing was copied.
+ */
+async function sourceChanged<T>(what: string, request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    if (!isStorageError(err, StorageErrorCode.AlreadyExists)) throw err;
+    throw new StorageError(
+      StorageErrorCode.Failure,
+      `${what}: the source changed during the copy; nothing was copied`,
+      {
+        cause: err,
+      },
+    );
+  }
 }
 
 function copySource(bucket: string, key: string): string {
@@ -57,25 +76,28 @@ export async function copyObject(
   const metadata = opts.replaceMetadata ?? src.Metadata ?? {};
   const ifMatch = src.ETag === undefined ? {} : { CopySourceIfMatch: src.ETag };
   if (size <= settings.multipartCopyThresholdBytes) {
-    await ctx.send(
-      'CopyObject',
+    await sourceChanged(
       what,
-      signal,
-      (o) =>
-        ctx.client.send(
-          new CopyObjectCommand({
-            Bucket: ctx.bucket,
-            Key: toKey,
-            CopySource: source,
-            ...ifMatch,
-            MetadataDirective: 'REPLACE',
-            Metadata: metadata,
-            ContentType: src.ContentType ?? 'application/octet-stream',
-            ...ctx.writeHeaders,
-          }),
-          o,
-        ),
-      size,
+      ctx.send(
+        'CopyObject',
+        what,
+        signal,
+        (o) =>
+          ctx.client.send(
+            new CopyObjectCommand({
+              Bucket: ctx.bucket,
+              Key: toKey,
+              CopySource: source,
+              ...ifMatch,
+              MetadataDirective: 'REPLACE',
+              Metadata: metadata,
+              ContentType: src.ContentType ?? 'application/octet-stream',
+              ...ctx.writeHeaders,
+            }),
+            o,
+          ),
+        size,
+      ),
     );
     return src;
   }
@@ -103,24 +125,27 @@ export async function copyObject(
     const worker = async () => {
       for (let i = next++; i < ranges.length; i = next++) {
         const [s, e] = ranges[i] as [number, number];
-        const out = await ctx.send(
-          'UploadPartCopy',
+        const out = await sourceChanged(
           what,
-          signal,
-          (o) =>
-            ctx.client.send(
-              new UploadPartCopyCommand({
-                Bucket: ctx.bucket,
-                Key: toKey,
-                UploadId: uploadId,
-                PartNumber: i + 1,
-                CopySource: source,
-                CopySourceRange: `bytes=${s}-${e}`,
-                ...ifMatch,
-              }),
-              o,
-            ),
-          e - s + 1,
+          ctx.send(
+            'UploadPartCopy',
+            what,
+            signal,
+            (o) =>
+              ctx.client.send(
+                new UploadPartCopyCommand({
+                  Bucket: ctx.bucket,
+                  Key: toKey,
+                  UploadId: uploadId,
+                  PartNumber: i + 1,
+                  CopySource: source,
+                  CopySourceRange: `bytes=${s}-${e}`,
+                  ...ifMatch,
+                }),
+                o,
+              ),
+            e - s + 1,
+          ),
         );
         const etag = out.CopyPartResult?.ETag;
         if (!etag) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 UploadPartCopy returned no ETag`);

@@ -111,15 +111,21 @@ export async function missingFile(ctx: S3Context, key: string, signal?: AbortSig
   return new StorageError(StorageErrorCode.NotFound, `${subject('open', key)}: no such file`);
 }
 
-/** Every key under `dirKey/` (no delimiter). Throws TOO_MANY_OBJECTS past `max`. */
+/** One object of a listing: its key and ETag. */
+export interface ListedObject {
+  readonly key: string;
+  readonly etag: string | undefined;
+}
+
+/** Every object under `dirKey/` (no delimiter), with its ETag. Throws TOO_MANY_OBJECTS past `max`. */
 export async function keysUnder(
   ctx: S3Context,
   dirKey: string,
   max: number,
   what: string,
   signal?: AbortSignal,
-): Promise<string[]> {
-  const keys: string[] = [];
+): Promise<ListedObject[]> {
+  const keys: ListedObject[] = [];
   let token: string | undefined;
   do {
     const out = await ctx.send('ListObjectsV2', what, signal, (o) =>
@@ -133,7 +139,7 @@ export async function keysUnder(
         o,
       ),
     );
-    for (const c of out.Contents ?? []) if (c.Key !== undefined) keys.push(c.Key);
+    for (const c of out.Contents ?? []) if (c.Key !== undefined) keys.push({ key: c.Key, etag: c.ETag });
     if (keys.length > max) {
       throw new StorageError(
         StorageErrorCode.TooManyObjects,

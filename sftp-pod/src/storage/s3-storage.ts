@@ -19,9 +19,10 @@ import { auditMetadata, timeMetadata } from './object-metadata.ts';
 import { checkPartSize, MAX_PART_BYTES, MIN_PART_BYTES } from './part-size.ts';
 import { S3ReadSource } from './read-source.ts';
 import { makeContext, makeWriteHeaders, type S3Context, type ServerSideEncryption } from './s3-context.ts';
-import { type CopySettings, copyObject, deleteMany, deleteObject } from './s3-copy.ts';
+import { type CopySettings, copyObject, deleteObject } from './s3-copy.ts';
 import { assertReadable } from './s3-errors.ts';
-import { directoryInfo, dirProbe, fileInfo, head, keysUnder, listedFile, missingFile, subject } from './s3-probe.ts';
+import { directoryInfo, dirProbe, fileInfo, head, listedFile, missingFile, subject } from './s3-probe.ts';
+import { renameDirectory, renameFile } from './s3-rename.ts';
 import type { FileInfo, ReadSource, Storage, StorageCapabilities, WriteOptions, WriteSink } from './types.ts';
 import { S3UploadSink } from './upload-sink.ts';
 
@@ -201,6 +202,7 @@ export class S3Storage implements Storage {
       etag: found.ETag,
       chunkBytes: this.#o.readAheadChunkBytes ?? 4 * MiB,
       concurrency: this.#o.downloadConcurrency,
+      budget: this.#fair.readAhead,
     });
   }
 
@@ -300,28 +302,14 @@ export class S3Storage implements Storage {
       if (dst !== undefined && !options.overwrite) {
         throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the target exists`);
       }
-      await copyObject(this.#ctx, this.#copy, fromKey, toKey, what, signal, { noOverwrite: !options.overwrite });
-      await deleteObject(this.#ctx, fromKey, what, signal);
+      await renameFile(this.#ctx, this.#copy, fromKey, toKey, options.overwrite, what, signal);
       return;
     }
     if (toKey.startsWith(`${fromKey}/`)) {
       throw new StorageError(StorageErrorCode.Failure, `${what}: cannot move a directory into itself`);
     }
     if (dst !== undefined) throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the target exists`);
-    const keys = await keysUnder(this.#ctx, fromKey, this.#o.maxRenameObjects, what, signal);
-    const copied: string[] = [];
-    try {
-      for (const key of keys) {
-        const target = `${toKey}/${key.slice(fromKey.length + 1)}`;
-        await copyObject(this.#ctx, this.#copy, key, target, what, signal, { noOverwrite: true });
-        copied.push(target);
-      }
-    } catch (err) {
-      // The source is untouched until every copy succeeded; take back the partial copies (best effort).
-      await deleteMany(this.#ctx, copied, what, AbortSignal.timeout(60_000)).catch(() => undefined);
-      throw err;
-    }
-    await deleteMany(this.#ctx, keys, what, signal);
+    await renameDirectory(this.#ctx, this.#copy, fromKey, toKey, this.#o.maxRenameObjects, what, signal);
   }
 
   async copy(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {

@@ -226,6 +226,7 @@ export class S3UploadSink implements WriteSink {
       const p = this.#uploadPart(part).finally(() => {
         this.#inflight.delete(p);
         this.#pump();
+        this.#maybeSettled(); // a failed upload settles when its last part in flight does
       });
       this.#inflight.add(p);
     }
@@ -367,7 +368,7 @@ export class S3UploadSink implements WriteSink {
       this.#fail(
         new StorageError(
           StorageErrorCode.Idle,
-          `${this.#o.what}: no data for ${Math.round(ms / 1000)} s while holding upload memory; the upload was ` +
+          `${this.#o.what}: no data for ${Number((ms / 1000).toFixed(1))} s while holding upload memory; the upload was ` +
             'released and nothing was stored',
         ),
       );

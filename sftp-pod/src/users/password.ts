@@ -1,7 +1,12 @@
-// Password hashes: `$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt b64>$<key b64>` (docs/users-table.md). The pod only
-// verifies; hashPassword exists for the standalone tooling and tests.
+// Password hashes: `$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt b64>$<key b64>` (docs/users-table.md), the operator's own,
+// and hashes imported for migration (bcrypt, argon2id, sha512-crypt: password-imported.ts, verified in a worker
+// thread). The pod only verifies; hashPassword exists for the standalone tooling and tests.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { parseImportedHash } from './password-imported.ts';
 
 const scryptAsync = promisify(scrypt) as (
   password: string | Buffer,
@@ -65,7 +70,47 @@ const DECOY = {
  */
 export async function verifyPassword(password: string, hash: string | null | undefined): Promise<boolean> {
   const parsed = hash ? parseScryptHash(hash) : undefined;
+  if (!parsed && hash && parseImportedHash(hash)) return verifyInWorker(password, hash);
   const target = parsed ?? DECOY;
   const key = await derive(password, target);
   return timingSafeEqual(key, target.key) && parsed !== undefined;
+}
+
+// One lazily started worker for imported hashes; requests queue in the worker (one CPU-bound verification at a
+// time: the defender and --max-auth-tries bound how many arrive).
+let worker: Worker | undefined;
+let nextId = 0;
+const pending = new Map<number, (ok: boolean) => void>();
+
+function imported(): Worker {
+  if (worker) return worker;
+  // .ts beside the sources, .js in the compiled build.
+  const ext = extname(fileURLToPath(import.meta.url));
+  const w = new Worker(new URL(`./password-worker${ext}`, import.meta.url));
+  w.on('message', (m: { id: number; ok: boolean }) => {
+    pending.get(m.id)?.(m.ok === true);
+    pending.delete(m.id);
+    if (pending.size === 0) w.unref();
+  });
+  const fail = () => {
+    // A crashed worker fails its pending logins (never admits them) and is replaced on the next attempt.
+    if (worker === w) worker = undefined;
+    for (const resolve of pending.values()) resolve(false);
+    pending.clear();
+  };
+  w.on('error', fail);
+  w.on('exit', fail);
+  worker = w;
+  return w;
+}
+
+function verifyInWorker(password: string, hash: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const id = nextId++;
+    pending.set(id, resolve);
+    const w = imported();
+    // Referenced only while a verification is pending: an idle worker never keeps the process alive.
+    w.ref();
+    w.postMessage({ id, password, hash });
+  });
 }

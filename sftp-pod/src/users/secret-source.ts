@@ -4,10 +4,10 @@
 // watchdog, and failures retry with a short backoff. Each shard is watched by name (fieldSelector
 // metadata.name=<shard>), because the pod's Role grants get/list/watch on exactly those names. Nothing here ever exits
 // the process.
-import { KubeConfig } from '@kubernetes/client-node';
 import { CodedError } from '../../../common/src/errors/coded-error.ts';
 import { Informer } from '../../../common/src/kube/informer.ts';
 import { KubeClient, type KubeObject, Resources } from '../../../common/src/kube/kube-client.ts';
+import { loadKubeAccess } from '../../../common/src/kube/kube-config.ts';
 import { UsersDocumentError, validateUsersDocument } from '../../../common/src/users/validate.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { UsersStore } from './store.ts';
@@ -54,13 +54,6 @@ function decode(secret: SecretObject, name: string): UsersDocument {
   return validateUsersDocument(doc, `Secret ${name}`);
 }
 
-function kubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromCluster();
-  return kc;
-}
-
 /**
  * Reads shard 0 and the shards it names, applies the combined table, then keeps watching. Resolves once the first
  * complete table was applied; throws SecretSourceError if that does not happen within initialTimeoutMs.
@@ -68,7 +61,10 @@ function kubeConfig(path: string | undefined): KubeConfig {
 export async function startSecretSource(o: SecretSourceOptions, signal: AbortSignal): Promise<void> {
   if (!o.shard0.endsWith('-0')) throw new SecretSourceError(`users Secret ${o.shard0} must be shard 0 (end in -0)`);
   const base = o.shard0.slice(0, -1);
-  const client = new KubeClient(kubeConfig(o.kubeconfig), { userAgent: 'sftpgate-sftp', requestTimeoutMs: 10_000 });
+  const client = new KubeClient(await loadKubeAccess(o.kubeconfig), {
+    userAgent: 'sftpgate-sftp',
+    requestTimeoutMs: 10_000,
+  });
   signal.addEventListener('abort', () => client.close(), { once: true });
 
   // Shard documents as last seen; `undefined` = not seen yet, `null` = the Secret does not exist.

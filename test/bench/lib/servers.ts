@@ -364,3 +364,18 @@ export async function startPod(
     tmp,
   );
 }
+
+/** Starts one of the compared servers; the MinIO-backed ones write under `<bucket>/<server's own prefix>/`. */
+export async function startServer(
+  name: ServerName,
+  key: ClientKey,
+  minio: Minio | undefined,
+  bucket: string,
+  podSettings: PodSettings,
+): Promise<BenchServer> {
+  if (name === 'openssh') return startOpenSsh(key);
+  if (!minio) throw new Error(`${name} needs MinIO`);
+  return name === 'rclone'
+    ? startRclone(key, minio, bucket, 'rclone')
+    : startPod(key, minio, bucket, 'pod', podSettings);
+}

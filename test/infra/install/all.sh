@@ -6,6 +6,7 @@ dir="$(dirname "$0")"
 bash "$dir/debian.sh" >/dev/null
 bash "$dir/moto.sh" >/dev/null
 bash "$dir/helm.sh" >/dev/null
+bash "$dir/clients.sh" >/dev/null
 # prometheus-operator's CRDs (from its Go module) for the chart's server-side dry-run of monitoring objects.
 bash "$dir/../../../charts/sftpgate/hack/fetch-monitoring-crds.sh" >/dev/null
 pids=()

@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { sftpServerFixture } from '../../../../test/fixtures/sftp-server.ts';
-import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
+import type { SftpStorageProfile, SftpUser } from '../../api/types.generated.ts';
+import type { PlacedServer } from '../../controllers/context.ts';
+import { locate } from '../../controllers/placement.ts';
+import { profileFixture, serverFixture as sharedServerFixture } from '../../controllers/testing/fixtures.ts';
 import { IamErrorCode } from './errors.ts';
 import { awsServer, createIamIntegration, IamReason, policyServer } from './integration.ts';
 import { buildSessionPolicy } from './session-policy.ts';
 
-function serverFixture(patch: (s: SftpServer['spec']) => void = () => {}): SftpServer {
-  return sftpServerFixture((spec) => {
-    spec.iam = { mode: 'STS', sts: { endpoint: 'http://minio:9000', durationSeconds: 3600 } };
-    spec.replicas = 2;
-    patch(spec);
+/** Server tenants/demo on a profile (region eu-west-1, mode STS unless patched): prefix sftpgate/tenants/demo. */
+function serverFixture(patch: (p: SftpStorageProfile['spec']) => void = () => {}): PlacedServer {
+  const profile = profileFixture((p) => {
+    p.region = 'eu-west-1';
+    p.iam = { mode: 'STS', sts: { endpoint: 'http://minio:9000', durationSeconds: 3600 } };
+    patch(p);
   });
+  return { server: sharedServerFixture(), placement: locate(profile, 'tenants', 'demo') };
 }
 
 function userFixture(patch: (s: SftpUser['spec']) => void = () => {}): SftpUser {
@@ -48,7 +52,7 @@ test('sessionPolicy maps the SftpUser spec exactly as the users table carries it
       directoryPermissions: [{ path: '/in', permissions: ['list', 'upload'] }],
       logicalDirectories: [{ path: '/shared', prefix: 'shared' }],
     },
-    { bucket: 'bkt', prefix: 'servers/demo' },
+    { bucket: 'bkt', prefix: 'sftpgate/tenants/demo' },
   );
   assert.equal(r.policy, expected.packed);
   assert.equal(r.digest, expected.digest);
@@ -62,7 +66,7 @@ test('spec.username and homeDirectory win over metadata.name', () => {
       s.homeDirectory = 'drop/partner';
     }),
   );
-  assert.ok(!('error' in r) && r.policy?.includes('servers/demo/drop/partner/*'));
+  assert.ok(!('error' in r) && r.policy?.includes('sftpgate/tenants/demo/drop/partner/*'));
 });
 
 test('a policy that cannot fit is reported with a stable reason, not thrown', () => {
@@ -87,8 +91,10 @@ test('STS mode: ready, with the endpoint in status; AWS mode without IAM access:
   assert.deepEqual(sts.status, { mode: 'STS', stsEndpoint: 'http://minio:9000' });
   assert.equal(sts.ready, true);
   const aws = await iam.reconcileServer(
-    serverFixture((s) => {
-      s.iam = {
+    serverFixture((p) => {
+      delete p.endpoint;
+      delete p.credentials;
+      p.iam = {
         mode: 'AWS',
         aws: { irsa: { oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/x' }, path: '/sftpgate/' },
       };
@@ -101,6 +107,7 @@ test('STS mode: ready, with the endpoint in status; AWS mode without IAM access:
 
 test('AWS mode maps the server: ServiceAccount, identity, KMS key id expanded to an ARN, alias refused', () => {
   const s = serverFixture((spec) => {
+    delete spec.credentials;
     spec.iam = {
       mode: 'AWS',
       aws: {
@@ -109,7 +116,7 @@ test('AWS mode maps the server: ServiceAccount, identity, KMS key id expanded to
         permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/b',
       },
     };
-    spec.storage.encryption = { type: 'aws:kms', kmsKeyId: '1234abcd-12ab' };
+    spec.encryption = { type: 'aws:kms', kmsKeyId: '1234abcd-12ab' };
   });
   assert.deepEqual(awsServer(s, account), {
     namespace: 'tenants',
@@ -117,7 +124,7 @@ test('AWS mode maps the server: ServiceAccount, identity, KMS key id expanded to
     uid: 'uid-1',
     serviceAccount: 'demo-sftp',
     bucket: 'bkt',
-    prefix: 'servers/demo',
+    prefix: 'sftpgate/tenants/demo',
     identity: { kind: 'podIdentity', clusterName: 'prod' },
     kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab',
     permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/b',
@@ -126,7 +133,7 @@ test('AWS mode maps the server: ServiceAccount, identity, KMS key id expanded to
   assert.equal(policyServer(s, account).kmsKeyArn, 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab');
   const alias = serverFixture((spec) => {
     spec.iam = { mode: 'AWS', aws: { podIdentity: { clusterName: 'prod' }, path: '/sftpgate/' } };
-    spec.storage.encryption = { type: 'aws:kms', kmsKeyId: 'alias/sftp' };
+    spec.encryption = { type: 'aws:kms', kmsKeyId: 'alias/sftp' };
   });
   // A client that is never called: sessionPolicy is pure.
   const client = new IAMClient({ region: 'us-east-1' });

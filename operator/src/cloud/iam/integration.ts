@@ -2,8 +2,8 @@
 // Everything here maps fields; the decisions live in session-policy.ts, aws-role-policies.ts and aws-iam-manager.ts.
 
 import type { IAMClient } from '@aws-sdk/client-iam';
-import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
-import type { IamIntegration } from '../../controllers/context.ts';
+import type { SftpUser } from '../../api/types.generated.ts';
+import type { IamIntegration, PlacedServer } from '../../controllers/context.ts';
 import { childNames } from '../../controllers/sftp-server/desired.ts';
 import { type AwsIamManager, createAwsIamManager } from './aws-iam-manager.ts';
 import type { AwsAccount, AwsIamServer, WorkloadIdentity } from './aws-role-policies.ts';
@@ -45,10 +45,10 @@ export function createIamIntegration(options: IamIntegrationOptions = {}): IamIn
   const account = options.aws?.account;
 
   return {
-    async reconcileServer(server, signal) {
-      const mode = server.spec.iam.mode;
+    async reconcileServer(placed, signal) {
+      const mode = placed.placement.iam.mode;
       if (mode === 'STS') {
-        const endpoint = server.spec.iam.sts?.endpoint ?? '';
+        const endpoint = placed.placement.iam.sts?.endpoint ?? '';
         return {
           ready: true,
           reason: IamReason.StsEndpoint,
@@ -68,7 +68,7 @@ export function createIamIntegration(options: IamIntegrationOptions = {}): IamIn
         };
       }
       try {
-        const r = await manager.ensure(awsServer(server, account), signal);
+        const r = await manager.ensure(awsServer(placed, account), signal);
         return {
           ready: true,
           reason: IamReason.Configured,
@@ -92,8 +92,8 @@ export function createIamIntegration(options: IamIntegrationOptions = {}): IamIn
       }
     },
 
-    async cleanupServer(server, signal) {
-      if (server.spec.iam.mode !== 'AWS' || !manager) return;
+    async cleanupServer({ server, placement }, signal) {
+      if (placement.iam.mode !== 'AWS' || !manager) return;
       await manager.delete(
         {
           namespace: server.metadata.namespace ?? '',
@@ -104,9 +104,9 @@ export function createIamIntegration(options: IamIntegrationOptions = {}): IamIn
       );
     },
 
-    sessionPolicy(server, user) {
+    sessionPolicy(placed, user) {
       try {
-        const p = buildSessionPolicy(policyUser(user), policyServer(server, account));
+        const p = buildSessionPolicy(policyUser(user), policyServer(placed, account));
         return { policy: p.packed, digest: p.digest };
       } catch (err) {
         if (!(err instanceof IamError)) throw err;
@@ -133,10 +133,11 @@ export function policyUser(user: SftpUser) {
   };
 }
 
-export function policyServer(server: SftpServer, account: AwsAccount | undefined): SessionPolicyServer {
-  const st = server.spec.storage;
-  const aws = server.spec.iam.mode === 'AWS';
-  const kms = aws ? kmsKeyArn(server, account) : undefined;
+/** Bucket, prefix and key come from the placement the operator derived from the platform's profile. */
+export function policyServer(placed: PlacedServer, account: AwsAccount | undefined): SessionPolicyServer {
+  const st = placed.placement;
+  const aws = st.iam.mode === 'AWS';
+  const kms = aws ? kmsKeyArn(placed, account) : undefined;
   return {
     bucket: st.bucket,
     prefix: st.prefix,
@@ -146,22 +147,23 @@ export function policyServer(server: SftpServer, account: AwsAccount | undefined
 }
 
 /** IAM resources need the key ARN; a bare key id is expanded, an alias cannot be used as a resource. */
-function kmsKeyArn(server: SftpServer, account: AwsAccount | undefined): string | undefined {
-  const enc = server.spec.storage.encryption;
+function kmsKeyArn({ placement }: PlacedServer, account: AwsAccount | undefined): string | undefined {
+  const enc = placement.encryption;
   if (enc?.type !== 'aws:kms' || !enc.kmsKeyId) return undefined;
   const id = enc.kmsKeyId;
   if (id.startsWith('arn:')) return id;
   if (id.startsWith('alias/') || !account) {
     throw new IamError(
       IamErrorCode.InvalidInput,
-      'storage.encryption.kmsKeyId must be a key ARN or key id in iam.mode AWS (IAM policies cannot name an alias)',
+      "the profile's encryption.kmsKeyId must be a key ARN or key id in iam.mode AWS (IAM policies cannot name an alias)",
     );
   }
-  return `arn:${account.partition}:kms:${server.spec.storage.region}:${account.accountId}:key/${id}`;
+  return `arn:${account.partition}:kms:${placement.region}:${account.accountId}:key/${id}`;
 }
 
-export function awsServer(server: SftpServer, account: AwsAccount): AwsIamServer {
-  const aws = server.spec.iam.aws;
+export function awsServer(placed: PlacedServer, account: AwsAccount): AwsIamServer {
+  const { server, placement } = placed;
+  const aws = placement.iam.aws;
   let identity: WorkloadIdentity;
   if (aws?.irsa) identity = { kind: 'irsa', oidcProviderArn: aws.irsa.oidcProviderArn };
   else if (aws?.podIdentity) {
@@ -173,14 +175,14 @@ export function awsServer(server: SftpServer, account: AwsAccount): AwsIamServer
   } else {
     throw new IamError(IamErrorCode.InvalidInput, 'iam.mode AWS needs iam.aws.irsa or iam.aws.podIdentity');
   }
-  const kms = kmsKeyArn(server, account);
+  const kms = kmsKeyArn(placed, account);
   return {
     namespace: server.metadata.namespace ?? '',
     name: server.metadata.name ?? '',
     uid: server.metadata.uid ?? '',
     serviceAccount: childNames(server).workload,
-    bucket: server.spec.storage.bucket,
-    prefix: server.spec.storage.prefix,
+    bucket: placement.bucket,
+    prefix: placement.prefix,
     identity,
     ...(kms !== undefined && { kmsKeyArn: kms }),
     ...(aws.permissionsBoundaryArn !== undefined && { permissionsBoundaryArn: aws.permissionsBoundaryArn }),

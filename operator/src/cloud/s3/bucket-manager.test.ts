@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LifecycleRule } from '@aws-sdk/client-s3';
-import { desiredLifecycleRule, dirKey, lifecycleRuleId, mergeLifecycleRules } from './bucket-manager.ts';
+import { lifecycleRuleId } from '../../controllers/placement.ts';
+import { desiredLifecycleRule, dirKey, isOurRuleId, mergeLifecycleRules } from './bucket-manager.ts';
 import { classifyS3Error } from './errors.ts';
 
 const settings = {
@@ -11,10 +12,12 @@ const settings = {
 };
 
 describe('lifecycle rules', () => {
-  it('rule ids carry the sftpgate- prefix, stay under 255 characters and differ per prefix', () => {
-    assert.ok(lifecycleRuleId('tenants/acme').startsWith('sftpgate-'));
-    assert.ok(lifecycleRuleId('x'.repeat(512)).length <= 255);
-    assert.notEqual(lifecycleRuleId('a/b'), lifecycleRuleId('a_b'));
+  it('rule ids derive from profile + namespace + server: ours, under 255 characters, distinct', () => {
+    assert.ok(isOurRuleId(lifecycleRuleId('minio', 'tenants', 'acme')));
+    assert.ok(!isOurRuleId('keep-me'));
+    assert.ok(lifecycleRuleId('p'.repeat(253), 'n'.repeat(63), 's'.repeat(253)).length <= 255);
+    assert.notEqual(lifecycleRuleId('p', 'a', 'b.c'), lifecycleRuleId('p', 'a.b', 'c'));
+    assert.notEqual(lifecycleRuleId('p1', 'a', 'b'), lifecycleRuleId('p2', 'a', 'b'));
   });
 
   it('dirKey', () => {
@@ -24,11 +27,14 @@ describe('lifecycle rules', () => {
 
   it('all actions disabled: no rule', () => {
     assert.equal(
-      desiredLifecycleRule('p', {
-        abortIncompleteMultipartUploadDays: 0,
-        noncurrentVersionExpirationDays: 0,
-        expiredObjectDeleteMarker: false,
-      }),
+      desiredLifecycleRule(
+        { id: 'sftpgate-x', prefix: 'p' },
+        {
+          abortIncompleteMultipartUploadDays: 0,
+          noncurrentVersionExpirationDays: 0,
+          expiredObjectDeleteMarker: false,
+        },
+      ),
       undefined,
     );
   });
@@ -39,8 +45,8 @@ describe('lifecycle rules', () => {
     Filter: { Prefix: 'logs/' },
     Expiration: { Days: 7 },
   };
-  const ours = desiredLifecycleRule('srv', settings);
-  const id = lifecycleRuleId('srv');
+  const id = lifecycleRuleId('minio', 'tenants', 'srv');
+  const ours = desiredLifecycleRule({ id, prefix: 'sftpgate/tenants/srv' }, settings);
   const cases: {
     name: string;
     existing: LifecycleRule[];
@@ -52,7 +58,7 @@ describe('lifecycle rules', () => {
     { name: 'already there: no write', existing: [foreign, ours as LifecycleRule], ours, want: undefined },
     {
       name: 'echoed back with legacy top-level Prefix: no write',
-      existing: [{ ...(ours as LifecycleRule), Filter: undefined, Prefix: 'srv/' }],
+      existing: [{ ...(ours as LifecycleRule), Filter: undefined, Prefix: 'sftpgate/tenants/srv/' }],
       ours,
       want: undefined,
     },
@@ -66,9 +72,9 @@ describe('lifecycle rules', () => {
     { name: 'remove when absent: no write', existing: [foreign], ours: undefined, want: undefined },
     {
       name: "another server's sftpgate rule is kept",
-      existing: [{ ...(ours as LifecycleRule), ID: lifecycleRuleId('other') }],
+      existing: [{ ...(ours as LifecycleRule), ID: lifecycleRuleId('minio', 'tenants', 'other') }],
       ours,
-      want: ours ? [{ ...ours, ID: lifecycleRuleId('other') }, ours] : [],
+      want: ours ? [{ ...ours, ID: lifecycleRuleId('minio', 'tenants', 'other') }, ours] : [],
     },
   ];
   for (const c of cases) {

@@ -1,5 +1,5 @@
 // AWS SDK implementation of BucketManager. Works against AWS S3 and S3-compatible servers (MinIO).
-import { createHash } from 'node:crypto';
+import { Agent } from 'node:https';
 import {
   DeleteBucketLifecycleCommand,
   DeleteObjectsCommand,
@@ -15,7 +15,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { classifyS3Error, isObjectNotFound, S3ManagerError } from './errors.ts';
-import type { BucketManager, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
+import type { BucketManager, LifecycleRuleScope, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
 
 /** Rule ids we own start with this; rules with any other id are never touched. */
 export const RULE_ID_PREFIX = 'sftpgate-';
@@ -34,17 +34,12 @@ export interface S3Connection {
   readonly region: string;
   readonly endpoint?: string | undefined;
   readonly forcePathStyle?: boolean | undefined;
+  /** PEM certificates to trust for the endpoint (private S3); absent: the system roots. */
+  readonly caBundle?: string | undefined;
   /** Absent: the SDK's default credential chain (workload identity). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   readonly encryption?: { readonly type: 'AES256' | 'aws:kms'; readonly kmsKeyId?: string | undefined } | undefined;
   readonly storageClass?: string | undefined;
-}
-
-/** Our rule id for a server prefix: readable, unique per prefix, within S3's 255-character limit. */
-export function lifecycleRuleId(prefix: string): string {
-  const digest = createHash('sha256').update(prefix).digest('hex').slice(0, 12);
-  const readable = prefix.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200);
-  return `${RULE_ID_PREFIX}${digest}${readable ? `-${readable}` : ''}`;
 }
 
 /** Key prefix of a directory: `a/b` → `a/b/`; '' → '' (the bucket root). */
@@ -52,9 +47,14 @@ export function dirKey(dir: string): string {
   return dir === '' ? '' : `${dir.replace(/\/+$/, '')}/`;
 }
 
+/** Whether a rule id is one the operator derives (controllers/placement.ts lifecycleRuleId); no other is touched. */
+export function isOurRuleId(id: string): boolean {
+  return id.startsWith(RULE_ID_PREFIX);
+}
+
 /** Our desired rule, or undefined when every action is disabled. Pure. */
-export function desiredLifecycleRule(prefix: string, s: LifecycleSettings): LifecycleRule | undefined {
-  const rule: LifecycleRule = { ID: lifecycleRuleId(prefix), Status: 'Enabled', Filter: { Prefix: dirKey(prefix) } };
+export function desiredLifecycleRule(scope: LifecycleRuleScope, s: LifecycleSettings): LifecycleRule | undefined {
+  const rule: LifecycleRule = { ID: scope.id, Status: 'Enabled', Filter: { Prefix: dirKey(scope.prefix) } };
   let any = false;
   if (s.abortIncompleteMultipartUploadDays > 0) {
     rule.AbortIncompleteMultipartUpload = { DaysAfterInitiation: s.abortIncompleteMultipartUploadDays };
@@ -136,6 +136,8 @@ export class S3BucketManager implements BucketManager {
         ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
         forcePathStyle: conn.forcePathStyle ?? false,
         ...(conn.credentials ? { credentials: conn.credentials } : {}),
+        // The SDK builds its Node handler from these options (NodeHttpHandler.create).
+        ...(conn.caBundle ? { requestHandler: { httpsAgent: new Agent({ ca: conn.caBundle }) } } : {}),
         maxAttempts: 3,
       });
   }
@@ -182,14 +184,18 @@ export class S3BucketManager implements BucketManager {
   }
 
   async #applyRule(
-    prefix: string,
+    scope: LifecycleRuleScope,
     ours: LifecycleRule | undefined,
     signal?: AbortSignal,
   ): Promise<{ changed: boolean }> {
     const Bucket = this.#conn.bucket;
+    const id = scope.id;
+    // Foreign rules (any id we do not derive) are never replaced or removed, whatever the caller asks.
+    if (!isOurRuleId(id) || dirKey(scope.prefix) === '') {
+      throw new S3ManagerError('SFTPGATE_S3_FOREIGN_RULE', `refusing to write lifecycle rule ${id}: not ours`, false);
+    }
     return withBucketLock(`${this.#conn.endpoint ?? 'aws'}/${Bucket}`, async () => {
       const endpointKey = this.#conn.endpoint ?? 'aws';
-      const id = lifecycleRuleId(prefix);
       const existing = await this.#rules(signal);
       const next = mergeLifecycleRules(existing, id, ours, dropsAbortMpu.has(endpointKey));
       if (next === undefined) return { changed: false };
@@ -213,12 +219,16 @@ export class S3BucketManager implements BucketManager {
     });
   }
 
-  ensureLifecycle(prefix: string, settings: LifecycleSettings, signal?: AbortSignal): Promise<{ changed: boolean }> {
-    return this.#applyRule(prefix, desiredLifecycleRule(prefix, settings), signal);
+  ensureLifecycle(
+    scope: LifecycleRuleScope,
+    settings: LifecycleSettings,
+    signal?: AbortSignal,
+  ): Promise<{ changed: boolean }> {
+    return this.#applyRule(scope, desiredLifecycleRule(scope, settings), signal);
   }
 
-  removeLifecycle(prefix: string, signal?: AbortSignal): Promise<{ changed: boolean }> {
-    return this.#applyRule(prefix, undefined, signal);
+  removeLifecycle(scope: LifecycleRuleScope, signal?: AbortSignal): Promise<{ changed: boolean }> {
+    return this.#applyRule(scope, undefined, signal);
   }
 
   async ensureMarker(dir: string, signal?: AbortSignal): Promise<{ created: boolean }> {

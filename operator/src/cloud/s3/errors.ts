@@ -8,6 +8,8 @@ export type S3ErrorCode =
   | 'SFTPGATE_S3_INVALID_CREDENTIALS'
   | 'SFTPGATE_S3_UNREACHABLE'
   | 'SFTPGATE_S3_PURGE_FAILED'
+  /** A lifecycle write was asked for a rule id the operator does not own (a bug; never sent to S3). */
+  | 'SFTPGATE_S3_FOREIGN_RULE'
   | 'SFTPGATE_S3_REQUEST_FAILED';
 
 export class S3ManagerError extends CodedError<S3ErrorCode> {

@@ -9,6 +9,12 @@ export interface LifecycleSettings {
   readonly expiredObjectDeleteMarker: boolean;
 }
 
+/** Our lifecycle rule for one server: an id the operator derives and owns, and the prefix it filters on. */
+export interface LifecycleRuleScope {
+  readonly id: string;
+  readonly prefix: string;
+}
+
 export interface PurgeProgress {
   /** Object versions and delete markers removed by this call. */
   readonly deleted: number;
@@ -19,10 +25,14 @@ export interface PurgeProgress {
 export interface BucketManager {
   /** HeadBucket + GetBucketVersioning. Throws S3ManagerError. */
   checkBucket(signal?: AbortSignal): Promise<{ versioning: VersioningState }>;
-  /** Ensures our rule for `prefix` (id prefix `sftpgate-`), keeping every other rule. Idempotent; returns whether it wrote. */
-  ensureLifecycle(prefix: string, settings: LifecycleSettings, signal?: AbortSignal): Promise<{ changed: boolean }>;
-  /** Removes our rule for `prefix`, keeping every other rule. Idempotent. */
-  removeLifecycle(prefix: string, signal?: AbortSignal): Promise<{ changed: boolean }>;
+  /** Ensures our rule `scope.id` (id prefix `sftpgate-`), keeping every other rule. Idempotent; returns whether it wrote. */
+  ensureLifecycle(
+    scope: LifecycleRuleScope,
+    settings: LifecycleSettings,
+    signal?: AbortSignal,
+  ): Promise<{ changed: boolean }>;
+  /** Removes our rule `scope.id`, keeping every other rule. Idempotent. */
+  removeLifecycle(scope: LifecycleRuleScope, signal?: AbortSignal): Promise<{ changed: boolean }>;
   /** Ensures a zero-byte directory marker `<dir>/`. HEAD first (once per manager), so a versioned bucket gains no versions. */
   ensureMarker(dir: string, signal?: AbortSignal): Promise<{ created: boolean }>;
   /** Deletes every version and delete marker under `<dir>/`, at most `maxBatches` batches of 1000 per call. */

@@ -1,6 +1,6 @@
 // Maps events on other objects back to the SftpServer keys they affect (cert-manager's checks.go).
-import type { V1Secret } from '@kubernetes/client-node';
-import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { SftpServer, SftpStorageProfile, SftpUser } from '../../api/types.generated.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { controllerOf } from '../../runtime/owner.ts';
 import type { Cache } from '../context.ts';
@@ -33,27 +33,69 @@ export function userServerKeys(user: SftpUser, _type?: unknown, old?: SftpUser):
 }
 
 /**
- * A Secret → servers that use it: their own children (label), their S3 credentials, and the password Secrets of
- * their users (a new password means a new hash in the users table).
+ * One of our own Secrets (users shards, generated host keys, credentials copies; the informer sees only those) →
+ * its server; a user-provided host-keys Secret carries no label and is read by GET each pass instead.
  */
-export function secretServerKeys(servers: Cache<SftpServer>, users: Cache<SftpUser>) {
+export function secretServerKeys() {
   return (secret: V1Secret): string[] => {
-    const ns = secret.metadata?.namespace;
-    const name = secret.metadata?.name;
-    const keys = new Set<string>();
     const label = secret.metadata?.labels?.[LABEL_SERVER];
-    if (label && secret.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'sftpgate') keys.add(`${ns}/${label}`);
-    for (const s of servers.list()) {
-      if (s.metadata.namespace !== ns) continue;
-      if (s.spec.storage.credentialsSecretRef?.name === name || s.spec.hostKeys.secretName === name) {
-        keys.add(`${ns}/${s.metadata.name}`);
-      }
-    }
-    for (const u of users.list()) {
-      if (u.metadata.namespace === ns && u.spec.passwordSecretRef?.name === name) {
-        keys.add(`${ns}/${u.spec.serverRef.name}`);
-      }
-    }
-    return [...keys];
+    if (!label || secret.metadata?.labels?.['app.kubernetes.io/managed-by'] !== 'sftpgate') return [];
+    return [`${secret.metadata?.namespace}/${label}`];
+  };
+}
+
+/** A profile → every server on a profile with the same bucket (its own, and those an overlap may now release). */
+export function profileServerKeys(servers: Cache<SftpServer>, profiles: Cache<SftpStorageProfile>) {
+  return (profile: SftpStorageProfile): string[] => {
+    const sameBucket = new Set(
+      profiles
+        .list()
+        .filter((p) => p.spec.bucket === profile.spec.bucket)
+        .map((p) => p.metadata.name),
+    );
+    sameBucket.add(profile.metadata.name);
+    return servers
+      .list()
+      .filter((s) => sameBucket.has(s.spec.storage.profile))
+      .map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
+  };
+}
+
+/** A namespace (its labels decide which profiles it may use) → its servers. */
+export function namespaceServerKeys(servers: Cache<SftpServer>) {
+  return (namespace: V1Namespace): string[] =>
+    servers
+      .list()
+      .filter((s) => s.metadata.namespace === namespace.metadata?.name)
+      .map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
+}
+
+/** A server that comes or goes → the servers of its namespace on the same profile (the per-namespace cap). */
+export function siblingServerKeys(servers: Cache<SftpServer>) {
+  return (server: SftpServer): string[] =>
+    servers
+      .list()
+      .filter(
+        (s) =>
+          s.metadata.namespace === server.metadata.namespace &&
+          s.spec.storage.profile === server.spec.storage.profile &&
+          s.metadata.name !== server.metadata.name,
+      )
+      .map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
+}
+
+/** A Secret of the operator's namespace → servers whose profile takes its credentials from it. */
+export function credentialsServerKeys(servers: Cache<SftpServer>, profiles: Cache<SftpStorageProfile>) {
+  return (secret: V1Secret): string[] => {
+    const using = new Set(
+      profiles
+        .list()
+        .filter((p) => p.spec.credentials?.secretRef.name === secret.metadata?.name)
+        .map((p) => p.metadata.name),
+    );
+    return servers
+      .list()
+      .filter((s) => using.has(s.spec.storage.profile))
+      .map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
   };
 }

@@ -1,69 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SftpServer } from '../../api/types.generated.ts';
-import {
-  CONFIG_CHECKSUM_ANNOTATION,
-  configChecksum,
-  desiredDeployment,
-  desiredNetworkPolicy,
-  desiredPodDisruptionBudget,
-  desiredRole,
-  desiredRoleBinding,
-  desiredService,
-  desiredServiceAccount,
-  podEnv,
-} from './desired.ts';
+import { locate } from '../placement.ts';
+import { placementFixture, profileFixture, serverFixture } from '../testing/fixtures.ts';
+import { desiredDeployment, desiredNetworkPolicy, desiredPodDisruptionBudget, desiredService } from './desired.ts';
+import { desiredRole, desiredRoleBinding, desiredServiceAccount } from './desired-access.ts';
+import { CONFIG_CHECKSUM_ANNOTATION, configChecksum, podEnv } from './pod-env.ts';
 
-function server(patch: (s: SftpServer['spec']) => void = () => {}): SftpServer {
-  const s: SftpServer = {
-    apiVersion: 'sftpgate.io/v1alpha1',
-    kind: 'SftpServer',
-    metadata: { name: 'demo', namespace: 'tenants', uid: 'uid-1', generation: 1 },
-    spec: {
-      storage: {
-        bucket: 'bkt',
-        region: 'us-east-1',
-        endpoint: 'http://minio:9000',
-        forcePathStyle: true,
-        prefix: 'servers/demo',
-        credentialsSecretRef: {
-          name: 'creds',
-          accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
-          secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
-        },
-        lifecycle: {
-          abortIncompleteMultipartUploadDays: 1,
-          noncurrentVersionExpirationDays: 30,
-          expiredObjectDeleteMarker: true,
-        },
-      },
-      iam: { mode: 'None' },
-      transfer: { partSize: '8Mi', uploadConcurrency: 4, downloadConcurrency: 4, memoryBudget: '256Mi' },
-      sftp: {
-        setstatMode: 'Error',
-        idleTimeout: '15m',
-        maxSessionsPerUser: 10,
-        algorithms: 'modern',
-        maxRenameObjects: 1000,
-      },
-      security: {
-        defender: { enabled: true, threshold: 15, observationTime: '30m', banTime: '30m', maxBannedHosts: 10000 },
-      },
-      hostKeys: { types: ['ed25519', 'rsa'] },
-      replicas: 2,
-      service: { type: 'ClusterIP', port: 22 },
-      networkPolicy: { enabled: true, metricsNamespaces: ['monitoring'] },
-      deletionPolicy: 'Retain',
-    },
-  };
-  patch(s.spec);
-  return s;
-}
+const server = serverFixture;
 const settings = { image: 'ghcr.io/sftpgate/sftp:0.1.0' };
-const envOf = (s: SftpServer) => Object.fromEntries(podEnv(s).map((e) => [e.name, e.value ?? e.valueFrom]));
+const at = placementFixture();
+const envOf = (s: SftpServer) => Object.fromEntries(podEnv(s, at).map((e) => [e.name, e.value ?? e.valueFrom]));
 
 describe('desiredDeployment', () => {
-  const d = desiredDeployment(server(), settings, 'hk1');
+  const d = desiredDeployment(server(), at, settings, 'hk1');
   const pod = d.spec?.template.spec;
   const c = pod?.containers[0];
 
@@ -97,10 +47,12 @@ describe('desiredDeployment', () => {
     const env = envOf(server());
     assert.equal(env['SFTPGATE_USERS_SECRET'], 'demo-users-0');
     assert.equal(env['SFTPGATE_S3_BUCKET'], 'bkt');
-    assert.equal(env['SFTPGATE_S3_PREFIX'], 'servers/demo');
+    assert.equal(env['SFTPGATE_S3_PREFIX'], 'sftpgate/tenants/demo', 'derived: <root>/<namespace>/<server>');
     assert.equal(env['SFTPGATE_PART_SIZE'], String(8 * 2 ** 20));
     assert.equal(env['SFTPGATE_HOST_KEY_DIR'], '/etc/sftpgate/host-keys');
-    assert.deepEqual(env['AWS_ACCESS_KEY_ID'], { secretKeyRef: { name: 'creds', key: 'AWS_ACCESS_KEY_ID' } });
+    assert.deepEqual(env['AWS_ACCESS_KEY_ID'], {
+      secretKeyRef: { name: 'demo-s3-credentials', key: 'AWS_ACCESS_KEY_ID' },
+    });
   });
 
   it('host keys are mounted read-only from the host-keys Secret', () => {
@@ -114,7 +66,7 @@ describe('desiredDeployment', () => {
   });
 
   const checksum = (s: SftpServer, hk = 'hk1') =>
-    desiredDeployment(s, settings, hk).spec?.template.metadata?.annotations?.[CONFIG_CHECKSUM_ANNOTATION];
+    desiredDeployment(s, at, settings, hk).spec?.template.metadata?.annotations?.[CONFIG_CHECKSUM_ANNOTATION];
   const rollouts: { name: string; s: SftpServer; hk?: string; rolls: boolean }[] = [
     { name: 'same input', s: server(), rolls: false },
     {
@@ -148,10 +100,10 @@ describe('desiredDeployment', () => {
 
   it('is deterministic (byte-identical for identical input)', () => {
     assert.equal(
-      JSON.stringify(desiredDeployment(server(), settings, 'x')),
-      JSON.stringify(desiredDeployment(server(), settings, 'x')),
+      JSON.stringify(desiredDeployment(server(), at, settings, 'x')),
+      JSON.stringify(desiredDeployment(server(), at, settings, 'x')),
     );
-    assert.equal(configChecksum(server(), settings, 'x').length, 64);
+    assert.equal(configChecksum(server(), at, settings, 'x').length, 64);
   });
 });
 
@@ -207,7 +159,7 @@ describe('other children', () => {
   it('every child carries the owner reference', () => {
     for (const o of [
       desiredService(server()),
-      desiredServiceAccount(server()),
+      desiredServiceAccount(server(), at),
       desiredPodDisruptionBudget(server()),
       desiredNetworkPolicy(server()),
       desiredRole(server(), 1),
@@ -220,46 +172,45 @@ describe('other children', () => {
 
 describe('IAM modes in the pod env and ServiceAccount', () => {
   it('AWS + IRSA: data role in env, pod role on the ServiceAccount, no static credentials', () => {
-    const s = server((sp) => {
-      sp.iam = {
-        mode: 'AWS',
-        aws: { irsa: { oidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/x' }, path: '/sftpgate/' },
-      };
-      delete sp.storage.credentialsSecretRef;
-      delete sp.storage.endpoint;
-    });
+    const aws = locate(
+      profileFixture((p) => {
+        p.iam = {
+          mode: 'AWS',
+          aws: { irsa: { oidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/x' }, path: '/sftpgate/' },
+        };
+        delete p.credentials;
+        delete p.endpoint;
+      }),
+      'tenants',
+      'demo',
+    );
     const iam = {
       podRoleArn: 'arn:aws:iam::111122223333:role/pod',
       dataRoleArn: 'arn:aws:iam::111122223333:role/data',
     };
-    const env = Object.fromEntries(podEnv(s, iam).map((e) => [e.name, e.value ?? e.valueFrom]));
+    const env = Object.fromEntries(podEnv(server(), aws, iam).map((e) => [e.name, e.value ?? e.valueFrom]));
     assert.equal(env['SFTPGATE_IAM_MODE'], 'AWS');
     assert.equal(env['SFTPGATE_DATA_ROLE_ARN'], iam.dataRoleArn);
     assert.equal(env['AWS_ACCESS_KEY_ID'], undefined);
-    assert.deepEqual(desiredServiceAccount(s, iam).metadata?.annotations, {
+    assert.deepEqual(desiredServiceAccount(server(), aws, iam).metadata?.annotations, {
       'eks.amazonaws.com/role-arn': iam.podRoleArn,
     });
-    assert.equal(desiredServiceAccount(server()).metadata?.annotations, undefined);
+    assert.equal(desiredServiceAccount(server(), at).metadata?.annotations, undefined);
   });
 
-  it('STS: endpoint in env, base credentials from iam.sts.credentialsSecretRef when set', () => {
-    const s = server((sp) => {
-      sp.iam = {
-        mode: 'STS',
-        sts: {
-          endpoint: 'http://minio:9000',
-          durationSeconds: 3600,
-          credentialsSecretRef: {
-            name: 'sts-creds',
-            accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
-            secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
-          },
-        },
-      };
-    });
-    const env = Object.fromEntries(podEnv(s).map((e) => [e.name, e.value ?? e.valueFrom]));
+  it("STS: the profile's endpoint in env, credentials from the server's copy", () => {
+    const sts = locate(
+      profileFixture((p) => {
+        p.iam = { mode: 'STS', sts: { endpoint: 'http://minio:9000', durationSeconds: 3600 } };
+      }),
+      'tenants',
+      'demo',
+    );
+    const env = Object.fromEntries(podEnv(server(), sts).map((e) => [e.name, e.value ?? e.valueFrom]));
     assert.equal(env['SFTPGATE_STS_ENDPOINT'], 'http://minio:9000');
-    assert.deepEqual(env['AWS_ACCESS_KEY_ID'], { secretKeyRef: { name: 'sts-creds', key: 'AWS_ACCESS_KEY_ID' } });
+    assert.deepEqual(env['AWS_SECRET_ACCESS_KEY'], {
+      secretKeyRef: { name: 'demo-s3-credentials', key: 'AWS_SECRET_ACCESS_KEY' },
+    });
     assert.equal(env['SFTPGATE_DATA_ROLE_ARN'], undefined);
   });
 });

@@ -1,34 +1,29 @@
 // Pure builders: SftpServer (+ operator settings + inputs read by the reconciler) → the child objects the operator
 // server-side-applies. No clock, no randomness, no I/O: the same inputs give byte-identical objects, so a second
 // reconcile is a no-op and a rollout happens only when the pods' configuration content changes.
-import { createHash } from 'node:crypto';
 import type {
   V1Affinity,
   V1Deployment,
-  V1EnvVar,
   V1NetworkPolicy,
   V1NetworkPolicyIngressRule,
   V1OwnerReference,
   V1PodDisruptionBudget,
-  V1Role,
-  V1RoleBinding,
-  V1Secret,
   V1Service,
-  V1ServiceAccount,
   V1Toleration,
 } from '@kubernetes/client-node';
 import { apiVersion } from '../../api/resources.ts';
 import type { SftpServer } from '../../api/types.generated.ts';
 import { HOST_KEY_FILES } from '../../secrets/host-keys.ts';
-import { shardSecretName, USERS_KEY, type UsersTableShard } from '../../secrets/users-table.ts';
+import { shardSecretName } from '../../secrets/users-table.ts';
+import type { Placement } from '../placement.ts';
 import { quantityToBytes } from '../quantity.ts';
+import { CONFIG_CHECKSUM_ANNOTATION, configChecksum, podEnv } from './pod-env.ts';
 
 export const SSH_PORT = 2222;
 export const METRICS_PORT = 9090;
 /** UID/GID of the distroless "nonroot" user; numeric so runAsNonRoot can be verified by the kubelet. */
 export const POD_UID = 65532;
 export const HOST_KEY_DIR = '/etc/sftpgate/host-keys';
-export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
 export const SHUTDOWN_GRACE_SECONDS = 30;
 
 /** What the IAM step produced (status.iam) that the workloads need: role ARNs in mode AWS. */
@@ -51,12 +46,14 @@ export const LABEL_COMPONENT = 'sftpgate.io/component';
 export function childNames(server: SftpServer): {
   workload: string;
   hostKeys: string;
+  credentials: string;
   usersShard: (i: number) => string;
 } {
   const name = server.metadata.name ?? '';
   return {
     workload: `${name}-sftp`,
     hostKeys: server.spec.hostKeys.secretName ?? `${name}-host-keys`,
+    credentials: `${name}-s3-credentials`,
     usersShard: (i) => shardSecretName(name, i),
   };
 }
@@ -77,7 +74,7 @@ export function selectorLabels(server: SftpServer): Record<string, string> {
   return { 'app.kubernetes.io/name': 'sftpgate-sftp', [LABEL_SERVER]: server.metadata.name ?? '' };
 }
 
-function commonLabels(server: SftpServer, component: string): Record<string, string> {
+export function commonLabels(server: SftpServer, component: string): Record<string, string> {
   return {
     ...selectorLabels(server),
     'app.kubernetes.io/instance': server.metadata.name ?? '',
@@ -86,7 +83,7 @@ function commonLabels(server: SftpServer, component: string): Record<string, str
   };
 }
 
-function meta(server: SftpServer, name: string, component: string) {
+export function meta(server: SftpServer, name: string, component: string) {
   return {
     name,
     namespace: server.metadata.namespace ?? '',
@@ -96,108 +93,10 @@ function meta(server: SftpServer, name: string, component: string) {
 }
 
 /** Drops undefined values from a string map (CRD maps are typed `string | undefined`). */
-function stringMap(m: Record<string, string | undefined> | undefined): Record<string, string> {
+export function stringMap(m: Record<string, string | undefined> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(m ?? {})) if (v !== undefined) out[k] = v;
   return out;
-}
-
-const env = (name: string, value: string | number | boolean | undefined): V1EnvVar[] =>
-  value === undefined ? [] : [{ name, value: String(value) }];
-
-/**
- * The sftp container's environment, exactly per docs/sftp-pod-config.md. Sizes are plain byte counts. S3 credentials
- * come from the credentials Secret by reference (never copied). `make demo` runs the pod process with this env.
- */
-export function podEnv(server: SftpServer, iam?: IamOutputs): V1EnvVar[] {
-  const s = server.spec;
-  const names = childNames(server);
-  // STS mode may carry its own base credentials (they call AssumeRole); AWS mode has none (the pod role's).
-  const creds = (s.iam.mode === 'STS' ? s.iam.sts?.credentialsSecretRef : undefined) ?? s.storage.credentialsSecretRef;
-  const sts = s.iam.sts;
-  return [
-    ...env('SFTPGATE_LISTEN', `0.0.0.0:${SSH_PORT}`),
-    ...env('SFTPGATE_METRICS_LISTEN', `0.0.0.0:${METRICS_PORT}`),
-    ...env('SFTPGATE_HOST_KEY_DIR', HOST_KEY_DIR),
-    ...env('SFTPGATE_USERS_SECRET', names.usersShard(0)),
-    { name: 'SFTPGATE_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    ...env('SFTPGATE_S3_ENDPOINT', s.storage.endpoint),
-    ...env('SFTPGATE_S3_REGION', s.storage.region),
-    ...env('SFTPGATE_S3_BUCKET', s.storage.bucket),
-    ...env('SFTPGATE_S3_PREFIX', s.storage.prefix),
-    ...env('SFTPGATE_S3_FORCE_PATH_STYLE', s.storage.forcePathStyle),
-    ...env('SFTPGATE_S3_STORAGE_CLASS', s.storage.storageClass),
-    ...env('SFTPGATE_S3_SSE', s.storage.encryption?.type),
-    ...env('SFTPGATE_S3_SSE_KMS_KEY_ID', s.storage.encryption?.kmsKeyId),
-    ...(creds
-      ? [
-          {
-            name: 'AWS_ACCESS_KEY_ID',
-            valueFrom: { secretKeyRef: { name: creds.name, key: creds.accessKeyIdKey } },
-          },
-          {
-            name: 'AWS_SECRET_ACCESS_KEY',
-            valueFrom: { secretKeyRef: { name: creds.name, key: creds.secretAccessKeyKey } },
-          },
-        ]
-      : []),
-    ...env('SFTPGATE_IAM_MODE', s.iam.mode),
-    ...env('SFTPGATE_STS_ENDPOINT', s.iam.mode === 'STS' ? sts?.endpoint : undefined),
-    ...env('SFTPGATE_DATA_ROLE_ARN', s.iam.mode === 'AWS' ? iam?.dataRoleArn : undefined),
-    // STS parameters reach the pods (docs/iam.md): the role to assume, the STS region, the credential lifetime.
-    ...env('SFTPGATE_STS_ROLE_ARN', s.iam.mode === 'STS' ? sts?.roleArn : undefined),
-    ...env('SFTPGATE_STS_REGION', s.iam.mode === 'STS' ? sts?.region : undefined),
-    ...env(
-      'SFTPGATE_CREDENTIALS_DURATION',
-      s.iam.mode === 'STS' && sts?.durationSeconds !== undefined ? `${sts.durationSeconds}s` : undefined,
-    ),
-    ...env('SFTPGATE_PART_SIZE', quantityToBytes(s.transfer.partSize)),
-    ...env('SFTPGATE_UPLOAD_CONCURRENCY', s.transfer.uploadConcurrency),
-    ...env('SFTPGATE_DOWNLOAD_CONCURRENCY', s.transfer.downloadConcurrency),
-    ...env('SFTPGATE_MEMORY_BUDGET', quantityToBytes(s.transfer.memoryBudget)),
-    ...env('SFTPGATE_SETSTAT_MODE', s.sftp.setstatMode),
-    ...env('SFTPGATE_IDLE_TIMEOUT', s.sftp.idleTimeout),
-    ...env('SFTPGATE_MAX_SESSIONS_PER_USER', s.sftp.maxSessionsPerUser),
-    ...env('SFTPGATE_ALGORITHMS', s.sftp.algorithms),
-    ...env('SFTPGATE_BANNER', s.sftp.banner),
-    ...env('SFTPGATE_DEFENDER', s.security.defender.enabled ? 'on' : 'off'),
-    ...env('SFTPGATE_DEFENDER_THRESHOLD', s.security.defender.threshold),
-    ...env('SFTPGATE_DEFENDER_OBSERVATION', s.security.defender.observationTime),
-    ...env('SFTPGATE_DEFENDER_BAN_TIME', s.security.defender.banTime),
-    ...env(
-      'SFTPGATE_ALLOWED_CIDRS',
-      s.security.allowedSourceCIDRs?.length ? s.security.allowedSourceCIDRs.join(',') : undefined,
-    ),
-    ...env('SFTPGATE_MAX_RENAME_OBJECTS', s.sftp.maxRenameObjects),
-    ...env('SFTPGATE_SHUTDOWN_GRACE', `${SHUTDOWN_GRACE_SECONDS}s`),
-    ...env('SFTPGATE_LOG_LEVEL', 'info'),
-  ];
-}
-
-/**
- * Content hash of everything a running pod reads only at start: image, env, and the host keys' content. The users
- * table is NOT in it (pods watch it live), so adding a user never restarts pods.
- */
-export function configChecksum(
-  server: SftpServer,
-  settings: WorkloadSettings,
-  hostKeysDigest: string,
-  iam?: IamOutputs,
-): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify({ image: settings.image, env: podEnv(server, iam), hostKeys: hostKeysDigest }));
-  return h.digest('hex');
-}
-
-/** Digest of a host-keys Secret's data (sorted keys), for the config checksum. */
-export function secretDataDigest(data: Record<string, string> | undefined): string {
-  const h = createHash('sha256');
-  for (const k of Object.keys(data ?? {}).sort())
-    h.update(k)
-      .update('\0')
-      .update(data?.[k] ?? '')
-      .update('\0');
-  return h.digest('hex');
 }
 
 /** Default resources: the transfer memory budget plus ~160 MiB for Node, ssh2 and buffers. */
@@ -222,6 +121,7 @@ function toStrings(m: Record<string, number | string | undefined>): Record<strin
 
 export function desiredDeployment(
   server: SftpServer,
+  placement: Placement,
   settings: WorkloadSettings,
   hostKeysDigest: string,
   iam?: IamOutputs,
@@ -245,7 +145,7 @@ export function desiredDeployment(
           labels: podLabels,
           annotations: {
             ...stringMap(s.podAnnotations),
-            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(server, settings, hostKeysDigest, iam),
+            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(server, placement, settings, hostKeysDigest, iam),
           },
         },
         spec: {
@@ -285,7 +185,7 @@ export function desiredDeployment(
               name: 'sftp',
               image: settings.image,
               ...(settings.imagePullPolicy ? { imagePullPolicy: settings.imagePullPolicy } : {}),
-              env: podEnv(server, iam),
+              env: podEnv(server, placement, iam),
               ports: [
                 { name: 'ssh', containerPort: SSH_PORT, protocol: 'TCP' },
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
@@ -362,20 +262,6 @@ export function desiredService(server: SftpServer): V1Service {
   };
 }
 
-export function desiredServiceAccount(server: SftpServer, iam?: IamOutputs): V1ServiceAccount {
-  const irsa = server.spec.iam.mode === 'AWS' && server.spec.iam.aws?.irsa !== undefined && iam?.podRoleArn;
-  return {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: {
-      ...meta(server, childNames(server).workload, 'sftp'),
-      // IRSA: the pods' token is exchanged for the pod role (docs/iam.md).
-      ...(irsa ? { annotations: { 'eks.amazonaws.com/role-arn': iam.podRoleArn as string } } : {}),
-    },
-    automountServiceAccountToken: false,
-  };
-}
-
 export function desiredPodDisruptionBudget(server: SftpServer): V1PodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
@@ -404,53 +290,6 @@ export function desiredNetworkPolicy(server: SftpServer): V1NetworkPolicy {
     kind: 'NetworkPolicy',
     metadata: meta(server, childNames(server).workload, 'sftp'),
     spec: { podSelector: { matchLabels: selectorLabels(server) }, policyTypes: ['Ingress'], ingress: [sftp, metrics] },
-  };
-}
-
-/** get/list/watch on exactly this server's users shards and host-key Secret, by name. */
-export function desiredRole(server: SftpServer, shardCount: number): V1Role {
-  const names = childNames(server);
-  const secrets = [...Array.from({ length: shardCount }, (_, i) => names.usersShard(i)), names.hostKeys];
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: meta(server, names.workload, 'sftp'),
-    rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'], resourceNames: secrets }],
-  };
-}
-
-export function desiredRoleBinding(server: SftpServer): V1RoleBinding {
-  const names = childNames(server);
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: meta(server, names.workload, 'sftp'),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.workload },
-    subjects: [{ kind: 'ServiceAccount', name: names.workload, namespace: server.metadata.namespace ?? '' }],
-  };
-}
-
-/** One users-table shard Secret. `stringData` would not round-trip on read, so data is base64 here. */
-export function desiredUsersSecret(server: SftpServer, shard: UsersTableShard): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: meta(server, childNames(server).usersShard(shard.index), 'users'),
-    type: 'Opaque',
-    data: { [USERS_KEY]: Buffer.from(shard.content).toString('base64') },
-  };
-}
-
-/** The host-keys Secret the operator creates (only when absent; see the reconciler). */
-export function desiredHostKeysSecret(server: SftpServer, keys: Record<string, string>): V1Secret {
-  const data: Record<string, string> = {};
-  for (const [k, v] of Object.entries(keys)) data[k] = Buffer.from(v).toString('base64');
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: meta(server, childNames(server).hostKeys, 'host-keys'),
-    type: 'Opaque',
-    data,
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
+import type { SftpUser } from '../../api/types.generated.ts';
 import { generateHostKey } from '../../secrets/host-keys.ts';
 import { homeKey, resolvedPrefix, usernameOf, usernameOwners, usersTableEntry, validateUser } from './desired.ts';
 
@@ -21,7 +21,7 @@ function user(name: string, spec: Partial<SftpUser['spec']> = {}, created = '202
     },
   };
 }
-const server = (prefix: string) => ({ spec: { storage: { bucket: 'b', prefix } } }) as unknown as SftpServer;
+const server = (prefix: string) => ({ bucket: 'b', prefix });
 
 describe('sftp-user desired', () => {
   const prefixCases: { name: string; u: SftpUser; prefix: string; want: string }[] = [

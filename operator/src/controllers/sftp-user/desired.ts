@@ -1,7 +1,8 @@
 // Pure builders for an SftpUser: its login name, home, resolved S3 prefix, the checks the API server cannot do,
 // and its users-table entry. The server reconciler and the user reconciler both call these, so what the user's
 // status says and what the pods get can never disagree.
-import type { SftpServer, SftpUser } from '../../api/types.generated.ts';
+import { Reason } from '../../api/conditions.ts';
+import type { SftpUser } from '../../api/types.generated.ts';
 import { type ParsedPublicKey, parseAuthorizedKeys } from '../../secrets/ssh-public-key.ts';
 import type { Permission, UsersTableEntry } from '../../secrets/users-table.ts';
 import { quantityToBytes } from '../quantity.ts';
@@ -15,22 +16,28 @@ export function homeOf(user: SftpUser): string {
   return user.spec.homeDirectory ?? usernameOf(user);
 }
 
+/** Where a server's files live (controllers/placement.ts Placement has these). */
+export interface ServerLocation {
+  readonly bucket: string;
+  /** The server prefix the operator allotted, without trailing slash. */
+  readonly prefix: string;
+}
+
 /** Object key prefix of the user's `/`, without trailing slash: `<server prefix>/<home>`. */
-export function homeKey(server: SftpServer, user: SftpUser): string {
-  const p = server.spec.storage.prefix;
-  return p === '' ? homeOf(user) : `${p}/${homeOf(user)}`;
+export function homeKey(at: ServerLocation, user: SftpUser): string {
+  return at.prefix === '' ? homeOf(user) : `${at.prefix}/${homeOf(user)}`;
 }
 
 /** `s3://bucket/<server prefix>/<home>/` as status.prefix reports it. */
-export function resolvedPrefix(server: SftpServer, user: SftpUser): string {
-  return `s3://${server.spec.storage.bucket}/${homeKey(server, user)}/`;
+export function resolvedPrefix(at: ServerLocation, user: SftpUser): string {
+  return `s3://${at.bucket}/${homeKey(at, user)}/`;
 }
 
 export interface UserValidation {
   readonly keys: readonly ParsedPublicKey[];
   /** Human-readable problems; empty means valid. No secret material. */
   readonly problems: readonly string[];
-  readonly reason?: 'InvalidAuthorizedKey' | undefined;
+  readonly reason?: typeof Reason.InvalidAuthorizedKey | undefined;
 }
 
 /**
@@ -40,7 +47,7 @@ export interface UserValidation {
 export function validateUser(user: SftpUser): UserValidation {
   const { keys, errors } = parseAuthorizedKeys(user.spec.authorizedKeys ?? []);
   if (errors.length > 0) {
-    return { keys, problems: errors.map((e) => e.message), reason: 'InvalidAuthorizedKey' };
+    return { keys, problems: errors.map((e) => e.message), reason: Reason.InvalidAuthorizedKey };
   }
   return { keys, problems: [] };
 }

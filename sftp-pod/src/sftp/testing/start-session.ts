@@ -1,6 +1,7 @@
 // A session over an in-memory duplex pair with MemoryStorage, for the SFTP layer's unit tests.
 import { duplexPair } from 'node:stream';
-import { createPathJail, type JailUser, PERMISSIONS, type Permission } from '../../storage/jail.ts';
+import { PERMISSIONS, type Permission } from '../../../../common/src/users/permission.ts';
+import { createPathJail, type JailUser } from '../../storage/jail.ts';
 import type { UnsafeNames } from '../names.ts';
 import { type SftpMetrics, SftpSession } from '../session.ts';
 import { TestSftpClient } from './client.ts';

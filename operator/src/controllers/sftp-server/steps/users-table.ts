@@ -1,0 +1,153 @@
+// Users table: the entries of every valid user of this server, sharded into Secrets the pods watch. First step
+// after the finalizer, so revoking access never waits for S3, IAM or anything else to work.
+import { Reason } from '../../../api/conditions.ts';
+import type { SftpServer, SftpUser } from '../../../api/types.generated.ts';
+import { StallingError } from '../../../runtime/errors.ts';
+import { isDeleting } from '../../../runtime/finalizers.ts';
+import { Resources } from '../../../runtime/kube-client.ts';
+import { InvalidPasswordError, SecretsError } from '../../../secrets/errors.ts';
+import { buildUsersTable, type UsersTableEntry } from '../../../secrets/users-table.ts';
+import type { PlacedServer } from '../../context.ts';
+import { type ControllerContext, kube } from '../../context.ts';
+import { withinCap } from '../../placement.ts';
+import { usernameOf, usernameOwners, usersTableEntry, validateUser } from '../../sftp-user/desired.ts';
+import { childNames, LABEL_COMPONENT, LABEL_SERVER } from '../desired.ts';
+import { desiredRole, desiredRoleBinding, desiredUsersSecret } from '../desired-access.ts';
+import { ensureChild } from '../ensure.ts';
+import { placed, type ServerMemo, type ServerStep } from '../run.ts';
+
+export const usersTableStep: ServerStep = async (run) => {
+  const { ctx, server, status, signal } = run;
+  const ns = server.metadata.namespace ?? '';
+  const names = childNames(server);
+  const entries = await usersTableEntries(ctx, placed(run), run.memo, signal);
+  let shards: ReturnType<typeof buildUsersTable>;
+  try {
+    shards = buildUsersTable(entries);
+  } catch (err) {
+    if (err instanceof SecretsError) throw new StallingError(Reason.ReconcileError, err.message, { cause: err });
+    throw err;
+  }
+  // RBAC first: a pod told about a new shard can read it at once. (The binding may precede its ServiceAccount,
+  // which the workloads step writes once IAM has said which role it assumes.)
+  await ensureChild(run, Resources.Role, desiredRole(server, shards.length));
+  await ensureChild(run, Resources.RoleBinding, desiredRoleBinding(server));
+  for (const shard of shards) await ensureChild(run, Resources.Secret, desiredUsersSecret(server, shard));
+  // Trailing shards the table no longer needs (it shrank).
+  const stale = ctx.secrets
+    .list()
+    .filter(
+      (s) =>
+        s.metadata?.namespace === ns &&
+        s.metadata.labels?.[LABEL_SERVER] === server.metadata.name &&
+        s.metadata.labels?.[LABEL_COMPONENT] === 'users' &&
+        !shards.some((sh) => names.usersShard(sh.index) === s.metadata?.name),
+    );
+  for (const s of stale) await ctx.client.delete(Resources.Secret, ns, s.metadata?.name ?? '', { signal });
+  status.users = entries.length;
+  status.usersSecrets = shards.map((s) => names.usersShard(s.index));
+};
+
+/**
+ * The users of this server the pods should accept: valid, not being deleted, owning their username. Entries are
+ * memoised per user; users no longer on the server leave the memo in the same pass.
+ */
+export async function usersTableEntries(
+  ctx: ControllerContext,
+  target: PlacedServer,
+  memo: ServerMemo,
+  signal?: AbortSignal,
+): Promise<UsersTableEntry[]> {
+  const { server } = target;
+  const ns = server.metadata.namespace;
+  const capped = usersOverCap(ctx, server);
+  const mine = ctx.users
+    .list()
+    .filter(
+      (u) =>
+        u.metadata.namespace === ns &&
+        u.spec.serverRef.name === server.metadata.name &&
+        !isDeleting(kube(u)) &&
+        !capped.has(u.metadata.name ?? ''),
+    );
+  const owners = usernameOwners(mine);
+  const previous = memo.entries;
+  const next: ServerMemo['entries'] = new Map();
+  const entries = await Promise.all(
+    mine.map(async (user) => {
+      if (owners.get(usernameOf(user)) !== `${user.metadata.namespace}/${user.metadata.name}`) return undefined;
+      // Everything below depends only on the user object, its password Secret and the server spec: memoise by their
+      // versions, so a pass over a thousand users re-derives only the ones that changed.
+      const ref = user.spec.passwordSecretRef;
+      const pw = ref ? (await ctx.passwords.get(ns ?? '', ref.name, signal))?.metadata : undefined;
+      // generation, not resourceVersion: the user's own status writes must not invalidate its entry.
+      const version = `${user.metadata.generation}|${pw?.uid}/${pw?.resourceVersion}|${server.metadata.generation}`;
+      const uid = user.metadata.uid ?? '';
+      const hit = previous.get(uid);
+      const entry = hit?.version === version ? hit.entry : await deriveEntry(ctx, target, user, signal);
+      next.set(uid, { version, entry });
+      return entry;
+    }),
+  );
+  memo.entries = next;
+  return entries.filter((e): e is UsersTableEntry => e !== undefined);
+}
+
+async function deriveEntry(
+  ctx: ControllerContext,
+  target: PlacedServer,
+  user: SftpUser,
+  signal: AbortSignal | undefined,
+): Promise<UsersTableEntry | undefined> {
+  const v = validateUser(user);
+  if (v.problems.length > 0) return undefined;
+  let passwordHash: string | undefined;
+  const ref = user.spec.passwordSecretRef;
+  if (ref) {
+    // The user's own namespace, by name: a tenant can make the operator read no other Secret.
+    const secret = await ctx.passwords.get(user.metadata.namespace ?? '', ref.name, signal);
+    const value = secret?.data?.[ref.key];
+    if (!secret || value === undefined) return undefined;
+    try {
+      passwordHash = await ctx.hasher.hash(Buffer.from(value, 'base64'), {
+        secretUid: secret.metadata?.uid ?? '',
+        resourceVersion: secret.metadata?.resourceVersion ?? '',
+        username: usernameOf(user),
+        format: ref.format,
+      });
+    } catch (err) {
+      if (err instanceof InvalidPasswordError) return undefined;
+      throw err;
+    }
+  }
+  if (v.keys.length === 0 && passwordHash === undefined) return undefined;
+  let sessionPolicy: string | undefined;
+  if (ctx.iam && target.placement.iam.mode !== 'None') {
+    const p = ctx.iam.sessionPolicy(target, user);
+    if ('error' in p) return undefined;
+    sessionPolicy = p.policy;
+  }
+  return usersTableEntry(user, v.keys, passwordHash, sessionPolicy);
+}
+
+/**
+ * Users of the server's namespace beyond its profile's maxUsersPerNamespace, counted over every server of the
+ * namespace on that profile in first-come order; they get no entry (their own status says QuotaExceeded).
+ */
+export function usersOverCap(ctx: ControllerContext, server: SftpServer): Set<string> {
+  const ns = server.metadata.namespace;
+  const profile = ctx.profiles.get(server.spec.storage.profile);
+  if (!profile) return new Set();
+  const onProfile = new Set(
+    ctx.servers
+      .list()
+      .filter((s) => s.metadata.namespace === ns && s.spec.storage.profile === server.spec.storage.profile)
+      .map((s) => s.metadata.name),
+  );
+  const all = ctx.users
+    .list()
+    .filter((u) => u.metadata.namespace === ns && onProfile.has(u.spec.serverRef.name) && !isDeleting(kube(u)));
+  const max = profile.spec.limits.maxUsersPerNamespace;
+  if (all.length <= max) return new Set();
+  return new Set(all.filter((u) => !withinCap(all, u, max)).map((u) => u.metadata.name ?? ''));
+}
