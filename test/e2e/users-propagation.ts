@@ -87,7 +87,8 @@ export function whenApplied(
 
 /**
  * Starts one users source per store (one per simulated pod, each with its own API connection and the pod's RBAC) on
- * shard 0 `shard0`; `onWatch` counts the watches they open. Resolves once every store holds the first table.
+ * shard 0 `shard0`, watches living as long as the API server's --min-request-timeout says; `onWatch` counts the
+ * watches they open. Resolves once every store holds the first table.
  */
 export async function startUsersSources(
   ns: UsersNamespace,
@@ -104,6 +105,8 @@ export async function startUsersSources(
         store,
         log: silentLogger,
         kubeconfig: ns.kubeconfig,
+        // The API server's --min-request-timeout sets each watch's lifetime: the test and the benchmark shorten it.
+        watchTimeoutSeconds: null,
         ...(onWatch !== undefined && { onWatch }),
       },
       signal,
