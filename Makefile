@@ -77,7 +77,7 @@ generate: deps
 	node charts/sftpgate/hack/values-doc.ts
 	node charts/sftpgate/hack/operator-policies.ts
 	bash charts/sftpgate/hack/sync-crds.sh
-	biome format --write charts/sftpgate/values.schema.json charts/sftpgate/files/operator-iam-policy.json charts/sftpgate/files/operator-s3-policy.json
+	biome format --write charts/sftpgate/values.schema.json charts/sftpgate/files/operator-iam-policy.json charts/sftpgate/files/operator-s3-policy.json charts/sftpgate/files/profile-credentials-policy.json
 
 clean:
 	rm -rf dist .demo

@@ -71,4 +71,15 @@ describe('config', () => {
     assert.throws(() => parseDuration('x', '10'), ConfigError);
     assert.throws(() => parseSize('x', '8 parsecs'), ConfigError);
   });
+  test('STS parameters: role ARN, region and a whole-second credential lifetime', () => {
+    const c = parseConfig(
+      [...REQUIRED, '--iam-mode=STS', '--sts-role-arn=arn:aws:iam::1:role/r', '--credentials-duration=2h'],
+      { SFTPGATE_STS_REGION: 'eu-west-3' },
+    );
+    assert.equal(c.stsRoleArn, 'arn:aws:iam::1:role/r');
+    assert.equal(c.stsRegion, 'eu-west-3');
+    assert.equal(c.credentialsDurationSeconds, 7200);
+    assert.equal(parseConfig(REQUIRED, {}).credentialsDurationSeconds, undefined, 'the broker default (3600 s)');
+    assert.throws(() => parseConfig([...REQUIRED, '--credentials-duration=900500ms'], {}), /whole seconds/);
+  });
 });

@@ -53,6 +53,10 @@ export interface Config {
   readonly maxSessionsPerUser: number;
   readonly algorithms: AlgorithmPolicyName;
   readonly banner?: string;
+  /** File of trusted user CA public keys (authorized_keys lines) for OpenSSH user certificates. */
+  readonly trustedUserCaKeys?: string;
+  /** File of revoked user certificates (`serial:<n>` / `id:<key id>` lines). */
+  readonly revokedUserCertificates?: string;
   readonly defender: {
     readonly enabled: boolean;
     readonly threshold: number;
@@ -71,6 +75,7 @@ export interface Config {
   /** OpenSSH-style start:rate:full random early drop of unauthenticated connections (full = maxUnauthenticated). */
   readonly maxStartups: { readonly start: number; readonly rate: number; readonly full: number };
   readonly maxChannelsPerConnection: number;
+  readonly maxHandlesPerUser: number;
   /** 0: unlimited. */
   readonly maxSessionLifetimeMs: number;
   readonly outputTimeoutMs: number;
@@ -120,6 +125,8 @@ export const OPTIONS = {
   maxSessionsPerUser: { flag: 'max-sessions-per-user', env: 'SFTPGATE_MAX_SESSIONS_PER_USER' },
   algorithms: { flag: 'algorithms', env: 'SFTPGATE_ALGORITHMS' },
   banner: { flag: 'banner', env: 'SFTPGATE_BANNER' },
+  trustedUserCaKeys: { flag: 'trusted-user-ca-keys', env: 'SFTPGATE_TRUSTED_USER_CA_KEYS' },
+  revokedUserCertificates: { flag: 'revoked-user-certificates', env: 'SFTPGATE_REVOKED_USER_CERTIFICATES' },
   defender: { flag: 'defender', env: 'SFTPGATE_DEFENDER' },
   defenderThreshold: { flag: 'defender-threshold', env: 'SFTPGATE_DEFENDER_THRESHOLD' },
   defenderObservation: { flag: 'defender-observation', env: 'SFTPGATE_DEFENDER_OBSERVATION' },
@@ -138,6 +145,7 @@ export const OPTIONS = {
   },
   maxStartups: { flag: 'max-startups', env: 'SFTPGATE_MAX_STARTUPS' },
   maxChannelsPerConnection: { flag: 'max-channels-per-connection', env: 'SFTPGATE_MAX_CHANNELS_PER_CONNECTION' },
+  maxHandlesPerUser: { flag: 'max-handles-per-user', env: 'SFTPGATE_MAX_HANDLES_PER_USER' },
   maxSessionLifetime: { flag: 'max-session-lifetime', env: 'SFTPGATE_MAX_SESSION_LIFETIME' },
   outputTimeout: { flag: 'output-timeout', env: 'SFTPGATE_OUTPUT_TIMEOUT' },
   maxPasswordHashes: { flag: 'max-password-hashes', env: 'SFTPGATE_MAX_PASSWORD_HASHES' },
@@ -321,6 +329,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   }
   const kubeconfig = get('kubeconfig');
   const banner = get('banner');
+  const trustedUserCaKeys = get('trustedUserCaKeys');
+  const revokedUserCertificates = get('revokedUserCertificates');
   return {
     listen: opt('listen', parseListen, { host: '0.0.0.0', port: 2222 }),
     metricsListen: opt('metricsListen', parseListen, { host: '0.0.0.0', port: 9090 }),
@@ -359,6 +369,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     maxSessionsPerUser: opt('maxSessionsPerUser', (w, t) => parseInt_(w, t, 1), 10),
     algorithms: opt('algorithms', (w, t) => policyName(t) ?? oneOf(w, t, ALGORITHM_POLICY_NAMES), 'default'),
     ...(banner ? { banner } : {}),
+    ...(trustedUserCaKeys ? { trustedUserCaKeys } : {}),
+    ...(revokedUserCertificates ? { revokedUserCertificates } : {}),
     defender: {
       enabled: opt('defender', parseBool, true),
       threshold: opt('defenderThreshold', (w, t) => parseInt_(w, t, 1), 10),
@@ -380,6 +392,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
       full: maxUnauthenticated,
     }),
     maxChannelsPerConnection: opt('maxChannelsPerConnection', (w, t) => parseInt_(w, t, 1), 4),
+    maxHandlesPerUser: opt('maxHandlesPerUser', (w, t) => parseInt_(w, t, 1), 256),
     maxSessionLifetimeMs: opt('maxSessionLifetime', parseOptionalDuration, 24 * 3_600_000),
     outputTimeoutMs: opt('outputTimeout', parseDuration, 2 * 60_000),
     maxPasswordHashes: opt('maxPasswordHashes', (w, t) => parseInt_(w, t, 1), 4),

@@ -15,6 +15,7 @@ import { compileCidrs } from './ssh/cidr.ts';
 import { Defender } from './ssh/defender.ts';
 import { loadHostKeys } from './ssh/host-keys.ts';
 import { SshServer } from './ssh/server.ts';
+import { loadTrustedUserCas } from './ssh/user-certificates.ts';
 import { ByteBudget } from './storage/budget.ts';
 import { settleCommits } from './storage/commit-tracker.ts';
 import type { StorageMetrics } from './storage/metrics.ts';
@@ -170,7 +171,12 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     options.storageFor ?? createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), broker });
 
   const defender = new Defender(config.defender);
+  const userCas = await loadTrustedUserCas(config.trustedUserCaKeys, config.revokedUserCertificates, {
+    signal: lifetime.signal,
+    onError: (err) => log.warn('trusted user CA or revocation file not applied; keeping the last valid one', { err }),
+  });
   const ssh = new SshServer({
+    ...(userCas ? { userCas } : {}),
     hostKeys,
     policy: algorithmPolicy(config.algorithms),
     ...(config.banner ? { banner: config.banner } : {}),
@@ -185,6 +191,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     maxPasswordHashes: config.maxPasswordHashes,
     defaultMaxSessions: config.maxSessionsPerUser,
     maxChannelsPerConnection: config.maxChannelsPerConnection,
+    maxHandlesPerUser: config.maxHandlesPerUser,
     maxSessionLifetimeMs: config.maxSessionLifetimeMs,
     idleTimeoutMs: config.idleTimeoutMs,
     outputTimeoutMs: config.outputTimeoutMs,

@@ -130,8 +130,29 @@ describe('PROXY protocol v2', () => {
     (await connect(h.port, { sock: other, username: 'alice', password: PASSWORD })).end();
   });
 
+  test('IPv6 clients are one source per /64: guesses from different addresses of one /64 add up', async () => {
+    // Through the balancer the pod sees any IPv6 source the header names (loopback offers only ::1).
+    const bans = await metricValue(h.metricsUrl, 'sftpgate_defender_bans_total');
+    for (let i = 0; i < 4; i++) {
+      const sock = await viaBalancer(`2001:db8:1:2::${i + 1}`);
+      await loginFails(h.port, { sock, username: 'alice', password: `v6-wrong-${i}` });
+    }
+    const sameSlash64 = await viaBalancer('2001:db8:1:2:ffff::9');
+    await assert.rejects(connect(h.port, { sock: sameSlash64, username: 'alice', password: PASSWORD }));
+    assert.equal(await metricValue(h.metricsUrl, 'sftpgate_defender_bans_total'), bans + 1, 'one ban for the /64');
+    const nextSlash64 = await viaBalancer('2001:db8:1:3::1');
+    (await connect(h.port, { sock: nextSlash64, username: 'alice', password: PASSWORD })).end();
+  });
+
   test('a trusted peer without a header, or with a malformed one, is refused; others need none', async () => {
     const before = await metricValue(h.metricsUrl, 'sftpgate_connections_total', 'result="refused_proxy"');
+    // A balancer's TCP health check (connect, close, no bytes) is not a malformed header.
+    await new Promise<void>((resolve) => {
+      const probe = tcp({ host: '127.0.0.1', port: h.port, localAddress: BALANCER }, () => probe.end());
+      probe.on('close', () => resolve());
+      probe.on('error', () => resolve());
+    });
+    await sleep(200);
     assert.equal(await greeted(BALANCER, Buffer.from('SSH-2.0-OpenSSH_9.6\r\n')), false);
     const bad = buildProxyHeader({ address: '203.0.113.11', port: 1 });
     bad[12] = 0x11;

@@ -97,6 +97,16 @@ export class RawSftp {
     return p.subarray(9, 9 + p.readUInt32BE(5));
   }
 
+  /** OPENDIR: the handle, or the server's status message as the error. */
+  async opendir(path: string): Promise<Buffer> {
+    const r = this.#reply();
+    this.channel.write(packet(11, u32(this.#id++), str(path)));
+    const p = await r;
+    if (p[0] === 102) return p.subarray(9, 9 + p.readUInt32BE(5));
+    const msgLen = p.length >= 13 ? p.readUInt32BE(9) : 0;
+    throw new Error(`opendir: ${p.subarray(13, 13 + msgLen).toString()}`);
+  }
+
   /** Sends READ requests and never waits for the replies. */
   readAhead(handle: Buffer, count: number, size = 255 * 1024): void {
     for (let i = 0; i < count; i++) {
@@ -110,6 +120,20 @@ export class RawSftp {
 /** Makes ssh2's client send regardless of the window the server granted (what a hostile client does). */
 export function ignoreWindow(channel: ClientChannel): void {
   (channel as unknown as { outgoing: { window: number } }).outgoing.window = 2 ** 40;
+}
+
+/**
+ * Grants the server a huge window on `channel` and stops reading the TCP connection: the server may send as much as
+ * it likes and none of it is taken off the socket (what a client does to make the server queue replies).
+ */
+export function grantAndStopReading(c: SshClient, channel: ClientChannel): void {
+  const internals = c as unknown as {
+    _protocol: { channelWindowAdjust(id: number, amount: number): void };
+    _sock: { pause(): void };
+  };
+  const ch = channel as unknown as { outgoing: { id: number } };
+  internals._protocol.channelWindowAdjust(ch.outgoing.id, 2 ** 31);
+  internals._sock.pause();
 }
 
 /** Resident set size of a process and its descendants (the test bed may start the pod under a wrapper), bytes. */

@@ -38,8 +38,17 @@ async function applyUsers(users: UserRecord[]): Promise<number> {
   return seen;
 }
 
+async function otherTenantRoundTrip(name: string): Promise<void> {
+  const data = randomBytes(2 * MiB);
+  writeFileSync(join(h.dir, name), data);
+  const r = await h.sftp('alice2', `put ${join(h.dir, name)} /${name}\nget /${name} ${join(h.dir, name)}.down\n`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await h.sha256Of(`${PREFIX}/alice2/${name}`), sha256(data));
+  for (const key of await h.listAll()) assert.match(key, /^srv\/(alice|alice2|victim)\//, key);
+}
+
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ args: ['--max-handles-per-user=6'] });
   extra = [user('limited', 'stranger', { maxSessions: 2 }), user('wide', 'reader', { maxSessions: 10 })];
   await applyUsers(extra);
 });
@@ -67,9 +76,14 @@ describe('sessions per user', () => {
   });
 
   test('at most 4 channels per connection, however high maxSessions is', async () => {
+    const rssBefore = process.memoryUsage().rss;
     const c = await connect(h.port, withKey(h.keys, 'wide', 'reader'));
     for (let i = 0; i < 4; i++) await subsystem(c);
-    await assert.rejects(subsystem(c));
+    // The 16-channel attack of issue 11: twelve more requests on the same connection, all refused.
+    for (let i = 0; i < 12; i++) await assert.rejects(subsystem(c));
+    await otherTenantRoundTrip('during-channels.bin');
+    // In-process pod: the test's own process. Four sessions and a 2 MiB round trip stay far below the slack.
+    assert.ok(process.memoryUsage().rss - rssBefore < 48 * MiB);
     const d = await connect(h.port, withKey(h.keys, 'wide', 'reader'));
     await subsystem(d);
     assert.ok(
@@ -102,6 +116,22 @@ describe('sessions per user', () => {
     // 8 MiB at 2 MiB/s with a one-second burst: at least 3 s; per-session pacing would have allowed ~1 s.
     assert.ok(took >= 2500, `two sessions downloaded 8 MiB in ${took} ms`);
   });
+});
+
+test('open handles are capped per user across sessions (--max-handles-per-user=6)', async () => {
+  const c = await connect(h.port, withKey(h.keys, 'wide', 'reader'));
+  const one = new RawSftp(await subsystem(c));
+  const two = new RawSftp(await subsystem(c));
+  await one.init();
+  await two.init();
+  for (let i = 0; i < 4; i++) await one.opendir('/');
+  await two.opendir('/');
+  await two.opendir('/');
+  await assert.rejects(two.opendir('/'), /too many open handles for this user/);
+  one.channel.close();
+  await sleep(300);
+  await two.opendir('/');
+  c.end();
 });
 
 describe('revocation', () => {

@@ -1,7 +1,7 @@
 // The recorder's map from an HTTP request to the IAM questions AWS asks for it (table-driven; no server).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeAwsRequest } from './aws-recorder.ts';
+import { describeAwsRequest, describeIamRequest, type IamState } from './aws-recorder.ts';
 
 test('S3 and STS requests map to their IAM actions, resources and condition keys', () => {
   const B = 'arn:aws:s3:::b';
@@ -143,4 +143,30 @@ test('S3 and STS requests map to their IAM actions, resources and condition keys
     assert.equal(got.operation, operation, name);
     assert.deepEqual(got.requests, requests, name);
   }
+});
+
+test('IAM calls: the role ARN with its path, request tags and the role tags known at the time', () => {
+  const state: IamState = { accountId: '123456789012', roles: new Map() };
+  const form = (o: Record<string, string>) => new URLSearchParams(o);
+  // A role the recorder has not seen is named without a path, as IAM does for a missing role.
+  assert.deepEqual(describeIamRequest(form({ Action: 'GetRole', RoleName: 'sftpgate-x-pod' }), state), [
+    { action: 'iam:GetRole', resource: 'arn:aws:iam::123456789012:role/sftpgate-x-pod', context: {} },
+  ]);
+  const create = form({
+    Action: 'CreateRole',
+    RoleName: 'sftpgate-x-pod',
+    Path: '/sftpgate/',
+    'Tags.member.1.Key': 'sftpgate.io/owner-uid',
+    'Tags.member.1.Value': 'u1',
+  });
+  const context = { 'aws:RequestTag/sftpgate.io/owner-uid': 'u1', 'aws:TagKeys': ['sftpgate.io/owner-uid'] };
+  const resource = 'arn:aws:iam::123456789012:role/sftpgate/sftpgate-x-pod';
+  assert.deepEqual(describeIamRequest(create, state), [
+    { action: 'iam:CreateRole', resource, context },
+    { action: 'iam:TagRole', resource, context },
+  ]);
+  state.roles.set('sftpgate-x-pod', { path: '/sftpgate/', tags: { 'sftpgate.io/owner-uid': 'u1' } });
+  assert.deepEqual(describeIamRequest(form({ Action: 'DeleteRole', RoleName: 'sftpgate-x-pod' }), state), [
+    { action: 'iam:DeleteRole', resource, context: { 'aws:ResourceTag/sftpgate.io/owner-uid': 'u1' } },
+  ]);
 });

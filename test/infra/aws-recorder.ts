@@ -15,8 +15,8 @@ import type { PolicyRequest } from '../../operator/src/cloud/iam/policy-evaluato
 export interface RecordedCall {
   /** Access key id of the signature ('' when unsigned). */
   readonly accessKeyId: string;
-  readonly service: 's3' | 'sts';
-  /** S3/STS operation name, or `Unknown <method> <what>`. */
+  readonly service: 's3' | 'sts' | 'iam';
+  /** S3/STS/IAM operation name, or `Unknown <method> <what>`. */
   readonly operation: string;
   /** What IAM authorises for this call (several for a copy or a multi-object delete). */
   readonly requests: readonly PolicyRequest[];
@@ -78,6 +78,64 @@ const xmlText = (s: string) =>
     .replace(/&apos;/g, "'")
     .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
     .replace(/&amp;/g, '&');
+
+/** The SigV4 credential scope's service (`s3`, `sts`, `iam`, ...), '' when unsigned. */
+function signedService(headers: IncomingMessage['headers'], q: URLSearchParams): string {
+  const scope = /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1];
+  return scope ?? /^[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(q.get('X-Amz-Credential') ?? '')?.[1] ?? '';
+}
+
+/** What the recorder knows of IAM roles from the successful calls it forwarded (for aws:ResourceTag). */
+export interface IamState {
+  readonly accountId: string;
+  readonly roles: Map<string, { path: string; tags: Record<string, string> }>;
+}
+
+/** `Tags.member.N.Key/Value` (and `TagKeys.member.N`) of an IAM form. */
+function formTags(form: URLSearchParams): { tags: Record<string, string>; keys: string[] } {
+  const tags: Record<string, string> = {};
+  for (const [k, v] of form) {
+    const m = /^Tags\.member\.(\d+)\.Key$/.exec(k);
+    if (m) tags[v] = form.get(`Tags.member.${m[1]}.Value`) ?? '';
+  }
+  const keys = [...form].filter(([k]) => /^TagKeys\.member\.\d+$/.test(k)).map(([, v]) => v);
+  return { tags, keys: keys.length > 0 ? keys : Object.keys(tags) };
+}
+
+/** The IAM questions of one IAM API call (form body), with tag condition keys from the call and from `state`. */
+export function describeIamRequest(form: URLSearchParams, state: IamState): PolicyRequest[] {
+  const action = form.get('Action') ?? 'Unknown';
+  const name = form.get('RoleName') ?? '';
+  const known = state.roles.get(name);
+  const path = form.get('Path') ?? known?.path ?? '/';
+  const resource = name === '' ? '*' : `arn:aws:iam::${state.accountId}:role${path}${name}`;
+  const context: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(action === 'CreateRole' ? {} : (known?.tags ?? {}))) {
+    context[`aws:ResourceTag/${k}`] = v;
+  }
+  if (['CreateRole', 'TagRole', 'UntagRole'].includes(action)) {
+    const { tags, keys } = formTags(form);
+    for (const [k, v] of Object.entries(tags)) context[`aws:RequestTag/${k}`] = v;
+    context['aws:TagKeys'] = keys;
+  }
+  const requests: PolicyRequest[] = [{ action: `iam:${action}`, resource, context }];
+  // CreateRole with tags is also authorised as TagRole.
+  if (action === 'CreateRole' && form.has('Tags.member.1.Key'))
+    requests.push({ action: 'iam:TagRole', resource, context });
+  return requests;
+}
+
+/** Keeps `state` in step with a successful IAM call. */
+function applyIamCall(form: URLSearchParams, state: IamState): void {
+  const action = form.get('Action');
+  const name = form.get('RoleName') ?? '';
+  const role = state.roles.get(name);
+  const { tags, keys } = formTags(form);
+  if (action === 'CreateRole') state.roles.set(name, { path: form.get('Path') ?? '/', tags });
+  else if (action === 'TagRole' && role) Object.assign(role.tags, tags);
+  else if (action === 'UntagRole' && role) for (const k of keys) delete role.tags[k];
+  else if (action === 'DeleteRole') state.roles.delete(name);
+}
 
 function accessKeyOf(headers: IncomingMessage['headers'], q: URLSearchParams): string {
   const auth = headers.authorization ?? '';
@@ -201,8 +259,9 @@ export function describeAwsRequest(
 }
 
 /** Starts the recorder on a random loopback port in front of `target` (e.g. minio.endpoint). */
-export async function startAwsRecorder(target: string): Promise<AwsRecorder> {
+export async function startAwsRecorder(target: string, opts: { iamAccountId?: string } = {}): Promise<AwsRecorder> {
   const upstream = new URL(target);
+  const iamState: IamState = { accountId: opts.iamAccountId ?? '000000000000', roles: new Map() };
   const calls: RecordedCall[] = [];
   const sessions = new Map<string, AssumedSession>();
   const sockets = new Set<Socket>();
@@ -214,7 +273,15 @@ export async function startAwsRecorder(target: string): Promise<AwsRecorder> {
     // Only small bodies matter to the map (STS forms, DeleteObjects lists); large ones are streamed through.
     const needsBody = method === 'POST' && (url === '/' || url.startsWith('/?') || q.has('delete'));
     const body = needsBody ? Buffer.concat(await req.toArray()) : undefined;
-    const described = describeAwsRequest(method, url, req.headers, body);
+    const iamCall = signedService(req.headers, q) === 'iam';
+    const form = new URLSearchParams(body?.toString('utf8') ?? '');
+    const described = iamCall
+      ? {
+          service: 'iam' as const,
+          operation: form.get('Action') ?? 'Unknown',
+          requests: describeIamRequest(form, iamState),
+        }
+      : describeAwsRequest(method, url, req.headers, body);
     const accessKeyId = accessKeyOf(req.headers, q);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
@@ -224,6 +291,7 @@ export async function startAwsRecorder(target: string): Promise<AwsRecorder> {
     up.on('response', (upRes) => {
       const status = upRes.statusCode ?? 502;
       calls.push({ accessKeyId, ...described, method, url, status });
+      if (iamCall && status >= 200 && status < 300) applyIamCall(form, iamState);
       const out: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(upRes.headers)) {
         if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;

@@ -259,6 +259,24 @@ describe('chart admission policies vs the operator ServiceAccount (real kube-api
       /host ports/,
     ],
     [
+      'a pod pinned to a node (nodeName skips the scheduler and NoSchedule taints)',
+      () => variant('deployment', 'node-sftp', (d) => (podSpec(d)['nodeName'] = 'control-plane-1')),
+      /no nodeName/,
+    ],
+    [
+      'an unconfined seccomp profile',
+      () =>
+        variant('deployment', 'seccomp-sftp', (d) => {
+          (podSpec(d)['securityContext'] as Record<string, unknown>)['seccompProfile'] = { type: 'Unconfined' };
+        }),
+      /RuntimeDefault seccomp/,
+    ],
+    [
+      'another runtime class',
+      () => variant('deployment', 'rtc-sftp', (d) => (podSpec(d)['runtimeClassName'] = 'runc-privileged')),
+      /no nodeName, runtime class/,
+    ],
+    [
       'another ServiceAccount (the namespace default)',
       () => variant('deployment', 'sa-sftp', (d) => (podSpec(d)['serviceAccountName'] = 'default')),
       /own ServiceAccount/,

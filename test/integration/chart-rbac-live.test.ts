@@ -2,7 +2,9 @@
 // operator process runs with the chart's ServiceAccount token (so every call is authorised by exactly the chart's
 // rules), reconciles the examples against MinIO, and then its own /metrics — a live scrape — says which verbs and
 // resources it used. Every one must be granted by files/rbac-rules.yaml, none may have been refused, and every metric
-// the chart's dashboard and alerts query for the operator must be in that scrape.
+// the chart's dashboard and alerts query for the operator must be in that scrape. Its S3 calls go through a recorder
+// to MinIO as a MinIO user holding exactly the operator's S3 policy (files/operator-s3-policy.json for the bucket and
+// the examples' root): MinIO enforces it, and each recorded call is checked against it by the IAM evaluator.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,6 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { alertMetricNames, dashboardMetricNames, missingFromScrapes } from '../../charts/sftpgate/hack/metric-names.ts';
+import { operatorS3Policy } from '../../operator/src/cloud/iam/operator-policy.ts';
+import { allowedByAll } from '../../operator/src/cloud/iam/policy-evaluator.ts';
+import { type AwsRecorder, startAwsRecorder } from '../infra/aws-recorder.ts';
 import {
   type ControlPlane,
   httpGet,
@@ -27,12 +32,15 @@ import {
   toolPath,
   waitUntil,
 } from '../infra/index.ts';
+import { createMinioUser, type MinioUser } from '../infra/minio-admin.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CHART = `${ROOT}charts/sftpgate`;
 const NS = 'sftpgate-system';
 const TENANT = 'demo';
 const BUCKET = 'sftpgate-demo';
+/** The examples' profile root (prefixes servers/<namespace>/<server>/): the operator's S3 policy covers it. */
+const S3_ROOT = 'servers';
 
 interface Rule {
   apiGroups: string[];
@@ -68,6 +76,9 @@ for (const mode of MODES) {
   describe(`chart RBAC vs the real operator (live: ${mode.name})`, () => {
     let cp: ControlPlane;
     let minio: Minio;
+    let recorder: AwsRecorder;
+    let operatorS3: MinioUser;
+    const s3Policy = operatorS3Policy([{ bucket: BUCKET, root: S3_ROOT }]);
     let operator: ManagedProcess | undefined;
     let dir: string;
     let port: number;
@@ -93,6 +104,8 @@ for (const mode of MODES) {
       dir = makeTempDir('chart-rbac');
       [cp, minio] = await Promise.all([startControlPlane(), startMinio()]);
       await minio.createBucket(BUCKET, { versioning: true });
+      recorder = await startAwsRecorder(minio.endpoint);
+      operatorS3 = await createMinioUser(minio, 'sftpgate-operator', s3Policy);
       await cp.kubectl(['create', 'namespace', NS]);
       await cp.kubectl(['create', 'namespace', TENANT]);
       const helm = (args: string[]) =>
@@ -128,6 +141,7 @@ for (const mode of MODES) {
 
     after(async () => {
       await operator?.stop();
+      await recorder?.close();
       await Promise.all([cp?.stop(), minio?.stop()]);
       if (dir) removeTempDir(dir);
       if (port) releasePorts([port]);
@@ -139,13 +153,15 @@ for (const mode of MODES) {
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: 'demo-s3-credentials', namespace: NS },
-        stringData: { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey },
+        stringData: { AWS_ACCESS_KEY_ID: operatorS3.accessKeyId, AWS_SECRET_ACCESS_KEY: operatorS3.secretAccessKey },
       };
       const profile = parseYaml(readFileSync(`${ROOT}examples/sftpstorageprofile.yaml`, 'utf8')) as {
-        spec: { endpoint: string; bucket: string; namespaceSelector: unknown };
+        spec: { endpoint: string; bucket: string; root: string; namespaceSelector: unknown };
       };
-      profile.spec.endpoint = minio.endpoint;
+      // Through the recorder, on a MinIO user holding only the operator's S3 policy for this bucket and root.
+      profile.spec.endpoint = recorder.url;
       profile.spec.bucket = BUCKET;
+      assert.equal(profile.spec.root, S3_ROOT);
       profile.spec.namespaceSelector = { matchLabels: { 'kubernetes.io/metadata.name': TENANT } };
       await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(profile) });
       const server = parseYaml(readFileSync(`${ROOT}examples/sftpserver.yaml`, 'utf8')) as { spec: object };
@@ -233,6 +249,21 @@ for (const mode of MODES) {
         /\bforbidden\b/i,
         'the API server refused a call',
       );
+    });
+
+    it('every S3 call the operator made is allowed by its S3 policy (MinIO enforced it; the evaluator agrees)', () => {
+      const calls = recorder.calls.filter((c) => c.accessKeyId === operatorS3.accessKeyId);
+      const ops = [...new Set(calls.map((c) => c.operation))].sort();
+      for (const op of ['GetBucketVersioning', 'PutBucketLifecycleConfiguration', 'PutObject', 'ListObjectVersions']) {
+        assert.ok(ops.includes(op), `the operator ran ${op}: ${ops.join(', ')}`);
+      }
+      const problems = calls.flatMap((c) => [
+        ...(c.status === 403 ? [`MinIO refused ${c.operation} ${c.url}`] : []),
+        ...(c.operation.startsWith('Unknown') ? [`${c.operation}: not mapped`] : []),
+        ...c.requests.filter((q) => !allowedByAll([s3Policy], q)).map((q) => `${q.action} ${q.resource}`),
+      ]);
+      assert.deepEqual(problems, []);
+      assert.equal(recorder.calls.length, calls.length, 'every S3 call was the operator’s');
     });
 
     it(mode.scoped ? 'the grant is a Role in the watched namespace only' : 'the grant is cluster-wide', async () => {

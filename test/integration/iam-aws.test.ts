@@ -10,7 +10,7 @@ import {
   CreateRoleCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
-  type IAMClient,
+  IAMClient,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
   ListRoleTagsCommand,
@@ -31,11 +31,14 @@ import {
 } from '../../operator/src/cloud/iam/aws-role-policies.ts';
 import { IamErrorCode, isIamError } from '../../operator/src/cloud/iam/errors.ts';
 import { createIamIntegration } from '../../operator/src/cloud/iam/integration.ts';
+import { operatorIamPolicy } from '../../operator/src/cloud/iam/operator-policy.ts';
+import { allowedByAll } from '../../operator/src/cloud/iam/policy-evaluator.ts';
 import { buildSessionPolicy } from '../../operator/src/cloud/iam/session-policy.ts';
 import { locate } from '../../operator/src/controllers/placement.ts';
 import { profileFixture, serverFixture } from '../../operator/src/controllers/testing/fixtures.ts';
 import { createCredentialBroker } from '../../sftp-pod/src/credentials/broker.ts';
 import type { StsResult } from '../../sftp-pod/src/credentials/errors.ts';
+import { type AwsRecorder, startAwsRecorder } from '../infra/aws-recorder.ts';
 import { type Moto, startMoto } from '../infra/index.ts';
 
 function parseDoc(doc: string | undefined): unknown {
@@ -47,9 +50,16 @@ function parseDoc(doc: string | undefined): unknown {
   }
 }
 
+/** The operator's access key on the recorded IAM client (moto accepts any). */
+const OPERATOR_KEY = 'AKIASFTPGATEOPERATOR';
+
 describe('AWS IAM manager against moto', () => {
   let moto: Moto;
+  /** The test's own client (arranging drift, reading results), through the recorder so it tracks role tags. */
   let iam: IAMClient;
+  /** The manager's client: every call it makes is recorded and checked against the operator's IAM policy. */
+  let operatorIam: IAMClient;
+  let recorder: AwsRecorder;
   let account: AwsAccount;
 
   const server = (over: Partial<AwsIamServer> = {}): AwsIamServer => ({
@@ -83,15 +93,22 @@ describe('AWS IAM manager against moto', () => {
 
   before(async () => {
     moto = await startMoto();
-    iam = moto.iam();
+    recorder = await startAwsRecorder(moto.endpoint, { iamAccountId: moto.accountId });
+    const via = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new IAMClient({ endpoint: recorder.url, region: moto.region, credentials });
+    iam = via(moto.credentials);
+    operatorIam = via({ accessKeyId: OPERATOR_KEY, secretAccessKey: 'operator' });
     account = { accountId: moto.accountId, partition: 'aws', region: moto.region };
   });
   after(async () => {
+    iam?.destroy();
+    operatorIam?.destroy();
+    await recorder?.close();
     await moto?.stop();
   });
 
   test('ensure creates both roles with trust chain, scoped policies and ownership tags; a second pass writes nothing', async () => {
-    const manager = createAwsIamManager({ iam, account });
+    const manager = createAwsIamManager({ iam: operatorIam, account });
     const s = server({ kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/k-1' });
     const names = roleNames(s.namespace, s.name);
     const status = await manager.ensure(s);
@@ -184,7 +201,7 @@ describe('AWS IAM manager against moto', () => {
   });
 
   test('a spec change (prefix, Pod Identity, permissions boundary) updates the roles in place', async () => {
-    const manager = createAwsIamManager({ iam, account });
+    const manager = createAwsIamManager({ iam: operatorIam, account });
     const boundary = (
       await iam.send(
         new CreatePolicyCommand({
@@ -243,7 +260,7 @@ describe('AWS IAM manager against moto', () => {
   });
 
   test('drift is repaired: edited policies and trust, extra grants, lost tags', async () => {
-    const manager = createAwsIamManager({ iam, account });
+    const manager = createAwsIamManager({ iam: operatorIam, account });
     const s = server();
     const names = roleNames(s.namespace, s.name);
     const good = await manager.ensure(s);
@@ -303,7 +320,7 @@ describe('AWS IAM manager against moto', () => {
   });
 
   test('foreign roles with our names are never adopted, changed or deleted', async () => {
-    const manager = createAwsIamManager({ iam, account });
+    const manager = createAwsIamManager({ iam: operatorIam, account });
     const trust = JSON.stringify({
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
@@ -349,7 +366,7 @@ describe('AWS IAM manager against moto', () => {
   });
 
   test('delete removes both roles of the server, and only those; it is idempotent', async () => {
-    const manager = createAwsIamManager({ iam, account });
+    const manager = createAwsIamManager({ iam: operatorIam, account });
     const a = server({ name: 'to-delete', uid: 'uid-a' });
     const b = server({ name: 'neighbour', uid: 'uid-b' });
     const na = roleNames(a.namespace, a.name);
@@ -368,7 +385,7 @@ describe('AWS IAM manager against moto', () => {
   });
 
   test('bad input is refused before any IAM call; IAM errors are classified', async () => {
-    const manager = createAwsIamManager({ iam, account });
+    const manager = createAwsIamManager({ iam: operatorIam, account });
     await assert.rejects(manager.ensure(server({ name: 'bad', prefix: 'srv/*' })), (err: unknown) =>
       isIamError(err, IamErrorCode.InvalidInput),
     );
@@ -400,7 +417,7 @@ describe('AWS IAM manager against moto', () => {
   });
 
   test("through the controllers' integration point, then a login of the AWS-mode broker assumes the data role", async () => {
-    const integration = createIamIntegration({ aws: { iam, account } });
+    const integration = createIamIntegration({ aws: { iam: operatorIam, account } });
     // The platform's profile (mode AWS, IRSA) and the server the operator placed on it: srv/tenants/wired.
     const profile = profileFixture((p) => {
       p.bucket = 'acme-sftp';
@@ -463,5 +480,42 @@ describe('AWS IAM manager against moto', () => {
     await integration.cleanupServer?.(sftpServer, AbortSignal.timeout(30_000));
     assert.equal(await exists(names.pod), false);
     assert.equal(await exists(names.data), false);
+  });
+  // moto executes IAM calls but evaluates no policy: the operator's IAM document is checked here by the evaluator on
+  // every call the manager made above (creates, repairs, deletes, conflicts), with aws:RequestTag/aws:TagKeys from the
+  // call and aws:ResourceTag from the role's tags at that moment (the recorder follows every successful tag change,
+  // the test's own drift included). MinIO cannot do this part: these lines stay unproved by a real AWS account.
+  test("every IAM call of the manager is allowed by the operator's IAM policy (evaluator over the recorded calls)", () => {
+    const policy = operatorIamPolicy();
+    const calls = recorder.calls.filter((c) => c.accessKeyId === OPERATOR_KEY);
+    assert.ok(calls.length > 50, `IAM calls recorded: ${calls.length}`);
+    const refused: string[] = [];
+    for (const c of calls) {
+      if (c.service !== 'iam') refused.push(`${c.operation}: not an IAM call`);
+      for (const q of c.requests) {
+        if (!allowedByAll([policy], q)) refused.push(`${q.action} ${q.resource} ${JSON.stringify(q.context)}`);
+      }
+    }
+    assert.deepEqual(refused, []);
+    const actions = [...new Set(calls.map((c) => c.operation))].sort();
+    for (const a of ['CreateRole', 'DeleteRole', 'PutRolePolicy', 'UpdateAssumeRolePolicy', 'TagRole', 'GetRole']) {
+      assert.ok(actions.includes(a), `the run exercised ${a}: ${actions.join(', ')}`);
+    }
+    // And it would refuse what the operator must not do: write to a role without our ownership tag.
+    const foreign = { 'aws:ResourceTag/team': 'x' };
+    assert.ok(
+      !allowedByAll([policy], {
+        action: 'iam:PutRolePolicy',
+        resource: `arn:aws:iam::${moto.accountId}:role/sftpgate/x`,
+        context: foreign,
+      }),
+    );
+    assert.ok(
+      !allowedByAll([policy], {
+        action: 'iam:CreateRole',
+        resource: `arn:aws:iam::${moto.accountId}:role/admin`,
+        context: {},
+      }),
+    );
   });
 });

@@ -5,10 +5,11 @@
 // the pod (readiness included) is checked here without changing this test. One call outside each policy shows MinIO
 // and the evaluator both refusing it.
 //
-//   operator: the bucket manager (bucket check, lifecycle rule, markers, purge of every version) on the operator S3
-//             policy (charts/sftpgate/files/operator-s3-policy.json) for the bucket and root.
-//   pod, STS: the real sftp pod process; base credentials = a user holding the server-wide policy; each login and the
-//             readiness probe on AssumeRole sessions (base policy ∩ session policy), RoleArn/duration from config.
+//   STS:      as shipped, the profile's static credentials serve both: the operator's bucket manager (bucket check,
+//             lifecycle rule, markers, purge of every version) and the real sftp pod process (AssumeRole's base for
+//             each login and the readiness probe: base policy ∩ session policy, RoleArn/duration from config), as one
+//             MinIO user holding files/profile-credentials-policy.json for the bucket and root.
+//   AWS:      the operator on its own identity: files/operator-s3-policy.json.
 //   pod, AWS: the same process in mode AWS. MinIO has no roles, so the base user holds the DATA ROLE's permission
 //             policy (its sessions are data role ∩ session policy, exactly AWS's rule); the pod role's own policy
 //             (only sts:AssumeRole/SetSourceIdentity on the data role) is checked by the evaluator on the recorded
@@ -19,13 +20,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  buildServerRoles,
-  type PolicyDoc,
-  serverAccessPolicy,
-} from '../../operator/src/cloud/iam/aws-role-policies.ts';
-import { operatorS3Policy } from '../../operator/src/cloud/iam/operator-policy.ts';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { buildServerRoles, type PolicyDoc } from '../../operator/src/cloud/iam/aws-role-policies.ts';
+import { operatorS3Policy, profileCredentialsPolicy } from '../../operator/src/cloud/iam/operator-policy.ts';
 import { allowedByAll } from '../../operator/src/cloud/iam/policy-evaluator.ts';
 import { buildSessionPolicy, PERMISSIONS } from '../../operator/src/cloud/iam/session-policy.ts';
 import { S3BucketManager } from '../../operator/src/cloud/s3/bucket-manager.ts';
@@ -108,10 +105,13 @@ describe('every AWS call of every component is granted by the policy it holds (M
         },
         ACCOUNT,
       );
-      const operatorPolicy = operatorS3Policy([{ bucket: BUCKET, root: ROOT }]);
-      // STS: the base credentials' policy; AWS: the data role's (both the same server-wide ceiling).
-      const podBasePolicy =
-        mode === 'STS' ? serverAccessPolicy({ partition: 'aws', bucket: BUCKET, prefix }) : roles.data.permissionPolicy;
+      // STS: the profile's credentials, shared by operator and pods; AWS: the operator's role and the data role.
+      const operatorPolicy =
+        mode === 'STS'
+          ? profileCredentialsPolicy({ bucket: BUCKET, root: ROOT })
+          : operatorS3Policy([{ bucket: BUCKET, root: ROOT }]);
+      const podBasePolicy = mode === 'STS' ? operatorPolicy : roles.data.permissionPolicy;
+
       const stsRoleArn = 'arn:aws:iam::123456789012:role/platform/sftpgate-sts';
       let operatorUser: MinioUser;
       let podUser: MinioUser;
@@ -123,9 +123,10 @@ describe('every AWS call of every component is granted by the policy it holds (M
       before(async () => {
         recorder.reset();
         operatorUser = await createMinioUser(minio, `operator-${mode.toLowerCase()}`, operatorPolicy);
-        podUser = await createMinioUser(minio, `pod-${mode.toLowerCase()}`, podBasePolicy);
+        podUser = mode === 'STS' ? operatorUser : await createMinioUser(minio, 'pod-aws', podBasePolicy);
+        // Calls are attributed by what they do: the pod's through its sessions (or its base key in AWS mode).
         identities.set(operatorUser.accessKeyId, { component: 'operator', policies: [operatorPolicy] });
-        identities.set(podUser.accessKeyId, { component: 'pod', policies: [podBasePolicy] });
+        if (mode === 'AWS') identities.set(podUser.accessKeyId, { component: 'pod', policies: [podBasePolicy] });
       });
 
       after(async () => {
@@ -255,8 +256,9 @@ describe('every AWS call of every component is granted by the policy it holds (M
         const session = recorder.sessions.get(key);
         const parent = session ? identities.get(session.parentAccessKeyId) : undefined;
         if (!session || !parent) return undefined;
+        // Only the pods assume roles: a session's calls are the pod's, bounded by its minter's policy and its own.
         return {
-          component: `${parent.component} session`,
+          component: 'pod session',
           policies: [...parent.policies, ...(session.policy ? [session.policy] : [])],
         };
       };
@@ -352,7 +354,8 @@ describe('every AWS call of every component is granted by the policy it holds (M
           await assert.rejects(op.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'other/secret.txt' })), {
             name: 'AccessDenied',
           });
-          await assert.rejects(base.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'other/' })), {
+          // (Not a listing: the profile's credentials hold a bucket-wide ListBucket for the operator's HeadBucket.)
+          await assert.rejects(base.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'other/secret.txt' })), {
             name: 'AccessDenied',
           });
           await assert.rejects(base.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'other/secret.txt' })), {

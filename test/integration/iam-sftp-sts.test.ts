@@ -72,7 +72,7 @@ describe('SFTP in STS mode: every S3 call on session credentials', () => {
       refreshBeforeSeconds: 898,
       onStsRequest: (r) => sts.push(r),
     });
-    // The pod's own client (readiness HeadBucket) uses the base credentials from the environment.
+    // The pod's own base client uses the base credentials from the environment (readiness is bypassed here: storageFor).
     const env = { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey };
     Object.assign(process.env, env);
     const config = parseConfig(

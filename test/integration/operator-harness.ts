@@ -86,7 +86,11 @@ export async function startTestBed(opts: { controllerManager?: boolean } = {}): 
     metadata: { name: 'minio-credentials', namespace: OPERATOR_NS },
     stringData: { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey },
   } as Manifest);
-  await applyProfile(bed as TestBed, PROFILE, { namespaceSelector: {} });
+  // Caps high enough for the scale bench (10,000 users in one namespace); tenant tests set their own.
+  await applyProfile(bed as TestBed, PROFILE, {
+    namespaceSelector: {},
+    limits: { maxServersPerNamespace: 10_000, maxUsersPerNamespace: 1_000_000 },
+  });
   return {
     ...bed,
     async stop() {

@@ -27,6 +27,7 @@ import {
   startTestBed,
   type TestBed,
   userManifest,
+  usersTable,
   waitFor,
   waitQuiet,
 } from './operator-harness.ts';
@@ -298,6 +299,12 @@ describe('tenant isolation', { timeout: 300_000 }, () => {
       return condition(u as never, 'Published')?.status === 'True';
     });
     assert.equal((await getServer(bed, B, 'first'))?.status?.users, 1);
+    // Freeing the place admits the refused user (its own status changes; the table takes it).
+    await bed.admin.delete(Resources.SftpUser, B, 'u1');
+    await waitFor('u2 admitted', async () => {
+      const u = await bed.admin.getOptional(Resources.SftpUser, B, 'u2');
+      return condition(u as never, 'Published')?.status === 'True';
+    });
     await bed.admin.delete(Resources.SftpServer, B, 'first');
     await waitFor('second admitted', async () => (await reasonOf(B, 'second')) === Reason.LifecycleRulesApplied);
   });
@@ -314,6 +321,29 @@ describe('tenant isolation', { timeout: 300_000 }, () => {
     await waitFor('via-late refused', async () => (await reasonOf(B, 'via-late')) === Reason.ProfileConflict);
     const message = condition(await getServer(bed, B, 'via-late'), 'StorageReady')?.message ?? '';
     assert.doesNotMatch(message, /shared/, "the tenant is not told the other profile's name");
+  });
+
+  it("the platform withdraws a namespace from a profile: that namespace's logins are revoked", async () => {
+    await applyProfile(bed, 'withdrawn', {
+      root: 'withdrawn',
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': B } },
+    });
+    await bed.admin.apply(Resources.SftpServer, serverManifest(bed, B, 'w', { storage: { profile: 'withdrawn' } }));
+    await bed.admin.apply(
+      Resources.SftpUser,
+      userManifest(B, 'wu', { serverRef: { name: 'w' }, authorizedKeys: [key] }),
+    );
+    await waitFor('wu published', async () => {
+      const u = await bed.admin.getOptional(Resources.SftpUser, B, 'wu');
+      return condition(u as never, 'Published')?.status === 'True';
+    });
+    await bed.admin.mergePatch(Resources.SftpStorageProfile, undefined, 'withdrawn', {
+      spec: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': A } } },
+    });
+    await waitFor('w refused', async () => (await reasonOf(B, 'w')) === Reason.NamespaceNotAllowed);
+    const table = await usersTable(bed, B, 'w');
+    assert.deepEqual(table?.users, [], 'the users table lists nobody');
+    assert.equal((await getServer(bed, B, 'w'))?.status?.users, 0);
   });
 
   it('the operator caches only its own Secrets and those of its namespace; tenant Secrets are read by name', () => {

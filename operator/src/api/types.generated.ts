@@ -351,6 +351,7 @@ export interface SftpServerSftp {
  */
 export interface SftpServerSecurity {
   defender: SftpServerSecurityDefender;
+  userCertificates?: SftpServerSecurityUserCertificates;
   /**
    * Source ranges allowed to connect (enforced by the pods and the NetworkPolicy); empty means any.
    */
@@ -377,6 +378,20 @@ export interface SftpServerSecurityDefender {
    * Bound on the ban list per pod (memory).
    */
   maxBannedHosts: number;
+}
+/**
+ * OpenSSH user certificates - a ConfigMap in this namespace holds the trusted user CA public keys (authorized_keys lines) and optionally revocations (serial:<n> or id:<key id> lines); the pods re-read both while running. Users must still exist as SftpUsers.
+ */
+export interface SftpServerSecurityUserCertificates {
+  configMapName: string;
+  /**
+   * ConfigMap key with the CA public keys.
+   */
+  caKey: string;
+  /**
+   * ConfigMap key with the revocations; absent from the ConfigMap means none.
+   */
+  revokedKey: string;
 }
 /**
  * SSH host keys. The operator generates them once into a Secret and never regenerates them; rotate by adding a type or by editing the Secret (docs/api.md).

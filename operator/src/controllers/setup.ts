@@ -1,8 +1,9 @@
 // Builds both controllers on a runtime Manager: informers, the shared context, secondary watches. main.ts and the
 // tests call this, so the operator under test is wired exactly like the shipped one.
 import type { V1Deployment, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import { ConditionType, Reason } from '../api/conditions.ts';
 import type { Condition, SftpServer, SftpStorageProfile, SftpUser } from '../api/types.generated.ts';
-import { isConditionTrue } from '../runtime/conditions.ts';
+import { getCondition, isConditionTrue } from '../runtime/conditions.ts';
 import { Controller, generationChangedPredicate, watchSecondary } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { type KubeObject, Resources } from '../runtime/kube-client.ts';
@@ -138,13 +139,19 @@ export function setupControllers(o: SetupOptions): Controllers {
     watches: [
       watchSecondary(servers, serverUserKeys(users)),
       watchSecondary(secrets, secretUserKeys(users, servers, secrets)),
-      // A user that comes or goes may move another across its profile's per-namespace cap.
+      // A user that goes frees a place under its profile's per-namespace cap: the users refused for the cap try
+      // again (first come keeps its place, so an added user displaces nobody; requeueing every user of the
+      // namespace on every add would make a bulk apply quadratic).
       watchSecondary(users, (u, type) =>
-        type === 'update'
+        type !== 'delete'
           ? []
           : users
               .list()
-              .filter((o) => o.metadata.namespace === u.metadata.namespace && o.metadata.name !== u.metadata.name)
+              .filter(
+                (o) =>
+                  o.metadata.namespace === u.metadata.namespace &&
+                  getCondition(o.status?.conditions, ConditionType.ServerReady)?.reason === Reason.QuotaExceeded,
+              )
               .map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
       ),
     ],

@@ -42,12 +42,22 @@ export const DEFAULT_MAX_HANDLES = 64;
 /** Longest handle we ever look up (ours are 12 bytes); longer input is not hashed into a map key. */
 const MAX_HANDLE_BYTES = 64;
 
+/** Handles shared by several tables (all of one user's sessions on the pod): a cap that channels do not multiply. */
+export interface HandleBudget {
+  readonly limit: number;
+  /** Takes one handle; false when the budget is spent. */
+  take(): boolean;
+  give(count: number): void;
+}
+
 export class HandleTable {
   readonly #handles = new Map<string, Handle>();
   readonly #max: number;
+  readonly #budget: HandleBudget | undefined;
 
-  constructor(maxHandles = DEFAULT_MAX_HANDLES) {
+  constructor(maxHandles = DEFAULT_MAX_HANDLES, budget?: HandleBudget) {
     this.#max = maxHandles;
+    this.#budget = budget;
   }
 
   get max(): number {
@@ -70,6 +80,9 @@ export class HandleTable {
     if (this.#handles.size >= this.#max) {
       throw new SftpStatusError(Status.FAILURE, `too many open handles (limit ${this.#max})`);
     }
+    if (this.#budget && !this.#budget.take()) {
+      throw new SftpStatusError(Status.FAILURE, `too many open handles for this user (limit ${this.#budget.limit})`);
+    }
     let id: Buffer;
     do id = randomBytes(12);
     while (this.#handles.has(id.toString('latin1')));
@@ -87,13 +100,14 @@ export class HandleTable {
 
   /** Forgets a handle (CLOSE); idempotent. */
   delete(h: Handle): void {
-    this.#handles.delete(h.key);
+    if (this.#handles.delete(h.key)) this.#budget?.give(1);
   }
 
   /** Empties the table and returns what was open (session end). */
   drain(): Handle[] {
     const all = [...this.#handles.values()];
     this.#handles.clear();
+    this.#budget?.give(all.length);
     return all;
   }
 }

@@ -26,7 +26,7 @@ import {
 } from './handler.ts';
 import { extensionHandler, requestHandler } from './handler-table.ts';
 import { syntheticDir } from './handlers-paths.ts';
-import { type Handle, HandleTable } from './handles.ts';
+import { type Handle, type HandleBudget, HandleTable } from './handles.ts';
 import type { UnsafeNames } from './names.ts';
 import { pacerFor, type RateLimiter } from './pacer.ts';
 import { dataHeader, statusReply, versionReply } from './replies.ts';
@@ -42,6 +42,8 @@ export interface SftpSessionOptions {
   readonly sessionId: string;
   readonly setstatMode: 'Error' | 'Ignore';
   readonly maxHandles?: number;
+  /** Shared by all of the user's sessions (the SSH layer's per-user cap); absent: only maxHandles applies. */
+  readonly handleBudget?: HandleBudget;
   /** statvfs@openssh.com reports this as the file system size; absent means a large free space. */
   readonly quotaBytes?: number;
   readonly metrics?: SftpMetrics;
@@ -83,7 +85,7 @@ export class SftpSession {
     this.#log = options.log ?? silentLogger;
     this.#metrics = options.metrics;
     this.#unsafeNames = options.unsafeNames ?? 'Refuse';
-    this.#handles = new HandleTable(options.maxHandles);
+    this.#handles = new HandleTable(options.maxHandles, options.handleBudget);
     const storage = options.storage;
     const signal = this.#abort.signal;
     this.#ctx = {

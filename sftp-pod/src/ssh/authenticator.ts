@@ -11,11 +11,15 @@ import { AUTH_METHODS, checkPassword, findKey, policyRefusal, promptPassword } f
 import type { Conn } from './conn.ts';
 import { type Defender, Score } from './defender.ts';
 import type { Semaphore } from './semaphore.ts';
+import { certificateKey } from './user-certificate-login.ts';
+import type { TrustedUserCas } from './user-certificates.ts';
 
 export interface AuthenticatorOptions {
   readonly users: UsersStore;
   readonly defender: Defender;
   readonly policy: AlgorithmPolicy;
+  /** Trusted user CAs (OpenSSH user certificates); undefined refuses every certificate. */
+  readonly userCas?: TrustedUserCas;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly maxAuthTries: number;
@@ -86,7 +90,10 @@ export class Authenticator {
     let attempt: string;
     if (method === 'publickey') {
       attempt = attemptId(method, ctx.username, ctx.key.data);
-      const key = findKey(user, ctx.key.algo, ctx.key.data);
+      // A certificate stands for a key when a trusted CA signed it for this user (user-certificate-login.ts).
+      const key =
+        certificateKey(user, ctx.key.algo, ctx.key.data, conn.ip, this.#o.userCas, conn.log) ??
+        findKey(user, ctx.key.algo, ctx.key.data);
       if (!ctx.signature) {
         // A query ("would this key do?"). An unknown key is a failed attempt (as in OpenSSH, it counts toward
         // --max-auth-tries), but only the first per connection feeds the defender: a user whose agent offers

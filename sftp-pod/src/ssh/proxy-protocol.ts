@@ -9,6 +9,9 @@ export class ProxyProtocolError extends Error {
   readonly code = 'SFTPGATE_PROXY_PROTOCOL';
 }
 
+/** The peer closed before sending a byte: a balancer's TCP health check, not a malformed header. */
+export class ProxyConnectionClosedError extends ProxyProtocolError {}
+
 const SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 const FIXED = 16;
 /** Address block plus TLVs: balancers send well under this (AWS NLB: ~60 bytes); more is refused as malformed. */
@@ -113,7 +116,12 @@ export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<Prox
         finish(err as Error);
       }
     };
-    const onClose = () => finish(new ProxyProtocolError('connection closed before the PROXY header'));
+    const onClose = () =>
+      finish(
+        buf.length === 0
+          ? new ProxyConnectionClosedError('connection closed before any byte')
+          : new ProxyProtocolError('connection closed inside the PROXY header'),
+      );
     const timer = setTimeout(() => finish(new ProxyProtocolError('no PROXY header in time')), timeoutMs);
     socket.on('data', onData);
     socket.once('close', onClose);

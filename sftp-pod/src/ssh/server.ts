@@ -23,10 +23,11 @@ import { addressAllowed } from './cidr.ts';
 import type { Conn } from './conn.ts';
 import type { Defender } from './defender.ts';
 import type { HostKey } from './host-keys.ts';
-import { readProxyHeader } from './proxy-protocol.ts';
+import { ProxyConnectionClosedError, readProxyHeader } from './proxy-protocol.ts';
 import { revocationReason } from './revocation.ts';
 import { Semaphore } from './semaphore.ts';
 import { SessionChannels } from './session-channels.ts';
+import type { TrustedUserCas } from './user-certificates.ts';
 import { UserSessions } from './user-sessions.ts';
 
 const Ssh2Server = ssh2.Server;
@@ -34,6 +35,8 @@ const Ssh2Server = ssh2.Server;
 export interface SshServerOptions {
   readonly hostKeys: readonly HostKey[];
   readonly policy: AlgorithmPolicy;
+  /** Trusted user CAs for OpenSSH user certificates (--trusted-user-ca-keys); none: certificates are refused. */
+  readonly userCas?: TrustedUserCas;
   readonly banner?: string;
   readonly users: UsersStore;
   readonly defender: Defender;
@@ -51,6 +54,8 @@ export interface SshServerOptions {
   /** Used when a user sets no maxSessions. Counts session channels across all the user's connections. */
   readonly defaultMaxSessions: number;
   readonly maxChannelsPerConnection: number;
+  /** Open SFTP handles per user across all their sessions on the pod. */
+  readonly maxHandlesPerUser: number;
   /** 0: unlimited. */
   readonly maxSessionLifetimeMs: number;
   readonly idleTimeoutMs: number;
@@ -74,7 +79,7 @@ export class SshServer {
   readonly #tcp: NetServer;
   readonly #conns = new Map<string, Conn>();
   readonly #admission: Admission;
-  readonly #userSessions = new UserSessions();
+  readonly #userSessions: UserSessions;
   readonly #auth: Authenticator;
   readonly #sessions: SessionChannels;
   #awaitingProxyHeader = 0;
@@ -96,11 +101,13 @@ export class SshServer {
     this.#ssh.on('error', (err: unknown) => this.#o.log.warn('ssh server error', { err }));
     // Admission first, then ssh2: a banned or over-limit source never costs a key exchange.
     this.#tcp = createServer((socket) => this.#admit(socket));
+    this.#userSessions = new UserSessions(options.maxHandlesPerUser);
     this.#admission = new Admission(options.maxStartups, options.maxUnauthenticatedPerSource);
     this.#auth = new Authenticator({
       users: options.users,
       defender: options.defender,
       policy: options.policy,
+      ...(options.userCas ? { userCas: options.userCas } : {}),
       metrics: options.metrics,
       log: options.log,
       maxAuthTries: options.maxAuthTries,
@@ -196,6 +203,10 @@ export class SshServer {
       },
       (err: unknown) => {
         this.#awaitingProxyHeader--;
+        if (err instanceof ProxyConnectionClosedError) {
+          socket.destroy();
+          return;
+        }
         this.#o.log.info('connection refused: bad PROXY header', { peer, err });
         this.#refuse(socket, 'refused_proxy', peer);
       },
@@ -204,7 +215,10 @@ export class SshServer {
 
   #refuse(socket: Socket, result: 'refused_limit' | 'refused_proxy' | 'refused_startups', ip: string): void {
     this.#o.metrics.connections.inc({ result });
-    if (result !== 'refused_proxy') this.#o.log.warn('connection refused', { reason: result, remoteAddress: ip });
+    // Random early drops come in floods: debug only (the metric counts them).
+    if (result === 'refused_limit') this.#o.log.warn('connection refused', { reason: result, remoteAddress: ip });
+    else if (result === 'refused_startups')
+      this.#o.log.debug('connection dropped', { reason: result, remoteAddress: ip });
     socket.destroy();
   }
 

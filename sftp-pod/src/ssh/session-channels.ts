@@ -1,6 +1,7 @@
 // Session channels of an authenticated connection: every `session` channel counts toward the user's limit (across
 // all their connections) and the connection's, whether or not it starts SFTP; only the `sftp` subsystem is served,
-// on a raw channel under a channel guard, with bandwidth pacers shared by all of the user's sessions.
+// on a raw channel under a channel guard, with bandwidth pacers and a handle budget shared by all of the user's
+// sessions.
 import type { ServerChannel, Session } from 'ssh2';
 import type { UnsafeNames } from '../sftp/names.ts';
 import { SftpSession } from '../sftp/session.ts';
@@ -110,8 +111,10 @@ export class SessionChannels {
       socketBufferBytes: this.#o.socketBufferBytes,
       onOverrun: (window) => {
         conn.log.warn('client sent past the channel window, closing', { user: user.username, window });
+        // No graceful close for a client that ignores flow control: stop reading now, drop the socket once the
+        // sessions have released their uploads.
         conn.socket.pause();
-        void this.#o.endConnection(conn, 'window overrun', 'window_overrun');
+        void this.#o.endConnection(conn, 'window overrun', 'window_overrun').finally(() => conn.socket.destroy());
       },
     });
     conn.guards.add(guard);
@@ -125,7 +128,7 @@ export class SessionChannels {
       return;
     }
     const log = conn.log.child({ user: user.username });
-    const pacers = this.#o.userSessions.pacers(user);
+    const shared = this.#o.userSessions.shared(user);
     const session = new SftpSession(channel, {
       storage,
       jail,
@@ -134,8 +137,9 @@ export class SessionChannels {
       setstatMode: this.#o.setstatMode,
       ...(this.#o.unsafeNames ? { unsafeNames: this.#o.unsafeNames } : {}),
       ...(user.quota?.maxBytes !== undefined ? { quotaBytes: user.quota.maxBytes } : {}),
-      uploadPacer: pacers.upload,
-      downloadPacer: pacers.download,
+      uploadPacer: shared.upload,
+      downloadPacer: shared.download,
+      handleBudget: shared.handles,
       metrics: this.#o.metrics,
       log,
     });

@@ -2,6 +2,7 @@
 // whichever connection it is on: each can carry an SFTP subsystem with its own handles and buffers), and the
 // bandwidth pacers all of a user's sessions share, so opening more channels never buys more bandwidth. Limits are
 // per pod: N replicas admit up to N times a user's maxSessions (docs/sftp-pod.md).
+import type { HandleBudget } from '../sftp/handles.ts';
 import { Pacer } from '../sftp/pacer.ts';
 import type { UserRecord } from '../users/types.ts';
 
@@ -10,15 +11,44 @@ export interface UserShare {
   sessions: number;
   readonly upload: Pacer;
   readonly download: Pacer;
+  readonly handles: HandleBudget;
+}
+
+/** A count of open handles against a fixed limit. */
+function handleBudget(limit: number): HandleBudget {
+  let used = 0;
+  return {
+    limit,
+    take: () => {
+      if (used >= limit) return false;
+      used++;
+      return true;
+    },
+    give: (count) => {
+      used = Math.max(0, used - count);
+    },
+  };
 }
 
 export class UserSessions {
   readonly #users = new Map<string, UserShare>();
+  readonly #handlesPerUser: number;
+
+  /** `handlesPerUser`: open SFTP handles one user may hold across all their sessions on the pod. */
+  constructor(handlesPerUser: number) {
+    this.#handlesPerUser = handlesPerUser;
+  }
 
   #share(user: UserRecord): UserShare {
     let s = this.#users.get(user.username);
     if (!s) {
-      s = { connections: 0, sessions: 0, upload: new Pacer(0), download: new Pacer(0) };
+      s = {
+        connections: 0,
+        sessions: 0,
+        upload: new Pacer(0),
+        download: new Pacer(0),
+        handles: handleBudget(this.#handlesPerUser),
+      };
       this.#users.set(user.username, s);
     }
     return s;
@@ -28,11 +58,11 @@ export class UserSessions {
     if (s.connections <= 0 && s.sessions <= 0) this.#users.delete(username);
   }
 
-  /** The pacers of the user's sessions, with the record's rates (0 = unlimited). */
-  pacers(user: UserRecord): { upload: Pacer; download: Pacer } {
+  /** What all of the user's sessions share: the pacers (with the record's rates, 0 = unlimited) and handles. */
+  shared(user: UserRecord): { upload: Pacer; download: Pacer; handles: HandleBudget } {
     const s = this.#share(user);
     this.applyLive(user);
-    return { upload: s.upload, download: s.download };
+    return { upload: s.upload, download: s.download, handles: s.handles };
   }
 
   /** A users-table change that only touched bandwidth or quota: live sessions take the new rates. */

@@ -1,13 +1,15 @@
-// Fair shares of the pod's transfer budget. Every upload's part buffers are taken from three ByteBudgets at once: its
-// session's, its user's and the pod's, always in that order (so waits never form a cycle). A user who opens uploads
-// and writes one byte to each can hold at most their share; other users keep the rest of the pod. A wait longer than
-// `waitMs` fails with BUSY instead of holding a client (and its budget) forever.
+// Fair shares of the pod's transfer budget. Every upload part is reserved whole from its session's and its user's
+// share (in that order, so waits never form a cycle) when its first byte arrives; the pod's memory is granted in
+// slabs as bytes arrive (growth-gate.ts). A user who opens uploads and writes one byte to each reserves at most their
+// share, and holds one slab per part of the pod's memory. A wait longer than `waitMs` fails with BUSY instead of
+// holding a client (and its budget) forever.
 //
 // Per-user and per-session budgets exist only while used (refcounted leases), so the maps stay as small as the set of
 // users with transfers in progress.
 
 import { ByteBudget, type ByteBudgetHooks } from './budget.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
+import { GrowthGate } from './growth-gate.ts';
 import type { UploadBudget } from './upload-sink.ts';
 
 export interface FairBudgetOptions {
@@ -37,6 +39,8 @@ export interface ReadAheadBudget {
 
 export class FairBudget {
   readonly pod: ByteBudget;
+  /** The pod's memory, granted in slabs with the oldest-part-first rule. */
+  readonly gate: GrowthGate;
   readonly options: FairBudgetOptions;
   readonly #users = new Map<string, Entry>();
   readonly #sessions = new Map<string, Entry>();
@@ -58,17 +62,19 @@ export class FairBudget {
     }
     if (!Number.isSafeInteger(options.waitMs) || options.waitMs < 0) throw new RangeError('waitMs must be >= 0');
     this.pod = pod;
+    this.gate = new GrowthGate(pod);
     this.options = options;
     const ceiling = new ByteBudget(Math.max(1, Math.floor(pod.capacity / 2)));
+    const gate = this.gate;
     this.readAhead = {
       tryAcquire: (n) => {
         if (n > ceiling.capacity || !ceiling.tryAcquire(n)) return false;
-        if (pod.tryAcquire(n)) return true;
+        if (gate.tryAcquireSpare(n)) return true;
         ceiling.release(n);
         return false;
       },
       release: (n) => {
-        pod.release(n);
+        gate.release(n);
         ceiling.release(n);
       },
       get used() {
@@ -114,50 +120,39 @@ export class BudgetLease implements UploadBudget {
     this.#levels = [
       ['session', session],
       ['user', user],
-      ['pod', fair.pod],
     ];
     // A part can outgrow the shares (parts double every 900: 64 MiB at ~105 GiB with 8 MiB parts). Such a part is
-    // charged the whole share at the session and user levels and in full at the pod, so very large files still upload
-    // (one such part at a time per session) and the pod budget stays exact.
+    // charged the whole share at the session and user levels, so very large files still upload (one such part at a
+    // time per session); the pod's memory is granted exactly.
     this.capacity = fair.pod.capacity;
     this.#onClose = onClose;
   }
 
   /**
-   * Takes n bytes from the session's, the user's and the pod's budget, in that order. Rejects ABORTED when the
-   * signal fires, BUSY when the wait outlasts the fair budget's waitMs (naming the share that stayed full); nothing is
-   * held after a rejection.
+   * Reserves a part of `size` bytes from the session's and the user's share, in that order. Rejects ABORTED when the
+   * signal fires, BUSY when the wait outlasts waitMs (naming the share that stayed full); nothing is held after a
+   * rejection.
    */
-  async acquire(n: number, signal?: AbortSignal): Promise<void> {
-    const { waitMs } = this.#fair.options;
-    const deadline = waitMs > 0 ? AbortSignal.timeout(waitMs) : undefined;
-    const combined = deadline && signal ? AbortSignal.any([signal, deadline]) : (deadline ?? signal);
+  async reservePart(size: number, signal?: AbortSignal): Promise<void> {
+    const { deadline, combined } = this.#deadline(signal);
     const taken: ByteBudget[] = [];
     for (const [level, budget] of this.#levels) {
       try {
-        await budget.acquire(charge(budget, n), combined);
+        await budget.acquire(charge(budget, size), combined);
       } catch (err) {
-        for (const b of taken) b.release(charge(b, n));
-        if (deadline?.aborted && !signal?.aborted) {
-          throw new StorageError(
-            StorageErrorCode.Busy,
-            `waited ${Number((waitMs / 1000).toFixed(1))} s for upload memory: the ${level}'s share ` +
-              `(${budget.capacity} bytes) stayed full; try again later or with fewer transfers at once`,
-            { cause: err },
-          );
-        }
-        throw err;
+        for (const b of taken) b.release(charge(b, size));
+        throw this.#busy(err, deadline, signal, `the ${level}'s share (${budget.capacity} bytes)`);
       }
       taken.push(budget);
     }
   }
 
-  /** Takes n bytes only if every level has them free now (read-ahead: never waits). */
-  tryAcquire(n: number): boolean {
+  /** Takes a part's reservation only if both shares have it free now (never waits). */
+  tryReservePart(size: number): boolean {
     const taken: ByteBudget[] = [];
     for (const [, budget] of this.#levels) {
-      if (!budget.tryAcquire(charge(budget, n))) {
-        for (const b of taken) b.release(charge(b, n));
+      if (!budget.tryAcquire(charge(budget, size))) {
+        for (const b of taken) b.release(charge(b, size));
         return false;
       }
       taken.push(budget);
@@ -165,18 +160,59 @@ export class BudgetLease implements UploadBudget {
     return true;
   }
 
-  release(n: number): void {
+  releasePart(size: number): void {
     for (let i = this.#levels.length - 1; i >= 0; i--) {
       const budget = (this.#levels[i] as readonly [Level, ByteBudget])[1];
-      budget.release(charge(budget, n));
+      budget.release(charge(budget, size));
     }
   }
 
-  /** Idempotent. The caller holds nothing any more (every acquire was released). */
+  openPart(token: object, size: number): void {
+    this.#fair.gate.open(token, size);
+  }
+
+  closePart(token: object): void {
+    this.#fair.gate.close(token);
+  }
+
+  /** n bytes of the pod's memory for the open part `token` (slabs as data arrives). Rejects ABORTED or BUSY. */
+  async grant(token: object, n: number, signal?: AbortSignal): Promise<void> {
+    const { deadline, combined } = this.#deadline(signal);
+    try {
+      await this.#fair.gate.acquire(token, n, combined);
+    } catch (err) {
+      throw this.#busy(err, deadline, signal, `the pod's memory (${this.#fair.pod.capacity} bytes)`);
+    }
+  }
+
+  /** Returns pod memory granted by `grant`. */
+  release(n: number): void {
+    this.#fair.gate.release(n);
+  }
+
+  /** Idempotent. The caller holds nothing any more (every reservation and grant was released). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose();
+  }
+
+  #deadline(signal: AbortSignal | undefined): { deadline?: AbortSignal; combined?: AbortSignal } {
+    const { waitMs } = this.#fair.options;
+    const deadline = waitMs > 0 ? AbortSignal.timeout(waitMs) : undefined;
+    const combined = deadline && signal ? AbortSignal.any([signal, deadline]) : (deadline ?? signal);
+    return { ...(deadline ? { deadline } : {}), ...(combined ? { combined } : {}) };
+  }
+
+  #busy(err: unknown, deadline: AbortSignal | undefined, signal: AbortSignal | undefined, what: string): unknown {
+    if (!deadline?.aborted || signal?.aborted) return err;
+    const { waitMs } = this.#fair.options;
+    return new StorageError(
+      StorageErrorCode.Busy,
+      `waited ${Number((waitMs / 1000).toFixed(1))} s for upload memory: ${what} stayed full; ` +
+        'try again later or with fewer transfers at once',
+      { cause: err },
+    );
   }
 }
 

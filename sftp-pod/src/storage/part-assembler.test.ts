@@ -2,10 +2,27 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isStorageError, StorageErrorCode } from './errors.ts';
-import { PartAssembler, type SealedPart } from './part-assembler.ts';
+import { PartAssembler, type SealedPart, type SlabSource } from './part-assembler.ts';
 import { MAX_OBJECT_BYTES } from './part-size.ts';
 
 const BASE = 10;
+
+/** Slabs of 4 bytes (a 10-byte part is three slabs), counted so tests see what is taken and given back. */
+function slabSource(slabBytes = 4): SlabSource & { out: number } {
+  const src = {
+    slabBytes,
+    out: 0,
+    take() {
+      src.out++;
+      return Buffer.alloc(slabBytes, 0x2e);
+    },
+    takeBody: (n: number) => Buffer.alloc(n),
+    give() {
+      src.out--;
+    },
+  };
+  return src;
+}
 
 type Op = readonly [offset: number, text: string];
 
@@ -15,7 +32,7 @@ function run(asm: PartAssembler, writes: readonly Op[]): string[] {
   for (const [offset, text] of writes) {
     const data = Buffer.from(text);
     for (const slice of asm.plan(offset, data.length)) {
-      if (!asm.has(slice.n)) asm.open(slice.n, Buffer.alloc(asm.partSize(slice.n), 0x2e));
+      if (!asm.has(slice.n)) asm.open(slice.n);
       for (const p of asm.put(slice, data)) sealed.push(show(p));
     }
   }
@@ -23,8 +40,13 @@ function run(asm: PartAssembler, writes: readonly Op[]): string[] {
 }
 
 const show = (p: SealedPart) => `${p.n}:${p.body.toString()}`;
-const make = (maxRangesPerPart?: number) =>
-  new PartAssembler({ basePartSize: BASE, what: 'upload "f"', ...(maxRangesPerPart ? { maxRangesPerPart } : {}) });
+const make = (maxRangesPerPart?: number, slabs: SlabSource = slabSource()) =>
+  new PartAssembler({
+    basePartSize: BASE,
+    what: 'upload "f"',
+    slabs,
+    ...(maxRangesPerPart ? { maxRangesPerPart } : {}),
+  });
 
 describe('PartAssembler: accepted writes', () => {
   const cases: { name: string; writes: Op[]; sealed: string[]; finish: string[]; end: number }[] = [
@@ -192,7 +214,7 @@ describe('PartAssembler: range cap', () => {
   });
 
   test('1-byte writes at alternating offsets stay cheap and stop at the cap (1,024 by default)', () => {
-    const asm = new PartAssembler({ basePartSize: 5 * 1024 * 1024, what: 'upload "f"' });
+    const asm = new PartAssembler({ basePartSize: 5 * 1024 * 1024, what: 'upload "f"', slabs: slabSource(256 * 1024) });
     const one = Buffer.from('x');
     let refused = 0;
     for (let i = 0; i < 4096; i += 2) {
@@ -208,14 +230,74 @@ describe('PartAssembler: range cap', () => {
   });
 });
 
-test('open() refuses a sealed or already open part and a short buffer (driver bugs)', () => {
+test('open() refuses a sealed or already open part; put() an unopened one (driver bugs)', () => {
   const asm = make();
   run(asm, [[0, '0123456789']]);
-  assert.throws(() => asm.open(1, Buffer.alloc(10)), RangeError);
-  asm.open(2, Buffer.alloc(10));
-  assert.throws(() => asm.open(2, Buffer.alloc(10)), RangeError);
-  assert.throws(() => asm.open(3, Buffer.alloc(9)), RangeError);
+  assert.throws(() => asm.open(1), RangeError);
+  asm.open(2);
+  assert.throws(() => asm.open(2), RangeError);
   assert.throws(() => asm.put({ n: 4, from: 0, to: 1, dataFrom: 0 }, Buffer.from('a')), RangeError);
+});
+
+describe('PartAssembler: memory grows with the data, in slabs', () => {
+  test('slabs are taken as bytes arrive, counted before, and given back at seal', () => {
+    const slabs = slabSource(4);
+    const asm = make(undefined, slabs);
+    const [first] = asm.plan(0, 1);
+    assert.ok(first);
+    assert.equal(asm.missingSlabs(first), 1, 'one slab for the first byte of an unopened part');
+    run(asm, [[0, 'a']]);
+    assert.deepEqual([slabs.out, asm.slabBytes], [1, 4]);
+    const [late] = asm.plan(5, 4); // bytes 5..8: slabs 1 and 2
+    assert.ok(late);
+    assert.equal(asm.missingSlabs(late), 2);
+    run(asm, [[5, 'fghi']]);
+    assert.equal(slabs.out, 3);
+    const [mid] = asm.plan(1, 4); // bytes 1..4: slabs 0 and 1, both there
+    assert.ok(mid);
+    assert.equal(asm.missingSlabs(mid), 0);
+    const sealed: string[] = [];
+    for (const sl of asm.plan(1, 4)) for (const p of asm.put(sl, Buffer.from('bcde'))) sealed.push(show(p));
+    assert.equal(sealed.length, 0);
+    for (const sl of asm.plan(9, 1)) {
+      for (const p of asm.put(sl, Buffer.from('j'))) {
+        sealed.push(show(p));
+        assert.equal(p.slabBytes, 12);
+        assert.equal(p.buf.length, 10, 'one body of the part size');
+      }
+    }
+    assert.deepEqual(sealed, ['1:abcdefghij']);
+    assert.equal(slabs.out, 0, 'every slab given back once copied into the body');
+  });
+
+  test('a part that fits one slab is sent from the slab itself', () => {
+    const slabs = slabSource(16);
+    const asm = make(undefined, slabs);
+    run(asm, [[0, 'abc']]);
+    const [p] = asm.finish();
+    assert.ok(p);
+    assert.equal(p.body.toString(), 'abc');
+    assert.equal(p.buf.length, 16, 'the slab');
+    assert.equal(slabs.out, 1, 'still out: the driver gives it back after S3 answered');
+  });
+
+  test('drain() gives every slab back and reports what the parts held', () => {
+    const slabs = slabSource(4);
+    const asm = make(undefined, slabs);
+    run(asm, [
+      [0, 'ab'],
+      [12, 'x'],
+    ]);
+    const drained = asm.drain();
+    assert.deepEqual(
+      drained.map((d) => [d.n, d.size, d.slabBytes, d.filled]),
+      [
+        [1, 10, 4, 2],
+        [2, 10, 4, 1],
+      ],
+    );
+    assert.equal(slabs.out, 0);
+  });
 });
 
 test('part sizes grow with the part number (tiers of 900 parts)', () => {

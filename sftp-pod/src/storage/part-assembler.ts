@@ -1,6 +1,11 @@
 // The pure half of an upload: SFTP WRITEs (offset + bytes, possibly out of order) become S3 multipart parts. No I/O,
-// no budget, no time: the multipart driver (upload-sink.ts) takes the budget and supplies a buffer for each part it
-// opens, and sends the parts this assembler seals. Everything here is synchronous and unit-tested by a table.
+// no budget, no time: the multipart driver (upload-sink.ts) takes the budget, and sends the parts this assembler
+// seals. Everything here is synchronous and unit-tested by a table.
+//
+// Memory grows with the data: a part is a row of fixed-size slabs, each taken from the slab source when the first
+// byte for it arrives (`missingSlabs` tells the driver how many a write needs, so it can take their budget first). At
+// seal the slabs are copied into one body (the SDK retries only buffered bodies) and given back at once; a part that
+// fits one slab is sent from the slab itself.
 //
 // Ordering: bytes before the current (lowest unsent) part were sent to S3 and can't be rewritten; a write reaching
 // more than REORDER_WINDOW_PARTS parts past the current one, overlapping bytes already received, or splitting a part
@@ -16,8 +21,20 @@ export const REORDER_WINDOW_PARTS = 2;
 /** Received ranges one part may be split into; a client needs far fewer (OpenSSH reorders a few dozen writes). */
 export const MAX_RANGES_PER_PART = 1024;
 
+/** Fixed-size slabs and part bodies (the pod's buffer pool, or plain allocation). */
+export interface SlabSource {
+  readonly slabBytes: number;
+  /** A slab of exactly `slabBytes`; contents unspecified. */
+  take(): Buffer;
+  /** A buffer of exactly `bytes` for a sealed part's body. */
+  takeBody(bytes: number): Buffer;
+  /** Returns a slab nobody reads any more. */
+  give(buf: Buffer): void;
+}
+
 export interface PartAssemblerOptions {
   readonly basePartSize: number;
+  readonly slabs: SlabSource;
   /** Client-safe description for messages ("upload \"f\"" style). */
   readonly what: string;
   readonly maxRangesPerPart?: number;
@@ -31,20 +48,31 @@ export interface Slice {
   readonly dataFrom: number;
 }
 
-/** A part ready to send (or to drop): `body` is the bytes received, `buf` the whole buffer the driver supplied. */
+/** A part ready to send: `body` is the bytes received, `buf` the buffer holding them (give it back after S3). */
 export interface SealedPart {
   readonly n: number;
-  /** Bytes reserved for it (its part size): what the driver gives back to the budget once S3 answered. */
+  /** The part's size (what the driver reserved for it). */
   readonly size: number;
   readonly body: Buffer;
   readonly buf: Buffer;
+  /** Slab bytes the part held before sealing (>= buf.length): the driver keeps buf.length of it until S3 answers. */
+  readonly slabBytes: number;
+}
+
+/** A part dropped unsent (failure, abort): its slabs went back to the source. */
+export interface DrainedPart {
+  readonly n: number;
+  readonly size: number;
+  readonly slabBytes: number;
+  readonly filled: number;
 }
 
 interface OpenPart {
   readonly n: number;
   readonly start: number;
   readonly size: number;
-  readonly buf: Buffer;
+  readonly slabs: (Buffer | undefined)[];
+  slabCount: number;
   readonly ranges: RangeSet;
   filled: number;
 }
@@ -132,23 +160,52 @@ export class PartAssembler {
     return slices;
   }
 
-  /** Attaches the buffer for part `n` (at least its part size). Throws RangeError if it is open or too small. */
-  open(n: number, buf: Buffer): void {
+  /** Opens part `n` (no memory yet). Throws RangeError if it is open or sealed (a driver bug). */
+  open(n: number): void {
     const size = this.partSize(n);
     if (this.#parts.has(n) || n < this.#current) throw new RangeError(`part ${n} is already open or sealed`);
-    if (buf.length < size) throw new RangeError(`part ${n} needs ${size} bytes, got a ${buf.length}-byte buffer`);
-    this.#parts.set(n, { n, start: partStart(this.#o.basePartSize, n), size, buf, ranges: new RangeSet(), filled: 0 });
+    const slabs = new Array<Buffer | undefined>(Math.ceil(size / this.#o.slabs.slabBytes)).fill(undefined);
+    this.#parts.set(n, {
+      n,
+      start: partStart(this.#o.basePartSize, n),
+      size,
+      slabs,
+      slabCount: 0,
+      ranges: new RangeSet(),
+      filled: 0,
+    });
+  }
+
+  /** Slabs `put(slice)` will take (those of the slice's range not allocated yet; all of them for an unopened part). */
+  missingSlabs(slice: Slice): number {
+    const S = this.#o.slabs.slabBytes;
+    const part = this.#parts.get(slice.n);
+    let missing = 0;
+    for (let i = Math.floor(slice.from / S); i * S < slice.to; i++) if (part?.slabs[i] === undefined) missing++;
+    return missing;
   }
 
   /**
-   * Copies a slice of `data` (the whole write's bytes) into its open part and returns the parts now sealed: every
-   * full part at the front, in order. Throws RangeError when the part is not open (a driver bug).
+   * Copies a slice of `data` (the whole write's bytes) into its open part, taking the slabs it needs, and returns the
+   * parts now sealed: every full part at the front, in order. Throws RangeError when the part is not open.
    */
   put(slice: Slice, data: Uint8Array): SealedPart[] {
     const part = this.#parts.get(slice.n);
     if (part === undefined) throw new RangeError(`part ${slice.n} is not open`);
+    const S = this.#o.slabs.slabBytes;
+    for (let pos = slice.from; pos < slice.to; ) {
+      const i = Math.floor(pos / S);
+      let slab = part.slabs[i];
+      if (slab === undefined) {
+        slab = this.#o.slabs.take();
+        part.slabs[i] = slab;
+        part.slabCount++;
+      }
+      const end = Math.min(slice.to, (i + 1) * S);
+      slab.set(data.subarray(slice.dataFrom + pos - slice.from, slice.dataFrom + end - slice.from), pos - i * S);
+      pos = end;
+    }
     const len = slice.to - slice.from;
-    part.buf.set(data.subarray(slice.dataFrom, slice.dataFrom + len), slice.from);
     part.ranges.add(slice.from, slice.to);
     part.filled += len;
     if (part.start + slice.to > this.#end) this.#end = part.start + slice.to;
@@ -180,22 +237,41 @@ export class PartAssembler {
     return sealed;
   }
 
-  /** Removes every open part without sealing (failure or abort); the driver releases them. */
-  drain(): SealedPart[] {
-    const parts = [...this.#parts.values()].map((p) => ({
-      n: p.n,
-      size: p.size,
-      body: p.buf.subarray(0, p.filled),
-      buf: p.buf,
-    }));
+  /** Removes every open part without sealing (failure or abort); its slabs go back to the source. */
+  drain(): DrainedPart[] {
+    const parts = [...this.#parts.values()].map((p) => {
+      for (const slab of p.slabs) if (slab !== undefined) this.#o.slabs.give(slab);
+      return { n: p.n, size: p.size, slabBytes: p.slabCount * this.#o.slabs.slabBytes, filled: p.filled };
+    });
     this.#parts.clear();
     return parts;
+  }
+
+  /** Bytes of slabs held by open parts. */
+  get slabBytes(): number {
+    let n = 0;
+    for (const p of this.#parts.values()) n += p.slabCount;
+    return n * this.#o.slabs.slabBytes;
   }
 
   #seal(p: OpenPart): SealedPart {
     this.#parts.delete(p.n);
     this.#current = p.n + 1;
-    return { n: p.n, size: p.size, body: p.buf.subarray(0, p.filled), buf: p.buf };
+    const S = this.#o.slabs.slabBytes;
+    const slabBytes = p.slabCount * S;
+    const first = p.slabs[0];
+    if (p.filled <= S && first !== undefined) {
+      // The whole part is in its first slab: send it from there (the driver gives the slab back after S3).
+      return { n: p.n, size: p.size, body: first.subarray(0, p.filled), buf: first, slabBytes };
+    }
+    const buf = this.#o.slabs.takeBody(p.filled);
+    for (const [i, slab] of p.slabs.entries()) {
+      if (slab === undefined) continue; // only past the end of a short last part (finish() checked for holes)
+      const len = Math.min(S, p.filled - i * S);
+      if (len > 0) buf.set(len === S ? slab : slab.subarray(0, len), i * S);
+      this.#o.slabs.give(slab);
+    }
+    return { n: p.n, size: p.size, body: buf, buf, slabBytes };
   }
 }
 

@@ -1,14 +1,16 @@
 // One upload on S3: the multipart driver around the pure PartAssembler (part-assembler.ts). SFTP WRITEs become S3
 // multipart parts, or a single PutObject when the file ends inside its first part.
 //
-// Memory: each part is one buffer of its size, taken from the pool when the first byte for it arrives, and its size
-// is taken from the budget before that (so write() waits — backpressure — when the budget is full). It is given back
-// when S3 confirms the part. Held bytes per upload stay <= max(perUploadBudgetBytes, 3 parts): the current part, up to
+// Memory: a part is reserved whole from the upload's own cap and the session's and user's shares when its first byte
+// arrives (so write() waits — backpressure — when a share is full); the pod's memory is granted in slabs as bytes
+// arrive (growth-gate.ts), taken before the slab is. At seal the slabs become one body of the part's size, held until
+// S3 confirms the part. Reserved bytes per upload stay <= max(perUploadBudgetBytes, 3 parts): the current part, up to
 // two parts ahead (the reorder window) and the parts queued or in flight.
 
 import type { CompletedPart } from '@aws-sdk/client-s3';
 import { trackCommit } from './commit-tracker.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
+import { IdleTimer } from './idle-timer.ts';
 import { timeMetadata } from './object-metadata.ts';
 import { PartAssembler, REORDER_WINDOW_PARTS, type SealedPart, type Slice } from './part-assembler.ts';
 import { MAX_PARTS } from './part-size.ts';
@@ -18,11 +20,18 @@ import type { WriteSink } from './types.ts';
 
 export { REORDER_WINDOW_PARTS };
 
-/** Where an upload's part buffers are accounted: the pod budget, or a fair share of it (fair-budget.ts). */
+/** Where an upload's part buffers are accounted (fair-budget.ts BudgetLease). */
 export interface UploadBudget {
-  /** The most this budget can ever grant at once (a part larger than this can never be buffered). */
+  /** The largest part that can ever be buffered (the pod budget). */
   readonly capacity: number;
-  acquire(n: number, signal?: AbortSignal): Promise<void>;
+  /** Reserves a whole part from the session's and user's shares (waits; BUSY past the deadline). */
+  reservePart(size: number, signal?: AbortSignal): Promise<void>;
+  releasePart(size: number): void;
+  /** Registers a part being filled (its age decides who may use the pod's reserve), and unregisters it. */
+  openPart(token: object, size: number): void;
+  closePart(token: object): void;
+  /** n bytes of the pod's memory for an open part (waits; BUSY past the deadline). */
+  grant(token: object, n: number, signal?: AbortSignal): Promise<void>;
   release(n: number): void;
 }
 
@@ -39,8 +48,10 @@ export interface UploadSinkOptions {
   readonly metadata: Readonly<Record<string, string>>;
   /** Called after the object is confirmed with times that differ from those sent at CreateMultipartUpload. */
   readonly replaceTimes: (atimeMs: number, mtimeMs: number, signal?: AbortSignal) => Promise<void>;
-  /** Budget the part buffers come from; default the pod budget (`ctx.podBudget`). */
-  readonly budget?: UploadBudget;
+  /** Budget the part buffers come from. */
+  readonly budget: UploadBudget;
+  /** Pod memory is granted in slabs of this size (256 KiB by default). */
+  readonly slabBytes?: number;
   /** Called once when the sink has settled (committed, failed or aborted) and holds no budget. */
   readonly onSettled?: () => void;
   /** An upload that receives no write for this long while holding budget is failed and releases it (0: never). */
@@ -58,7 +69,12 @@ export class S3UploadSink implements WriteSink {
   readonly #queue: SealedPart[] = [];
   readonly #inflight = new Set<Promise<void>>();
   readonly #done: CompletedPart[] = [];
+  /** Bytes reserved (whole parts) from the upload cap and the shares. */
   #held = 0;
+  /** Pod memory granted: slabs of open parts, bodies of sealed parts not yet confirmed. */
+  #granted = 0;
+  /** Open parts' tokens for the growth gate. */
+  readonly #tokens = new Map<number, object>();
   #uploadId: Promise<string> | undefined;
   #failure: StorageError | undefined;
   readonly #ac = new AbortController();
@@ -69,16 +85,23 @@ export class S3UploadSink implements WriteSink {
   #commit: Promise<void> | undefined;
   #abort: Promise<void> | undefined;
   #abortMultipart: Promise<void> | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #idle: IdleTimer;
   /** The final request (PutObject / Complete) was sent: S3 may act on it, so nothing cancels it any more. */
   #finalSent = false;
   #settledReported = false;
 
   constructor(options: UploadSinkOptions) {
     this.#o = options;
-    this.#asm = new PartAssembler({ basePartSize: options.basePartSize, what: options.what });
-    this.#budget = options.budget ?? options.ctx.podBudget;
+    const pool = options.ctx.pool;
+    const slabBytes = options.slabBytes ?? 256 * 1024;
+    this.#asm = new PartAssembler({
+      basePartSize: options.basePartSize,
+      what: options.what,
+      slabs: { slabBytes, take: () => pool.take(slabBytes), takeBody: (n) => pool.take(n), give: (b) => pool.give(b) },
+    });
+    this.#budget = options.budget;
     this.#target = { ctx: options.ctx, key: options.key, what: options.what };
+    this.#idle = new IdleTimer(options.idleReleaseMs ?? 0, () => this.#idleRelease());
     const now = Date.now();
     this.#times = { atimeMs: now, mtimeMs: now };
   }
@@ -129,21 +152,21 @@ export class S3UploadSink implements WriteSink {
     this.#assertWritable();
     const slices = this.#asm.plan(offset, data.length); // refuses a bad write before any budget is taken
     // Not idle while a write waits for budget: that wait has its own deadline (the budget's BUSY).
-    this.#stopIdleTimer();
+    this.#idle.stop();
     try {
       await this.#put(slices, data);
     } finally {
-      this.#touch();
+      if (this.#state === 'open') this.#idle.arm();
     }
   }
 
   async #put(slices: readonly Slice[], data: Uint8Array): Promise<void> {
-    // Part by part: fill (and seal) a part before waiting for the next one's buffer, so an upload never sits on a
-    // half-filled part while it waits for budget — with every upload doing that, the pod would deadlock.
+    // Part by part: fill (and seal) a part before reserving the next one, so an upload never sits on a half-filled
+    // part while it waits for a share. Pod memory for the part in hand is granted oldest part first (growth-gate.ts).
     for (const [i, slice] of slices.entries()) {
       if (!this.#asm.has(slice.n)) {
         try {
-          await this.#allocate(slice.n);
+          await this.#reserve(slice.n);
         } catch (err) {
           const failure = this.#failure ?? asStorageError(err, this.#o.what);
           // Part of this write is already in earlier parts: the upload can't continue consistently.
@@ -151,10 +174,24 @@ export class S3UploadSink implements WriteSink {
           throw failure;
         }
       }
+      const need = this.#asm.missingSlabs(slice) * (this.#o.slabBytes ?? 256 * 1024);
+      if (need > 0) {
+        try {
+          await this.#budget.grant(this.#tokens.get(slice.n) as object, need, this.#ac.signal);
+        } catch (err) {
+          const failure = this.#failure ?? asStorageError(err, this.#o.what);
+          this.#fail(failure); // an open part that cannot grow: the upload cannot continue
+          throw failure;
+        }
+        this.#granted += need;
+        if (this.#failure) {
+          this.#giveBackGranted(need);
+          throw this.#failure;
+        }
+      }
       const sealed = this.#asm.put(slice, data);
-      const len = slice.to - slice.from;
-      this.#o.ctx.metrics.bufferedBytes?.(len);
-      for (const part of sealed) this.#enqueue(part);
+      this.#o.ctx.metrics.bufferedBytes?.(slice.to - slice.from);
+      for (const part of sealed) this.#enqueue(this.#sealed(part));
     }
   }
 
@@ -165,9 +202,9 @@ export class S3UploadSink implements WriteSink {
     }
   }
 
-  /** Takes a part's size from the per-upload cap and the budget (waiting: backpressure), then its buffer. */
-  async #allocate(n: number): Promise<void> {
-    const { perUploadBudgetBytes, ctx, what } = this.#o;
+  /** Reserves part n within the per-upload cap and the shares (waiting: backpressure), then opens it. */
+  async #reserve(n: number): Promise<void> {
+    const { perUploadBudgetBytes, what } = this.#o;
     const size = this.#asm.partSize(n);
     // At least the current part plus the reorder window must fit, or an out-of-order write could never complete.
     const windowEnd = Math.min(MAX_PARTS, this.#asm.current + REORDER_WINDOW_PARTS);
@@ -182,18 +219,42 @@ export class S3UploadSink implements WriteSink {
         `${what}: a ${size}-byte part does not fit the ${this.#budget.capacity}-byte transfer budget`,
       );
     }
-    await this.#budget.acquire(size, this.#ac.signal);
+    await this.#budget.reservePart(size, this.#ac.signal);
     this.#held += size;
     if (this.#failure) {
-      this.#giveBack(size);
+      this.#giveBackReserved(size);
       throw this.#failure;
     }
-    this.#asm.open(n, ctx.pool.take(size));
+    const token = {};
+    this.#tokens.set(n, token);
+    this.#budget.openPart(token, size);
+    this.#asm.open(n);
   }
 
-  #giveBack(bytes: number): void {
-    this.#held -= bytes;
+  /** A part stops growing: its slabs became one body (the difference goes back to the pod). */
+  #sealed(part: SealedPart): SealedPart {
+    this.#closeToken(part.n);
+    this.#giveBackGranted(part.slabBytes - part.buf.length);
+    return part;
+  }
+
+  #closeToken(n: number): void {
+    const token = this.#tokens.get(n);
+    if (token === undefined) return;
+    this.#tokens.delete(n);
+    this.#budget.closePart(token);
+  }
+
+  #giveBackGranted(bytes: number): void {
+    if (bytes <= 0) return;
+    this.#granted -= bytes;
     this.#budget.release(bytes);
+    this.#maybeSettled();
+  }
+
+  #giveBackReserved(bytes: number): void {
+    this.#held -= bytes;
+    this.#budget.releasePart(bytes);
     const waiters = this.#releaseWaiters;
     this.#releaseWaiters = [];
     for (const w of waiters) w();
@@ -201,14 +262,15 @@ export class S3UploadSink implements WriteSink {
   }
 
   /**
-   * Returns a part's budget (confirmed by S3, or discarded on failure/abort). `reusable`: no request can still read
-   * the buffer (never sent, or S3 answered) — an aborted request's socket write might, so those buffers are left to
-   * the GC instead of the pool, where they would be overwritten.
+   * Returns a sealed part's memory and reservation (confirmed by S3, or discarded on failure/abort). `reusable`: no
+   * request can still read the buffer (never sent, or S3 answered) — an aborted request's socket write might, so
+   * those buffers are left to the GC instead of the pool, where they would be overwritten.
    */
   #releasePart(part: SealedPart, reusable = true): void {
     if (reusable) this.#o.ctx.pool.give(part.buf);
     this.#o.ctx.metrics.bufferedBytes?.(-part.body.length);
-    this.#giveBack(part.size);
+    this.#giveBackGranted(part.buf.length);
+    this.#giveBackReserved(part.size);
   }
 
   #enqueue(part: SealedPart): void {
@@ -263,11 +325,17 @@ export class S3UploadSink implements WriteSink {
   #fail(err: StorageError): void {
     if (this.#failure) return;
     this.#failure = err;
-    this.#stopIdleTimer();
+    this.#idle.stop();
     if (this.#state === 'open' || this.#state === 'committing') this.#state = 'failed';
     this.#ac.abort(err);
-    // Open parts were never sent: their buffers go back to the pool. Queued ones neither.
-    for (const part of this.#asm.drain()) this.#releasePart(part);
+    // Open parts were never sent: their slabs go back to the pool (drain does it). Queued ones neither.
+    for (const part of this.#asm.drain()) {
+      this.#closeToken(part.n);
+      this.#o.ctx.metrics.bufferedBytes?.(-part.filled);
+      this.#giveBackGranted(part.slabBytes);
+      this.#giveBackReserved(part.size);
+    }
+    for (const n of [...this.#tokens.keys()]) this.#closeToken(n); // reserved, never opened in the assembler
     for (const part of this.#queue.splice(0)) this.#releasePart(part);
     const waiters = this.#releaseWaiters;
     this.#releaseWaiters = [];
@@ -283,7 +351,7 @@ export class S3UploadSink implements WriteSink {
 
   async #doCommit(signal?: AbortSignal): Promise<void> {
     await this.#chain;
-    this.#stopIdleTimer();
+    this.#idle.stop();
     const { ctx, what, overwrite } = this.#o;
     const started = performance.now();
     // Before the final request an abort fails the upload (nothing stored); after it, S3's answer decides.
@@ -296,7 +364,7 @@ export class S3UploadSink implements WriteSink {
       this.#assertWritable();
       this.#state = 'committing';
       const multipart = this.#uploadId !== undefined || this.#asm.current > 1;
-      const rest = this.#asm.finish(); // throws at a hole
+      const rest = this.#asm.finish().map((p) => this.#sealed(p)); // throws at a hole
       if (!multipart) {
         // Ended inside the first part: one PutObject, no multipart upload at all.
         const part = rest[0];
@@ -358,31 +426,20 @@ export class S3UploadSink implements WriteSink {
     return new AbortController().signal;
   }
 
-  /** (Re)arms the idle release: an upload that stops writing must not sit on budget other uploads wait for. */
-  #touch(): void {
-    const ms = this.#o.idleReleaseMs ?? 0;
-    if (ms <= 0 || this.#state !== 'open') return;
-    this.#stopIdleTimer();
-    this.#idleTimer = setTimeout(() => {
-      if (this.#held === 0 || this.#state !== 'open') return;
-      this.#fail(
-        new StorageError(
-          StorageErrorCode.Idle,
-          `${this.#o.what}: no data for ${Number((ms / 1000).toFixed(1))} s while holding upload memory; the upload was ` +
-            'released and nothing was stored',
-        ),
-      );
-    }, ms);
-    this.#idleTimer.unref();
-  }
-
-  #stopIdleTimer(): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+  /** An upload that stops writing must not sit on budget other uploads wait for. */
+  #idleRelease(): void {
+    if (this.#held === 0 || this.#state !== 'open') return;
+    const s = Number(((this.#o.idleReleaseMs ?? 0) / 1000).toFixed(1));
+    this.#fail(
+      new StorageError(
+        StorageErrorCode.Idle,
+        `${this.#o.what}: no data for ${s} s while holding upload memory; the upload was released and nothing was stored`,
+      ),
+    );
   }
 
   #maybeSettled(): void {
-    if (this.#settledReported || this.#held !== 0) return;
+    if (this.#settledReported || this.#held !== 0 || this.#granted !== 0) return;
     if (this.#state === 'open' || this.#state === 'committing') return;
     if (this.#inflight.size > 0 || this.#queue.length > 0) return;
     this.#settledReported = true;

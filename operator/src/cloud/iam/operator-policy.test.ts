@@ -30,7 +30,17 @@ test('every IAM command the manager sends is allowed by the operator policy, and
 });
 
 test('the policy only reaches roles under the sftpgate path, and writes only to roles carrying our uid tag', () => {
-  for (const s of policy.Statement) assert.equal(s.Resource, `arn:aws:iam::*:role${DEFAULT_IAM_PATH}*`, s.Sid);
+  for (const s of policy.Statement) {
+    // The one exception: GetRole of a role that does not exist is authorised on the path-less ARN (role/<name>).
+    const resource =
+      s.Sid === 'LookUpRolesBeforeTheyExist'
+        ? 'arn:aws:iam::*:role/sftpgate-*'
+        : `arn:aws:iam::*:role${DEFAULT_IAM_PATH}*`;
+    assert.equal(s.Resource, resource, s.Sid);
+  }
+  assert.deepEqual(actions(policy.Statement.find((s) => s.Sid === 'LookUpRolesBeforeTheyExist') as Statement), [
+    'iam:GetRole',
+  ]);
   const writes = policy.Statement.find((s) => s.Sid === 'ChangeAndDeleteOnlyOwnedRoles');
   assert.deepEqual(writes?.Condition, { Null: { [`aws:ResourceTag/${TAG_UID}`]: 'false' } });
   for (const sid of ['CreateRolesOnlyWithOwnershipTags', 'SetOnlyOwnershipTags']) {
@@ -56,6 +66,7 @@ test('the chart ships exactly what the builders produce (make generate writes th
   const out = renderPolicies();
   assert.deepEqual(JSON.parse(read('charts/sftpgate/files/operator-iam-policy.json')), JSON.parse(out.iam));
   assert.deepEqual(JSON.parse(read('charts/sftpgate/files/operator-s3-policy.json')), JSON.parse(out.s3));
+  assert.deepEqual(JSON.parse(read('charts/sftpgate/files/profile-credentials-policy.json')), JSON.parse(out.profile));
 });
 
 test('every S3 command the bucket manager sends maps to an action the operator S3 policy allows', () => {

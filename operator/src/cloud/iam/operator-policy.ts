@@ -5,11 +5,12 @@
 //     prefixes: bucket checks, lifecycle rules, directory markers, purges (every version).
 //   - IAM (mode AWS only): the roles under the sftpgate path, changed only while they carry our ownership tag.
 //
-// The chart ships both rendered with placeholders (charts/sftpgate/files/operator-{s3,iam}-policy.json, written by
-// `make generate`); tests run the operator's S3 calls against MinIO under exactly the S3 document.
+// The chart ships them rendered with placeholders (charts/sftpgate/files/operator-{s3,iam}-policy.json and
+// profile-credentials-policy.json, written by `make generate`); tests run the operator's and the pods' S3 calls
+// against MinIO under exactly these documents.
 
 import type { PolicyDoc } from './aws-role-policies.ts';
-import { DEFAULT_IAM_PATH, TAG_NAME, TAG_NAMESPACE, TAG_UID } from './aws-role-policies.ts';
+import { DEFAULT_IAM_PATH, serverAccessPolicy, TAG_NAME, TAG_NAMESPACE, TAG_UID } from './aws-role-policies.ts';
 
 export interface OperatorStorageScope {
   readonly partition?: string;
@@ -19,8 +20,10 @@ export interface OperatorStorageScope {
 }
 
 /**
- * S3 statements for one bucket/root. HeadBucket is authorised as an unconditioned s3:ListBucket (AWS has no finer
- * action for it), so the operator may list key names of the whole bucket; every object action stays under the root.
+ * S3 statements for one bucket/root. s3:ListBucket is unconditioned: HeadBucket is authorised as a bucket-wide
+ * ListBucket, and AWS answers HeadObject of a missing marker with 404 (not 403, which the manager cannot tell from a
+ * refusal) only to a caller holding ListBucket. So the operator may list key names of the whole bucket; every object
+ * action stays under the root.
  */
 export function operatorS3Statements(scope: OperatorStorageScope): Record<string, unknown>[] {
   const p = scope.partition ?? 'aws';
@@ -59,6 +62,25 @@ export function operatorS3Policy(scopes: readonly OperatorStorageScope[]): Polic
   return { Version: '2012-10-17', Statement: scopes.flatMap(operatorS3Statements) };
 }
 
+/**
+ * The principal behind a profile's static credentials (modes None and STS): the operator uses them for the bucket
+ * work above, and every server of the profile gets a copy for its pods (S3 in mode None, AssumeRole's base in STS),
+ * so they need the operator's statements plus the server-wide ceiling over the whole root.
+ */
+export function profileCredentialsPolicy(scope: OperatorStorageScope): PolicyDoc {
+  const pods = serverAccessPolicy({ partition: scope.partition ?? 'aws', bucket: scope.bucket, prefix: scope.root });
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      ...operatorS3Statements(scope),
+      ...pods.Statement.map((st, i) => ({
+        Sid: ['PodsListUnderRoot', 'PodsObjectsUnderRoot', 'PodsKmsKey'][i],
+        ...st,
+      })),
+    ],
+  };
+}
+
 const OWNERSHIP_TAG_KEYS = [TAG_NAMESPACE, TAG_NAME, TAG_UID];
 
 /** IAM statements of mode AWS: roles under `path` only; writes only to roles carrying our uid tag. */
@@ -78,6 +100,14 @@ export function operatorIamPolicy(o: { readonly partition?: string; readonly pat
           'iam:ListAttachedRolePolicies',
         ],
         Resource: roles,
+      },
+      {
+        // IAM authorises a call on a role that does not exist (yet, or any more) against `role/<name>` without the
+        // path: without this, the first GetRole of a new server is AccessDenied instead of NoSuchEntity.
+        Sid: 'LookUpRolesBeforeTheyExist',
+        Effect: 'Allow',
+        Action: 'iam:GetRole',
+        Resource: `arn:${o.partition ?? 'aws'}:iam::*:role/sftpgate-*`,
       },
       {
         Sid: 'CreateRolesOnlyWithOwnershipTags',

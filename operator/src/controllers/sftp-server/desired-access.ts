@@ -86,3 +86,14 @@ export function desiredCredentialsSecret(
     },
   };
 }
+
+/** The profile's CA bundle for the pods (a pod mounts only Secrets of its own namespace). Public data, no key. */
+export function desiredCaSecret(server: SftpServer, pem: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(server, childNames(server).caBundle, 's3-ca'),
+    type: 'Opaque',
+    data: { 'ca.crt': Buffer.from(pem).toString('base64') },
+  };
+}

@@ -65,6 +65,29 @@ describe('desiredDeployment', () => {
     assert.ok(c?.volumeMounts?.some((m) => m.name === 'host-keys' && m.readOnly));
   });
 
+  it('user certificates: the named ConfigMap mounted read-only as a whole, its files passed as flags', () => {
+    const withCa = serverFixture((s) => {
+      s.security.userCertificates = {
+        configMapName: 'partner-ca',
+        caKey: 'trusted-user-ca-keys',
+        revokedKey: 'revoked-user-certificates',
+      };
+    });
+    const p = desiredDeployment(withCa, at, settings, 'hk1').spec?.template.spec;
+    const vol = p?.volumes?.find((v) => v.name === 'user-ca');
+    assert.equal(vol?.configMap?.name, 'partner-ca');
+    assert.equal(vol?.configMap?.items, undefined);
+    assert.ok(p?.containers[0]?.volumeMounts?.some((m) => m.name === 'user-ca' && m.readOnly));
+    const env = envOf(withCa);
+    assert.equal(env['SFTPGATE_TRUSTED_USER_CA_KEYS'], '/etc/sftpgate/user-ca/trusted-user-ca-keys');
+    assert.equal(env['SFTPGATE_REVOKED_USER_CERTIFICATES'], '/etc/sftpgate/user-ca/revoked-user-certificates');
+    assert.equal(envOf(server())['SFTPGATE_TRUSTED_USER_CA_KEYS'], undefined);
+    assert.equal(
+      pod?.volumes?.some((v) => v.name === 'user-ca'),
+      false,
+    );
+  });
+
   const checksum = (s: SftpServer, hk = 'hk1') =>
     desiredDeployment(s, at, settings, hk).spec?.template.metadata?.annotations?.[CONFIG_CHECKSUM_ANNOTATION];
   const rollouts: { name: string; s: SftpServer; hk?: string; rolls: boolean }[] = [
@@ -212,5 +235,30 @@ describe('IAM modes in the pod env and ServiceAccount', () => {
       secretKeyRef: { name: 'demo-s3-credentials', key: 'AWS_SECRET_ACCESS_KEY' },
     });
     assert.equal(env['SFTPGATE_DATA_ROLE_ARN'], undefined);
+  });
+});
+
+describe("the profile's CA bundle", () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const withCa = locate(
+    profileFixture((p) => (p.caBundle = pem)),
+    'tenants',
+    'demo',
+  );
+  it('is mounted from the server copy and named in NODE_EXTRA_CA_CERTS; absent, nothing is', () => {
+    const pod = desiredDeployment(server(), withCa, settings, 'x').spec?.template.spec;
+    assert.deepEqual(
+      pod?.volumes?.find((v) => v.name === 's3-ca'),
+      { name: 's3-ca', secret: { secretName: 'demo-s3-ca', defaultMode: 0o444 } },
+    );
+    assert.ok(pod?.containers[0]?.volumeMounts?.some((m) => m.name === 's3-ca' && m.readOnly));
+    const env = Object.fromEntries(podEnv(server(), withCa).map((e) => [e.name, e.value]));
+    assert.equal(env['NODE_EXTRA_CA_CERTS'], '/etc/sftpgate/s3-ca/ca.crt');
+    const plain = desiredDeployment(server(), at, settings, 'x').spec?.template.spec;
+    assert.equal(
+      plain?.volumes?.find((v) => v.name === 's3-ca'),
+      undefined,
+    );
+    assert.equal(envOf(server())['NODE_EXTRA_CA_CERTS'], undefined);
   });
 });

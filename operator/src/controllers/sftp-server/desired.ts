@@ -24,6 +24,10 @@ export const METRICS_PORT = 9090;
 /** UID/GID of the distroless "nonroot" user; numeric so runAsNonRoot can be verified by the kubelet. */
 export const POD_UID = 65532;
 export const HOST_KEY_DIR = '/etc/sftpgate/host-keys';
+/** Where the profile's CA bundle is mounted (file `ca.crt`), for NODE_EXTRA_CA_CERTS. */
+export const S3_CA_DIR = '/etc/sftpgate/s3-ca';
+/** Where the user-certificate ConfigMap (spec.security.userCertificates) is mounted. */
+export const USER_CA_DIR = '/etc/sftpgate/user-ca';
 export const SHUTDOWN_GRACE_SECONDS = 30;
 
 /** What the IAM step produced (status.iam) that the workloads need: role ARNs in mode AWS. */
@@ -47,6 +51,7 @@ export function childNames(server: SftpServer): {
   workload: string;
   hostKeys: string;
   credentials: string;
+  caBundle: string;
   usersShard: (i: number) => string;
 } {
   const name = server.metadata.name ?? '';
@@ -54,6 +59,7 @@ export function childNames(server: SftpServer): {
     workload: `${name}-sftp`,
     hostKeys: server.spec.hostKeys.secretName ?? `${name}-host-keys`,
     credentials: `${name}-s3-credentials`,
+    caBundle: `${name}-s3-ca`,
     usersShard: (i) => shardSecretName(name, i),
   };
 }
@@ -127,6 +133,7 @@ export function desiredDeployment(
   iam?: IamOutputs,
 ): V1Deployment {
   const s = server.spec;
+  const userCa = s.security.userCertificates;
   const names = childNames(server);
   const selector = selectorLabels(server);
   const podLabels = { ...stringMap(s.podLabels), ...commonLabels(server, 'sftp') };
@@ -212,7 +219,9 @@ export function desiredDeployment(
               },
               volumeMounts: [
                 { name: 'host-keys', mountPath: HOST_KEY_DIR, readOnly: true },
+                ...(userCa ? [{ name: 'user-ca', mountPath: USER_CA_DIR, readOnly: true }] : []),
                 { name: 'tmp', mountPath: '/tmp' },
+                ...(placement.caBundle ? [{ name: 's3-ca', mountPath: S3_CA_DIR, readOnly: true }] : []),
               ],
             },
           ],
@@ -225,8 +234,15 @@ export function desiredDeployment(
                 items: s.hostKeys.types.map((t) => ({ key: HOST_KEY_FILES[t], path: HOST_KEY_FILES[t] })),
               },
             },
+            // The whole ConfigMap (not items): a revocations key that does not exist yet must not block the pod;
+            // kubelet refreshes the files in place and the pod re-reads them.
+            ...(userCa ? [{ name: 'user-ca', configMap: { name: userCa.configMapName, defaultMode: 0o444 } }] : []),
             // Node's and ssh2's scratch space only; file data never touches disk.
             { name: 'tmp', emptyDir: { sizeLimit: '16Mi' } },
+            // The profile's CA bundle for a private S3 endpoint (NODE_EXTRA_CA_CERTS points at it).
+            ...(placement.caBundle
+              ? [{ name: 's3-ca', secret: { secretName: names.caBundle, defaultMode: 0o444 } }]
+              : []),
           ],
         },
       },

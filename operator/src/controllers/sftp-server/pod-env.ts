@@ -9,8 +9,10 @@ import {
   HOST_KEY_DIR,
   type IamOutputs,
   METRICS_PORT,
+  S3_CA_DIR,
   SHUTDOWN_GRACE_SECONDS,
   SSH_PORT,
+  USER_CA_DIR,
   type WorkloadSettings,
 } from './desired.ts';
 
@@ -30,6 +32,7 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
   const creds = placement.credentials ? names.credentials : undefined;
   const mode = placement.iam.mode;
   const sts = placement.iam.sts;
+  const certs = s.security.userCertificates;
   return [
     ...env('SFTPGATE_LISTEN', `0.0.0.0:${SSH_PORT}`),
     ...env('SFTPGATE_METRICS_LISTEN', `0.0.0.0:${METRICS_PORT}`),
@@ -44,6 +47,8 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
     ...env('SFTPGATE_S3_STORAGE_CLASS', placement.storageClass),
     ...env('SFTPGATE_S3_SSE', placement.encryption?.type),
     ...env('SFTPGATE_S3_SSE_KMS_KEY_ID', placement.encryption?.kmsKeyId),
+    // Node adds these to its root store for every TLS connection the pod makes (S3 and STS).
+    ...env('NODE_EXTRA_CA_CERTS', placement.caBundle ? `${S3_CA_DIR}/ca.crt` : undefined),
     ...(creds
       ? [
           { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: creds, key: 'AWS_ACCESS_KEY_ID' } } },
@@ -77,6 +82,9 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
       'SFTPGATE_ALLOWED_CIDRS',
       s.security.allowedSourceCIDRs?.length ? s.security.allowedSourceCIDRs.join(',') : undefined,
     ),
+    // OpenSSH user certificates: files of the ConfigMap volume desired.ts mounts (the pod re-reads them every second).
+    ...env('SFTPGATE_TRUSTED_USER_CA_KEYS', certs ? `${USER_CA_DIR}/${certs.caKey}` : undefined),
+    ...env('SFTPGATE_REVOKED_USER_CERTIFICATES', certs ? `${USER_CA_DIR}/${certs.revokedKey}` : undefined),
     ...env('SFTPGATE_MAX_RENAME_OBJECTS', s.sftp.maxRenameObjects),
     ...env('SFTPGATE_SHUTDOWN_GRACE', `${SHUTDOWN_GRACE_SECONDS}s`),
     ...env('SFTPGATE_LOG_LEVEL', 'info'),

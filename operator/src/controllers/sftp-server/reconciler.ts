@@ -15,7 +15,7 @@ import { ServerMemo, type ServerRun, type ServerStep } from './run.ts';
 import { deletionStep, finalizerStep } from './steps/finalizer.ts';
 import { hostKeysStep } from './steps/host-keys.ts';
 import { iamStep } from './steps/iam.ts';
-import { placementStep } from './steps/placement.ts';
+import { placementStep, refusalStep } from './steps/placement.ts';
 import { storageStep } from './steps/storage.ts';
 import { usersTableEntries, usersTableStep } from './steps/users-table.ts';
 import { workloadsStep } from './steps/workloads.ts';
@@ -24,13 +24,15 @@ export { RECHECK_MS } from './run.ts';
 
 /**
  * The order is the contract: deletion first; then the placement (nothing touches storage, IAM or the tenant's
- * namespace for a server its profile refuses); the users table right after, so revocation never waits on S3 or IAM.
+ * namespace for a server its profile refuses); the users table right after, so revocation never waits on S3 or IAM
+ * (nor on a profile: a server that lost its placement gets an empty table, then stops).
  */
 export const serverSteps: readonly ServerStep[] = [
   deletionStep,
   placementStep,
   finalizerStep,
   usersTableStep,
+  refusalStep,
   hostKeysStep,
   storageStep,
   iamStep,

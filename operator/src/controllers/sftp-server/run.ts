@@ -6,7 +6,7 @@ import { StallingError } from '../../runtime/errors.ts';
 import type { PassRun, Step } from '../../runtime/reconcile-pass.ts';
 import type { UsersTableEntry } from '../../secrets/users-table.ts';
 import type { ControllerContext, PlacedServer } from '../context.ts';
-import type { Placement } from '../placement.ts';
+import type { Placement, Refusal } from '../placement.ts';
 
 /**
  * A server pass runs for every change of any of its users. S3 checks and reads of children that were verified
@@ -46,6 +46,8 @@ export interface ServerRun extends PassRun<SftpServerStatus> {
   readonly writeStatusNow: () => Promise<void>;
   /** Where the server's files live, once the placement step admitted it. */
   placement: Placement | undefined;
+  /** Why a server placed before may no longer use its profile (its users table then lists nobody). */
+  refusal?: Refusal | undefined;
   /** Digest of the mounted host keys (host-keys step → workloads step: the pods' config checksum). */
   hostKeysDigest: string;
 }

@@ -17,7 +17,7 @@ import { ServerMemo, type ServerRun } from './run.ts';
 import { deletionStep, finalizerStep } from './steps/finalizer.ts';
 import { hostKeysStep } from './steps/host-keys.ts';
 import { iamStep } from './steps/iam.ts';
-import { placementStep } from './steps/placement.ts';
+import { placementStep, refusalStep } from './steps/placement.ts';
 import { storageStep } from './steps/storage.ts';
 import { usersTableStep } from './steps/users-table.ts';
 import { workloadsStep } from './steps/workloads.ts';
@@ -53,6 +53,7 @@ describe('server steps', () => {
         'placementStep',
         'finalizerStep',
         'usersTableStep',
+        'refusalStep',
         'hostKeysStep',
         'storageStep',
         'iamStep',
@@ -75,6 +76,20 @@ describe('server steps', () => {
     await assert.rejects(placementStep(other), StallingError);
     assert.equal(reason(other, ConditionType.StorageReady), 'ProfileNotFound');
     assert.deepEqual(ctx.kube.writes(), [], 'nothing written anywhere');
+  });
+
+  it('a server that was placed and no longer may: its users table lists nobody, then the pass stops', async () => {
+    const ctx = fakeContext();
+    ctx.users.put(userFixture('alice', generateHostKey('ed25519').publicKey));
+    ctx.namespaces.map.clear(); // the platform withdrew the namespace (it no longer matches the selector)
+    const run = runOf(ctx, serverFixture());
+    run.placement = undefined;
+    run.status.location = 's3://bkt/sftpgate/tenants/demo/';
+    await placementStep(run);
+    assert.equal(reason(run, ConditionType.StorageReady), 'NamespaceNotAllowed');
+    await usersTableStep(run);
+    assert.equal(run.status.users, 0, 'every login revoked');
+    await assert.rejects(refusalStep(run), StallingError);
   });
 
   it('finalizer: held for Delete, never for a refused server; deletion purges the allotted prefix', async () => {

@@ -36,8 +36,9 @@ export function serverUserKeys(users: Cache<SftpUser>) {
 }
 
 /**
- * A Secret → users that reference it as their password, plus — for a users-table shard — only the users of that
- * server whose Published condition disagrees with the shard's content (so one table write does not requeue all).
+ * One of our Secrets → for a users-table shard, only the users of that server whose Published condition disagrees
+ * with the shard's content (so one table write does not requeue all). Password Secrets are not watched (the
+ * operator caches only its own Secrets): their changes come from the poller in password-secrets.ts.
  */
 export function secretUserKeys(users: Cache<SftpUser>, servers: Cache<SftpServer>, secrets: Cache<V1Secret>) {
   return (secret: V1Secret): string[] => {
@@ -55,12 +56,9 @@ export function secretUserKeys(users: Cache<SftpUser>, servers: Cache<SftpServer
         if (s) for (const u of shardUsernames(s)) listed.add(u);
       }
     }
+    if (!listed) return out;
     for (const u of users.list()) {
       if (u.metadata.namespace !== ns) continue;
-      if (u.spec.passwordSecretRef?.name === name) {
-        out.push(key(u));
-        continue;
-      }
       if (listed && u.spec.serverRef.name === server) {
         const published = isConditionTrue(u.status?.conditions, ConditionType.Published);
         if (published !== listed.has(usernameOf(u))) out.push(key(u));

@@ -4,7 +4,7 @@
 // same PartAssembler as S3 uploads, so write ordering, the reorder window, overlaps and holes behave identically.
 import { StorageError, StorageErrorCode } from '../../storage/errors.ts';
 import { auditMetadata, parseTime, timeMetadata } from '../../storage/object-metadata.ts';
-import { PartAssembler } from '../../storage/part-assembler.ts';
+import { PartAssembler, type SlabSource } from '../../storage/part-assembler.ts';
 import type { FileInfo, ReadSource, Storage, WriteOptions, WriteSink } from '../../storage/types.ts';
 
 export interface MemoryObject {
@@ -221,7 +221,7 @@ class MemorySink implements WriteSink {
     this.#storage = storage;
     this.#key = key;
     this.#options = options;
-    this.#asm = new PartAssembler({ basePartSize: partSize, what: `upload ${key}` });
+    this.#asm = new PartAssembler({ basePartSize: partSize, what: `upload ${key}`, slabs: PLAIN_SLABS });
     const now = Date.now();
     this.#times = { atimeMs: now, mtimeMs: now };
   }
@@ -233,7 +233,7 @@ class MemorySink implements WriteSink {
   async write(offset: number, data: Uint8Array): Promise<void> {
     this.#assertWritable();
     for (const slice of this.#asm.plan(offset, data.length)) {
-      if (!this.#asm.has(slice.n)) this.#asm.open(slice.n, Buffer.alloc(this.#asm.partSize(slice.n)));
+      if (!this.#asm.has(slice.n)) this.#asm.open(slice.n);
       this.#keep(this.#asm.put(slice, data));
     }
   }
@@ -296,6 +296,14 @@ class MemorySink implements WriteSink {
     this.#storage.pendingMultipart.delete(this);
   }
 }
+
+/** Plain allocation: the fake has no budget (256 KiB slabs, as the pod's default). */
+const PLAIN_SLABS: SlabSource = {
+  slabBytes: 256 * 1024,
+  take: () => Buffer.allocUnsafe(256 * 1024),
+  takeBody: (n) => Buffer.allocUnsafe(n),
+  give: () => {},
+};
 
 function times(atimeMs: number, mtimeMs: number): Record<string, string> {
   return { mtime: timeMetadata(mtimeMs), atime: timeMetadata(atimeMs) };

@@ -20,7 +20,8 @@ export const usersTableStep: ServerStep = async (run) => {
   const { ctx, server, status, signal } = run;
   const ns = server.metadata.namespace ?? '';
   const names = childNames(server);
-  const entries = await usersTableEntries(ctx, placed(run), run.memo, signal);
+  // A server that lost its placement serves nobody: every login is revoked, none is derived.
+  const entries = run.refusal ? [] : await usersTableEntries(ctx, placed(run), run.memo, signal);
   let shards: ReturnType<typeof buildUsersTable>;
   try {
     shards = buildUsersTable(entries);

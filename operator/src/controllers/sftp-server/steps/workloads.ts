@@ -11,7 +11,7 @@ import {
   desiredService,
   endpointOf,
 } from '../desired.ts';
-import { desiredCredentialsSecret, desiredServiceAccount } from '../desired-access.ts';
+import { desiredCaSecret, desiredCredentialsSecret, desiredServiceAccount } from '../desired-access.ts';
 import { ensureChild } from '../ensure.ts';
 import { secretDataDigest } from '../pod-env.ts';
 import { placed, type ServerRun, type ServerStep } from '../run.ts';
@@ -22,7 +22,7 @@ export const workloadsStep: ServerStep = async (run) => {
   const { placement } = placed(run);
   const ns = server.metadata.namespace ?? '';
   const names = childNames(server);
-  const credentialsDigest = await podCredentials(run);
+  const credentialsDigest = [await podCredentials(run), await podCaBundle(run)].filter(Boolean).join('/') || undefined;
   await ensureChild(run, Resources.ServiceAccount, desiredServiceAccount(server, placement, status.iam));
   // The pods read host keys and credentials only at start: both roll them when they change.
   const mounted = credentialsDigest === undefined ? run.hostKeysDigest : `${run.hostKeysDigest}/${credentialsDigest}`;
@@ -69,6 +69,21 @@ async function podCredentials(run: ServerRun): Promise<string | undefined> {
   const conn = connectionFor(placement, ctx.operatorSecrets, ctx.operatorNamespace);
   if (!conn.credentials) return undefined;
   const secret = desiredCredentialsSecret(server, conn.credentials);
+  await ensureChild(run, Resources.Secret, secret);
+  return secretDataDigest(secret.data);
+}
+
+/** The pods' copy of the profile's CA bundle (absent without one). Returns its digest, or undefined. */
+async function podCaBundle(run: ServerRun): Promise<string | undefined> {
+  const { ctx, server, signal } = run;
+  const { placement } = placed(run);
+  const ns = server.metadata.namespace ?? '';
+  const name = childNames(server).caBundle;
+  if (!placement.caBundle) {
+    if (ctx.secrets.get(`${ns}/${name}`)) await ctx.client.delete(Resources.Secret, ns, name, { signal });
+    return undefined;
+  }
+  const secret = desiredCaSecret(server, placement.caBundle);
   await ensureChild(run, Resources.Secret, secret);
   return secretDataDigest(secret.data);
 }
