@@ -1,14 +1,14 @@
 // Operator configuration from flags, with environment fallbacks (flags win). Pure: parseConfig never exits; main.ts
 // prints the error and exits.
+
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { CodedError } from '../../common/src/errors/coded-error.ts';
 
-export class ConfigError extends Error {
-  readonly code = 'SFTPGATE_OPERATOR_CONFIG';
+export class ConfigError extends CodedError<'SFTPGATE_OPERATOR_CONFIG'> {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ConfigError';
+    super('SFTPGATE_OPERATOR_CONFIG', message, options);
   }
 }
 

@@ -1,14 +1,13 @@
 // Flags and environment of the sftp pod (docs/sftp-pod-config.md is the contract). Every flag has an environment
 // variable; flags win. Parsing is pure (argv and env in, Config or ConfigError out) so it is unit-tested.
 import { readFileSync } from 'node:fs';
+import { CodedError } from '../../common/src/errors/coded-error.ts';
 import { type AuditTarget, parseAuditTarget } from './audit/audit-log.ts';
 import { ALGORITHM_POLICY_NAMES, type AlgorithmPolicyName, policyName } from './ssh/algorithms.ts';
 
-export class ConfigError extends Error {
-  readonly code = 'SFTPGATE_CONFIG';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigError';
+export class ConfigError extends CodedError<'SFTPGATE_CONFIG'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SFTPGATE_CONFIG', message, options);
   }
 }
 

@@ -2,6 +2,7 @@
 // it in-process); main() is the process entry (bin/sftpgate-sftp.js) and the only code that exits the process.
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
+import { HealthServer } from '../../common/src/http/health-server.ts';
 import { openAuditLog } from './audit/audit-log.ts';
 import type { AuditLog } from './audit/event.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
@@ -22,7 +23,6 @@ import { settleCommits } from './storage/commit-tracker.ts';
 import type { StorageMetrics } from './storage/metrics.ts';
 import { S3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
-import { HealthServer } from './telemetry/http.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { startFileSource } from './users/file-source.ts';

@@ -7,10 +7,8 @@
 // 60), PROPAGATION_BENCH_PODS (10), PROPAGATION_BENCH_ROUNDS (10).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../common/src/log/logger.ts';
-import { startSecretSource } from '../../sftp-pod/src/users/secret-source.ts';
 import { UsersStore } from '../../sftp-pod/src/users/store.ts';
-import { usersNamespace, whenApplied, writeUsers } from '../e2e/users-propagation.ts';
+import { startUsersSources, usersNamespace, whenApplied, writeUsers } from '../e2e/users-propagation.ts';
 import { startControlPlane } from '../infra/index.ts';
 
 const IDLE_S = Number(process.env['PROPAGATION_BENCH_IDLE_S'] ?? 600);
@@ -30,19 +28,7 @@ try {
   await writeUsers(ns, SHARD, [{ username: 'alice' }]);
   const stores = Array.from({ length: PODS }, () => new UsersStore());
   let watches = 0;
-  for (const store of stores) {
-    await startSecretSource(
-      {
-        namespace: ns.namespace,
-        shard0: SHARD,
-        store,
-        log: silentLogger,
-        kubeconfig: ns.kubeconfig,
-        onWatch: () => watches++,
-      },
-      lifetime.signal,
-    );
-  }
+  await startUsersSources(ns, SHARD, stores, lifetime.signal, () => watches++);
   const openedBeforeIdle = watches;
   console.log(
     `${PODS} users sources watching; idle ${IDLE_S} s (API server watch timeout ${WATCH_TIMEOUT_S}-${2 * WATCH_TIMEOUT_S} s)`,

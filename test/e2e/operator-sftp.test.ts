@@ -8,14 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { runCommand, sftpClientArgs } from '../infra/index.ts';
 import {
-  condition,
-  createNamespace,
-  getServer,
   type RunningOperator,
+  serverConditionsTrue,
   serverManifest,
   sshKeyPair,
   startOperator,
-  startTestBed,
+  startTenantBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -44,15 +42,10 @@ async function sftp(keyPath: string, user: string, batch: string): Promise<{ cod
 }
 
 before(async () => {
-  bed = await startTestBed();
-  await bed.minio.createBucket('sftp', { versioning: true });
-  await createNamespace(bed, NS);
+  bed = await startTenantBed(NS);
   op = startOperator(bed);
   await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, 'demo'));
-  await waitFor('server configured', async () => {
-    const s = await getServer(bed, NS, 'demo');
-    return condition(s, 'StorageReady')?.status === 'True' && condition(s, 'HostKeysReady')?.status === 'True';
-  });
+  await serverConditionsTrue(bed, NS, 'demo', ['StorageReady', 'HostKeysReady']);
   await waitFor('Deployment', () => bed.admin.getOptional(Resources.Deployment, NS, 'demo-sftp'));
   pod = await startSftpPod({ cp: bed.cp, admin: bed.admin, namespace: NS, server: 'demo', dir: join(bed.tmp, 'pod') });
 });

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { KeyPair } from '../../sftp-pod/src/ssh/testing/keys.ts';
 import type { UserRecord } from '../../sftp-pod/src/users/types.ts';
 import { runCommand } from '../infra/index.ts';
+import { sftpClientArgs } from '../infra/sftp-client.ts';
 import { ALL_PERMISSIONS, type Harness, PASSWORD, PREFIX, sha256, startHarness } from './sftp-harness.ts';
 
 let h: Harness;
@@ -44,32 +45,20 @@ after(async () => {
   await h?.stop();
 });
 
-const sshOpts = (port: number) => [
-  '-P',
-  String(port),
-  '-o',
-  'StrictHostKeyChecking=no',
-  '-o',
-  'UserKnownHostsFile=/dev/null',
-  '-o',
-  'BatchMode=yes',
-  '-o',
-  'IdentitiesOnly=yes',
-];
-
 /** OpenSSH sftp as `user` with alice's key (or `key`), from a given loopback source address. */
 function sftpAs(user: string, opts: { key?: string; from?: string; batch?: string } = {}) {
   return runCommand(
     'sftp',
     [
-      ...sshOpts(h.port),
-      '-o',
-      `BindAddress=${opts.from ?? '127.0.0.1'}`,
-      '-i',
-      opts.key ?? h.keys['alice']?.file ?? '',
       '-b',
       '-',
-      `${user}@127.0.0.1`,
+      ...sftpClientArgs({
+        port: h.port,
+        user,
+        keyFile: opts.key ?? h.keys['alice']?.file ?? '',
+        extra: ['-o', `BindAddress=${opts.from ?? '127.0.0.1'}`],
+        logLevel: 'INFO',
+      }),
     ],
     { input: opts.batch ?? 'pwd\n', allowFailure: true, timeoutMs: 60_000 },
   );
@@ -77,7 +66,8 @@ function sftpAs(user: string, opts: { key?: string; from?: string; batch?: strin
 
 /** An OpenSSH sftp session kept open (stdin stays open) until killed. */
 function holdOpen(user: string): ChildProcess {
-  const child = spawn('sftp', [...sshOpts(h.port), '-i', h.keys['alice']?.file ?? '', `${user}@127.0.0.1`], {
+  const args = sftpClientArgs({ port: h.port, user, keyFile: h.keys['alice']?.file ?? '', logLevel: 'INFO' });
+  const child = spawn('sftp', args, {
     stdio: ['pipe', 'ignore', 'ignore'],
   });
   return child;

@@ -1,6 +1,7 @@
 // Shared set-up for the sftp-pod end-to-end tests: one real MinIO, one sftp pod (in-process via startPod, or the
 // standalone bin as a child process), host keys and user keys made by ssh-keygen, and the real clients (OpenSSH
 // sftp, curl, lftp) run as commands. One harness per test FILE; files run in parallel.
+
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { PERMISSIONS } from '../../common/src/users/permission.ts';
 import { type AuditLog, noAudit } from '../../sftp-pod/src/audit/event.ts';
 import { parseConfig } from '../../sftp-pod/src/config.ts';
 import { type Pod, startPod } from '../../sftp-pod/src/main.ts';
@@ -33,16 +35,8 @@ import {
   waitUntil,
 } from '../infra/index.ts';
 
-export const ALL_PERMISSIONS = [
-  'list',
-  'download',
-  'upload',
-  'overwrite',
-  'delete',
-  'rename',
-  'mkdir',
-  'setstat',
-] as const;
+/** Every permission (the users schema's list). */
+export const ALL_PERMISSIONS = PERMISSIONS;
 export const PASSWORD = 'correct horse battery staple';
 export const BUCKET = 'sftp-e2e';
 export const PREFIX = 'srv';

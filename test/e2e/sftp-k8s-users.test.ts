@@ -13,6 +13,7 @@ import { hashPassword } from '../../sftp-pod/src/users/password.ts';
 import { startSecretSource } from '../../sftp-pod/src/users/secret-source.ts';
 import { UsersStore } from '../../sftp-pod/src/users/store.ts';
 import { type ControlPlane, startControlPlane } from '../infra/index.ts';
+import { usersNamespace } from './users-propagation.ts';
 
 const NS = 'tenant';
 let cp: ControlPlane;
@@ -63,29 +64,7 @@ const names = (s: UsersStore, list: string[]) => list.filter((u) => s.get(u) !==
 before(async () => {
   hash = await hashPassword('pw-for-k8s-test', { ln: 10, r: 8, p: 1 });
   cp = await startControlPlane();
-  await cp.kubectl(['create', 'namespace', NS]);
-  await cp.kubectl(['-n', NS, 'create', 'serviceaccount', 'sftp-pod']);
-  await cp.kubectl([
-    '-n',
-    NS,
-    'create',
-    'role',
-    'users-reader',
-    '--verb=get,list,watch',
-    '--resource=secrets',
-    '--resource-name=srv-users-0',
-    '--resource-name=srv-users-1',
-  ]);
-  await cp.kubectl([
-    '-n',
-    NS,
-    'create',
-    'rolebinding',
-    'users-reader',
-    '--role=users-reader',
-    `--serviceaccount=${NS}:sftp-pod`,
-  ]);
-  kubeconfig = await cp.serviceAccountKubeconfig(NS, 'sftp-pod');
+  kubeconfig = (await usersNamespace(cp, NS, ['srv-users-0', 'srv-users-1'])).kubeconfig;
   await apply('srv-users-0', shard(0, 2, ['alice']));
   await apply('srv-users-1', shard(1, 2, ['bob']));
 });

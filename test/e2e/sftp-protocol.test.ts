@@ -11,6 +11,7 @@ import { OpenFlags, PacketType, Status } from '../../sftp-pod/src/sftp/constants
 import { TestSftpClient } from '../../sftp-pod/src/sftp/testing/client.ts';
 import { openRawSession } from '../../sftp-pod/src/sftp/testing/raw-session.ts';
 import { runCommand } from '../infra/index.ts';
+import { sshClientArgs } from '../infra/sftp-client.ts';
 import { type Harness, PASSWORD, PREFIX, startHarness } from './sftp-harness.ts';
 
 const MiB = 1024 * 1024;
@@ -96,23 +97,11 @@ describe('transport policy (default)', () => {
   test('non-sftp requests are refused: exec, shell, port forwarding', async () => {
     const key = h.keys['alice']?.file ?? '';
     const ssh = (args: string[]) =>
-      runCommand(
-        'ssh',
-        [
-          '-p',
-          String(h.port),
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          '-o',
-          'BatchMode=yes',
-          '-i',
-          key,
-          ...args,
-        ],
-        { allowFailure: true, timeoutMs: 30_000, input: '' },
-      );
+      runCommand('ssh', [...sshClientArgs({ port: h.port, keyFile: key, logLevel: 'INFO' }), ...args], {
+        allowFailure: true,
+        timeoutMs: 30_000,
+        input: '',
+      });
     const exec = await ssh(['alice@127.0.0.1', 'id']);
     assert.notEqual(exec.code, 0);
     assert.doesNotMatch(exec.stdout, /uid=/);

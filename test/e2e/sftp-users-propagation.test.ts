@@ -5,11 +5,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Resources } from '../../common/src/kube/kube-client.ts';
-import { silentLogger } from '../../common/src/log/logger.ts';
-import { startSecretSource } from '../../sftp-pod/src/users/secret-source.ts';
 import { UsersStore } from '../../sftp-pod/src/users/store.ts';
 import { type ControlPlane, startControlPlane } from '../infra/index.ts';
-import { type UsersNamespace, usersNamespace, whenApplied, writeUsers } from './users-propagation.ts';
+import {
+  startUsersSources,
+  type UsersNamespace,
+  usersNamespace,
+  whenApplied,
+  writeUsers,
+} from './users-propagation.ts';
 
 const WATCH_TIMEOUT_S = 5;
 // Longer than the longest watch the server grants (2 x --min-request-timeout), so each idle period spans a renewal.
@@ -27,17 +31,7 @@ before(async () => {
   cp = await startControlPlane({ extraApiServerArgs: [`--min-request-timeout=${WATCH_TIMEOUT_S}`] });
   ns = await usersNamespace(cp, 'tenant', [SHARD]);
   await writeUsers(ns, SHARD, [{ username: 'alice' }]);
-  await startSecretSource(
-    {
-      namespace: ns.namespace,
-      shard0: SHARD,
-      store,
-      log: silentLogger,
-      kubeconfig: ns.kubeconfig,
-      onWatch: () => watches++,
-    },
-    lifetime.signal,
-  );
+  await startUsersSources(ns, SHARD, [store], lifetime.signal, () => watches++);
 });
 
 after(async () => {

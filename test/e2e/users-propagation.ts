@@ -2,6 +2,8 @@
 // RBAC (get/list/watch on the shard Secrets by name, as operator/src/controllers/sftp-server/desired.ts grants), the
 // shard Secret for a list of users, and the time from a write's response to the change being in a pod's store.
 import { KubeClient, type KubeObject, Resources } from '../../common/src/kube/kube-client.ts';
+import { silentLogger } from '../../common/src/log/logger.ts';
+import { startSecretSource } from '../../sftp-pod/src/users/secret-source.ts';
 import type { UsersStore } from '../../sftp-pod/src/users/store.ts';
 import type { ControlPlane } from '../infra/index.ts';
 
@@ -81,4 +83,33 @@ export function whenApplied(
       }),
   );
   return () => Promise.all(waits);
+}
+
+/**
+ * Starts one users source per store (one per simulated pod, each with its own API connection and the pod's RBAC) on
+ * shard 0 `shard0`, watches living as long as the API server's --min-request-timeout says; `onWatch` counts the
+ * watches they open. Resolves once every store holds the first table.
+ */
+export async function startUsersSources(
+  ns: UsersNamespace,
+  shard0: string,
+  stores: readonly UsersStore[],
+  signal: AbortSignal,
+  onWatch?: () => void,
+): Promise<void> {
+  for (const store of stores) {
+    await startSecretSource(
+      {
+        namespace: ns.namespace,
+        shard0,
+        store,
+        log: silentLogger,
+        kubeconfig: ns.kubeconfig,
+        // The API server's --min-request-timeout sets each watch's lifetime: the test and the benchmark shorten it.
+        watchTimeoutSeconds: null,
+        ...(onWatch !== undefined && { onWatch }),
+      },
+      signal,
+    );
+  }
 }

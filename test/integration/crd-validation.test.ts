@@ -6,23 +6,12 @@ import type { SftpServer, SftpStorageProfile, SftpUser } from '../../operator/sr
 import { type ApiError, isApiError } from '../../operator/src/runtime/errors.ts';
 import { KubeClient, type KubeObject, Resources, type ResourceType } from '../../operator/src/runtime/kube-client.ts';
 import { type ControlPlane, startControlPlane } from '../infra/index.ts';
+import { installCrds } from './operator-harness.ts';
 
 const ns = 'crd-validation';
 const root = new URL('../../', import.meta.url);
 let cp: ControlPlane;
 let client: KubeClient;
-
-async function installCrds(): Promise<void> {
-  await cp.kubectl(['apply', '--server-side', '-f', new URL('crds/', root).pathname]);
-  await cp.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/sftpservers.sftpgate.io',
-    'crd/sftpusers.sftpgate.io',
-    'crd/sftpstorageprofiles.sftpgate.io',
-  ]);
-}
 
 const ed25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMFsNSUVhAOnjd6pf5oeU4H8HmwAXJWLv2ZIKovmWdZ4 alice@example';
 
@@ -326,7 +315,7 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
   before(async () => {
     cp = await startControlPlane();
     client = new KubeClient(cp.kubeConfig());
-    await installCrds();
+    await installCrds(cp);
     await client.create(Resources.Namespace, undefined, {
       apiVersion: 'v1',
       kind: 'Namespace',

@@ -11,14 +11,13 @@ import {
 import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import {
-  condition,
-  createNamespace,
   getServer,
   getUser,
   type RunningOperator,
+  serverConditionsTrue,
   serverManifest,
   startOperator,
-  startTestBed,
+  startTenantBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -64,16 +63,10 @@ async function populate(prefix: string, count: number): Promise<void> {
 }
 
 const key = () => generateHostKey('ed25519').publicKey;
-const serverReady = (name: string) =>
-  waitFor(
-    `${name} storage ready`,
-    async () => condition(await getServer(bed, NS, name), 'StorageReady')?.status === 'True',
-  );
+const serverReady = (name: string) => serverConditionsTrue(bed, NS, name, ['StorageReady']);
 
 before(async () => {
-  bed = await startTestBed();
-  await bed.minio.createBucket('sftp', { versioning: true });
-  await createNamespace(bed, NS);
+  bed = await startTenantBed(NS);
   op = startOperator(bed);
   await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, 'keep'));
   await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, 'purge', { deletionPolicy: 'Delete' }));

@@ -34,15 +34,8 @@ export const OPERATOR_NS = 'sftpgate-system';
 /** The platform profile every test server uses unless it names another: MinIO bucket `sftp`, root `servers`. */
 export const PROFILE = 'minio';
 
-/**
- * Starts the control plane and MinIO in parallel, installs the CRDs, and plays the platform team: the operator's
- * namespace with the MinIO credentials, and profile `minio` (bucket `sftp`, root `servers`, every namespace).
- */
-export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
-  const [cp, minio] = await Promise.all([
-    startControlPlane({ controllerManager: opts.controllerManager ?? false }),
-    startMinio(),
-  ]);
+/** Applies crds/ (server-side) and waits until every CRD is Established. */
+export async function installCrds(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
   await cp.kubectl([
     'wait',
@@ -52,6 +45,37 @@ export async function startTestBed(opts: { controllerManager?: boolean } = {}): 
     'crd/sftpusers.sftpgate.io',
     'crd/sftpstorageprofiles.sftpgate.io',
   ]);
+}
+
+/**
+ * The setup every operator test file starts with: the test bed, the profile's bucket `sftp` (versioned unless said
+ * otherwise) and the tenant namespace `ns`.
+ */
+export async function startTenantBed(ns: string, opts: { versioning?: boolean } = {}): Promise<TestBed> {
+  const bed = await startTestBed();
+  await bed.minio.createBucket('sftp', { versioning: opts.versioning ?? true });
+  await createNamespace(bed, ns);
+  return bed;
+}
+
+/** Waits until every named condition of server `name` is True. */
+export async function serverConditionsTrue(bed: TestBed, ns: string, name: string, types: string[]): Promise<void> {
+  await waitFor(`${name}: ${types.join(', ')}`, async () => {
+    const server = await getServer(bed, ns, name);
+    return types.every((t) => condition(server, t)?.status === 'True');
+  });
+}
+
+/**
+ * Starts the control plane and MinIO in parallel, installs the CRDs, and plays the platform team: the operator's
+ * namespace with the MinIO credentials, and profile `minio` (bucket `sftp`, root `servers`, every namespace).
+ */
+export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
+  const [cp, minio] = await Promise.all([
+    startControlPlane({ controllerManager: opts.controllerManager ?? false }),
+    startMinio(),
+  ]);
+  await installCrds(cp);
   const admin = new KubeClient(cp.kubeConfig());
   const tmp = mkdtempSync(join(tmpdir(), 'sftpgate-op-'));
   const bed = { cp, minio, admin, tmp };

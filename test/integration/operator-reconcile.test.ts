@@ -10,7 +10,6 @@ import { verifyPassword } from '../../sftp-pod/src/users/password.ts';
 import {
   applyProfile,
   condition,
-  createNamespace,
   getServer,
   getUser,
   type RunningOperator,
@@ -18,7 +17,7 @@ import {
   serverManifest,
   sshKeyPair,
   startOperator,
-  startTestBed,
+  startTenantBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -31,9 +30,7 @@ let bed: TestBed;
 let op: RunningOperator;
 
 before(async () => {
-  bed = await startTestBed();
-  await bed.minio.createBucket('sftp', { versioning: true });
-  await createNamespace(bed, NS);
+  bed = await startTenantBed(NS);
   op = startOperator(bed);
 });
 after(async () => {

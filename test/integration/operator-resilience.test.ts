@@ -6,13 +6,12 @@ import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
 import {
   condition,
-  createNamespace,
   getServer,
   type Manifest,
   type RunningOperator,
   serverManifest,
   startOperator,
-  startTestBed,
+  startTenantBed,
   type TestBed,
   userManifest,
   usersTable,
@@ -36,9 +35,7 @@ const addUser = (name: string) =>
   );
 
 before(async () => {
-  bed = await startTestBed();
-  await bed.minio.createBucket('sftp');
-  await createNamespace(bed, NS);
+  bed = await startTenantBed(NS, { versioning: false });
 });
 after(async () => {
   for (const op of running) await op.stop();

@@ -103,7 +103,10 @@ describe('the operator users table for every example is what the pod parses and 
         assert.ok(record, `${file}: ${entry.username} is in the pod's table`);
         assert.equal(record.home, entry.home, `${file}: home`);
         assert.equal(authorizedKeys(record).length, keys, `${file}: the pod parses every admitted key`);
-        if (password !== undefined) assert.equal(await checkPassword(record, password), true, `${file}: password`);
+        if (password !== undefined) {
+          assert.equal(await checkPassword(record, password), true, `${file}: password`);
+          assert.equal(await checkPassword(record, `${password}x`), false, `${file}: a wrong password`);
+        }
         assert.equal(record.sessionPolicy ?? undefined, entry.sessionPolicy ?? undefined, `${file}: session policy`);
       }
     });

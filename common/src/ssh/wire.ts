@@ -72,7 +72,7 @@ export class WireReader {
   u64(): number {
     this.#need(8, 'uint64');
     const v = this.#buf.readBigUInt64BE(this.#pos);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.#fail('uint64 beyond 2^53');
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.#fail('uint64 out of range (above 2^53)');
     this.#pos += 8;
     return Number(v);
   }

@@ -47,6 +47,10 @@ describe('inspectOpenSshPrivateKey refuses garbage', () => {
     { name: 'empty', pem: '' },
     { name: 'PKCS8 PEM', pem: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' },
     { name: 'bad magic', pem: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n' },
+    {
+      name: 'encrypted key (the pod has no passphrase)',
+      pem: ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'secret', cipher: 'aes256-ctr', rounds: 2 }).private,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => assert.throws(() => inspectOpenSshPrivateKey(c.pem), InvalidHostKeyError));

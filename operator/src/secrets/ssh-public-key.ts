@@ -4,11 +4,7 @@
 import { type ParsedPublicKey, PublicKeyError, parsePublicKey } from '../../../common/src/ssh/public-key.ts';
 import { InvalidAuthorizedKeyError } from './errors.ts';
 
-export {
-  KEY_TYPES as SUPPORTED_KEY_TYPES,
-  MIN_RSA_BITS,
-  type ParsedPublicKey,
-} from '../../../common/src/ssh/public-key.ts';
+export type { ParsedPublicKey } from '../../../common/src/ssh/public-key.ts';
 
 /** Parses one authorized_keys line. Throws InvalidAuthorizedKeyError naming the index and the problem. */
 export function parseAuthorizedKey(line: string, index = 0): ParsedPublicKey {

@@ -1,5 +1,6 @@
 // SFTP packet framing and field codec. Parsing is strict: every read is bounds-checked and throws PacketError, which
 // the session turns into SSH_FX_BAD_MESSAGE (when the request id is known) or a closed session (framing errors).
+import { WireReader } from '../../../common/src/ssh/wire.ts';
 import { AttrFlags, MAX_MESSAGE_LENGTH } from './constants.ts';
 
 export class PacketError extends Error {
@@ -111,56 +112,10 @@ export class PacketDecoder {
 }
 
 /** Bounds-checked reader over one packet body. */
-export class Reader {
-  #buf: Buffer;
-  #pos = 0;
-
+export class Reader extends WireReader {
   constructor(buf: Buffer) {
-    this.#buf = buf;
-  }
-
-  get remaining(): number {
-    return this.#buf.length - this.#pos;
-  }
-
-  u8(): number {
-    if (this.remaining < 1) throw new PacketError('truncated packet (byte)');
-    const v = this.#buf[this.#pos] ?? 0;
-    this.#pos += 1;
-    return v;
-  }
-
-  u32(): number {
-    if (this.remaining < 4) throw new PacketError('truncated packet (uint32)');
-    const v = this.#buf.readUInt32BE(this.#pos);
-    this.#pos += 4;
-    return v;
-  }
-
-  u64(): number {
-    if (this.remaining < 8) throw new PacketError('truncated packet (uint64)');
-    const v = this.#buf.readBigUInt64BE(this.#pos);
-    this.#pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new PacketError('uint64 out of range');
-    return Number(v);
-  }
-
-  bytes(): Buffer {
-    const len = this.u32();
-    if (len > this.remaining) throw new PacketError('truncated packet (string)');
-    const v = this.#buf.subarray(this.#pos, this.#pos + len);
-    this.#pos += len;
-    return v;
-  }
-
-  /** A UTF-8 string; invalid UTF-8 is refused (paths are compared byte-exactly downstream). */
-  string(): string {
-    const b = this.bytes();
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(b);
-    } catch {
-      throw new PacketError('string is not valid UTF-8');
-    }
+    // The shared RFC 4251 reader (bounds-checked, fatal UTF-8, uint64 <= 2^53); its failures are SFTP bad messages.
+    super(buf, (message) => new PacketError(message));
   }
 
   attrs(): Attrs {
@@ -185,11 +140,6 @@ export class Reader {
       }
     }
     return a;
-  }
-
-  /** Trailing bytes after a fully parsed request are a malformed packet. */
-  end(): void {
-    if (this.remaining !== 0) throw new PacketError(`${this.remaining} unexpected trailing bytes`);
   }
 }
 

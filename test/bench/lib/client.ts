@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { LOOPBACK_CLIENT_OPTIONS } from '../../infra/sftp-client.ts';
 import type { BenchServer, ClientKey } from './servers.ts';
 
 /** Identical for every server. aes128-gcm is the cipher every server here negotiates fastest (DESIGN.md facts). */
@@ -13,14 +14,7 @@ export const SFTP_OPTIONS: readonly string[] = [
   '/dev/null',
   '-o',
   'Ciphers=aes128-gcm@openssh.com',
-  '-o',
-  'IdentitiesOnly=yes',
-  '-o',
-  'StrictHostKeyChecking=no',
-  '-o',
-  'UserKnownHostsFile=/dev/null',
-  '-o',
-  'BatchMode=yes',
+  ...LOOPBACK_CLIENT_OPTIONS,
   '-o',
   'LogLevel=ERROR',
 ];

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { PERMISSIONS } from '../../../common/src/users/permission.ts';
 import {
   httpGet,
   type ManagedProcess,
@@ -289,7 +290,7 @@ export async function startPod(
           username: 'bench',
           home: 'bench',
           publicKeys: [key.publicLine],
-          permissions: ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'],
+          permissions: PERMISSIONS,
         },
       ],
     }),

@@ -1,13 +1,13 @@
 // A session over an in-memory duplex pair with MemoryStorage, for the SFTP layer's unit tests.
 import { duplexPair } from 'node:stream';
-import type { Permission } from '../../../../common/src/users/permission.ts';
+import { PERMISSIONS, type Permission } from '../../../../common/src/users/permission.ts';
 import { createPathJail, type JailUser } from '../../storage/jail.ts';
 import type { UnsafeNames } from '../names.ts';
 import { type SftpMetrics, SftpSession, type SftpSessionOptions } from '../session.ts';
 import { TestSftpClient } from './client.ts';
 import { MemoryStorage } from './memory-storage.ts';
 
-export const ALL: Permission[] = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'setstat'];
+export const ALL: Permission[] = [...PERMISSIONS];
 
 export interface StartOptions {
   permissions?: Permission[];
