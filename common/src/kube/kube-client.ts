@@ -5,110 +5,31 @@
 // reconcile" tests), and (3) server-side apply and the status subresource are one generic call for every kind.
 import http from 'node:http';
 import https from 'node:https';
-import { createInterface } from 'node:readline';
 import { ApiError, KubeError, KubeErrorCode } from './errors.ts';
 import type { KubeAccess } from './kube-config.ts';
+import {
+  apiVersionOf,
+  type KubeObject,
+  type ListOptions,
+  type ObjectList,
+  type ResourceType,
+  type WatchEvent,
+  type WatchOptions,
+} from './types.ts';
+import { watchEvents } from './watch-stream.ts';
 
-/** Identifies a resource type: core group is ''. */
-export interface ResourceType {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
-  namespaced?: boolean;
-}
-
-export const Resources = {
-  Secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
-  ConfigMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' },
-  Service: { group: '', version: 'v1', plural: 'services', kind: 'Service' },
-  ServiceAccount: { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount' },
-  Event: { group: '', version: 'v1', plural: 'events', kind: 'Event' },
-  Namespace: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
-  Deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' },
-  PodDisruptionBudget: { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' },
-  NetworkPolicy: { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' },
-  Role: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role' },
-  RoleBinding: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding' },
-  Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' },
-  CustomResourceDefinition: {
-    group: 'apiextensions.k8s.io',
-    version: 'v1',
-    plural: 'customresourcedefinitions',
-    kind: 'CustomResourceDefinition',
-    namespaced: false,
-  },
-  SftpServer: { group: 'sftpgate.io', version: 'v1alpha1', plural: 'sftpservers', kind: 'SftpServer' },
-  SftpUser: { group: 'sftpgate.io', version: 'v1alpha1', plural: 'sftpusers', kind: 'SftpUser' },
-  SftpStorageProfile: {
-    group: 'sftpgate.io',
-    version: 'v1alpha1',
-    plural: 'sftpstorageprofiles',
-    kind: 'SftpStorageProfile',
-    namespaced: false,
-  },
-} as const satisfies Record<string, ResourceType>;
-
-export function apiVersionOf(type: ResourceType): string {
-  return type.group === '' ? type.version : `${type.group}/${type.version}`;
-}
-
-/** Minimal object shape every Kubernetes object has. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    finalizers?: string[];
-    deletionTimestamp?: string | Date;
-    ownerReferences?: OwnerReference[];
-    [key: string]: unknown;
-  };
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectList<T> {
-  apiVersion?: string;
-  kind?: string;
-  metadata: { resourceVersion?: string; continue?: string };
-  items: T[];
-}
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-export interface WatchEvent<T> {
-  type: WatchEventType;
-  object: T;
-}
-
-export interface ListOptions {
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
-  resourceVersion?: string;
-}
-
-export interface WatchOptions {
-  resourceVersion?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  /** Server-side watch timeout; the server ends the watch cleanly after it. */
-  timeoutSeconds?: number;
-}
+export {
+  apiVersionOf,
+  type KubeObject,
+  type ListOptions,
+  type ObjectList,
+  type OwnerReference,
+  Resources,
+  type ResourceType,
+  type WatchEvent,
+  type WatchEventType,
+  type WatchOptions,
+} from './types.ts';
 
 /** Called once per request, after the response status is known (0 when no response arrived). */
 export type RequestHook = (verb: string, resource: string, status: number) => void;
@@ -369,46 +290,7 @@ export class KubeClient {
     const path = this.path(type, namespace);
     const query = { ...options, watch: true, allowWatchBookmarks: true };
     const response = await this.#send('GET', path, { query, signal, verb: 'watch', resource: type.plural });
-    const lines = createInterface({ input: response, crlfDelay: Number.POSITIVE_INFINITY });
-    // readline only ends on the input's 'end': a destroyed or reset response (abort, watchdog, API server killed)
-    // would leave the loop waiting forever, so close it on the response's 'close' and remember any error.
-    let streamError: unknown;
-    const onError = (err: unknown): void => {
-      streamError = err;
-    };
-    const onClose = (): void => lines.close();
-    response.on('error', onError);
-    response.once('close', onClose);
-    const onAbort = (): void => {
-      response.destroy();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      for await (const line of lines) {
-        if (line === '') continue;
-        const event = JSON.parse(line) as WatchEvent<T>;
-        if (event.type === 'ERROR') {
-          const status = event.object as unknown as { code?: number; reason?: string; message?: string };
-          throw new ApiError(status.code ?? 500, status.reason ?? 'WatchError', status.message ?? '', 'watch', path);
-        }
-        yield event;
-      }
-      if (signal.aborted) return;
-      if (streamError !== undefined || !response.complete) {
-        throw new KubeError(KubeErrorCode.ApiUnavailable, `watch ${path}: connection broke`, {
-          cause: streamError,
-        });
-      }
-    } catch (err) {
-      if (signal.aborted) return;
-      if (err instanceof ApiError || err instanceof KubeError) throw err;
-      throw new KubeError(KubeErrorCode.ApiUnavailable, `watch ${path}: connection broke`, { cause: err });
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      response.off('close', onClose);
-      response.destroy();
-      lines.close();
-    }
+    yield* watchEvents<T>(response, path, signal);
   }
 
   /** Raw request; parses the JSON answer. Throws ApiError on statuses >= 400. */
