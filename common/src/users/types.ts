@@ -23,3 +23,9 @@ export type DeepReadonly<T> = T extends (infer E)[]
 export type UserRecord = DeepReadonly<UsersTableUser>;
 /** One validated users document (a shard, or the standalone file). */
 export type UsersDocument = DeepReadonly<UsersTable>;
+
+/**
+ * A user's access rules, the slice of a record both enforcement layers read: the pod's path jail and the operator's
+ * per-login S3 session policy. One type, so the two can never disagree on the shape.
+ */
+export type AccessRules = Pick<UserRecord, 'permissions' | 'directoryPermissions' | 'logicalDirectories'>;

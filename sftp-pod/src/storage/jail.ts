@@ -14,6 +14,7 @@
 //   permission overrides are resolved here too, with the same longest-whole-segment rule.
 
 import type { Permission } from '../../../common/src/users/permission.ts';
+import type { AccessRules } from '../../../common/src/users/types.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 
 /** S3's limit on a key, in UTF-8 bytes. */
@@ -22,16 +23,7 @@ export const MAX_KEY_BYTES = 1024;
 export { PERMISSIONS, type Permission } from '../../../common/src/users/permission.ts';
 
 /** The slice of a users-table entry (docs/users-table.md) that the jail needs. */
-export interface JailUser {
-  readonly home: string;
-  readonly permissions: readonly Permission[];
-  readonly directoryPermissions?: readonly { readonly path: string; readonly permissions: readonly Permission[] }[];
-  readonly logicalDirectories?: readonly {
-    readonly path: string;
-    readonly prefix: string;
-    readonly permissions?: readonly Permission[];
-  }[];
-}
+export type JailUser = AccessRules & { readonly home: string };
 
 export interface ResolvedPath {
   /** Normalised absolute path as the user sees it (`/` or `/a/b`); what REALPATH answers. */

@@ -16,6 +16,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Permission } from '../../../../common/src/users/permission.ts';
+import type { AccessRules, UserRecord } from '../../../../common/src/users/types.ts';
 import { IamError, IamErrorCode, PolicyTooLargeError } from './errors.ts';
 
 /** STS's cap on an inline session policy (AWS: 2,048 characters of plaintext; MinIO: 2,048 bytes). */
@@ -50,19 +51,8 @@ export type S3Action =
   | 's3:ListMultipartUploadParts'
   | 's3:DeleteObject';
 
-/** The slice of a users-table entry (docs/users-table.md) the policy depends on. */
-export interface SessionPolicyUser {
-  readonly username: string;
-  /** Relative to the server prefix; defaults to the username. */
-  readonly home?: string;
-  readonly permissions: readonly Permission[];
-  readonly directoryPermissions?: readonly { readonly path: string; readonly permissions: readonly Permission[] }[];
-  readonly logicalDirectories?: readonly {
-    readonly path: string;
-    readonly prefix: string;
-    readonly permissions?: readonly Permission[];
-  }[];
-}
+/** The slice of a users-table entry (docs/users-table.md) the policy depends on; home defaults to the username. */
+export type SessionPolicyUser = Pick<UserRecord, 'username' | 'home'> & AccessRules;
 
 export interface SessionPolicyServer {
   readonly bucket: string;
