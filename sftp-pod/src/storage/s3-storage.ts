@@ -73,6 +73,11 @@ export interface S3StorageOptions {
   readonly requestTimeoutMs?: number;
   /** Compute MD5 of uploads besides SHA-256 (--upload-md5). */
   readonly uploadMd5?: boolean;
+  /**
+   * Store a multipart upload's digests as object tags after Complete (default true). Off with per-login session
+   * credentials, whose policies grant no tagging: the call would only be refused.
+   */
+  readonly tagDigests?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -243,6 +248,7 @@ export class S3Storage implements Storage {
       metadata: auditMetadata(options.user, options.sessionId),
       replaceTimes: (atimeMs, mtimeMs, s) => this.setTimes(key, atimeMs, mtimeMs, s),
       md5: this.#o.uploadMd5 ?? false,
+      tagDigests: this.#o.tagDigests ?? true,
     });
   }
 

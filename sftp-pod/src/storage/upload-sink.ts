@@ -46,6 +46,8 @@ export interface UploadSinkOptions {
   readonly idleReleaseMs?: number;
   /** Also compute MD5 (SHA-256 is always computed); --upload-md5. */
   readonly md5?: boolean;
+  /** Tag a multipart upload's digests after Complete (S3Storage's tagDigests); default true. */
+  readonly tagDigests?: boolean;
 }
 
 type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
@@ -346,7 +348,9 @@ export class S3UploadSink implements WriteSink {
         // Known only now: one PutObjectTagging. The object is stored whatever it answers (the client is told OK);
         // without the tags a checksum request is refused clearly rather than answered wrongly. A failure is counted
         // in sftpgate_s3_requests_total{operation="PutObjectTagging",result="error"}.
-        await tagDigests(ctx, this.#o.key, what, this.#digests, signal).catch(() => undefined);
+        if (this.#o.tagDigests !== false) {
+          await tagDigests(ctx, this.#o.key, what, this.#digests, signal).catch(() => undefined);
+        }
       }
       this.#state = 'committed';
       ctx.metrics.finalizeLag?.((performance.now() - started) / 1000, 'ok');
