@@ -285,7 +285,11 @@ for (const mode of MODES) {
       // On the profile applied above; the operator derives servers/demo/tolerant.
       server.metadata.name = 'tolerant';
       // The control-plane toleration: how a tenant would schedule onto control-plane nodes.
-      server.spec['tolerations'] = [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }];
+      const toleration = { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' };
+      server.spec['tolerations'] = [toleration];
+      // The profile lets it through (spec.podTemplate): the chart's admission policy is the ceiling above profiles.
+      const allow = { spec: { podTemplate: { allowedTolerations: [toleration] } } };
+      await cp.kubectl(['patch', 'sftpstorageprofile', 'demo', '--type', 'merge', '-p', JSON.stringify(allow)]);
       await cp.kubectl(['apply', '-n', TENANT, '-f', '-'], { input: JSON.stringify(server) });
       let message = '';
       try {
@@ -306,7 +310,10 @@ for (const mode of MODES) {
             );
             const ready = got.stdout ? (JSON.parse(got.stdout) as { status: string; message?: string }) : undefined;
             message = ready?.message ?? '';
-            return ready?.status === 'False' && message.includes('allowedTolerations');
+            // The chart's policy, not the profile (whose refusal could come first while the patch propagates).
+            return (
+              ready?.status === 'False' && message.includes('allowedTolerations') && /denied request/.test(message)
+            );
           },
           { timeoutMs: 60_000, intervalMs: 500, process: running() },
         );

@@ -346,6 +346,45 @@ describe('tenant isolation', { timeout: 300_000 }, () => {
     assert.equal((await getServer(bed, B, 'w'))?.status?.users, 0);
   });
 
+  it('a pod field its profile does not allow (control-plane toleration, kube2iam role annotation) gets no pods', async () => {
+    const onlyB = { matchLabels: { 'kubernetes.io/metadata.name': B } };
+    const toleration = { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' };
+    const role = 'iam.amazonaws.com/role';
+    await applyProfile(bed, 'pods-closed', { root: 'pods-closed', namespaceSelector: onlyB });
+    await applyProfile(bed, 'pods-open', {
+      root: 'pods-open',
+      namespaceSelector: onlyB,
+      podTemplate: { allowedAnnotations: ['iam.amazonaws.com/*'], allowedTolerations: [toleration] },
+    });
+    const pods = { tolerations: [toleration], podAnnotations: { [role]: 'arn:aws:iam::111122223333:role/admin' } };
+    await bed.admin.apply(
+      Resources.SftpServer,
+      serverManifest(bed, B, 'pinned', { storage: { profile: 'pods-closed' }, ...pods }),
+    );
+    await waitFor('pinned refused', async () => (await reasonOf(B, 'pinned')) === Reason.PodFieldNotAllowed);
+    const refused = (await getServer(bed, B, 'pinned')) as SftpServer;
+    assert.equal(condition(refused, 'Ready')?.reason, Reason.PodFieldNotAllowed, 'Ready names the refusal');
+    assert.match(condition(refused, 'Ready')?.message ?? '', /podAnnotations\[iam\.amazonaws\.com\/role\]/);
+    assert.doesNotMatch(condition(refused, 'Ready')?.message ?? '', /arn:aws/, 'the value is never echoed');
+    assert.equal(await bed.admin.getOptional(Resources.Deployment, B, 'pinned-sftp'), undefined);
+    assert.deepEqual(await keys('pods-closed/'), [], 'nothing written under the profile');
+    // The same fields under a profile that allows them reach the pods.
+    await bed.admin.apply(
+      Resources.SftpServer,
+      serverManifest(bed, B, 'allowed', { storage: { profile: 'pods-open' }, ...pods }),
+    );
+    const d = (await waitFor('allowed Deployment', () =>
+      bed.admin.getOptional(Resources.Deployment, B, 'allowed-sftp'),
+    )) as V1Deployment;
+    assert.deepEqual(d.spec?.template.spec?.tolerations, [toleration]);
+    assert.equal(d.spec?.template.metadata?.annotations?.[role], pods.podAnnotations[role]);
+    // The platform tightening the profile refuses the server again.
+    await bed.admin.mergePatch(Resources.SftpStorageProfile, undefined, 'pods-open', {
+      spec: { podTemplate: { allowedAnnotations: [] } },
+    });
+    await waitFor('allowed refused', async () => (await reasonOf(B, 'allowed')) === Reason.PodFieldNotAllowed);
+  });
+
   it('the operator caches only its own Secrets and those of its namespace; tenant Secrets are read by name', () => {
     const { secrets, operatorSecrets } = op.controllers.context;
     for (const s of secrets.list()) {

@@ -45,6 +45,7 @@ export const Reason = {
   PrefixConflict: 'PrefixConflict',
   StorageClassNotAllowed: 'StorageClassNotAllowed',
   LifecycleNotAllowed: 'LifecycleNotAllowed',
+  PodFieldNotAllowed: 'PodFieldNotAllowed',
   QuotaExceeded: 'QuotaExceeded',
   ProfileAccepted: 'ProfileAccepted',
   ProfileInUse: 'ProfileInUse',

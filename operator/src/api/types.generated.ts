@@ -69,6 +69,7 @@ export interface SftpStorageProfileSpec {
   lifecycle: SftpStorageProfileLifecycle;
   iam: SftpStorageProfileIam;
   namespaceSelector: SftpStorageProfileNamespaceSelector;
+  podTemplate: SftpStorageProfilePodTemplate;
   limits: SftpStorageProfileLimits;
 }
 /**
@@ -175,6 +176,37 @@ export interface SftpStorageProfileNamespaceSelectorMatchExpression {
   key: string;
   operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
   values?: string[];
+}
+/**
+ * Pod-template fields tenants may set on their sftp pods (SftpServer spec podAnnotations, podLabels, nodeSelector, node affinity, tolerations, priorityClassName). Empty lists allow nothing; a server asking for more is refused with reason PodFieldNotAllowed and gets no pods. The chart's admissionPolicy.sftpPods stays the platform-wide ceiling above every profile.
+ */
+export interface SftpStorageProfilePodTemplate {
+  /**
+   * Pod annotation keys tenants may set; an entry ending in '*' allows a prefix (example.com/*).
+   */
+  allowedAnnotations?: string[];
+  /**
+   * Pod label keys tenants may set; an entry ending in '*' allows a prefix.
+   */
+  allowedLabels?: string[];
+  /**
+   * Node label keys tenants may use in nodeSelector and node affinity (no matchFields).
+   */
+  allowedNodeSelectorKeys?: string[];
+  /**
+   * Tolerations tenants may set, each compared on key, operator (default Equal), value and effect.
+   */
+  allowedTolerations?: SftpStorageProfilePodTemplateAllowedToleration[];
+  /**
+   * PriorityClass names tenants may use.
+   */
+  allowedPriorityClassNames?: string[];
+}
+export interface SftpStorageProfilePodTemplateAllowedToleration {
+  key?: string;
+  operator?: 'Equal' | 'Exists';
+  value?: string;
+  effect?: '' | 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 /**
  * Caps per namespace, counted over this profile's servers and their users.

@@ -16,6 +16,7 @@ import { deletionStep, finalizerStep } from './steps/finalizer.ts';
 import { hostKeysStep } from './steps/host-keys.ts';
 import { iamStep } from './steps/iam.ts';
 import { placementStep, refusalStep } from './steps/placement.ts';
+import { podFieldsStep } from './steps/pod-fields.ts';
 import { storageStep } from './steps/storage.ts';
 import { usersTableEntries, usersTableStep } from './steps/users-table.ts';
 import { workloadsStep } from './steps/workloads.ts';
@@ -25,7 +26,8 @@ export { RECHECK_MS } from './run.ts';
 /**
  * The order is the contract: deletion first; then the placement (nothing touches storage, IAM or the tenant's
  * namespace for a server its profile refuses); the users table right after, so revocation never waits on S3 or IAM
- * (nor on a profile: a server that lost its placement gets an empty table, then stops).
+ * (nor on a profile: a server that lost its placement gets an empty table, then stops); then the pod-template fields
+ * the profile allows, before any host key, storage, IAM or workload object is built.
  */
 export const serverSteps: readonly ServerStep[] = [
   deletionStep,
@@ -33,6 +35,7 @@ export const serverSteps: readonly ServerStep[] = [
   finalizerStep,
   usersTableStep,
   refusalStep,
+  podFieldsStep,
   hostKeysStep,
   storageStep,
   iamStep,

@@ -18,6 +18,7 @@ import { deletionStep, finalizerStep } from './steps/finalizer.ts';
 import { hostKeysStep } from './steps/host-keys.ts';
 import { iamStep } from './steps/iam.ts';
 import { placementStep, refusalStep } from './steps/placement.ts';
+import { podFieldsStep } from './steps/pod-fields.ts';
 import { storageStep } from './steps/storage.ts';
 import { usersTableStep } from './steps/users-table.ts';
 import { workloadsStep } from './steps/workloads.ts';
@@ -45,7 +46,7 @@ function runOf(ctx: FakeContext, server: SftpServer, memo = new ServerMemo(serve
 const reason = (run: ServerRun, type: string) => getCondition(run.status.conditions, type)?.reason;
 
 describe('server steps', () => {
-  it('the order: deletion, placement, finalizer, users table, then host keys, storage, IAM, workloads', () => {
+  it('the order: deletion, placement, finalizer, users table, pod fields, then host keys, storage, IAM, workloads', () => {
     assert.deepEqual(
       serverSteps.map((s) => s.name),
       [
@@ -54,12 +55,36 @@ describe('server steps', () => {
         'finalizerStep',
         'usersTableStep',
         'refusalStep',
+        'podFieldsStep',
         'hostKeysStep',
         'storageStep',
         'iamStep',
         'workloadsStep',
       ],
     );
+  });
+
+  it('pod fields: a field the profile does not allow is StorageReady False PodFieldNotAllowed and stops', async () => {
+    const ctx = fakeContext();
+    const toleration = {
+      key: 'node-role.kubernetes.io/control-plane',
+      operator: 'Exists',
+      effect: 'NoSchedule',
+    } as const;
+    const run = runOf(
+      ctx,
+      serverFixture((s) => (s.tolerations = [toleration])),
+    );
+    await assert.rejects(podFieldsStep(run), StallingError);
+    assert.equal(reason(run, ConditionType.StorageReady), 'PodFieldNotAllowed');
+    assert.deepEqual(ctx.kube.writes(), [], 'nothing written anywhere');
+    ctx.profiles.put(profileFixture((p) => (p.podTemplate = { allowedTolerations: [toleration] })));
+    const allowed = runOf(
+      ctx,
+      serverFixture((s) => (s.tolerations = [toleration])),
+    );
+    await podFieldsStep(allowed);
+    assert.equal(reason(allowed, ConditionType.StorageReady), undefined);
   });
 
   it('placement: derived prefix in status; a refusal is StorageReady False with its reason and stops', async () => {

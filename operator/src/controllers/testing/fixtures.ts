@@ -32,6 +32,7 @@ export function profileFixture(patch: (s: SftpStorageProfile['spec']) => void = 
         expiredObjectDeleteMarker: true,
       },
       iam: { mode: 'None' },
+      podTemplate: {},
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'tenants' } },
       limits: { maxServersPerNamespace: 10, maxUsersPerNamespace: 1000 },
     },
