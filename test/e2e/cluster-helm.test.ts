@@ -133,6 +133,16 @@ describe('helm install on a real cluster', () => {
   });
 
   it('OpenSSH sftp through the NodePort: put and get, bytes checked against S3', async () => {
+    // Ready=True can precede the end of the server's first rollout by a moment; under a loaded machine a connection
+    // then reaches a pod that is already draining ("Connection closed"). Wait until a login lists the home.
+    const deadline = Date.now() + 60_000;
+    for (let attempt = 1; ; attempt++) {
+      const res = await sftpResult('ls\n');
+      if (res.code === 0) break;
+      assert.ok(Date.now() < deadline, `no successful login within 60 s: ${res.stderr}`);
+      process.stderr.write(`# first login attempt ${attempt} failed: ${res.stderr.trim().slice(0, 200)}\n`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     const data = randomBytes(3 * 1024 * 1024 + 17);
     writeFileSync(join(tmp, 'up.bin'), data);
     await sftp(`put ${join(tmp, 'up.bin')} up.bin\nget up.bin ${join(tmp, 'down.bin')}\n`);
