@@ -65,8 +65,8 @@ IMAGE_REGISTRY ?= ghcr.io/sftpgate
 IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/sftpgate/Chart.yaml)
 CONTAINER_ENGINE ?= docker
 images:
-	$(CONTAINER_ENGINE) build -f operator/Dockerfile -t $(IMAGE_REGISTRY)/sftpgate-operator:$(IMAGE_TAG) .
-	$(CONTAINER_ENGINE) build -f sftp-pod/Dockerfile -t $(IMAGE_REGISTRY)/sftpgate-sftp:$(IMAGE_TAG) .
+	$(CONTAINER_ENGINE) build --target operator -t $(IMAGE_REGISTRY)/sftpgate-operator:$(IMAGE_TAG) .
+	$(CONTAINER_ENGINE) build --target sftp -t $(IMAGE_REGISTRY)/sftpgate-sftp:$(IMAGE_TAG) .
 
 # Regenerates every generated file (drift tests fail until this is run after a source change).
 generate: deps

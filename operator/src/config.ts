@@ -32,6 +32,8 @@ export interface OperatorConfig {
   /** Manage AWS IAM for servers in iam.mode AWS (needs AWS credentials for the operator). */
   readonly awsIam: boolean;
   readonly awsRegion: string;
+  /** Abort multipart uploads left open longer than this under each server prefix; 0 turns the sweeper off. */
+  readonly multipartSweepAgeSeconds: number;
 }
 
 export const DEFAULT_SFTP_IMAGE = 'ghcr.io/sftpgate/sftpgate-sftp:0.1.0';
@@ -50,6 +52,9 @@ export const USAGE = `sftpgate-operator [flags]
   --workers N                    reconcile workers per controller, default 4
   --aws-iam                      (SFTPGATE_AWS_IAM=true) manage IAM roles for iam.mode AWS servers
   --aws-region REGION            (AWS_REGION) region of the IAM/STS clients, default us-east-1
+  --multipart-sweep-age SECONDS  (SFTPGATE_MULTIPART_SWEEP_AGE) abort multipart uploads open longer than this under each
+                                 server prefix (orphans of killed pods; stores like MinIO ignore the lifecycle rule);
+                                 must exceed the longest upload; 0 = off; default 86400
   --help`;
 
 function listen(value: string): { host: string; port: number } {
@@ -80,6 +85,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
         workers: { type: 'string' },
         'aws-iam': { type: 'boolean' },
         'aws-region': { type: 'string' },
+        'multipart-sweep-age': { type: 'string' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -108,6 +114,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
   )
     .map((s) => s.trim())
     .filter(Boolean);
+  const sweepAge = Number(str('multipart-sweep-age') ?? env['SFTPGATE_MULTIPART_SWEEP_AGE'] ?? '86400');
+  if (!Number.isInteger(sweepAge) || sweepAge < 0) {
+    throw new ConfigError('--multipart-sweep-age: expected whole seconds >= 0');
+  }
   const metrics = listen(str('metrics-listen') ?? env['SFTPGATE_OPERATOR_METRICS_LISTEN'] ?? ':8080');
   const podName = env['POD_NAME'] ?? hostname();
   return {
@@ -127,5 +137,6 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
     workers,
     awsIam: parsed['aws-iam'] === true || env['SFTPGATE_AWS_IAM'] === 'true',
     awsRegion: str('aws-region') ?? env['AWS_REGION'] ?? 'us-east-1',
+    multipartSweepAgeSeconds: sweepAge,
   };
 }

@@ -3,7 +3,9 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createIamIntegration } from './cloud/iam/integration.ts';
+import { runMultipartSweeper } from './cloud/s3/multipart-sweeper.ts';
 import { ConfigError, type OperatorConfig, parseConfig, USAGE } from './config.ts';
+import { allottedPlacement, bucketFor } from './controllers/placement-of.ts';
 import { setupControllers } from './controllers/setup.ts';
 import { KubeClient, loadKubeAccess } from './runtime/kube-client.ts';
 import { createLogger } from './runtime/logger.ts';
@@ -63,13 +65,49 @@ export async function runOperator(config: OperatorConfig, signal: AbortSignal): 
     leaderElect: config.leaderElect,
     namespaces: config.namespaces,
   });
+  const sweeper =
+    config.multipartSweepAgeSeconds > 0 ? startSweeper(config, controllers.context, logger, signal) : undefined;
   try {
     await manager.run(signal);
   } finally {
+    await sweeper;
     controllers.context.storage.close();
     client.close();
     logger.info('stopped');
   }
+}
+
+/** Orphaned multipart uploads under every server prefix (pods killed mid-upload), on every replica: idempotent. */
+function startSweeper(
+  config: OperatorConfig,
+  ctx: ReturnType<typeof setupControllers>['context'],
+  logger: ReturnType<typeof createLogger>,
+  signal: AbortSignal,
+): Promise<void> {
+  return runMultipartSweeper({
+    maxAgeMs: config.multipartSweepAgeSeconds * 1000,
+    signal,
+    targets: () =>
+      ctx.servers
+        .list()
+        .filter((s) => !s.metadata.deletionTimestamp && s.metadata.uid)
+        .flatMap((s) => {
+          try {
+            const placement = allottedPlacement(ctx, s);
+            if (!placement) return [];
+            const manager = bucketFor(ctx, s, placement);
+            const sweep = manager.sweepIncompleteUploads?.bind(manager);
+            const name = `${s.metadata.namespace}/${s.metadata.name}`;
+            return sweep ? [{ name, prefix: placement.prefix, sweep }] : [];
+          } catch {
+            return []; // No usable credentials yet: the reconciler reports that on the server.
+          }
+        }),
+    onResult: (server, r) => {
+      if ('error' in r) logger.warn('multipart sweep failed', { server, error: String(r.error) });
+      else if (r.aborted > 0) logger.info('aborted stale multipart uploads', { server, aborted: r.aborted });
+    },
+  });
 }
 
 /** Runs the operator until SIGTERM/SIGINT; resolves the process exit code. */

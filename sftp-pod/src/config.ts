@@ -2,6 +2,7 @@
 // variable; flags win. Parsing is pure (argv and env in, Config or ConfigError out) so it is unit-tested.
 import { readFileSync } from 'node:fs';
 import { CodedError } from '../../common/src/errors/coded-error.ts';
+import { type AuditTarget, parseAuditTarget } from './audit/audit-log.ts';
 import { ALGORITHM_POLICY_NAMES, type AlgorithmPolicyName, policyName } from './ssh/algorithms.ts';
 
 export class ConfigError extends CodedError<'SFTPGATE_CONFIG'> {
@@ -81,6 +82,12 @@ export interface Config {
   readonly outputTimeoutMs: number;
   readonly maxPasswordHashes: number;
   readonly proxyProtocolCidrs?: readonly string[];
+  /** Audit events (docs/audit.md): `stdout` (marked `"audit":true`), `off`, or an absolute file path. */
+  readonly auditLog: AuditTarget;
+  /** The server named in audit events; default the S3 prefix. */
+  readonly serverName?: string;
+  /** Compute MD5 of each upload besides SHA-256 (costs CPU; rclone's default hash). */
+  readonly uploadMd5: boolean;
 }
 
 interface Spec {
@@ -150,6 +157,9 @@ export const OPTIONS = {
   outputTimeout: { flag: 'output-timeout', env: 'SFTPGATE_OUTPUT_TIMEOUT' },
   maxPasswordHashes: { flag: 'max-password-hashes', env: 'SFTPGATE_MAX_PASSWORD_HASHES' },
   proxyProtocolCidrs: { flag: 'proxy-protocol-cidrs', env: 'SFTPGATE_PROXY_PROTOCOL_CIDRS' },
+  auditLog: { flag: 'audit-log', env: 'SFTPGATE_AUDIT_LOG' },
+  serverName: { flag: 'server-name', env: 'SFTPGATE_SERVER_NAME' },
+  uploadMd5: { flag: 'upload-md5', env: 'SFTPGATE_UPLOAD_MD5' },
 } as const satisfies Record<string, Spec>;
 
 type Key = keyof typeof OPTIONS;
@@ -313,6 +323,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   }
   const cidrs = get('allowedCidrs');
   const proxyCidrs = get('proxyProtocolCidrs');
+  const serverName = get('serverName');
   const maxUnauthenticated = opt('maxUnauthenticated', (w, t) => parseInt_(w, t, 1), 128);
   const endpoint = get('s3Endpoint');
   const storageClass = get('storageClass');
@@ -397,5 +408,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     outputTimeoutMs: opt('outputTimeout', parseDuration, 2 * 60_000),
     maxPasswordHashes: opt('maxPasswordHashes', (w, t) => parseInt_(w, t, 1), 4),
     ...(proxyCidrs ? { proxyProtocolCidrs: parseCidrList(proxyCidrs) } : {}),
+    auditLog: opt('auditLog', parseAudit, 'stdout'),
+    ...(serverName ? { serverName } : {}),
+    uploadMd5: opt('uploadMd5', parseBool, false),
   };
+}
+
+function parseAudit(what: string, text: string): AuditTarget {
+  const t = parseAuditTarget(text);
+  if (!t) throw new ConfigError(`${what}: expected stdout, off or an absolute file path, got ${JSON.stringify(text)}`);
+  return t;
 }

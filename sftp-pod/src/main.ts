@@ -3,6 +3,8 @@
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HealthServer } from '../../common/src/http/health-server.ts';
+import { openAuditLog } from './audit/audit-log.ts';
+import type { AuditLog } from './audit/event.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
 import {
   type CredentialBroker,
@@ -39,6 +41,8 @@ export interface PodOptions {
   readonly metrics?: Metrics;
   /** Replaces S3 storage (unit tests of the protocol layers only; e2e tests use the real S3 path). */
   readonly storageFor?: (user: UserRecord, sessionId: string) => Promise<Storage> | Storage;
+  /** Replaces the --audit-log target (tests capture events in process). */
+  readonly audit?: AuditLog;
 }
 
 export interface Pod {
@@ -77,6 +81,7 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     budgetWaitMs: config.budgetWaitMs,
     idleReleaseMs: config.uploadIdleReleaseMs,
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
+    uploadMd5: config.uploadMd5,
     metrics: deps.metrics,
     ...(config.s3.storageClass ? { storageClass: config.s3.storageClass } : {}),
     ...(config.s3.sse === 'AES256' ? { sse: { type: 'AES256' as const } } : {}),
@@ -175,6 +180,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     signal: lifetime.signal,
     onError: (err) => log.warn('trusted user CA or revocation file not applied; keeping the last valid one', { err }),
   });
+  const auditFile = options.audit
+    ? undefined
+    : openAuditLog(config.auditLog, (err) => log.error('audit log write failed', { err }));
+  const audit = options.audit ?? auditFile;
   const ssh = new SshServer({
     ...(userCas ? { userCas } : {}),
     hostKeys,
@@ -202,6 +211,8 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     storageFor,
     metrics,
     log,
+    ...(audit ? { audit } : {}),
+    ...(config.serverName ? { serverName: config.serverName } : {}),
   });
 
   // S3 reachability for /readyz, with the credentials this mode really holds (docs/iam.md), at most every 10 s.
@@ -251,6 +262,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       await health.close();
       broker?.close();
       client.destroy();
+      await auditFile?.close();
       log.info('shut down');
     })();
     return stopping;

@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { PERMISSIONS } from '../../common/src/users/permission.ts';
+import { type AuditLog, noAudit } from '../../sftp-pod/src/audit/event.ts';
 import { parseConfig } from '../../sftp-pod/src/config.ts';
 import { type Pod, startPod } from '../../sftp-pod/src/main.ts';
 import { type KeyDir, type KeyPair, makeHostKeyDir, makeKeyDir } from '../../sftp-pod/src/ssh/testing/keys.ts';
@@ -50,6 +51,8 @@ export interface HarnessOptions {
   readonly faultProxy?: boolean;
   /** The in-process pod's logger (default: silent, or debug on stdout with SFTPGATE_E2E_LOG). */
   readonly log?: Logger;
+  /** The in-process pod's audit log (default: none, so tests' stdout stays clean; the bin writes per --audit-log). */
+  readonly audit?: AuditLog;
   /** Users beyond the defaults (alice, alice2, reader). */
   readonly users?: (keys: Readonly<Record<string, KeyPair>>, hash: string) => UserRecord[];
 }
@@ -166,7 +169,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       Object.assign(process.env, env);
       const config = parseConfig(['--listen=127.0.0.1:0', '--metrics-listen=127.0.0.1:0', ...common], env);
       const log = opts.log ?? (process.env['SFTPGATE_E2E_LOG'] ? createLogger('debug') : silentLogger);
-      pod = await startPod(config, { log });
+      pod = await startPod(config, { log, audit: opts.audit ?? noAudit });
       const p = pod;
       cleanup.unshift(() => p.shutdown(0));
       port = pod.sshAddress.port;

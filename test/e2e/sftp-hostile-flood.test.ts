@@ -22,8 +22,11 @@ import {
 } from './sftp-hostile-client.ts';
 
 const MiB = 1024 * 1024;
-/** RSS growth allowed during an attack: V8 heap and buffer pool noise (docs/sftp-pod.md, "Bounds"). */
-const SLACK = 48 * MiB;
+/**
+ * RSS growth allowed during an attack: the attacked download's read-ahead, another tenant's round trip, V8 heap and
+ * buffer pool noise (measured 5-34 MiB; the unguarded attacks grew the pod by 159-167 MiB, docs/benchmarks.md).
+ */
+const SLACK = 64 * MiB;
 let h: Harness;
 let pid: number;
 const big = randomBytes(16 * MiB);
@@ -145,7 +148,9 @@ describe('hostile flow control', () => {
     t.diagnostic(
       `64 MiB of replies requested, none read: pod RSS ${(baseline / MiB).toFixed(0)} -> ${(peak / MiB).toFixed(0)} MiB`,
     );
-    assert.ok(peak - baseline < 32 * MiB, `RSS grew ${(peak - baseline) / MiB} MiB`);
+    // The growth includes the download's read-ahead (ranged GETs in flight) and V8 noise: 5-34 MiB measured; with
+    // the socket cap off the same attack grew the pod by 159 MiB and never timed out (docs/benchmarks.md).
+    assert.ok(peak - baseline < SLACK, `RSS grew ${(peak - baseline) / MiB} MiB`);
     assert.equal(await ended_('output_timeout'), before + 1);
     await assertJailed();
   });

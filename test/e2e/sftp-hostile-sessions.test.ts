@@ -118,6 +118,22 @@ describe('sessions per user', () => {
   });
 });
 
+test('a second subsystem request on a channel that has one is ignored; the session keeps serving', async () => {
+  const c = await connect(h.port, withKey(h.keys, 'wide', 'reader'));
+  const ch = await subsystem(c);
+  const sftp = new RawSftp(ch);
+  await sftp.init();
+  const internals = c as unknown as { _protocol: { subsystem(id: number, name: string, wantReply: boolean): void } };
+  internals._protocol.subsystem((ch as unknown as { outgoing: { id: number } }).outgoing.id, 'sftp', false);
+  const gone = closed(c).then(() => {
+    throw new Error('the pod closed the connection');
+  });
+  await sleep(200);
+  await Promise.race([sftp.realpath(), gone]);
+  gone.catch(() => {}); // the close below is ours
+  c.end();
+});
+
 test('open handles are capped per user across sessions (--max-handles-per-user=6)', async () => {
   const c = await connect(h.port, withKey(h.keys, 'wide', 'reader'));
   const one = new RawSftp(await subsystem(c));

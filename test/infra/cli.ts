@@ -15,7 +15,7 @@ import {
   type Testbed,
   writeEnvFile,
 } from './demo.ts';
-import { reap } from './reap.ts';
+import { reap, reapClusters } from './reap.ts';
 
 const STATE_DIR = join(new URL('../..', import.meta.url).pathname, '.demo');
 const USAGE = `usage: node test/infra/cli.ts <command>
@@ -36,6 +36,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'demo':
       return foreground((signal) => runDemo({ signal, stateDir: STATE_DIR }));
     case 'reap': {
+      // Test clusters first: their records live in the temp dirs reap() removes.
+      const clusters = await reapClusters({ all: rest.includes('--all') });
+      for (const dir of clusters) process.stdout.write(`cleaned up test cluster ${dir}\n`);
       const result = reap({ all: rest.includes('--all') });
       for (const p of result.killed) process.stdout.write(`killed ${p.pid} (owner ${p.owner}): ${p.cmdline}\n`);
       for (const d of result.removedDirs) process.stdout.write(`removed ${d}\n`);

@@ -33,6 +33,13 @@ export interface StartControlPlaneOptions {
   readonly startupTimeoutMs?: number;
   /** Appended to kube-apiserver's flags (e.g. feature gates). */
   readonly extraApiServerArgs?: readonly string[];
+  /**
+   * The address kube-apiserver binds and advertises (default 127.0.0.1). The test cluster (cluster.ts) passes its
+   * host-side veth address, which its node and pods can reach.
+   */
+  readonly address?: string;
+  /** kube-controller-manager's --controllers (default: garbagecollector, namespace, serviceaccount). */
+  readonly controllers?: readonly string[];
 }
 
 export interface KubectlOptions {
@@ -100,7 +107,8 @@ async function startOnce(bins: Binaries, opts: StartControlPlaneOptions): Promis
   if (etcdClientPort === undefined || etcdPeerPort === undefined || apiPort === undefined) {
     throw new Error('unreachable: reservePorts(3) returned fewer ports');
   }
-  const server = `https://127.0.0.1:${apiPort}`;
+  const address = opts.address ?? '127.0.0.1';
+  const server = `https://${address}:${apiPort}`;
   const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
   const logFiles = {
     etcd: join(dir, 'etcd.log'),
@@ -139,6 +147,7 @@ async function startOnce(bins: Binaries, opts: StartControlPlaneOptions): Promis
             usage: 'server',
             subjectAltNames: [
               'IP:127.0.0.1',
+              ...(address !== '127.0.0.1' ? [`IP:${address}`] : []),
               'IP:10.0.0.1',
               'DNS:localhost',
               'DNS:kubernetes',
@@ -211,8 +220,8 @@ async function startOnce(bins: Binaries, opts: StartControlPlaneOptions): Promis
 
     const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--secure-port=${apiPort}`,
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${serving.certPath}`,
@@ -281,7 +290,9 @@ async function startOnce(bins: Binaries, opts: StartControlPlaneOptions): Promis
         command: bins.controllerManager,
         args: [
           `--kubeconfig=${cmKubeconfig}`,
-          '--controllers=garbagecollector,namespace,serviceaccount',
+          `--controllers=${(opts.controllers ?? ['garbagecollector', 'namespace', 'serviceaccount']).join(',')}`,
+          // For the root-ca-certificate-publisher (kube-root-ca.crt, which every projected token volume mounts).
+          `--root-ca-file=${ca.certPath}`,
           '--leader-elect=false',
           '--use-service-account-credentials=false',
           // No serving endpoint: nothing scrapes it, and it would need another port.

@@ -1,12 +1,11 @@
-// Starting sets of components for humans: `cli.ts up ...` and `make demo`. runDemo() is the extension point the
-// operator work builds on (install the CRDs, run the operator, create a server and a user, print how to connect).
+// Starting sets of components for humans: `cli.ts up ...` and `make demo` (runDemo: the real cluster, cluster-demo.ts).
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startClusterDemo } from './cluster-demo.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
 import { type Minio, startMinio } from './minio.ts';
 import { type Moto, startMoto } from './moto.ts';
-import { type OperatorDemo, startOperatorDemo } from './operator-demo.ts';
 
 export const COMPONENTS = ['minio', 'moto', 'kube'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -129,35 +128,18 @@ export function removeEnvFile(path: string): void {
 }
 
 /**
- * `make demo`: every component, then the operator on top (operator-demo.ts): CRDs, the operator process, examples/,
- * the sftp pod process as the Deployment configures it, and how to connect. Returns the running set; the caller
- * keeps it in the foreground and stops it (operator and pod first, then the components).
+ * `make demo`: a real single-node cluster with the chart installed by helm from the images built here, MinIO, the
+ * examples/ server and user, and how to connect (cluster-demo.ts). Returns the running set; the caller keeps it in
+ * the foreground and stops it.
  */
 export async function runDemo(opts: StartOptions & { readonly stateDir: string }): Promise<Testbed> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const tb = await startComponents(COMPONENTS, opts);
-  const envFile = writeEnvFile(tb, opts.stateDir);
-  process.stdout.write(`\n${describeTestbed(tb, envFile)}`);
-  if (!tb.kube || !tb.minio) return tb;
-  let demo: OperatorDemo;
-  try {
-    demo = await startOperatorDemo({
-      kube: tb.kube,
-      minio: tb.minio,
-      stateDir: opts.stateDir,
-      log,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-  } catch (err) {
-    await tb.stop();
-    throw err;
-  }
-  let stopping: Promise<void> | undefined;
-  return {
-    ...tb,
-    stop() {
-      stopping ??= demo.stop().then(() => tb.stop());
-      return stopping;
-    },
-  };
+  const demo = await startClusterDemo({
+    stateDir: opts.stateDir,
+    log,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const tb: Testbed = { minio: demo.minio, kube: demo.cluster.kube, stop: () => demo.stop() };
+  process.stdout.write(`All of the above as shell variables: source ${writeEnvFile(tb, opts.stateDir)}\n`);
+  return tb;
 }

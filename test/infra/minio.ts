@@ -27,6 +27,8 @@ export interface StartMinioOptions {
   readonly region?: string;
   /** Default 60 s (generous: a loaded 2-core CI machine). */
   readonly startupTimeoutMs?: number;
+  /** Listen address (default 127.0.0.1); the test cluster passes its host address so pods reach MinIO. */
+  readonly address?: string;
 }
 
 export interface S3Credentials {
@@ -68,13 +70,14 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
   const logFile = join(tmp, 'minio.log');
   const [port] = await reservePorts(1);
   if (port === undefined) throw new Error('unreachable: reservePorts(1) returned nothing');
-  const endpoint = `http://127.0.0.1:${port}`;
+  const address = opts.address ?? '127.0.0.1';
+  const endpoint = `http://${address}:${port}`;
   const accessKeyId = `root${randomBytes(6).toString('hex')}`;
   const secretAccessKey = randomBytes(18).toString('base64url');
   const proc: ManagedProcess = spawnManaged({
     name: 'minio',
     command: binary,
-    args: ['server', dataDir, '--address', `127.0.0.1:${port}`, '--certs-dir', join(tmp, 'certs'), '--quiet'],
+    args: ['server', dataDir, '--address', `${address}:${port}`, '--certs-dir', join(tmp, 'certs'), '--quiet'],
     env: {
       MINIO_ROOT_USER: accessKeyId,
       MINIO_ROOT_PASSWORD: secretAccessKey,

@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readClusterRecord, removeClusterHost } from './cluster-host.ts';
 import { isAlive } from './ports.ts';
 import { OWNER_ENV, OWNER_FILE, TEMP_PREFIX } from './process.ts';
 
@@ -103,4 +104,24 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Undoes what test clusters (cluster.ts) of dead owners — or all, with `all` — left on the machine outside their temp
+ * dirs: container processes, shims, mounts, pod and cluster network namespaces, routes, cgroups. Run before reap(),
+ * which removes the temp dirs holding the records. Returns the cluster dirs cleaned.
+ */
+export async function reapClusters(opts: { readonly all?: boolean } = {}): Promise<string[]> {
+  const cleaned: string[] = [];
+  for (const name of safeReaddir(tmpdir())) {
+    if (!name.startsWith(`${TEMP_PREFIX}cluster-`)) continue;
+    const dir = join(tmpdir(), name);
+    const owner = readPid(join(dir, OWNER_FILE));
+    if (owner === process.pid || (owner !== undefined && isAlive(owner) && opts.all !== true)) continue;
+    const record = readClusterRecord(dir);
+    if (!record) continue;
+    await removeClusterHost(record);
+    cleaned.push(dir);
+  }
+  return cleaned;
 }

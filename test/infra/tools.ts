@@ -32,6 +32,9 @@ export type ToolName =
   | 'minio'
   | 'kube-apiserver'
   | 'kube-controller-manager'
+  | 'kubelet'
+  | 'kube-scheduler'
+  | 'kube-proxy'
   | 'etcd'
   | 'promtool'
   | 'rclone'
@@ -57,6 +60,10 @@ export function toolDir(tool: ToolName): string | undefined {
     case 'kube-apiserver':
     case 'kube-controller-manager':
       return join(root, `kubernetes-${pin(v, 'KUBERNETES_VERSION')}`);
+    case 'kubelet':
+    case 'kube-scheduler':
+    case 'kube-proxy':
+      return join(root, `kubernetes-node-${pin(v, 'KUBERNETES_VERSION')}`);
     case 'etcd':
     case 'promtool':
     case 'rclone':

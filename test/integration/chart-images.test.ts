@@ -1,7 +1,8 @@
-// The container images, without a container engine (none runs on our machines): the Dockerfiles' invariants are
-// checked against the pins and the chart, and the runtime layout each Dockerfile assembles is rebuilt in a temp dir
-// exactly as its COPY lines say — tsc output, production dependencies only (the packages `npm ci --omit=dev` would
-// install, from the lockfile), the bin launcher, a read-only tree — and its ENTRYPOINT is run there.
+// The container images, without a container engine here (test/e2e/cluster-*.test.ts builds and runs them for real with
+// buildah on a local base): the Dockerfile's invariants are checked against the pins and the chart, and the runtime
+// layout each target assembles is rebuilt in a temp dir exactly as its COPY lines say — tsc output, production
+// dependencies only (the packages `npm install --omit=dev` installs from the lockfile), the bin launcher, a read-only
+// tree — and its ENTRYPOINT is run there.
 
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -13,69 +14,95 @@ import { makeTempDir, readVersions, removeTempDir, runCommand } from '../infra/i
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE_BIN = process.execPath;
+const DOCKERFILE = 'Dockerfile';
 
 interface Image {
   readonly name: string;
-  readonly dockerfile: string;
+  /** The Dockerfile target (`docker build --target`). */
+  readonly target: string;
+  /** Where its sources live (the image must not carry them). */
+  readonly srcDir: string;
   readonly repository: string;
   readonly binName: string;
 }
 const IMAGES: readonly Image[] = [
   {
     name: 'operator',
-    dockerfile: 'operator/Dockerfile',
+    target: 'operator',
+    srcDir: 'operator',
     repository: 'ghcr.io/sftpgate/sftpgate-operator',
     binName: 'sftpgate-operator',
   },
   {
     name: 'sftp pod',
-    dockerfile: 'sftp-pod/Dockerfile',
+    target: 'sftp',
+    srcDir: 'sftp-pod',
     repository: 'ghcr.io/sftpgate/sftpgate-sftp',
     binName: 'sftpgate-sftp',
   },
 ];
 
+interface Stage {
+  readonly name: string;
+  /** Image or earlier stage it starts from (build args substituted). */
+  readonly from: string;
+  readonly instructions: Array<{ instr: string; rest: string }>;
+}
+
 interface Parsed {
-  readonly from: string[];
+  /** The base of every stage that starts from an image (not from another stage). */
+  readonly bases: string[];
   readonly user: string | undefined;
   readonly entrypoint: string[];
   readonly env: Record<string, string>;
-  /** Runtime-stage copies: [source (build-stage path or context path), destination under /app]. */
+  /** The target's runtime copies, in order: [source (stage path or context path), destination under /app]. */
   readonly copies: Array<{ from: string | undefined; src: string; dest: string }>;
+  /** Every RUN of the file. */
   readonly runs: string[];
 }
 
-/** A small Dockerfile reader: enough for our two files (one instruction per logical line, JSON-form ENTRYPOINT). */
-function parseDockerfile(text: string): Parsed {
+/** A small multi-stage Dockerfile reader: one instruction per logical line, JSON-form ENTRYPOINT, `AS` names. */
+function parseDockerfile(text: string, target: string): Parsed {
   const lines = text
     .replace(/\\\n\s*(#[^\n]*\n\s*)*/g, ' ')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
   const args: Record<string, string> = {};
-  const out: Parsed = { from: [], user: undefined, entrypoint: [], env: {}, copies: [], runs: [] };
-  let stage = -1;
-  let lastStage = false;
-  const stageCount = lines.filter((l) => l.startsWith('FROM ')).length;
-  let user: string | undefined;
+  const stages: Stage[] = [];
   for (const line of lines) {
     const [instr = '', ...restParts] = line.split(/\s+/);
     const rest = restParts.join(' ');
-    if (instr === 'ARG' && stage < 0) {
+    if (instr === 'ARG' && stages.length === 0) {
       const [k, v] = rest.split('=');
       if (k && v) args[k] = v;
     } else if (instr === 'FROM') {
-      stage++;
-      lastStage = stage === stageCount - 1;
-      out.from.push((restParts[0] ?? '').replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? ''));
-    } else if (instr === 'RUN') {
-      out.runs.push(rest);
-    } else if (!lastStage) {
-      // only the runtime stage's layout matters below
-    } else if (instr === 'USER') {
+      const from = (restParts[0] ?? '').replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? '');
+      const name = /^as$/i.test(restParts[1] ?? '') ? (restParts[2] ?? '') : String(stages.length);
+      stages.push({ name, from, instructions: [] });
+    } else {
+      stages.at(-1)?.instructions.push({ instr, rest });
+    }
+  }
+  const byName = new Map(stages.map((s) => [s.name, s]));
+  // The target and the stages it builds on, base first.
+  const chain: Stage[] = [];
+  for (let s = byName.get(target); s; s = byName.get(s.from)) chain.unshift(s);
+  assert.ok(chain.length > 0, `${DOCKERFILE} has a target ${target}`);
+  const out: Parsed = {
+    bases: stages.filter((s) => !byName.has(s.from)).map((s) => s.from),
+    user: undefined,
+    entrypoint: [],
+    env: {},
+    copies: [],
+    runs: stages.flatMap((s) => s.instructions.filter((i) => i.instr === 'RUN').map((i) => i.rest)),
+  };
+  let user: string | undefined;
+  for (const { instr, rest } of chain.flatMap((s) => s.instructions)) {
+    if (instr === 'USER') {
       user = rest;
     } else if (instr === 'ENTRYPOINT') {
-      out.entrypoint.push(...(JSON.parse(rest) as string[]));
+      out.entrypoint.splice(0, out.entrypoint.length, ...(JSON.parse(rest) as string[]));
     } else if (instr === 'ENV') {
       for (const m of rest.matchAll(/(\w+)=(\S+)/g)) if (m[1] && m[2]) out.env[m[1]] = m[2];
     } else if (instr === 'COPY') {
@@ -153,22 +180,26 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
     assert.equal(DEFAULT_SFTP_IMAGE, `${values.sftpImage.repository}:${chart.appVersion}`);
     const docs = readFileSync(join(ROOT, 'docs/images.md'), 'utf8');
     for (const img of IMAGES) {
-      assert.ok(docs.includes(`-f ${img.dockerfile} -t ${img.repository}:`), `docs/images.md builds ${img.repository}`);
+      assert.ok(
+        docs.includes(`--target ${img.target} -t ${img.repository}:`),
+        `docs/images.md builds ${img.repository}`,
+      );
     }
   });
 
   for (const img of IMAGES) {
     describe(img.name, () => {
-      const parsed = parseDockerfile(readFileSync(join(ROOT, img.dockerfile), 'utf8'));
+      const parsed = parseDockerfile(readFileSync(join(ROOT, DOCKERFILE), 'utf8'), img.target);
 
       it('every stage is the pinned Node runtime on Debian bookworm slim', () => {
         const want = `node:${readVersions()['NODE_VERSION']}-bookworm-slim`;
-        assert.equal(parsed.from.length, 3, 'build, deps and runtime stages');
-        for (const from of parsed.from) assert.equal(from.split(' ')[0], want);
+        assert.equal(parsed.bases.length, 3, 'build, deps and runtime stages start from the base');
+        for (const from of parsed.bases) assert.equal(from, want);
       });
 
-      it('installs production dependencies only, from the lockfile, without install scripts', () => {
-        assert.ok(parsed.runs.some((r) => /npm ci --omit=dev --ignore-scripts/.test(r)));
+      it('installs production dependencies only, from the lockfile, the Makefile way, without install scripts', () => {
+        assert.ok(parsed.runs.some((r) => /npm install --no-save --omit=dev --ignore-scripts/.test(r)));
+        assert.ok(!parsed.runs.some((r) => /npm ci\b/.test(r)), "`npm ci` refuses this registry's lockfile");
         assert.ok(parsed.runs.some((r) => /tsc -p tsconfig\.build\.json/.test(r)));
       });
 
@@ -207,7 +238,7 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
           }
         }
         // The image holds no TypeScript sources: the launcher must take the compiled path.
-        assert.ok(!existsSync(join(app, img.dockerfile.split('/')[0] ?? '', 'src')));
+        assert.ok(!existsSync(join(app, img.srcDir, 'src')));
         // A read-only root filesystem.
         const lock = (p: string) => {
           if (statSync(p).isDirectory()) for (const e of readdirSync(p)) lock(join(p, e));

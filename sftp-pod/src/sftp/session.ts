@@ -10,6 +10,7 @@
 // - memory held here is one packet (<= 256 KiB) plus the channel's readable buffer, whatever the client's speed.
 // Clients still pipeline (OpenSSH keeps 64 requests outstanding); the pipeline simply sits in the SSH window.
 import type { Duplex } from 'node:stream';
+import { type AuditLog, type AuditSubject, abandonedUploadEvent, requestEvent } from '../audit/event.ts';
 import type { PathJail, ResolvedPath } from '../storage/jail.ts';
 import type { FileInfo, Storage } from '../storage/types.ts';
 import { type Logger, silentLogger } from '../telemetry/log.ts';
@@ -17,6 +18,7 @@ import { checkAccess } from './access.ts';
 import { type Packet, PacketDecoder, Reader } from './codec.ts';
 import { PacketType, STATUS_LABEL, Status, type StatusCode } from './constants.ts';
 import {
+  type Args,
   type Handler,
   needsFor,
   type Responder,
@@ -56,6 +58,8 @@ export interface SftpSessionOptions {
   /** Pacers shared by all of a user's sessions (the SSH layer's per-user bandwidth); they win over the rates above. */
   readonly uploadPacer?: RateLimiter;
   readonly downloadPacer?: RateLimiter;
+  /** Audit trail (docs/audit.md): one event per audited request, written by the dispatch, never by handlers. */
+  readonly audit?: { readonly log: AuditLog; readonly subject: AuditSubject };
 }
 
 /** An extension name as a log/metric label only when it looks like one; the client chose it. */
@@ -72,6 +76,7 @@ export class SftpSession {
   readonly #handles: HandleTable;
   readonly #abort = new AbortController();
   readonly #ctx: SessionContext;
+  readonly #audit: SftpSessionOptions['audit'];
   #busy = false;
   #eof = false;
   #closed = false;
@@ -85,6 +90,7 @@ export class SftpSession {
     this.#log = options.log ?? silentLogger;
     this.#metrics = options.metrics;
     this.#unsafeNames = options.unsafeNames ?? 'Refuse';
+    this.#audit = options.audit;
     this.#handles = new HandleTable(options.maxHandles, options.handleBudget);
     const storage = options.storage;
     const signal = this.#abort.signal;
@@ -175,6 +181,9 @@ export class SftpSession {
     if (h.kind === 'write') {
       await h.sink.abort(reason);
       if (!h.copied) this.#metrics?.transfer('upload', 'aborted');
+      if (!h.copied && this.#audit) {
+        this.#audit.log.emit(abandonedUploadEvent(h.path, h.sink.bytesReceived, reason, this.#audit.subject));
+      }
     } else if (h.kind === 'read') {
       await h.source.close();
       this.#metrics?.transfer('download', 'aborted');
@@ -281,18 +290,28 @@ export class SftpSession {
     }
     const id = r.u32();
     let op = packet.type === PacketType.EXTENDED ? 'extended' : 'unknown';
+    let args: Args | undefined;
+    let code: StatusCode = Status.OK;
+    let message = '';
     try {
       const h = this.#lookup(packet.type, r);
       op = h.op;
       if (h.unsupported !== undefined) throw new SftpStatusError(Status.OP_UNSUPPORTED, h.unsupported);
-      const args = h.decode(r, this.#ctx);
+      args = h.decode(r, this.#ctx);
       await checkAccess(needsFor(h, args), args, this.#ctx, { unsafeNames: this.#unsafeNames });
       await h.run(this.#ctx, this.#responder(id, op), args);
     } catch (err) {
       const mapped = mapError(err);
+      code = mapped.code;
+      message = mapped.message;
       if (mapped.internal) this.#log.error('sftp request failed', { op, err });
       else this.#log.debug('sftp request refused', { op, status: mapped.code, message: mapped.message });
       await this.#responder(id, op).status(mapped.code, mapped.message);
+    }
+    // The one audit point: the entry's op label, its decoded arguments and the status the client was given.
+    if (this.#audit) {
+      const event = requestEvent({ op, args, code, message }, this.#audit.subject);
+      if (event) this.#audit.log.emit(event);
     }
   }
 

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type BlockList, createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2, { type ClientInfo, type Connection } from 'ssh2';
+import type { AuditLog } from '../audit/event.ts';
 import type { Storage } from '../storage/types.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { ConnectionEndReason, Metrics } from '../telemetry/metrics.ts';
@@ -71,6 +72,9 @@ export interface SshServerOptions {
   readonly storageFor: (user: UserRecord, sessionId: string) => Promise<Storage> | Storage;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** Audit trail (docs/audit.md): login/logout here, SFTP operations at the request dispatch. */
+  readonly audit?: AuditLog;
+  readonly serverName?: string;
 }
 
 export class SshServer {
@@ -272,6 +276,7 @@ export class SshServer {
       if (conn.authenticated && conn.user) {
         this.#userSessions.removeConnection(conn.user.username);
         conn.log.info('connection closed', { user: conn.user.username });
+        this.#sessions.auditConnection(conn, 'logout');
       }
     });
     this.#ssh.injectSocket(socket);
@@ -319,6 +324,7 @@ export class SshServer {
     });
     client.on('ready', () => {
       conn.log.info('authenticated', { user: conn.user?.username });
+      this.#sessions.auditConnection(conn, 'login');
       client.on('session', (accept, reject) => this.#sessions.open(conn, accept, reject));
     });
     // Forwarding and other global requests: refused.

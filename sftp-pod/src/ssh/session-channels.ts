@@ -3,6 +3,8 @@
 // on a raw channel under a channel guard, with bandwidth pacers and a handle budget shared by all of the user's
 // sessions.
 import type { ServerChannel, Session } from 'ssh2';
+import { answerChecksum, type ChecksumAnswer, commandName, namesChecksumCommand } from '../audit/checksum-exec.ts';
+import { type AuditLog, type AuditSubject, connectionEvent, execEvent } from '../audit/event.ts';
 import type { UnsafeNames } from '../sftp/names.ts';
 import { SftpSession } from '../sftp/session.ts';
 import { createPathJail, type PathJail } from '../storage/jail.ts';
@@ -25,16 +27,30 @@ export interface SessionChannelsOptions {
   readonly metrics: Metrics;
   readonly userSessions: UserSessions;
   readonly endConnection: (conn: Conn, reason: string, metric: ConnectionEndReason) => Promise<void>;
+  /** Audit trail (docs/audit.md); `serverName` identifies the server in its events (default: the S3 prefix). */
+  readonly audit?: AuditLog;
+  readonly serverName?: string;
 }
 
-/** Non-sftp requests are refused explicitly (and logged) rather than left to ssh2's defaults. */
-const REFUSED_SESSION_REQUESTS = ['pty', 'shell', 'exec', 'env', 'x11', 'auth-agent', 'signal', 'window-change'];
+/**
+ * Non-sftp requests are refused explicitly (and logged) rather than left to ssh2's defaults. `exec` is answered only
+ * for checksum commands (audit/checksum-exec.ts), which never execute anything.
+ */
+const REFUSED_SESSION_REQUESTS = ['pty', 'shell', 'env', 'x11', 'auth-agent', 'signal', 'window-change'];
 
 export class SessionChannels {
   readonly #o: SessionChannelsOptions;
 
   constructor(options: SessionChannelsOptions) {
     this.#o = options;
+  }
+
+  /** Audits a login (authenticated) or logout (connection closed); no-op without an audit log. */
+  auditConnection(conn: Conn, action: 'login' | 'logout'): void {
+    const audit = this.#o.audit;
+    if (!audit || !conn.user) return;
+    const duration = action === 'logout' ? (Date.now() - conn.authenticatedAt) / 1000 : undefined;
+    audit.emit(connectionEvent(action, auditSubject(conn, conn.user, this.#o), duration));
   }
 
   /** Every session channel counts toward the user's limit and the connection's, whether or not it starts SFTP. */
@@ -76,6 +92,27 @@ export class SessionChannels {
         rejectRequest?.();
       });
     }
+    session.on('exec', (acceptExec, rejectExec, info) => {
+      const current = conn.user;
+      if (!current || !namesChecksumCommand(info.command)) {
+        // Not a checksum command: refused as before, no channel is opened; audited by its command name only.
+        conn.log.info('session request refused', { request: 'exec' });
+        if (current) {
+          this.#o.audit?.emit(
+            execEvent(auditSubject(conn, current, this.#o), {
+              command: commandName(info.command),
+              status: 'op_unsupported',
+              stderr: 'only md5sum and sha256sum of one file are answered; nothing else runs here',
+            }),
+          );
+        }
+        rejectExec();
+        return;
+      }
+      void this.#exec(conn, current, info.command, acceptExec).catch((err: unknown) => {
+        conn.log.error('exec request failed', { err });
+      });
+    });
     session.on('subsystem', (acceptSubsystem, rejectSubsystem, info) => {
       const current = conn.user;
       if (info.name !== 'sftp' || !current) {
@@ -88,6 +125,31 @@ export class SessionChannels {
         conn.client?.end();
       });
     });
+  }
+
+  /** Answers a checksum command (or refuses any other) on an exec channel: output, exit status, close. */
+  async #exec(conn: Conn, user: UserRecord, command: string, accept: () => ServerChannel | undefined): Promise<void> {
+    const channel = accept();
+    if (!channel) return;
+    let answer: ChecksumAnswer;
+    try {
+      const jail = createPathJail(this.#o.serverPrefix, { ...user, home: user.home ?? user.username });
+      const storage = await this.#o.storageFor(user, conn.id);
+      answer = await answerChecksum(command, jail, storage, AbortSignal.timeout(60_000));
+    } catch (err) {
+      conn.log.error('cannot answer an exec request', { user: user.username, err });
+      answer = { exitCode: 1, stdout: '', stderr: 'checksum unavailable\n', command: undefined, status: 'failure' };
+    }
+    conn.log.info('exec request', { user: user.username, command: answer.command, status: answer.status });
+    this.#o.audit?.emit(execEvent(auditSubject(conn, user, this.#o), answer));
+    try {
+      if (answer.stdout) channel.write(answer.stdout);
+      if (answer.stderr) channel.stderr.write(answer.stderr);
+      channel.exit(answer.exitCode);
+      channel.end();
+    } catch {
+      // the client went away
+    }
   }
 
   async #startSftp(conn: Conn, user: UserRecord, accept: () => ServerChannel | undefined): Promise<void> {
@@ -142,6 +204,7 @@ export class SessionChannels {
       handleBudget: shared.handles,
       metrics: this.#o.metrics,
       log,
+      ...(this.#o.audit ? { audit: { log: this.#o.audit, subject: auditSubject(conn, user, this.#o) } } : {}),
     });
     conn.sessions.add(session);
     this.#o.metrics.sessionsActive.inc();
@@ -152,4 +215,13 @@ export class SessionChannels {
     this.#o.metrics.sessionsActive.dec();
     log.info('sftp session ended');
   }
+}
+
+/** Who an audit event is about: the login's user, server, connection id and client address. */
+export function auditSubject(
+  conn: Conn,
+  user: UserRecord,
+  o: { readonly serverName?: string; readonly serverPrefix: string },
+): AuditSubject {
+  return { user: user.username, server: o.serverName ?? o.serverPrefix, sessionId: conn.id, remoteAddress: conn.ip };
 }

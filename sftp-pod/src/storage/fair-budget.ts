@@ -10,7 +10,7 @@
 import { ByteBudget, type ByteBudgetHooks } from './budget.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import { GrowthGate } from './growth-gate.ts';
-import type { UploadBudget } from './upload-sink.ts';
+import type { UploadBudget } from './upload-memory.ts';
 
 export interface FairBudgetOptions {
   /** Most bytes one user's transfers may hold at once (all their sessions together). */

@@ -20,10 +20,19 @@ import { checkPartSize, MAX_PART_BYTES, MIN_PART_BYTES } from './part-size.ts';
 import { S3ReadSource } from './read-source.ts';
 import { makeContext, makeWriteHeaders, type S3Context, type ServerSideEncryption } from './s3-context.ts';
 import { type CopySettings, copyObject, deleteObject } from './s3-copy.ts';
+import { readDigests } from './s3-digests.ts';
 import { assertReadable } from './s3-errors.ts';
 import { directoryInfo, dirProbe, fileInfo, head, listedFile, missingFile, subject } from './s3-probe.ts';
 import { renameDirectory, renameFile } from './s3-rename.ts';
-import type { FileInfo, ReadSource, Storage, StorageCapabilities, WriteOptions, WriteSink } from './types.ts';
+import type {
+  FileInfo,
+  ReadSource,
+  Storage,
+  StorageCapabilities,
+  UploadDigests,
+  WriteOptions,
+  WriteSink,
+} from './types.ts';
 import { S3UploadSink } from './upload-sink.ts';
 
 export interface S3StorageOptions {
@@ -62,6 +71,8 @@ export interface S3StorageOptions {
   readonly copyPartBytes?: number;
   /** Our own deadline for one S3 call, plus body time at 256 KiB/s (default 60 s). */
   readonly requestTimeoutMs?: number;
+  /** Compute MD5 of uploads besides SHA-256 (--upload-md5). */
+  readonly uploadMd5?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -231,6 +242,7 @@ export class S3Storage implements Storage {
       overwrite: options.overwrite,
       metadata: auditMetadata(options.user, options.sessionId),
       replaceTimes: (atimeMs, mtimeMs, s) => this.setTimes(key, atimeMs, mtimeMs, s),
+      md5: this.#o.uploadMd5 ?? false,
     });
   }
 
@@ -324,6 +336,10 @@ export class S3Storage implements Storage {
       throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the target exists`);
     }
     await copyObject(this.#ctx, this.#copy, fromKey, toKey, what, signal, { noOverwrite: !options.overwrite });
+  }
+
+  digests(key: string, signal?: AbortSignal): Promise<UploadDigests | undefined> {
+    return readDigests(this.#ctx, key, subject('checksum', key), signal);
   }
 
   async setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {

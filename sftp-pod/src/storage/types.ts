@@ -25,6 +25,13 @@ export interface WriteOptions {
   readonly sessionId: string;
 }
 
+/** Hashes of an upload's bytes (lower-case hex), computed while streaming (docs/audit.md "Hashes"). */
+export interface UploadDigests {
+  readonly sha256: string;
+  /** Only when the pod runs with --upload-md5. */
+  readonly md5?: string;
+}
+
 /** An upload in progress. Nothing is visible in the store until commit() resolves. */
 export interface WriteSink {
   /**
@@ -41,6 +48,8 @@ export interface WriteSink {
   /** Idempotent: aborts the multipart upload (if any) and releases buffered bytes. */
   abort(reason?: string): Promise<void>;
   readonly bytesReceived: number;
+  /** The stored bytes' hashes, once commit() resolved (absent for implementations that do not hash). */
+  readonly digests?: UploadDigests | undefined;
 }
 
 /** A download in progress; sequential reads are served from bounded read-ahead. */
@@ -77,6 +86,11 @@ export interface Storage {
   rename(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void>;
   /** Server-side copy of a whole file (copy-data extension). */
   copy(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void>;
+  /**
+   * The hashes stored with a file at upload (docs/audit.md "Hashes"); undefined when it has none. Never re-reads the
+   * file. Throws NOT_FOUND. Optional: a store without it answers no checksum requests.
+   */
+  digests?(key: string, signal?: AbortSignal): Promise<UploadDigests | undefined>;
   /** Stores times as metadata (a metadata-replacing self-copy on S3). */
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void>;
 }

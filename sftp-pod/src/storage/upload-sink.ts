@@ -15,25 +15,13 @@ import { timeMetadata } from './object-metadata.ts';
 import { PartAssembler, REORDER_WINDOW_PARTS, type SealedPart, type Slice } from './part-assembler.ts';
 import { MAX_PARTS } from './part-size.ts';
 import type { S3Context } from './s3-context.ts';
+import { tagDigests } from './s3-digests.ts';
 import { abortUpload, completeUpload, createUpload, type ObjectTarget, putObject, uploadPart } from './s3-multipart.ts';
-import type { WriteSink } from './types.ts';
+import type { UploadDigests, WriteSink } from './types.ts';
+import { digestMetadata, UploadHasher } from './upload-hash.ts';
+import { type UploadBudget, UploadMemory } from './upload-memory.ts';
 
 export { REORDER_WINDOW_PARTS };
-
-/** Where an upload's part buffers are accounted (fair-budget.ts BudgetLease). */
-export interface UploadBudget {
-  /** The largest part that can ever be buffered (the pod budget). */
-  readonly capacity: number;
-  /** Reserves a whole part from the session's and user's shares (waits; BUSY past the deadline). */
-  reservePart(size: number, signal?: AbortSignal): Promise<void>;
-  releasePart(size: number): void;
-  /** Registers a part being filled (its age decides who may use the pod's reserve), and unregisters it. */
-  openPart(token: object, size: number): void;
-  closePart(token: object): void;
-  /** n bytes of the pod's memory for an open part (waits; BUSY past the deadline). */
-  grant(token: object, n: number, signal?: AbortSignal): Promise<void>;
-  release(n: number): void;
-}
 
 export interface UploadSinkOptions {
   readonly ctx: S3Context;
@@ -56,6 +44,8 @@ export interface UploadSinkOptions {
   readonly onSettled?: () => void;
   /** An upload that receives no write for this long while holding budget is failed and releases it (0: never). */
   readonly idleReleaseMs?: number;
+  /** Also compute MD5 (SHA-256 is always computed); --upload-md5. */
+  readonly md5?: boolean;
 }
 
 type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
@@ -63,23 +53,16 @@ type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
 export class S3UploadSink implements WriteSink {
   readonly #o: UploadSinkOptions;
   readonly #asm: PartAssembler;
-  readonly #budget: UploadBudget;
   readonly #target: ObjectTarget;
   #state: State = 'open';
   readonly #queue: SealedPart[] = [];
   readonly #inflight = new Set<Promise<void>>();
   readonly #done: CompletedPart[] = [];
-  /** Bytes reserved (whole parts) from the upload cap and the shares. */
-  #held = 0;
-  /** Pod memory granted: slabs of open parts, bodies of sealed parts not yet confirmed. */
-  #granted = 0;
-  /** Open parts' tokens for the growth gate. */
-  readonly #tokens = new Map<number, object>();
+  readonly #mem: UploadMemory;
   #uploadId: Promise<string> | undefined;
   #failure: StorageError | undefined;
   readonly #ac = new AbortController();
   #chain: Promise<void> = Promise.resolve();
-  #releaseWaiters: (() => void)[] = [];
   #times: { atimeMs: number; mtimeMs: number };
   #timesSent: { atimeMs: number; mtimeMs: number } | undefined;
   #commit: Promise<void> | undefined;
@@ -89,6 +72,9 @@ export class S3UploadSink implements WriteSink {
   /** The final request (PutObject / Complete) was sent: S3 may act on it, so nothing cancels it any more. */
   #finalSent = false;
   #settledReported = false;
+  /** Hashes every sealed part before it is sent: parts are sealed in order, so this is the file's hash. */
+  readonly #hasher: UploadHasher;
+  #digests: UploadDigests | undefined;
 
   constructor(options: UploadSinkOptions) {
     this.#o = options;
@@ -99,11 +85,17 @@ export class S3UploadSink implements WriteSink {
       what: options.what,
       slabs: { slabBytes, take: () => pool.take(slabBytes), takeBody: (n) => pool.take(n), give: (b) => pool.give(b) },
     });
-    this.#budget = options.budget;
+    this.#mem = new UploadMemory(options.budget, () => this.#maybeSettled());
     this.#target = { ctx: options.ctx, key: options.key, what: options.what };
+    this.#hasher = new UploadHasher(options.md5 ?? false);
     this.#idle = new IdleTimer(options.idleReleaseMs ?? 0, () => this.#idleRelease());
     const now = Date.now();
     this.#times = { atimeMs: now, mtimeMs: now };
+  }
+
+  /** The stored bytes' hashes, once commit() resolved. */
+  get digests(): UploadDigests | undefined {
+    return this.#digests;
   }
 
   get bytesReceived(): number {
@@ -112,7 +104,7 @@ export class S3UploadSink implements WriteSink {
 
   /** Bytes this upload holds from the budget now (buffers allocated, not yet confirmed by S3). */
   get heldBytes(): number {
-    return this.#held;
+    return this.#mem.reserved;
   }
 
   /**
@@ -177,21 +169,20 @@ export class S3UploadSink implements WriteSink {
       const need = this.#asm.missingSlabs(slice) * (this.#o.slabBytes ?? 256 * 1024);
       if (need > 0) {
         try {
-          await this.#budget.grant(this.#tokens.get(slice.n) as object, need, this.#ac.signal);
+          await this.#mem.grant(slice.n, need, this.#ac.signal);
         } catch (err) {
           const failure = this.#failure ?? asStorageError(err, this.#o.what);
           this.#fail(failure); // an open part that cannot grow: the upload cannot continue
           throw failure;
         }
-        this.#granted += need;
         if (this.#failure) {
-          this.#giveBackGranted(need);
+          this.#mem.releaseGranted(need);
           throw this.#failure;
         }
       }
       const sealed = this.#asm.put(slice, data);
       this.#o.ctx.metrics.bufferedBytes?.(slice.to - slice.from);
-      for (const part of sealed) this.#enqueue(this.#sealed(part));
+      for (const part of sealed) this.#enqueue(this.#mem.sealed(part));
     }
   }
 
@@ -209,56 +200,20 @@ export class S3UploadSink implements WriteSink {
     // At least the current part plus the reorder window must fit, or an out-of-order write could never complete.
     const windowEnd = Math.min(MAX_PARTS, this.#asm.current + REORDER_WINDOW_PARTS);
     const cap = Math.max(perUploadBudgetBytes, (REORDER_WINDOW_PARTS + 1) * this.#asm.partSize(windowEnd));
-    while (this.#held + size > cap) {
-      await new Promise<void>((resolve) => this.#releaseWaiters.push(resolve));
-      this.#assertWritable();
-    }
-    if (size > this.#budget.capacity) {
+    await this.#mem.waitForCap(size, cap, () => this.#assertWritable());
+    if (size > this.#mem.capacity) {
       throw new StorageError(
         StorageErrorCode.Failure,
-        `${what}: a ${size}-byte part does not fit the ${this.#budget.capacity}-byte transfer budget`,
+        `${what}: a ${size}-byte part does not fit the ${this.#mem.capacity}-byte transfer budget`,
       );
     }
-    await this.#budget.reservePart(size, this.#ac.signal);
-    this.#held += size;
+    await this.#mem.reserve(n, size, this.#ac.signal);
     if (this.#failure) {
-      this.#giveBackReserved(size);
+      this.#mem.releaseDrained([]);
+      this.#mem.releaseReserved(size);
       throw this.#failure;
     }
-    const token = {};
-    this.#tokens.set(n, token);
-    this.#budget.openPart(token, size);
     this.#asm.open(n);
-  }
-
-  /** A part stops growing: its slabs became one body (the difference goes back to the pod). */
-  #sealed(part: SealedPart): SealedPart {
-    this.#closeToken(part.n);
-    this.#giveBackGranted(part.slabBytes - part.buf.length);
-    return part;
-  }
-
-  #closeToken(n: number): void {
-    const token = this.#tokens.get(n);
-    if (token === undefined) return;
-    this.#tokens.delete(n);
-    this.#budget.closePart(token);
-  }
-
-  #giveBackGranted(bytes: number): void {
-    if (bytes <= 0) return;
-    this.#granted -= bytes;
-    this.#budget.release(bytes);
-    this.#maybeSettled();
-  }
-
-  #giveBackReserved(bytes: number): void {
-    this.#held -= bytes;
-    this.#budget.releasePart(bytes);
-    const waiters = this.#releaseWaiters;
-    this.#releaseWaiters = [];
-    for (const w of waiters) w();
-    this.#maybeSettled();
   }
 
   /**
@@ -269,11 +224,11 @@ export class S3UploadSink implements WriteSink {
   #releasePart(part: SealedPart, reusable = true): void {
     if (reusable) this.#o.ctx.pool.give(part.buf);
     this.#o.ctx.metrics.bufferedBytes?.(-part.body.length);
-    this.#giveBackGranted(part.buf.length);
-    this.#giveBackReserved(part.size);
+    this.#mem.releaseSealed(part);
   }
 
   #enqueue(part: SealedPart): void {
+    this.#hasher.update(part.body);
     this.#queue.push(part);
     this.#pump();
   }
@@ -329,17 +284,10 @@ export class S3UploadSink implements WriteSink {
     if (this.#state === 'open' || this.#state === 'committing') this.#state = 'failed';
     this.#ac.abort(err);
     // Open parts were never sent: their slabs go back to the pool (drain does it). Queued ones neither.
-    for (const part of this.#asm.drain()) {
-      this.#closeToken(part.n);
-      this.#o.ctx.metrics.bufferedBytes?.(-part.filled);
-      this.#giveBackGranted(part.slabBytes);
-      this.#giveBackReserved(part.size);
-    }
-    for (const n of [...this.#tokens.keys()]) this.#closeToken(n); // reserved, never opened in the assembler
+    const drained = this.#asm.drain();
+    for (const part of drained) this.#o.ctx.metrics.bufferedBytes?.(-part.filled);
+    this.#mem.releaseDrained(drained);
     for (const part of this.#queue.splice(0)) this.#releasePart(part);
-    const waiters = this.#releaseWaiters;
-    this.#releaseWaiters = [];
-    for (const w of waiters) w();
     // Don't wait for CLOSE or the session's end to free S3's stored parts: abort as soon as nothing is in flight.
     void this.#settle().then(() => this.#abortUpload());
   }
@@ -364,19 +312,24 @@ export class S3UploadSink implements WriteSink {
       this.#assertWritable();
       this.#state = 'committing';
       const multipart = this.#uploadId !== undefined || this.#asm.current > 1;
-      const rest = this.#asm.finish().map((p) => this.#sealed(p)); // throws at a hole
+      const rest = this.#asm.finish().map((p) => this.#mem.sealed(p)); // throws at a hole
       if (!multipart) {
         // Ended inside the first part: one PutObject, no multipart upload at all.
         const part = rest[0];
         const body = part?.body ?? new Uint8Array(0);
+        this.#hasher.update(body);
+        const digests = this.#hasher.digests();
         try {
-          await this.#final(putObject(this.#target, body, this.#metadata(), overwrite, this.#finalSignal()));
+          // Known before the request: the hashes ride in its metadata, no extra request and no extra permission.
+          const metadata = { ...this.#metadata(), ...digestMetadata(digests) };
+          await this.#final(putObject(this.#target, body, metadata, overwrite, this.#finalSignal()));
         } catch (err) {
           // Failure path: a cancelled request's socket write might still read the buffer, so it is not pooled.
           if (part) this.#releasePart(part, false);
           throw err;
         }
         if (part) this.#releasePart(part);
+        this.#digests = digests;
       } else {
         for (const part of rest) this.#enqueue(part);
         await this.#settle();
@@ -389,6 +342,11 @@ export class S3UploadSink implements WriteSink {
           // The times arrived after CreateMultipartUpload fixed the metadata (e.g. `put -p`): rewrite them.
           await this.#o.replaceTimes(this.#times.atimeMs, this.#times.mtimeMs, signal);
         }
+        this.#digests = this.#hasher.digests();
+        // Known only now: one PutObjectTagging. The object is stored whatever it answers (the client is told OK);
+        // without the tags a checksum request is refused clearly rather than answered wrongly. A failure is counted
+        // in sftpgate_s3_requests_total{operation="PutObjectTagging",result="error"}.
+        await tagDigests(ctx, this.#o.key, what, this.#digests, signal).catch(() => undefined);
       }
       this.#state = 'committed';
       ctx.metrics.finalizeLag?.((performance.now() - started) / 1000, 'ok');
@@ -428,7 +386,7 @@ export class S3UploadSink implements WriteSink {
 
   /** An upload that stops writing must not sit on budget other uploads wait for. */
   #idleRelease(): void {
-    if (this.#held === 0 || this.#state !== 'open') return;
+    if (this.#mem.reserved === 0 || this.#state !== 'open') return;
     const s = Number(((this.#o.idleReleaseMs ?? 0) / 1000).toFixed(1));
     this.#fail(
       new StorageError(
@@ -439,7 +397,7 @@ export class S3UploadSink implements WriteSink {
   }
 
   #maybeSettled(): void {
-    if (this.#settledReported || this.#held !== 0 || this.#granted !== 0) return;
+    if (this.#settledReported || this.#mem.reserved !== 0 || this.#mem.granted !== 0) return;
     if (this.#state === 'open' || this.#state === 'committing') return;
     if (this.#inflight.size > 0 || this.#queue.length > 0) return;
     this.#settledReported = true;

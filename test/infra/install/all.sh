@@ -4,6 +4,7 @@
 . "$(dirname "$0")/common.sh"
 dir="$(dirname "$0")"
 bash "$dir/debian.sh" >/dev/null
+bash "$dir/cluster-debian.sh" >/dev/null
 bash "$dir/moto.sh" >/dev/null
 bash "$dir/helm.sh" >/dev/null
 bash "$dir/clients.sh" >/dev/null
@@ -13,4 +14,8 @@ pids=()
 bash "$dir/minio.sh" >/dev/null & pids+=($!)
 bash "$dir/kubernetes.sh" >/dev/null & pids+=($!)
 rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
-exit "$rc"
+[ "$rc" = 0 ] || exit "$rc"
+# The test cluster's node side, after kubernetes.sh so its build reuses the compiled packages; then the local base
+# and sandbox images (they need the pause binary).
+bash "$dir/kubernetes-node.sh" >/dev/null
+bash "$dir/image-base.sh" >/dev/null

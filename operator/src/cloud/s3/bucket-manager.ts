@@ -15,6 +15,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { classifyS3Error, isObjectNotFound, S3ManagerError } from './errors.ts';
+import { type SweepResult, sweepIncompleteUploads } from './multipart-sweeper.ts';
 import type { BucketManager, LifecycleRuleScope, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
 
 /** Rule ids we own start with this; rules with any other id are never touched. */
@@ -217,6 +218,10 @@ export class S3BucketManager implements BucketManager {
       }
       return { changed: true };
     });
+  }
+
+  sweepIncompleteUploads(prefix: string, maxAgeMs: number, signal?: AbortSignal): Promise<SweepResult> {
+    return sweepIncompleteUploads(this.#client, this.#conn.bucket, prefix, maxAgeMs, signal ? { signal } : {});
   }
 
   ensureLifecycle(

@@ -37,4 +37,10 @@ export interface BucketManager {
   ensureMarker(dir: string, signal?: AbortSignal): Promise<{ created: boolean }>;
   /** Deletes every version and delete marker under `<dir>/`, at most `maxBatches` batches of 1000 per call. */
   purge(dir: string, options?: { maxBatches?: number; signal?: AbortSignal }): Promise<PurgeProgress>;
+  /** Aborts multipart uploads under `<prefix>/` open longer than `maxAgeMs` (multipart-sweeper.ts). */
+  sweepIncompleteUploads?(
+    prefix: string,
+    maxAgeMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ readonly aborted: number; readonly kept: number }>;
 }

@@ -5,7 +5,8 @@
 import { StorageError, StorageErrorCode } from '../../storage/errors.ts';
 import { auditMetadata, parseTime, timeMetadata } from '../../storage/object-metadata.ts';
 import { PartAssembler, type SlabSource } from '../../storage/part-assembler.ts';
-import type { FileInfo, ReadSource, Storage, WriteOptions, WriteSink } from '../../storage/types.ts';
+import type { FileInfo, ReadSource, Storage, UploadDigests, WriteOptions, WriteSink } from '../../storage/types.ts';
+import { digestMetadata, parseDigestMetadata, UploadHasher } from '../../storage/upload-hash.ts';
 
 export interface MemoryObject {
   data: Buffer;
@@ -193,6 +194,13 @@ export class MemoryStorage implements Storage {
     this.objects.set(to, copyOf(this.objects.get(from) as MemoryObject));
   }
 
+  /** What S3Storage reads back: the hashes stored as metadata at commit. */
+  async digests(key: string): Promise<UploadDigests | undefined> {
+    const o = this.objects.get(key);
+    if (!o) throw new StorageError(StorageErrorCode.NotFound, `checksum ${key}: no such file`);
+    return parseDigestMetadata(o.metadata);
+  }
+
   async setTimes(key: string, atimeMs: number, mtimeMs: number): Promise<void> {
     if (key === '') return;
     const o = this.objects.get(key);
@@ -226,6 +234,8 @@ class MemorySink implements WriteSink {
     this.#times = { atimeMs: now, mtimeMs: now };
   }
 
+  digests: UploadDigests | undefined;
+
   get bytesReceived(): number {
     return this.#asm.end;
   }
@@ -256,11 +266,19 @@ class MemorySink implements WriteSink {
         throw err;
       }
       const { atimeMs, mtimeMs } = this.#times;
+      const data = Buffer.concat(this.#parts);
+      const hasher = new UploadHasher(false);
+      hasher.update(data);
+      this.digests = hasher.digests();
       this.#storage.objects.set(this.#key, {
-        data: Buffer.concat(this.#parts),
+        data,
         mtimeMs,
         atimeMs,
-        metadata: { ...auditMetadata(this.#options.user, this.#options.sessionId), ...times(atimeMs, mtimeMs) },
+        metadata: {
+          ...auditMetadata(this.#options.user, this.#options.sessionId),
+          ...times(atimeMs, mtimeMs),
+          ...digestMetadata(this.digests),
+        },
       });
       this.#committed = true;
       this.#done();

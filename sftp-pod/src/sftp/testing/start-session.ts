@@ -3,7 +3,7 @@ import { duplexPair } from 'node:stream';
 import { PERMISSIONS, type Permission } from '../../../../common/src/users/permission.ts';
 import { createPathJail, type JailUser } from '../../storage/jail.ts';
 import type { UnsafeNames } from '../names.ts';
-import { type SftpMetrics, SftpSession } from '../session.ts';
+import { type SftpMetrics, SftpSession, type SftpSessionOptions } from '../session.ts';
 import { TestSftpClient } from './client.ts';
 import { MemoryStorage } from './memory-storage.ts';
 
@@ -19,6 +19,7 @@ export interface StartOptions {
   setstatMode?: 'Error' | 'Ignore';
   unsafeNames?: UnsafeNames;
   metrics?: SftpMetrics;
+  audit?: SftpSessionOptions['audit'];
 }
 
 /** User `alice` under server prefix `srv` (keys `srv/alice/...`). */
@@ -40,6 +41,7 @@ export function startSession(options: StartOptions = {}) {
     ...(options.maxHandles ? { maxHandles: options.maxHandles } : {}),
     ...(options.unsafeNames ? { unsafeNames: options.unsafeNames } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
   });
   const client = new TestSftpClient(theirs);
   return { storage, session, client };
