@@ -47,6 +47,33 @@ describe('Informer against kube-apiserver', { timeout: 240_000 }, () => {
     await cp?.stop();
   });
 
+  /** A running Secret informer on the test namespace (its own stop switch), synced. */
+  async function startSecretInformer(options: { watchdogMs: number; watchTimeoutSeconds?: [number, number] }) {
+    const informer = new InformerClass<KubeObject>({
+      client,
+      type: Resources.Secret,
+      namespace: ns,
+      resyncPeriodMs: 0,
+      ...options,
+    });
+    const events = record(informer);
+    const ac = new AbortController();
+    const signal = AbortSignal.any([abort.signal, ac.signal, AbortSignal.timeout(60_000)]);
+    const running = informer.run(signal);
+    runs.push(running);
+    await informer.waitForSync(signal);
+    return { informer, events, ac, signal, running };
+  }
+
+  /** Creates Secret `name` and waits for its event. */
+  async function createAndSee(events: { key: string }[], signal: AbortSignal, name: string): Promise<void> {
+    await client.create(Resources.Secret, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns } });
+    await waitUntil(`event for ${name}`, async () => events.some((e) => e.key === `${ns}/${name}`), {
+      timeoutMs: 20_000,
+      signal,
+    });
+  }
+
   it('lists, then follows adds, updates and deletes', async () => {
     await client.create(Resources.ConfigMap, ns, configMap('pre-existing'));
     const informer = new InformerClass<KubeObject>({
@@ -78,31 +105,25 @@ describe('Informer against kube-apiserver', { timeout: 240_000 }, () => {
   });
 
   it('restarts a watch that delivers nothing for watchdogMs, and keeps working', async () => {
-    // An idle watch on a quiet namespace looks exactly like a stalled connection: the watchdog must restart it.
-    const informer = new InformerClass<KubeObject>({
-      client,
-      type: Resources.Secret,
-      namespace: ns,
+    // An idle watch on a quiet namespace looks exactly like a stalled connection: the watchdog must restart it. The
+    // watch asks for a lifetime far beyond the watchdog (by default it stays below it, to be renewed cleanly).
+    const { informer, events, ac, signal, running } = await startSecretInformer({
       watchdogMs: 1500,
-      resyncPeriodMs: 0,
+      watchTimeoutSeconds: [300, 300],
     });
-    const events = record(informer);
-    const ac = new AbortController();
-    const signal = AbortSignal.any([abort.signal, ac.signal, AbortSignal.timeout(60_000)]);
-    const running = informer.run(signal);
-    runs.push(running);
-    await informer.waitForSync(signal);
     await waitUntil('watchdog fired twice', async () => informer.stats.stalls >= 2, { timeoutMs: 30_000, signal });
-    await client.create(Resources.Secret, ns, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'after-stall', namespace: ns },
-    });
-    await waitUntil('event after the restarts', async () => events.some((e) => e.key === `${ns}/after-stall`), {
-      timeoutMs: 20_000,
-      signal,
-    });
+    await createAndSee(events, signal, 'after-stall');
     assert.ok(informer.stats.watches >= 3, `watches: ${informer.stats.watches}`);
+    ac.abort();
+    await running;
+  });
+
+  it('by default renews a quiet watch before its watchdog fires: no stall, no failure, events still arrive', async () => {
+    const { informer, events, ac, signal, running } = await startSecretInformer({ watchdogMs: 4000 }); // lives 2-3 s
+    await waitUntil('three watches', async () => informer.stats.watches >= 3, { timeoutMs: 30_000, signal });
+    assert.equal(informer.stats.stalls, 0);
+    assert.equal(informer.stats.restarts, 0);
+    await createAndSee(events, signal, 'after-renewals');
     ac.abort();
     await running;
   });

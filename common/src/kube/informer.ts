@@ -4,7 +4,9 @@
 // - 410 Gone (resourceVersion too old, e.g. after etcd compaction or an API server restart) relists, and the relist
 //   is diffed against the cache so handlers see the adds, updates and deletes they missed;
 // - a watchdog restarts a watch that delivered no event and no bookmark for `watchdogMs` (a half-open TCP
-//   connection looks exactly like a quiet resource otherwise); bookmarks arrive about once a minute;
+//   connection looks exactly like a quiet resource otherwise). Bookmarks only flow while resourceVersions advance
+//   (none arrived in 130 s on a test control plane where nothing wrote), so by default each watch asks the server
+//   to end it before the watchdog would fire: a quiet watch is renewed cleanly instead of restarted as a failure;
 // - a periodic resync re-delivers every cached object as an update so level-based reconcilers re-check the world
 //   (drift in S3 or IAM produces no Kubernetes event).
 
@@ -38,7 +40,8 @@ export interface InformerOptions {
   watchdogMs?: number;
   /**
    * Server-side watch timeout range; each watch picks a random value in it so replicas don't reconnect together.
-   * null sends none: the API server then picks one in [--min-request-timeout, 2x] (default 30-60 minutes).
+   * Default: half the watchdog to 90 % of it (90-162 s with the default watchdog). null sends none: the API server
+   * then picks one in [--min-request-timeout, 2x] (default 30-60 minutes), and a quiet watch trips the watchdog.
    */
   watchTimeoutSeconds?: [number, number] | null;
   backoff?: BackoffOptions;
@@ -213,7 +216,9 @@ export class Informer<T extends KubeObject> {
     const { client, type, namespace, labelSelector, fieldSelector } = this.#options;
     const watchdogMs = this.#options.watchdogMs ?? 180_000;
     const range: [number, number] | null =
-      this.#options.watchTimeoutSeconds === undefined ? [300, 600] : this.#options.watchTimeoutSeconds;
+      this.#options.watchTimeoutSeconds === undefined
+        ? [Math.max(1, Math.floor(watchdogMs / 2000)), Math.max(1, Math.floor((watchdogMs * 0.9) / 1000))]
+        : this.#options.watchTimeoutSeconds;
     const controller = new AbortController();
     const signal = AbortSignal.any([outer, controller.signal]);
     let stalled = false;
