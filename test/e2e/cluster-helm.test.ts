@@ -159,6 +159,7 @@ describe('helm install on a real cluster', () => {
     writeFileSync(join(tmp, 'roll.bin'), data);
     const upload = sftpResult(`put ${join(tmp, 'roll.bin')} roll.bin\n`, ['-l', String(SLOW_KBITS)]);
     await waitForOpenUpload('roll.bin');
+    const podsBefore = new Set((await list(['get', 'pods', '-n', demo.namespace])).map((p) => p.metadata.name));
     await cluster.kubectl([
       'patch',
       'sftpserver',
@@ -167,7 +168,9 @@ describe('helm install on a real cluster', () => {
       demo.namespace,
       '--type=merge',
       '-p',
-      JSON.stringify({ spec: { podAnnotations: { 'e2e/roll': '1' } } }),
+      // A banner change reaches the pods' environment: a rollout any profile allows (pod annotations need the
+      // profile's podTemplate and the chart's admission policy to allow them).
+      JSON.stringify({ spec: { sftp: { banner: 'rolled by the e2e test' } } }),
     ]);
     await cluster.kubectl([
       'rollout',
@@ -177,6 +180,11 @@ describe('helm install on a real cluster', () => {
       `deployment/${demo.server}-sftp`,
       '--timeout=180s',
     ]);
+    const podsAfter = (await list(['get', 'pods', '-n', demo.namespace])).map((p) => p.metadata.name);
+    assert.ok(
+      podsAfter.some((n) => !podsBefore.has(n)),
+      `the spec change rolled the pods: ${[...podsBefore]} -> ${podsAfter}`,
+    );
     const res = await upload;
     process.stderr.write(`# roll: the in-flight upload ${res.code === 0 ? 'finished' : 'failed'}\n`);
     const obj = await headOrNone(`${demo.prefix}/${demo.user}/roll.bin`);
