@@ -42,9 +42,12 @@ const SLOW_KBITS = 24_000;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 interface KubeObj {
-  metadata: { name: string; deletionTimestamp?: string };
+  metadata: { name: string; deletionTimestamp?: string; creationTimestamp?: string };
   spec?: { template?: { spec: { containers: { args?: string[] }[] } } };
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: {
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
+    containerStatuses?: { state?: { running?: { startedAt?: string } } }[];
+  };
 }
 
 async function list(args: readonly string[]): Promise<KubeObj[]> {
@@ -130,6 +133,16 @@ describe('helm install on a real cluster', () => {
     const pods = await list(['get', 'pods', '-n', demo.namespace]);
     assert.ok(pods.length >= 1);
     for (const p of pods) assert.equal(condition(p, 'Ready'), 'True', p.metadata.name);
+    // Start time of the image, for docs/images.md: created → container running → Ready.
+    for (const p of pods) {
+      const t = (iso?: string) => (iso ? Date.parse(iso) : Number.NaN);
+      const created = t(p.metadata.creationTimestamp);
+      const started = t(p.status?.containerStatuses?.[0]?.state?.running?.startedAt);
+      const ready = t(p.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime);
+      process.stderr.write(
+        `# sftp pod ${p.metadata.name}: running after ${(started - created) / 1000} s, Ready after ${(ready - created) / 1000} s\n`,
+      );
+    }
   });
 
   it('OpenSSH sftp through the NodePort: put and get, bytes checked against S3', async () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build-images.sh REPO_ROOT OUT_DIR TAG BASE_REF — builds the Dockerfile's operator and sftp targets with buildah
-# (vfs storage in the component cache, chroot isolation, cached layers) on the local base image, and writes each as a
+# (overlay storage in the component cache, chroot isolation, cached layers) on the local base image, and writes each as a
 # docker-archive into OUT_DIR for `ctr images import`. Run under a lock by test/infra/images.ts; skips a finished OUT_DIR.
 set -euo pipefail
 root="$1"; out="$2"; tag="$3"; base="$4"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages for the single-node test cluster (test/infra/cluster.ts) and the local image build: containerd,
-# runc, the CNI plugins, buildah (images, vfs storage, chroot isolation), mmdebstrap (the base image's Debian root),
+# runc, the CNI plugins, buildah (images, overlay storage, chroot isolation), mmdebstrap (the base image's Debian root),
 # iptables and conntrack (kube-proxy, inside the cluster's own network namespace). Installed with apt, not unpacked
 # like debian.sh: containerd, runc and buildah link shared libraries (libseccomp, libgpgme, libdevmapper, ...) that a
 # bare unpack would leave missing. No service is started (the cluster runs its own containerd with its own dirs).

@@ -4,7 +4,7 @@
 #     apt sources) plus the pinned Node runtime and npm from the npm registry, laid out like the public
 #     node:<version>-bookworm-slim image (/usr/local/bin/{node,npm,npx}); the Dockerfile's NODE_IMAGE in the test bed.
 #   localhost/sftpgate-pause:$KUBERNETES_VERSION — the static pause binary (kubernetes-node.sh), the sandbox image.
-# Both are committed to the buildah storage the test bed builds with ($CACHE_ROOT/buildah, vfs driver); the pause
+# Both are committed to the buildah storage the test bed builds with ($CACHE_ROOT/buildah, overlay driver); the pause
 # image is also written as a docker-archive for `ctr images import`. Needs cluster-debian.sh and kubernetes-node.sh.
 . "$(dirname "$0")/common.sh"
 dir="$(dirname "$0")"
