@@ -245,6 +245,12 @@ const invalidCreates: InvalidCase[] = [
     message: /Unsupported value: "GLACIER"/,
   },
   {
+    name: 'PROXY protocol source that is not a CIDR',
+    object: server('s-bad-proxy', { storage: validStorage, security: { proxyProtocolCIDRs: ['lb.example.com'] } }),
+    field: 'spec.security.proxyProtocolCIDRs[0]',
+    message: /must be a CIDR such as 10\.0\.0\.0\/8/,
+  },
+  {
     name: 'server without a profile',
     object: server('s-no-profile', { storage: {} }),
     field: 'spec.storage.profile',

@@ -388,6 +388,10 @@ export interface SftpServerSecurity {
    * Source ranges allowed to connect (enforced by the pods and the NetworkPolicy); empty means any.
    */
   allowedSourceCIDRs?: string[];
+  /**
+   * Opt-in PROXY protocol v2 - the addresses of trusted load balancers. A connection from one of them must start with a PROXY v2 header and the pods then use the client address it carries for the defender, allowedSourceCIDRs and logs; connections from anywhere else are never read for a header. Empty (the default) means off.
+   */
+  proxyProtocolCIDRs?: string[];
 }
 /**
  * Brute-force defender - bans a source address whose failed logins reach the threshold within the observation time.
@@ -395,7 +399,7 @@ export interface SftpServerSecurity {
 export interface SftpServerSecurityDefender {
   enabled: boolean;
   /**
-   * Score at which a source is banned (a failed login scores 1, an unknown user 2).
+   * Score at which a source is banned (each failed login scores 1, an unknown user and a wrong password alike; repeating the identical guess counts once).
    */
   threshold: number;
   /**

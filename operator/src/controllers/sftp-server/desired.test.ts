@@ -149,6 +149,14 @@ describe('other children', () => {
     assert.deepEqual(svc.spec?.loadBalancerSourceRanges, ['1.2.3.0/24']);
   });
 
+  it('PROXY protocol v2 is opt-in per server: trusted load-balancer ranges reach the pods, none means off', () => {
+    const withProxy = server((s) => {
+      s.security.proxyProtocolCIDRs = ['10.0.0.0/24', 'fd00::/64'];
+    });
+    assert.equal(envOf(withProxy)['SFTPGATE_PROXY_PROTOCOL_CIDRS'], '10.0.0.0/24,fd00::/64');
+    assert.equal(envOf(server())['SFTPGATE_PROXY_PROTOCOL_CIDRS'], undefined);
+  });
+
   it('NetworkPolicy: SFTP from allowed CIDRs, metrics from monitoring namespaces', () => {
     const np = desiredNetworkPolicy(
       server((s) => {

@@ -82,6 +82,10 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
       'SFTPGATE_ALLOWED_CIDRS',
       s.security.allowedSourceCIDRs?.length ? s.security.allowedSourceCIDRs.join(',') : undefined,
     ),
+    ...env(
+      'SFTPGATE_PROXY_PROTOCOL_CIDRS',
+      s.security.proxyProtocolCIDRs?.length ? s.security.proxyProtocolCIDRs.join(',') : undefined,
+    ),
     // OpenSSH user certificates: files of the ConfigMap volume desired.ts mounts (the pod re-reads them every second).
     ...env('SFTPGATE_TRUSTED_USER_CA_KEYS', certs ? `${USER_CA_DIR}/${certs.caKey}` : undefined),
     ...env('SFTPGATE_REVOKED_USER_CERTIFICATES', certs ? `${USER_CA_DIR}/${certs.revokedKey}` : undefined),
