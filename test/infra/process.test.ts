@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isTestbedError, TestbedErrorCode } from './errors.ts';
 import { isAlive } from './ports.ts';
 import { makeTempDir, removeTempDir, runCommand, spawnManaged, waitUntil } from './process.ts';
 import { findTestbedProcesses } from './reap.ts';
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined once the process is gone. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
 
 const FIXTURE = new URL('./fixtures/owner.ts', import.meta.url).pathname;
 const tmp = makeTempDir('process-test');
@@ -42,12 +53,17 @@ describe('managed processes', () => {
       const { ownerPid, descendants } = await startOwner();
       // The guard and `sleep 1000` both carry the owner marker.
       await waitUntil('sleeper started', async () => descendants().length >= 2, { timeoutMs: 10_000 });
-      const before = descendants();
+      // Identity is pid + start time: pids wrap quickly here (pid_max 32768, busy machine), so a bare pid that is
+      // alive afterwards may be someone else's new process.
+      const before = descendants().map((pid) => ({ pid, started: startTime(pid) }));
       process.kill(ownerPid, sig);
       await waitUntil('owner and its servers gone', async () => !isAlive(ownerPid) && descendants().length === 0, {
         timeoutMs: 20_000,
       });
-      for (const pid of before) assert.equal(isAlive(pid), false, `pid ${pid} survived`);
+      for (const p of before) {
+        const survived = isAlive(p.pid) && startTime(p.pid) === p.started;
+        assert.equal(survived, false, `pid ${p.pid} survived`);
+      }
     });
   }
 
