@@ -7,10 +7,9 @@
 // component is then checked without touching the test. An operation it cannot map is recorded as `Unknown ...` with
 // no questions, which such a test must treat as a failure.
 
-import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { PolicyRequest } from '../../operator/src/cloud/iam/policy-evaluator.ts';
+import { listenOnLoopback } from './loopback-server.ts';
 
 export interface RecordedCall {
   /** Access key id of the signature ('' when unsigned). */
@@ -264,7 +263,6 @@ export async function startAwsRecorder(target: string, opts: { iamAccountId?: st
   const iamState: IamState = { accountId: opts.iamAccountId ?? '000000000000', roles: new Map() };
   const calls: RecordedCall[] = [];
   const sessions = new Map<string, AssumedSession>();
-  const sockets = new Set<Socket>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET';
@@ -320,30 +318,14 @@ export async function startAwsRecorder(target: string, opts: { iamAccountId?: st
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('aws recorder: no TCP address');
-  let closed: Promise<void> | undefined;
+  const listening = await listenOnLoopback(server, 'aws recorder');
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: listening.url,
     calls,
     sessions,
     reset() {
       calls.length = 0;
     },
-    close() {
-      closed ??= (async () => {
-        const done = once(server, 'close');
-        server.close();
-        for (const s of sockets) s.destroy();
-        await done;
-      })();
-      return closed;
-    },
+    close: listening.close,
   };
 }

@@ -13,8 +13,8 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listenOnLoopback } from './loopback-server.ts';
 
 export type S3Operation =
   | 'PutObject'
@@ -140,7 +140,6 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const rules: { rule: FaultRule; left: number }[] = [];
   const counts = new Map<S3Operation, number>();
   const log: ProxiedRequest[] = [];
-  const sockets = new Set<Socket>();
 
   const pick = (op: S3Operation): Fault | undefined => {
     for (const r of rules) {
@@ -247,18 +246,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         return forward(req, res, undefined, fault.headers);
     }
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fault proxy: no TCP address');
-
-  let closed: Promise<void> | undefined;
+  const listening = await listenOnLoopback(server, 'fault proxy');
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: listening.url,
     inject(rule) {
       rules.push({ rule, left: rule.times ?? Number.POSITIVE_INFINITY });
     },
@@ -272,14 +262,6 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return n;
     },
     log,
-    close() {
-      closed ??= (async () => {
-        const done = once(server, 'close');
-        server.close();
-        for (const s of sockets) s.destroy();
-        await done;
-      })();
-      return closed;
-    },
+    close: listening.close,
   };
 }

@@ -134,14 +134,18 @@ describe('every AWS call of every component is granted by the policy it holds (M
         releasePorts(ports);
       });
 
-      it('the operator prepares the server prefix on its own policy', async () => {
-        const bm = new S3BucketManager({
+      /** The operator's bucket layer through the recorder, on the MinIO user holding the operator's policy. */
+      const operatorBuckets = () =>
+        new S3BucketManager({
           bucket: BUCKET,
           region: minio.region,
           endpoint: recorder.url,
           forcePathStyle: true,
           credentials: operatorUser,
         });
+
+      it('the operator prepares the server prefix on its own policy', async () => {
+        const bm = operatorBuckets();
         try {
           assert.deepEqual(await bm.checkBucket(), { versioning: 'Enabled' });
           await bm.ensureLifecycle(rule, {
@@ -232,13 +236,7 @@ describe('every AWS call of every component is granted by the policy it holds (M
       });
 
       it('the operator purges the user prefix (every version) and removes its lifecycle rule', async () => {
-        const bm = new S3BucketManager({
-          bucket: BUCKET,
-          region: minio.region,
-          endpoint: recorder.url,
-          forcePathStyle: true,
-          credentials: operatorUser,
-        });
+        const bm = operatorBuckets();
         try {
           const done = await bm.purge(`${prefix}/alice`);
           assert.ok(done.deleted > 0 && !done.remaining);
