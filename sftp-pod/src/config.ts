@@ -88,6 +88,8 @@ export interface Config {
   readonly serverName?: string;
   /** Compute MD5 of each upload besides SHA-256 (costs CPU; rclone's default hash). */
   readonly uploadMd5: boolean;
+  /** How long an interrupted upload stays resumable (0: off, a lost session aborts its upload). */
+  readonly resumeRetentionMs: number;
 }
 
 interface Spec {
@@ -160,6 +162,7 @@ export const OPTIONS = {
   auditLog: { flag: 'audit-log', env: 'SFTPGATE_AUDIT_LOG' },
   serverName: { flag: 'server-name', env: 'SFTPGATE_SERVER_NAME' },
   uploadMd5: { flag: 'upload-md5', env: 'SFTPGATE_UPLOAD_MD5' },
+  resumeRetention: { flag: 'resume-retention', env: 'SFTPGATE_RESUME_RETENTION' },
 } as const satisfies Record<string, Spec>;
 
 type Key = keyof typeof OPTIONS;
@@ -411,6 +414,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     auditLog: opt('auditLog', parseAudit, 'stdout'),
     ...(serverName ? { serverName } : {}),
     uploadMd5: opt('uploadMd5', parseBool, false),
+    resumeRetentionMs: opt('resumeRetention', parseOptionalDuration, 24 * 3_600_000),
   };
 }
 
