@@ -1,6 +1,6 @@
 // The notification flags of the pod (docs/sftp-pod-config.md "Notifications"), parsed apart from config.ts so that
 // file only lists them. Pure: reads values through `get`, throws the caller's error type through `fail`.
-import { invalidWebhookUrl } from '../../../common/src/notify/destination.ts';
+import { invalidWebhookUrl, matchDestination } from '../../../common/src/notify/destination.ts';
 import type { NotifyConfig } from './notifier.ts';
 
 /** Audit actions a server may be notified of (docs/audit.md); `notify` itself never is. */
@@ -55,13 +55,16 @@ export function notifyConfig(v: NotifyFlagValues, fail: (message: string) => nev
     fail(`--notify-events: expected some of ${NOTIFIABLE_EVENTS.join(', ')}, got ${JSON.stringify(v.events)}`);
   }
   if (v.retryMaxMs < v.retryBaseMs) fail('--notify-retry-max must be at least --notify-retry-base');
+  const allowed = {
+    urlPrefix: v.allowedPrefix as string,
+    allowInsecureHTTP: v.allowHttp,
+    allowPrivateAddresses: v.allowPrivate,
+  };
+  const match = matchDestination(v.url, [allowed]);
+  if (!match.ok) fail(`--notify-url: ${match.reason} (--notify-allowed-prefix)`);
   return {
     url: v.url,
-    allowed: {
-      urlPrefix: v.allowedPrefix as string,
-      allowInsecureHTTP: v.allowHttp,
-      allowPrivateAddresses: v.allowPrivate,
-    },
+    allowed,
     events,
     hmacKeyFile: v.hmacKeyFile as string,
     queueSize: v.queueSize,
