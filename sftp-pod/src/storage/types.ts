@@ -60,6 +60,14 @@ export interface ReadSource {
   close(): Promise<void>;
 }
 
+/** A user's quota and cluster-wide usage (statvfs@openssh.com; docs/operations.md "Quotas"). */
+export interface StorageUsage {
+  readonly maxBytes?: number | undefined;
+  readonly maxFiles?: number | undefined;
+  readonly usedBytes: number;
+  readonly usedFiles: number;
+}
+
 export interface StorageCapabilities {
   readonly maxRenameObjects: number;
   readonly serverSideCopy: boolean;
@@ -91,6 +99,8 @@ export interface Storage {
    * file. Throws NOT_FOUND. Optional: a store without it answers no checksum requests.
    */
   digests?(key: string, signal?: AbortSignal): Promise<UploadDigests | undefined>;
+  /** The user's quota and usage; absent for a user without a quota (statvfs then reports a large free space). */
+  usage?(signal?: AbortSignal): Promise<StorageUsage>;
   /** Stores times as metadata (a metadata-replacing self-copy on S3). */
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void>;
 }
