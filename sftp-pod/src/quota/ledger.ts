@@ -28,7 +28,7 @@ export interface LedgerOptions {
   readonly now?: () => number;
   /** Readers ignore a lease this long after its last renewal. Default 120 s. */
   readonly leaseTtlMs?: number;
-  /** Tolerated clock difference between the operator and the pods. Default 60 s. */
+  /** Tolerated clock difference between the operator and the pods (NTP-synchronised nodes). Default 2 s. */
   readonly skewMs?: number;
   /** The largest lease taken beyond the need. Default 256 MiB and 256 files. */
   readonly maxExtraBytes?: number;
@@ -69,7 +69,7 @@ export class QuotaLedger {
     this.#o = o;
     this.#now = o.now ?? Date.now;
     this.#ttl = o.leaseTtlMs ?? 120_000;
-    this.#skew = o.skewMs ?? 60_000;
+    this.#skew = o.skewMs ?? 2_000;
   }
 
   get limits(): Limits {
@@ -111,10 +111,17 @@ export class QuotaLedger {
     });
   }
 
-  /** An upload ended without storing: its reservation returns to the lease. */
+  /**
+   * An upload ended without storing (refused, aborted, failed): its reservation leaves the lease too, published
+   * promptly, so the room it held is free for every pod at once (a refused upload would otherwise keep the last bytes
+   * of the quota leased until the idle release).
+   */
   release(bytes: number, files: number): void {
     this.#spentBytes = Math.max(0, this.#spentBytes - bytes);
     this.#spentFiles = Math.max(0, this.#spentFiles - files);
+    this.#leaseBytes = Math.max(this.#spentBytes, this.#leaseBytes - bytes);
+    this.#leaseFiles = Math.max(this.#spentFiles, this.#leaseFiles - files);
+    if (bytes + files > 0) this.#schedulePublish(0);
     this.#armIdle();
   }
 
@@ -138,19 +145,17 @@ export class QuotaLedger {
     this.#armIdle();
   }
 
-  /** What statvfs reports: used bytes and files cluster-wide, from reads at most a few seconds old. */
+  /**
+   * What statvfs reports: bytes and files stored cluster-wide (the measurement plus every pod's commits since), from
+   * reads at most a few seconds old. Leases are room held for uploads, not use, and are left out.
+   */
   async usage(signal?: AbortSignal): Promise<Usage> {
     const [measurement, peers] = await Promise.all([
       this.#o.store.measurement(false, signal),
       this.#o.store.peers(false, signal),
     ]);
     this.#measurement = measurement;
-    const total = usedTotal(measurement, [...peers, this.ownDocument()], this.#now(), this.#skew);
-    // What is stored plus what uploads in flight hold; this pod's unspent lease is room, not use.
-    return {
-      bytes: Math.max(0, total.bytes - (this.#leaseBytes - this.#spentBytes)),
-      files: Math.max(0, total.files - (this.#leaseFiles - this.#spentFiles)),
-    };
+    return usedTotal(measurement, [...peers, this.ownDocument()], this.#now(), this.#skew, false);
   }
 
   /** Stops timers and gives the lease back (best effort). */

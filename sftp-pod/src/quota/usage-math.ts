@@ -36,12 +36,14 @@ export function commitsSince(doc: Pick<PodUsage, 'commits'>, since: number): Usa
 /**
  * Used = measured + every pod's commits since the cutoff + every pod's unexpired lease. `pods` includes this pod's own
  * document (built from its live state). A lease whose expiry passed belongs to a pod that stopped renewing it.
+ * Without `leases`: what is stored (statvfs), not what pods hold for uploads.
  */
 export function usedTotal(
   measurement: UsageMeasurement | undefined,
   pods: readonly PodUsage[],
   now: number,
   skewMs: number,
+  leases = true,
 ): Usage {
   const since = cutoff(measurement, skewMs);
   let bytes = measurement?.bytes ?? 0;
@@ -50,7 +52,7 @@ export function usedTotal(
     const c = commitsSince(p, since);
     bytes += c.bytes;
     files += c.files;
-    if (p.leaseExpiresAt > now) {
+    if (leases && p.leaseExpiresAt > now) {
       bytes += p.leaseBytes;
       files += p.leaseFiles;
     }
