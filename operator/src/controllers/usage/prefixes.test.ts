@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SftpUser } from '../../api/types.generated.ts';
-import { nextDue, pendingRequest, usagePrefixes } from './prefixes.ts';
+import { nextDue, pendingRequest, STATUS_REFRESH_MS, statusDue, usagePrefixes } from './prefixes.ts';
 
 const user = (spec: Partial<SftpUser['spec']>, extra: Partial<SftpUser> = {}): SftpUser =>
   ({ metadata: { name: 'alice' }, spec: { serverRef: { name: 's' }, ...spec }, ...extra }) as SftpUser;
@@ -36,5 +36,16 @@ describe('usage prefixes', () => {
   it('periodic measurements are jittered by ±20 %', () => {
     assert.equal(nextDue(0, 1000, 0), 800);
     assert.equal(nextDue(0, 1000, 1), 1200);
+  });
+
+  it('status is written when the counts move, a request is answered, or hourly; not on every measurement', () => {
+    const now = Date.parse('2026-01-01T01:00:00Z');
+    const current = { bytes: 10, files: 1, measuredAt: '2026-01-01T00:30:00Z', request: 'r1' };
+    assert.equal(statusDue(undefined, { bytes: 10, files: 1 }, undefined, now), true);
+    assert.equal(statusDue(current, { bytes: 10, files: 1 }, undefined, now), false);
+    assert.equal(statusDue(current, { bytes: 11, files: 1 }, undefined, now), true);
+    assert.equal(statusDue(current, { bytes: 10, files: 1 }, 'r2', now), true);
+    assert.equal(statusDue(current, { bytes: 10, files: 1 }, 'r1', now), false);
+    assert.equal(statusDue(current, { bytes: 10, files: 1 }, undefined, now + STATUS_REFRESH_MS), true);
   });
 });

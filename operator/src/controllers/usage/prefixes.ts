@@ -34,3 +34,22 @@ export function pendingRequest(user: SftpUser): string | undefined {
 export function nextDue(now: number, intervalMs: number, random: number): number {
   return now + Math.round(intervalMs * (0.8 + 0.4 * random));
 }
+
+/** An unchanged measurement refreshes status.usage.measuredAt at most this often (API writes stay rare). */
+export const STATUS_REFRESH_MS = 3_600_000;
+
+/**
+ * Whether a measurement is worth a status write: the counts changed, a request is answered, or the published
+ * measuredAt is older than STATUS_REFRESH_MS. The S3 object the pods read is written every time regardless.
+ */
+export function statusDue(
+  current: { bytes?: number; files?: number; measuredAt?: string; request?: string } | undefined,
+  measured: { bytes: number; files: number },
+  request: string | undefined,
+  now: number,
+): boolean {
+  if (!current || current.bytes !== measured.bytes || current.files !== measured.files) return true;
+  if (request !== undefined && request !== current.request) return true;
+  const at = current.measuredAt ? Date.parse(current.measuredAt) : Number.NaN;
+  return !(now - at < STATUS_REFRESH_MS);
+}
