@@ -9,6 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PacketType, Status } from '../../sftp-pod/src/sftp/constants.ts';
+import { TestSftpClient } from '../../sftp-pod/src/sftp/testing/client.ts';
+import { openRawSession } from '../../sftp-pod/src/sftp/testing/raw-session.ts';
 import { type CommandResult, runCommand, sshClientArgs, toolPath } from '../infra/index.ts';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness } from './sftp-harness.ts';
 
@@ -118,5 +121,51 @@ describe('rclone checksum verification against the pod', () => {
     assert.notEqual(check.code, 0, 'rclone does not report a verified match');
     assert.match(check.stderr, /no checksum was stored with this file/);
     assert.match(check.stderr, /1 errors while checking/);
+  });
+});
+
+describe('check-file extension against the pod (raw SFTP session)', () => {
+  test('whole-file SHA-256 and MD5 from the stored digests (metadata and tags); ranges and SHA-1 refused', async () => {
+    const dir = join(h.dir, 'cf');
+    mkdirSync(dir, { recursive: true });
+    const small = files['with space.bin'] as Buffer;
+    const multi = files['multi.bin'] as Buffer;
+    writeFileSync(join(dir, 'small.bin'), small);
+    writeFileSync(join(dir, 'multi.bin'), multi);
+    const put = await h.sftp(
+      'alice',
+      `mkdir /cf\nput ${join(dir, 'small.bin')} /cf/small.bin\nput ${join(dir, 'multi.bin')} /cf/multi.bin`,
+    );
+    assert.equal(put.code, 0, put.stderr);
+    const raw = await openRawSession({ port: h.port, username: 'alice', keyFile: h.keys['alice']?.file ?? '' });
+    try {
+      const ext = await raw.sftp.init();
+      assert.equal(ext.get('check-file'), 'sha256,md5');
+      const ask = (path: string, algorithms: string, offset = 0, length = 0) =>
+        raw.sftp.request(PacketType.EXTENDED, (w) =>
+          w.string('check-file-name').string(path).string(algorithms).u64(offset).u64(length).u32(0),
+        );
+      for (const [path, data] of [
+        ['/cf/small.bin', small],
+        ['/cf/multi.bin', multi],
+      ] as const) {
+        for (const algorithm of ['sha256', 'md5'] as const) {
+          const r = await ask(path, algorithm);
+          assert.equal(r.type, PacketType.EXTENDED_REPLY, `${path} ${algorithm}`);
+          assert.deepEqual([r.body.string(), r.body.string()], ['check-file', algorithm]);
+          const hash = Buffer.from(Array.from({ length: r.body.remaining }, () => r.body.u8()));
+          assert.equal(hash.toString('hex'), createHash(algorithm).update(data).digest('hex'), `${path} ${algorithm}`);
+        }
+      }
+      const range = TestSftpClient.status(await ask('/cf/small.bin', 'sha256', 0, 100));
+      assert.deepEqual([range.code, /whole-file/.test(range.message)], [Status.OP_UNSUPPORTED, true]);
+      const sha1 = TestSftpClient.status(await ask('/cf/small.bin', 'sha1'));
+      assert.deepEqual([sha1.code, /sha256, md5/.test(sha1.message)], [Status.OP_UNSUPPORTED, true]);
+      const outside = TestSftpClient.status(await ask('/../../alice2/x', 'sha256'));
+      // The jail clamps .. at the home: alice2's file is out of reach, so this is alice's own missing /alice2/x.
+      assert.equal(outside.code, Status.NO_SUCH_FILE);
+    } finally {
+      raw.close();
+    }
   });
 });
