@@ -90,6 +90,8 @@ export interface Config {
   readonly serverName?: string;
   /** Compute MD5 of each upload besides SHA-256 (costs CPU; rclone's default hash). */
   readonly uploadMd5: boolean;
+  /** How long an interrupted upload stays resumable (0: off, a lost session aborts its upload). */
+  readonly resumeRetentionMs: number;
   /** Webhook notifications (docs/audit.md "Notifications"); absent without --notify-url. */
   readonly notify?: NotifyConfig;
 }
@@ -164,6 +166,7 @@ export const OPTIONS = {
   auditLog: { flag: 'audit-log', env: 'SFTPGATE_AUDIT_LOG' },
   serverName: { flag: 'server-name', env: 'SFTPGATE_SERVER_NAME' },
   uploadMd5: { flag: 'upload-md5', env: 'SFTPGATE_UPLOAD_MD5' },
+  resumeRetention: { flag: 'resume-retention', env: 'SFTPGATE_RESUME_RETENTION' },
   notifyUrl: { flag: 'notify-url', env: 'SFTPGATE_NOTIFY_URL' },
   notifyAllowedPrefix: { flag: 'notify-allowed-prefix', env: 'SFTPGATE_NOTIFY_ALLOWED_PREFIX' },
   notifyAllowHttp: { flag: 'notify-allow-http', env: 'SFTPGATE_NOTIFY_ALLOW_HTTP' },
@@ -444,6 +447,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     auditLog: opt('auditLog', parseAudit, 'stdout'),
     ...(serverName ? { serverName } : {}),
     uploadMd5: opt('uploadMd5', parseBool, false),
+    resumeRetentionMs: opt('resumeRetention', parseOptionalDuration, 24 * 3_600_000),
     ...(notify ? { notify } : {}),
   };
 }
