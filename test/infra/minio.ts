@@ -3,6 +3,8 @@
 // AssumeRole with an inline session policy (called with the root credentials) — see docs/testbed.md.
 
 import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -29,6 +31,11 @@ export interface StartMinioOptions {
   readonly startupTimeoutMs?: number;
   /** Listen address (default 127.0.0.1); the test cluster passes its host address so pods reach MinIO. */
   readonly address?: string;
+  /**
+   * Serve HTTPS with this certificate (its SANs must name the address); `s3()` clients then trust `caPath`.
+   * Without it MinIO serves plain HTTP.
+   */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string; readonly caPath: string };
 }
 
 export interface S3Credentials {
@@ -71,13 +78,20 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
   const [port] = await reservePorts(1);
   if (port === undefined) throw new Error('unreachable: reservePorts(1) returned nothing');
   const address = opts.address ?? '127.0.0.1';
-  const endpoint = `http://${address}:${port}`;
+  const endpoint = `${opts.tls ? 'https' : 'http'}://${address}:${port}`;
+  const certsDir = join(tmp, 'certs');
+  const ca = opts.tls ? readFileSync(opts.tls.caPath) : undefined;
+  if (opts.tls) {
+    mkdirSync(certsDir, { recursive: true });
+    copyFileSync(opts.tls.certPath, join(certsDir, 'public.crt'));
+    copyFileSync(opts.tls.keyPath, join(certsDir, 'private.key'));
+  }
   const accessKeyId = `root${randomBytes(6).toString('hex')}`;
   const secretAccessKey = randomBytes(18).toString('base64url');
   const proc: ManagedProcess = spawnManaged({
     name: 'minio',
     command: binary,
-    args: ['server', dataDir, '--address', `${address}:${port}`, '--certs-dir', join(tmp, 'certs'), '--quiet'],
+    args: ['server', dataDir, '--address', `${address}:${port}`, '--certs-dir', certsDir, '--quiet'],
     env: {
       MINIO_ROOT_USER: accessKeyId,
       MINIO_ROOT_PASSWORD: secretAccessKey,
@@ -107,7 +121,8 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
   try {
     await waitUntil(
       `minio on ${endpoint}`,
-      async (signal) => (await httpGet(`${endpoint}/minio/health/ready`, { signal })).status === 200,
+      async (signal) =>
+        (await httpGet(`${endpoint}/minio/health/ready`, { signal, ...(ca ? { tls: { ca } } : {}) })).status === 200,
       { timeoutMs: opts.startupTimeoutMs ?? 60_000, signal: opts.signal, process: proc },
     );
   } catch (err) {
@@ -131,6 +146,7 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
         region,
         forcePathStyle: true,
         credentials: credentials ?? { accessKeyId, secretAccessKey },
+        ...(ca ? { requestHandler: { httpsAgent: new HttpsAgent({ ca }) } } : {}),
       });
       clients.push(client);
       return client;

@@ -26,6 +26,7 @@ import { storedTimes } from './s3-listing-times.ts';
 import { probeName } from './s3-name-probe.ts';
 import { directoryInfo, dirProbe, fileInfo, head, listedFile, missingFile, subject } from './s3-probe.ts';
 import { renameDirectory, renameFile } from './s3-rename.ts';
+import { unsignedPayloadOverTls } from './s3-unsigned-payload.ts';
 import type {
   FileInfo,
   ReadSource,
@@ -123,6 +124,7 @@ export class S3Storage implements Storage {
     const copyPart = options.copyPartBytes ?? 512 * MiB;
     if (copyPart < MIN_PART_BYTES || copyPart > MAX_PART_BYTES) throw new RangeError('copyPartBytes out of range');
     this.#o = options;
+    unsignedPayloadOverTls(options.client);
     this.#perUpload = options.perUploadBudgetBytes ?? options.partSize * (options.uploadConcurrency + 1);
     this.#pageSize = options.listPageSize ?? 1000;
     this.#fair = fairBudgetFor(options.podBudget, {
