@@ -4,12 +4,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { abortedError } from './errors.ts';
 import { httpGet } from './http.ts';
+import { createCa, issueCert } from './pki.ts';
 import { releasePorts, reservePorts, retryOnPortClash } from './ports.ts';
 import {
   type ManagedProcess,
@@ -32,10 +33,10 @@ export interface StartMinioOptions {
   /** Listen address (default 127.0.0.1); the test cluster passes its host address so pods reach MinIO. */
   readonly address?: string;
   /**
-   * Serve HTTPS with this certificate (its SANs must name the address); `s3()` clients then trust `caPath`.
-   * Without it MinIO serves plain HTTP.
+   * Serve S3 over HTTPS with a certificate from a fresh CA (test/infra/pki.ts), as production S3 is; the CA is
+   * `Minio.caPath`, and this launcher's own clients and readiness check trust it.
    */
-  readonly tls?: { readonly certPath: string; readonly keyPath: string; readonly caPath: string };
+  readonly tls?: boolean;
 }
 
 export interface S3Credentials {
@@ -45,8 +46,10 @@ export interface S3Credentials {
 }
 
 export interface Minio {
-  /** http://127.0.0.1:<port> — S3 and STS API. */
+  /** http://127.0.0.1:<port> (https:// with `tls`) — S3 and STS API. */
   readonly endpoint: string;
+  /** The CA (PEM file) that signed the server certificate; only with `tls`. */
+  readonly caPath?: string;
   readonly region: string;
   /** Root credentials (may call AssumeRole). */
   readonly accessKeyId: string;
@@ -78,20 +81,17 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
   const [port] = await reservePorts(1);
   if (port === undefined) throw new Error('unreachable: reservePorts(1) returned nothing');
   const address = opts.address ?? '127.0.0.1';
-  const endpoint = `${opts.tls ? 'https' : 'http'}://${address}:${port}`;
-  const certsDir = join(tmp, 'certs');
-  const ca = opts.tls ? readFileSync(opts.tls.caPath) : undefined;
-  if (opts.tls) {
-    mkdirSync(certsDir, { recursive: true });
-    copyFileSync(opts.tls.certPath, join(certsDir, 'public.crt'));
-    copyFileSync(opts.tls.keyPath, join(certsDir, 'private.key'));
-  }
+  const caPath = opts.tls ? await serverCertificate(tmp, address, opts.signal) : undefined;
+  const ca = caPath === undefined ? undefined : readFileSync(caPath);
+  const endpoint = `${ca ? 'https' : 'http'}://${address}:${port}`;
+  // Options rather than a handler instance: each client builds (and destroys) its own.
+  const requestHandler = ca ? { httpsAgent: new Agent({ ca }) } : undefined;
   const accessKeyId = `root${randomBytes(6).toString('hex')}`;
   const secretAccessKey = randomBytes(18).toString('base64url');
   const proc: ManagedProcess = spawnManaged({
     name: 'minio',
     command: binary,
-    args: ['server', dataDir, '--address', `${address}:${port}`, '--certs-dir', certsDir, '--quiet'],
+    args: ['server', dataDir, '--address', `${address}:${port}`, '--certs-dir', join(tmp, 'certs'), '--quiet'],
     env: {
       MINIO_ROOT_USER: accessKeyId,
       MINIO_ROOT_PASSWORD: secretAccessKey,
@@ -135,6 +135,7 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
   let rootClient: S3Client | undefined;
   const minio: Minio = {
     endpoint,
+    ...(caPath ? { caPath } : {}),
     region,
     accessKeyId,
     secretAccessKey,
@@ -146,13 +147,18 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
         region,
         forcePathStyle: true,
         credentials: credentials ?? { accessKeyId, secretAccessKey },
-        ...(ca ? { requestHandler: { httpsAgent: new HttpsAgent({ ca }) } } : {}),
+        ...(requestHandler ? { requestHandler } : {}),
       });
       clients.push(client);
       return client;
     },
     sts() {
-      const client = new STSClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
+      const client = new STSClient({
+        endpoint,
+        region,
+        credentials: { accessKeyId, secretAccessKey },
+        ...(requestHandler ? { requestHandler } : {}),
+      });
       clients.push(client);
       return client;
     },
@@ -167,4 +173,23 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
     stop,
   };
   return minio;
+}
+
+/** MinIO reads `<certs-dir>/public.crt` and `private.key`: issues them for `address` from a new CA, returns the CA. */
+async function serverCertificate(tmp: string, address: string, signal?: AbortSignal): Promise<string> {
+  const pki = join(tmp, 'pki');
+  const certs = join(tmp, 'certs');
+  mkdirSync(pki, { recursive: true });
+  mkdirSync(certs, { recursive: true });
+  const ca = await createCa(pki, 'minio test CA', signal);
+  const san = /^[\d.]+$/.test(address) ? `IP:${address}` : `DNS:${address}`;
+  const leaf = await issueCert(
+    pki,
+    ca,
+    { name: 'minio', commonName: address, subjectAltNames: [san], usage: 'server' },
+    signal,
+  );
+  copyFileSync(leaf.certPath, join(certs, 'public.crt'));
+  copyFileSync(leaf.keyPath, join(certs, 'private.key'));
+  return ca.certPath;
 }

@@ -5,13 +5,11 @@
 // refused by S3 and nothing is stored.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { S3Storage } from '../../sftp-pod/src/storage/s3-storage.ts';
-import { type Minio, makeTempDir, removeTempDir, startMinio } from '../infra/index.ts';
-import { createCa, issueCert } from '../infra/pki.ts';
+import { type Minio, startMinio } from '../infra/index.ts';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'unsigned';
@@ -61,27 +59,14 @@ async function stored(client: S3Client, key: string): Promise<Buffer | undefined
 }
 
 describe('upload bodies: unsigned over TLS, signed over HTTP', () => {
-  let dir: string;
   let tls: Minio;
   let plain: Minio;
   before(async () => {
-    dir = makeTempDir('unsigned-payload');
-    const ca = await createCa(dir, 'sftpgate test CA');
-    const cert = await issueCert(dir, ca, {
-      name: 'minio',
-      commonName: '127.0.0.1',
-      subjectAltNames: ['IP:127.0.0.1'],
-      usage: 'server',
-    });
-    [tls, plain] = await Promise.all([
-      startMinio({ tls: { certPath: cert.certPath, keyPath: cert.keyPath, caPath: join(dir, 'ca.crt') } }),
-      startMinio(),
-    ]);
+    [tls, plain] = await Promise.all([startMinio({ tls: true }), startMinio()]);
     await Promise.all([tls.createBucket(BUCKET), plain.createBucket(BUCKET)]);
   });
   after(async () => {
     await Promise.all([tls?.stop(), plain?.stop()]);
-    removeTempDir(dir);
   });
 
   for (const [name, https] of [

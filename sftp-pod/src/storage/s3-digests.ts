@@ -34,8 +34,8 @@ export async function putTags(
 }
 
 /** The tags of a just-completed multipart upload: its digests and its final times, in one request. */
-export function uploadTags(d: UploadDigests, times: ObjectTimes): Tag[] {
-  return [...digestTags(d), ...timeTags(times)];
+export function uploadTags(d: UploadDigests | undefined, times: ObjectTimes): Tag[] {
+  return [...(d ? digestTags(d) : []), ...timeTags(times)];
 }
 
 /**

@@ -18,6 +18,7 @@ import type { StorageMetrics } from './metrics.ts';
 import { auditMetadata, timeMetadata } from './object-metadata.ts';
 import { checkPartSize, MAX_PART_BYTES, MIN_PART_BYTES } from './part-size.ts';
 import { S3ReadSource } from './read-source.ts';
+import { appendUnsupported, openResumable, type ResumeSettings, resumableStat } from './resume-open.ts';
 import { makeContext, makeWriteHeaders, type S3Context, type ServerSideEncryption } from './s3-context.ts';
 import { type CopySettings, copyObject, deleteObject } from './s3-copy.ts';
 import { readDigests, retagTimes, withTaggedTimes } from './s3-digests.ts';
@@ -36,7 +37,7 @@ import type {
   WriteOptions,
   WriteSink,
 } from './types.ts';
-import { S3UploadSink } from './upload-sink.ts';
+import { S3UploadSink, type UploadSinkOptions } from './upload-sink.ts';
 
 export interface S3StorageOptions {
   readonly client: S3Client;
@@ -86,6 +87,8 @@ export interface S3StorageOptions {
    * for a tagged one), 16 at a time. Off: a listing costs one request per 1,000 entries and shows LastModified.
    */
   readonly listingTimes?: boolean;
+  /** Resumable uploads (resume-open.ts); absent or retention 0: a session lost mid-upload aborts it. */
+  readonly resume?: ResumeSettings;
 }
 
 const MiB = 1024 * 1024;
@@ -241,22 +244,43 @@ export class S3Storage implements Storage {
     if (file && !options.overwrite) {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the file exists and may not be overwritten`);
     }
-    const lease = this.#fair.lease(options.user, options.sessionId);
-    return new S3UploadSink({
-      ctx: this.#ctx,
-      budget: lease,
-      onSettled: () => lease.close(),
-      idleReleaseMs: this.#o.idleReleaseMs ?? 120_000,
-      key,
-      what,
-      basePartSize: this.#o.partSize,
-      uploadConcurrency: this.#o.uploadConcurrency,
-      perUploadBudgetBytes: this.#perUpload,
-      overwrite: options.overwrite,
-      metadata: auditMetadata(options.user, options.sessionId),
-      md5: this.#o.uploadMd5 ?? false,
-      tagDigests: this.#o.tagDigests ?? true,
-    });
+    // A complete object is never resumed or appended to: an object can only be replaced as a whole.
+    if (file && options.append) throw appendUnsupported(what);
+    const sinkOptions = (): UploadSinkOptions => {
+      const lease = this.#fair.lease(options.user, options.sessionId);
+      return {
+        ctx: this.#ctx,
+        budget: lease,
+        onSettled: () => lease.close(),
+        idleReleaseMs: this.#o.idleReleaseMs ?? 120_000,
+        key,
+        what,
+        basePartSize: this.#o.partSize,
+        uploadConcurrency: this.#o.uploadConcurrency,
+        perUploadBudgetBytes: this.#perUpload,
+        overwrite: options.overwrite,
+        metadata: auditMetadata(options.user, options.sessionId),
+        md5: this.#o.uploadMd5 ?? false,
+        tagDigests: this.#o.tagDigests ?? true,
+      };
+    };
+    const resume = this.#o.resume;
+    if (resume === undefined || resume.retentionMs <= 0) {
+      if (options.append) throw appendUnsupported(what);
+      return new S3UploadSink(sinkOptions());
+    }
+    const o = { ctx: this.#ctx, settings: resume, key, what, options, exists: file };
+    return openResumable(
+      { ...o, basePartSize: this.#o.partSize, md5: this.#o.uploadMd5 ?? false },
+      signal,
+      (hooks) => new S3UploadSink({ ...sinkOptions(), resume: hooks }),
+    );
+  }
+
+  resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
+    const resume = this.#o.resume;
+    if (resume === undefined || resume.retentionMs <= 0) return Promise.resolve(undefined);
+    return resumableStat({ ctx: this.#ctx, settings: resume, key, user, basePartSize: this.#o.partSize }, signal);
   }
 
   async mkdir(dirKey: string, signal?: AbortSignal): Promise<void> {
