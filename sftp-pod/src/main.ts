@@ -109,12 +109,8 @@ function createS3StorageFactory(
   if (!broker) throw new ConfigError(`IAM mode ${config.iamMode} needs the credential broker`);
   return async (user, sessionId) => {
     const client = await broker.clientFor({ username: user.username, sessionPolicy: user.sessionPolicy }, sessionId);
-    // Session policies grant object actions only (no s3:PutObjectTagging): multipart digests are not tagged here.
-    return deps.quotas.wrap(
-      user,
-      client,
-      new S3Storage({ ...storageOptions(config, deps, client), tagDigests: false }),
-    );
+    // Session policies grant the tagging actions the upload tags need (docs/iam.md).
+    return deps.quotas.wrap(user, client, new S3Storage(storageOptions(config, deps, client)));
   };
 }
 
