@@ -249,7 +249,7 @@ describe('lifecycle', () => {
     assert.equal(ready.status, 200);
   });
 
-  test('SIGTERM: an unfinished upload is aborted after the grace period, then a clean shutdown', async () => {
+  test('SIGTERM: an unfinished upload is kept resumable after the grace period (nothing visible), then a clean shutdown', async () => {
     const { connection: c, sftp } = await raw();
     await sftp.init();
     const hd = await sftp.open('/in-flight.bin', OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC);

@@ -171,6 +171,25 @@ describe('resumable uploads across pods', () => {
     assert.equal(await exists(stateKey), false, 'state object removed');
   });
 
+  test('lftp `put -c` through pod B finishes an upload interrupted on pod A', async () => {
+    const objectKey = `${PREFIX}/alice/lftp.bin`;
+    await interruptedUpload('/lftp.bin');
+    const key = h.keys['alice']?.file ?? '';
+    const ssh = `ssh -a -x -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i ${key}`;
+    const cmds = [
+      `set sftp:connect-program "${ssh}"`,
+      'set net:max-retries 1',
+      `open -u alice, -p ${portB} sftp://127.0.0.1`,
+      `put -c ${big} -o lftp.bin`,
+      'bye',
+    ];
+    const r = await runCommand('lftp', ['-c', cmds.join('; ')], { allowFailure: true, timeoutMs: 170_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.equal(await h.sha256Of(objectKey), bigSha);
+    assert.deepEqual(await h.inProgressUploads(), []);
+    assert.equal(await exists(resumeStateKey(PREFIX, 'alice', objectKey)), false);
+  });
+
   test('a complete object is never resumed: reput is refused and the object is unchanged', async () => {
     const small = join(h.dir, 'small.bin');
     writeFileSync(small, randomBytes(1000));
