@@ -92,6 +92,8 @@ export interface Config {
   readonly uploadMd5: boolean;
   /** How long an interrupted upload stays resumable (0: off, a lost session aborts its upload). */
   readonly resumeRetentionMs: number;
+  /** Save a running multipart upload's resume state this often, so a pod crash loses little (0: only at interruption). */
+  readonly resumeCheckpointMs: number;
   /** Webhook notifications (docs/audit.md "Notifications"); absent without --notify-url. */
   readonly notify?: NotifyConfig;
 }
@@ -167,6 +169,7 @@ export const OPTIONS = {
   serverName: { flag: 'server-name', env: 'SFTPGATE_SERVER_NAME' },
   uploadMd5: { flag: 'upload-md5', env: 'SFTPGATE_UPLOAD_MD5' },
   resumeRetention: { flag: 'resume-retention', env: 'SFTPGATE_RESUME_RETENTION' },
+  resumeCheckpoint: { flag: 'resume-checkpoint', env: 'SFTPGATE_RESUME_CHECKPOINT' },
   notifyUrl: { flag: 'notify-url', env: 'SFTPGATE_NOTIFY_URL' },
   notifyAllowedPrefix: { flag: 'notify-allowed-prefix', env: 'SFTPGATE_NOTIFY_ALLOWED_PREFIX' },
   notifyAllowHttp: { flag: 'notify-allow-http', env: 'SFTPGATE_NOTIFY_ALLOW_HTTP' },
@@ -448,6 +451,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     ...(serverName ? { serverName } : {}),
     uploadMd5: opt('uploadMd5', parseBool, false),
     resumeRetentionMs: opt('resumeRetention', parseOptionalDuration, 24 * 3_600_000),
+    resumeCheckpointMs: opt('resumeCheckpoint', parseOptionalDuration, 60_000),
     ...(notify ? { notify } : {}),
   };
 }

@@ -82,7 +82,11 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     idleReleaseMs: config.uploadIdleReleaseMs,
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
     uploadMd5: config.uploadMd5,
-    resume: { serverPrefix: config.s3.prefix, retentionMs: config.resumeRetentionMs },
+    resume: {
+      serverPrefix: config.s3.prefix,
+      retentionMs: config.resumeRetentionMs,
+      checkpointMs: config.resumeCheckpointMs,
+    },
     metrics: deps.metrics,
     ...(config.s3.storageClass ? { storageClass: config.s3.storageClass } : {}),
     ...(config.s3.sse === 'AES256' ? { sse: { type: 'AES256' as const } } : {}),
