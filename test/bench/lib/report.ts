@@ -50,7 +50,10 @@ export function measuredFromRun(r: RunResults): Partial<Record<TargetId, Measure
   if (up[0].length > 0) {
     out.uploadCpu = ratioTarget(up[0], up[1], cpu);
     out.uploadSpeed = ratioTarget(up[0], up[1], speed);
-    out.peakRss = { pod: median(up[0].map((s) => s.peakRssBytes)) / MiB };
+    out.peakRss = {
+      pod: median(up[0].map((s) => s.peakRssBytes)) / MiB,
+      rclone: median(up[1].map((s) => s.peakRssBytes)) / MiB,
+    };
   }
   if (down[0].length > 0) {
     out.downloadCpu = ratioTarget(down[0], down[1], cpu);
@@ -58,7 +61,9 @@ export function measuredFromRun(r: RunResults): Partial<Record<TargetId, Measure
   }
   const smallPod = r.small.filter((s) => s.server === 'sftp-pod');
   if (smallPod.length > 0) {
-    out.smallRequests = { pod: median(smallPod.map((s) => s.s3RequestsPerFile ?? Number.NaN)) };
+    const requests = (server: ServerName) =>
+      median(r.small.filter((s) => s.server === server).map((s) => s.s3RequestsPerFile ?? Number.NaN));
+    out.smallRequests = { pod: requests('sftp-pod'), rclone: requests('rclone') };
     out.smallWall = ratioTarget(
       smallPod,
       r.small.filter((s) => s.server === 'rclone'),
@@ -66,7 +71,7 @@ export function measuredFromRun(r: RunResults): Partial<Record<TargetId, Measure
     );
   }
   const idle = r.idleRssBytes['sftp-pod'];
-  if (idle !== undefined) out.idleRss = { pod: idle / MiB };
+  if (idle !== undefined) out.idleRss = { pod: idle / MiB, rclone: (r.idleRssBytes.rclone ?? Number.NaN) / MiB };
   return out;
 }
 
