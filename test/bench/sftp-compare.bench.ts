@@ -26,7 +26,12 @@ import {
   renderTransfers,
 } from './lib/report.ts';
 import { type BenchServer, makeClientKey, type PodSettings, type ServerName, startServer } from './lib/servers.ts';
-import { makeSmallFiles, measureSmallFiles, type SmallFilesSample } from './lib/small-files.ts';
+import {
+  makeSmallFiles,
+  measureSmallFiles,
+  type SmallFilesSample,
+  sessionBaselineRequests,
+} from './lib/small-files.ts';
 import { rotation } from './lib/stats.ts';
 import { downloadPath, measureTransfer, type Scenario, type TransferSample } from './lib/transfer.ts';
 import { renderVerdict, verdict } from './lib/verdict.ts';
@@ -79,6 +84,7 @@ async function main(): Promise<void> {
   const small: SmallFilesSample[] = [];
   const putPreserve: PutPreserveSample[] = [];
   const idleRssBytes: Partial<Record<ServerName, number>> = {};
+  const sessionRequests: Partial<Record<ServerName, number>> = {};
   const failures: string[] = [];
   const integrity: string[] = [];
   try {
@@ -126,6 +132,12 @@ async function main(): Promise<void> {
         console.error(`${name}: cannot start: ${String(err)}`);
       }
     }
+    // The session's own S3 requests (login, `cd`), measured once per S3 server and left out of the per-file figure.
+    for (const server of servers.filter((s) => s.name !== 'openssh')) {
+      if (!minio) break;
+      sessionRequests[server.name] = await sessionBaselineRequests(server, key, smallSet, minio);
+      console.log(`${server.name}: a session without puts costs ${sessionRequests[server.name]} S3 requests`);
+    }
     const ctx = { key, downloads, minioPid };
     for (let round = 1; round <= cfg.rounds; round++) {
       const order = rotation(servers, round);
@@ -151,7 +163,7 @@ async function main(): Promise<void> {
       }
       for (const server of order) {
         try {
-          const s = await measureSmallFiles(server, key, smallSet, round, minio);
+          const s = await measureSmallFiles(server, key, smallSet, round, minio, sessionRequests[server.name]);
           small.push(s);
           console.log(
             `round ${round} small files  ${server.name.padEnd(9)} ${fmt(s.seconds)} s, ${fmt(s.cpuMsPerFile)} CPU-ms/file, ` +
@@ -185,6 +197,7 @@ async function main(): Promise<void> {
       small,
       idleRssBytes,
       putPreserve,
+      sessionRequests,
     };
     const setup =
       `${cfg.totalBytes / MiB} MiB per transfer, ${cfg.rounds} rounds (server order rotated per round), medians; ` +

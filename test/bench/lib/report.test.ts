@@ -25,7 +25,7 @@ function transfer(round: number, server: ServerName, scenario: string, cpu: numb
 }
 
 function small(round: number, server: ServerName, seconds: number, perFile: number | null): SmallFilesSample {
-  return { round, server, seconds, cpuMsPerFile: 1, s3RequestsPerFile: perFile, s3ByApi: {} };
+  return { round, server, seconds, cpuMsPerFile: 1, s3RequestsPerFile: perFile, s3Requests: perFile, s3ByApi: {} };
 }
 
 const run: RunResults = {

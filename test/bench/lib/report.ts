@@ -16,6 +16,8 @@ export interface RunResults {
   /** VmRSS of each server's process tree after start and one login. */
   readonly idleRssBytes: Readonly<Partial<Record<ServerName, number>>>;
   readonly putPreserve: readonly PutPreserveSample[];
+  /** S3 requests of a small-files session without its puts (login, `cd`), per S3 server. */
+  readonly sessionRequests?: Readonly<Partial<Record<ServerName, number>>>;
 }
 
 const fmt = (x: number | null | undefined, digits = 2) =>
@@ -115,8 +117,13 @@ export function renderSmallFiles(r: RunResults, count: number, kib: number): str
       `${s3.length > 0 ? fmt(median(s3)) : '—'} | ${apiList(last, count)} | ${fmt((r.idleRssBytes[server] ?? Number.NaN) / MiB, 0)} |`
     );
   });
+  const session = Object.entries(r.sessionRequests ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return [
-    `${count} files of ${kib} KiB put by one \`sftp\` session; S3 requests as MinIO counted them (per file, last round by API).`,
+    `${count} files of ${kib} KiB put by one \`sftp\` session; S3 requests as MinIO counted them. Per file = (the ` +
+      `session's requests − those of the same session without puts${session ? `: ${session}` : ''}) ÷ ${count}; by API: ` +
+      'the last round, session included.',
     '',
     '| server | wall s | server CPU-ms per file | S3 requests per file | S3 requests per file by API | idle RSS MiB (after start and one login) |',
     '|---|---|---|---|---|---|',
