@@ -207,22 +207,22 @@ async function main(): Promise<void> {
     const scenarioIds = scenarios.map((s) => s.id);
     const profile = cpuProfileDir ? latestProfile(cpuProfileDir) : undefined;
     const md = [
-      `### Run ${startedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${tree}\``,
+      `#### Run ${startedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${tree}\``,
       '',
       verdictMd,
       '',
       `Servers: ${described.join('; ')}.`,
       '',
-      '#### Throughput',
+      '##### Throughput',
       '',
       renderTransfers(results, scenarioIds),
       '',
-      '#### Small files',
+      '##### Small files',
       '',
       renderSmallFiles(results, cfg.smallFiles, cfg.smallKib),
       '',
-      ...(putPreserve.length > 0 ? ['#### `put -p`', '', renderPutPreserve(results), ''] : []),
-      '#### sftp-pod internals (its own /metrics, diffed around each transfer, pooled over rounds)',
+      ...(putPreserve.length > 0 ? ['##### `put -p`', '', renderPutPreserve(results), ''] : []),
+      '##### sftp-pod internals (its own /metrics, diffed around each transfer, pooled over rounds)',
       '',
       renderPodInternals(results, scenarioIds) || '(sftp-pod not measured)',
       '',
@@ -230,7 +230,7 @@ async function main(): Promise<void> {
       ...(profile
         ? [
             '',
-            `#### Where sftp-pod's CPU went (node --cpu-prof, ${fmt(profile.totalSeconds, 1)} s of samples; figures above are perturbed)`,
+            `##### Where sftp-pod's CPU went (node --cpu-prof, ${fmt(profile.totalSeconds, 1)} s of samples; figures above are perturbed)`,
             '',
             '| area (self time) | s | share |',
             '|---|---|---|',
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
             ...profile.functions.map((a) => `| \`${a.what}\` | ${fmt(a.seconds, 1)} | ${fmt(a.share * 100, 0)}% |`),
           ]
         : []),
-      ...(failures.length > 0 ? ['', '#### Failures', '', ...failures.map((f) => `- ${f}`)] : []),
+      ...(failures.length > 0 ? ['', '##### Failures', '', ...failures.map((f) => `- ${f}`)] : []),
     ].join('\n');
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'sftp-compare.md'), `${md}\n`);
