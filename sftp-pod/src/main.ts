@@ -12,7 +12,6 @@ import {
   createS3ReadinessCheck,
   partitionOf,
 } from './credentials/index.ts';
-import { startNotifier } from './notify/start.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
 import { compileCidrs } from './ssh/cidr.ts';
 import { Defender } from './ssh/defender.ts';
@@ -187,7 +186,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     ? undefined
     : openAuditLog(config.auditLog, (err) => log.error('audit log write failed', { err }));
   // Webhook notifications tee the audit events; their own failures go to the audit log only (docs/audit.md).
-  const notifier = startNotifier(config, options.audit ?? auditFile, metrics.registry, log);
+  // Loaded only when configured (idle memory of pods without a webhook).
+  const notifier = config.notify
+    ? (await import('./notify/start.ts')).startNotifier(config, options.audit ?? auditFile, metrics.registry, log)
+    : undefined;
   const audit = notifier?.audit ?? options.audit ?? auditFile;
   const ssh = new SshServer({
     ...(userCas ? { userCas } : {}),
