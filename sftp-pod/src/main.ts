@@ -6,12 +6,9 @@ import { HealthServer } from '../../common/src/http/health-server.ts';
 import { openAuditLog } from './audit/audit-log.ts';
 import type { AuditLog } from './audit/event.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
-import {
-  type CredentialBroker,
-  createCredentialBroker,
-  createS3ReadinessCheck,
-  partitionOf,
-} from './credentials/index.ts';
+// Type-only: the broker (and the STS client it carries) loads only in the STS/AWS modes, see credentialBroker().
+import type { CredentialBroker } from './credentials/broker.ts';
+import { createS3ReadinessCheck, partitionOf } from './credentials/readiness.ts';
 import { startNotifier } from './notify/start.ts';
 import { QuotaRegistry } from './quota/registry.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
@@ -28,7 +25,6 @@ import type { Storage } from './storage/types.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { startFileSource } from './users/file-source.ts';
-import { startSecretSource } from './users/secret-source.ts';
 import { UsersStore } from './users/store.ts';
 import type { UserRecord } from './users/types.ts';
 
@@ -113,18 +109,21 @@ function createS3StorageFactory(
   if (!broker) throw new ConfigError(`IAM mode ${config.iamMode} needs the credential broker`);
   return async (user, sessionId) => {
     const client = await broker.clientFor({ username: user.username, sessionPolicy: user.sessionPolicy }, sessionId);
-    // Session policies grant object actions only (no s3:PutObjectTagging): multipart digests are not tagged here.
-    return deps.quotas.wrap(
-      user,
-      client,
-      new S3Storage({ ...storageOptions(config, deps, client), tagDigests: false }),
-    );
+    // Session policies grant the tagging actions the upload tags need (docs/iam.md).
+    return deps.quotas.wrap(user, client, new S3Storage(storageOptions(config, deps, client)));
   };
 }
 
-/** STS/AWS mode: the broker minting each login's credentials with the STS parameters of the configuration. */
-function credentialBroker(config: Config, stsResult: (result: string) => void): CredentialBroker | undefined {
+/**
+ * STS/AWS mode: the broker minting each login's credentials with the STS parameters of the configuration. Imported
+ * only in those modes: the STS client costs memory a None-mode pod never uses (docs/benchmarks.md, "Pod memory").
+ */
+async function credentialBroker(
+  config: Config,
+  stsResult: (result: string) => void,
+): Promise<CredentialBroker | undefined> {
   if (config.iamMode === 'None') return undefined;
+  const { createCredentialBroker } = await import('./credentials/broker.ts');
   // AWS: the data role; STS: the platform's role ARN, if any (MinIO ignores it for plain users).
   const roleArn = config.iamMode === 'AWS' ? config.dataRoleArn : config.stsRoleArn;
   return createCredentialBroker({
@@ -163,6 +162,8 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   if (config.usersFile) {
     await startFileSource({ path: config.usersFile, store: users, log }, lifetime.signal);
   } else if (config.usersSecret && config.namespace) {
+    // The Kubernetes client loads only when users come from Secrets (a users file needs none of it).
+    const { startSecretSource } = await import('./users/secret-source.ts');
     await startSecretSource(
       {
         namespace: config.namespace,
@@ -181,7 +182,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   metrics.uploadBufferBudgetBytes.set(config.memoryBudget);
   const broker = options.storageFor
     ? undefined
-    : credentialBroker(config, (result) => metrics.stsRequests.inc({ result }));
+    : await credentialBroker(config, (result) => metrics.stsRequests.inc({ result }));
   const quotas = new QuotaRegistry({
     bucket: config.s3.bucket,
     serverPrefix: config.s3.prefix,
@@ -325,3 +326,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   });
   return 0;
 }
+
+// Run directly: `node sftp-pod/src/main.ts` or the bundle `node dist/sftp-pod/main.js` (the bin launcher imports main
+// instead). Sockets and timers are closed by shutdown; exit explicitly so a stray handle cannot keep a stopped pod alive.
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

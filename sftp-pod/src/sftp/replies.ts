@@ -20,6 +20,8 @@ export const ANNOUNCED_EXTENSIONS: readonly (readonly [name: string, version: st
   ['fsync@openssh.com', '1'],
   ['limits@openssh.com', '1'],
   ['copy-data', '1'],
+  // draft-ietf-secsh-filexfer-extensions: the data is the comma-separated algorithm list (handlers-check-file.ts).
+  ['check-file', 'sha256,md5'],
 ];
 
 export function versionReply(): Buffer {

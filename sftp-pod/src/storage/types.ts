@@ -111,13 +111,13 @@ export interface Storage {
    * file. Throws NOT_FOUND. Optional: a store without it answers no checksum requests.
    */
   digests?(key: string, signal?: AbortSignal): Promise<UploadDigests | undefined>;
-  /** The user's quota and usage; absent for a user without a quota (statvfs then reports a large free space). */
-  usage?(signal?: AbortSignal): Promise<StorageUsage>;
   /**
    * What STAT answers for a path with no object but this user's interrupted, resumable upload: a file of its committed
    * size (OpenSSH `reput` stats first). Undefined when there is none. Optional; never throws.
    */
   resumableStat?(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined>;
+  /** The user's quota and usage; absent for a user without a quota (statvfs then reports a large free space). */
+  usage?(signal?: AbortSignal): Promise<StorageUsage>;
   /** Stores times as metadata (a metadata-replacing self-copy on S3). */
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void>;
 }
