@@ -91,6 +91,10 @@ export class QuotaStorage implements Storage {
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
     return this.#inner.setTimes(key, atimeMs, mtimeMs, signal);
   }
+  /** Resumable uploads (docs/storage.md): an interrupted upload's parts are not usage until its CLOSE stores it. */
+  resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
+    return this.#inner.resumableStat?.(key, user, signal) ?? Promise.resolve(undefined);
+  }
 }
 
 /** One upload under a quota: reservations ahead of the inner sink, released or committed exactly once. */
