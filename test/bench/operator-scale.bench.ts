@@ -1,9 +1,13 @@
 // Operator at scale: N SftpUsers (default 10,000) over S servers (default 10) on a real kube-apiserver + MinIO, the
-// operator as its own process. Reports time from the first apply to all users Ready, operator peak RSS (VmHWM),
-// API requests per user, users-table Secret writes, and the time from deleting a user to its removal from the table.
-// Knobs: OPERATOR_BENCH_USERS, OPERATOR_BENCH_SERVERS. Targets (issue 4): <= 60 s, <= 256 MiB, revocation <= 10 s.
+// operator as its own process. Creates every user (32 at a time), then deletes every user. Reports the time from the
+// API accepting the last create to all users Ready, from the last delete to every user gone and every table empty,
+// operator peak RSS (VmHWM), API requests, users-shard writes per phase (seen on the API server's watch) and the
+// most writes any one shard got within one second, the time from deleting one user to its removal from the table,
+// and the load average. Knobs: OPERATOR_BENCH_USERS, OPERATOR_BENCH_SERVERS. Targets (issue 13): <= 60 s after the
+// last create, <= 256 MiB peak RSS, at most one write per users shard per second.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { type KubeObject, Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
@@ -49,6 +53,37 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) =
   );
 }
 
+/** Every new resourceVersion of every users shard Secret of `ns`, as the API server's watch delivers them. */
+function watchShardWrites(ns: string, signal: AbortSignal): { at: number; name: string }[] {
+  const writes: { at: number; name: string }[] = [];
+  void (async () => {
+    const events = bed.admin.watch(Resources.Secret, ns, { labelSelector: 'sftpgate.io/component=users' }, signal);
+    for await (const ev of events) {
+      if (ev.type === 'ADDED' || ev.type === 'MODIFIED')
+        writes.push({ at: performance.now(), name: ev.object.metadata?.name ?? '' });
+    }
+  })().catch(() => undefined);
+  return writes;
+}
+
+/** The most writes one shard got within any 1 s window. */
+function maxPerShardSecond(writes: readonly { at: number; name: string }[]): number {
+  const byShard = new Map<string, number[]>();
+  for (const w of writes) byShard.set(w.name, [...(byShard.get(w.name) ?? []), w.at]);
+  let max = 0;
+  for (const times of byShard.values()) {
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while ((times[i] ?? 0) - (times[j] ?? 0) >= 1000) j++;
+      max = Math.max(max, i - j + 1);
+    }
+  }
+  return max;
+}
+
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 const bed = await startTestBed();
 let operator: ChildProcess | undefined;
 try {
@@ -74,6 +109,15 @@ try {
   for (const s of servers) await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, s));
   // Keys are generated up front so the measured window holds only apply + reconcile.
   const keys = Array.from({ length: USERS }, () => generateHostKey('ed25519').publicKey);
+  // Everything the servers' setup wrote (host keys, empty tables) is not counted against the users.
+  await waitFor('every server publishes its table', async () => {
+    for (const s of servers) if (!(await usersTable(bed, NS, s))) return false;
+    return true;
+  });
+  const loadBefore = load();
+  const watchStop = new AbortController();
+  const createWrites = watchShardWrites(NS, watchStop.signal);
+  const requests0 = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
   const t0 = performance.now();
   await pool(
     keys.map((k, i) => ({ k, i })),
@@ -101,12 +145,13 @@ try {
     30 * 60_000,
   );
   const allReady = performance.now() - t0;
-  const requests = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
-  const secretWrites = await metric(metricsUrl, 'sftpgate_operator_api_requests_total', {
-    verb: 'apply',
-    resource: 'secrets',
-  });
-  const rss = peakRssMiB(operator.pid ?? 0);
+  const requests = (await metric(metricsUrl, 'sftpgate_operator_api_requests_total')) - requests0;
+  const createShardWrites = createWrites.filter((w) => w.at >= t0).length;
+  const createMaxPerShardSecond = maxPerShardSecond(createWrites.filter((w) => w.at >= t0));
+  const rssAfterCreate = peakRssMiB(operator.pid ?? 0);
+  const heapAfterCreate = Math.round(
+    (await metric(metricsUrl, 'sftpgate_operator_nodejs_heap_size_used_bytes')) / 2 ** 20,
+  );
   const passes: Record<string, { passes: number; meanMs: number }> = {};
   for (const c of ['sftpserver', 'sftpuser']) {
     const n = await metric(metricsUrl, 'sftpgate_operator_reconcile_duration_seconds_count', { controller: c });
@@ -126,16 +171,57 @@ try {
     return true;
   });
   const revoke = performance.now() - r0;
+  const loadAfterCreate = load();
+  // Delete every user (32 at a time), as a bulk cleanup would.
+  const deleteWrites = watchShardWrites(NS, watchStop.signal);
+  const deleteRequests0 = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
+  const d0 = performance.now();
+  await pool(
+    Array.from({ length: USERS }, (_, i) => `u${i}`).filter((n) => n !== 'u1'),
+    32,
+    (name) => bed.admin.delete(Resources.SftpUser, NS, name),
+  );
+  const deleted = performance.now() - d0;
+  await waitFor(
+    'every user gone and every table empty',
+    async () => {
+      if ((await bed.admin.list(Resources.SftpUser, NS, { limit: 1 })).items.length > 0) return false;
+      for (const s of servers) if ((await usersTable(bed, NS, s))?.users.length !== 0) return false;
+      return true;
+    },
+    30 * 60_000,
+  );
+  const allGone = performance.now() - d0;
+  const deleteRequests = (await metric(metricsUrl, 'sftpgate_operator_api_requests_total')) - deleteRequests0;
+  watchStop.abort();
+  const deleteShardWrites = deleteWrites.filter((w) => w.at >= d0).length;
+  const seconds = (ms: number) => +(ms / 1000).toFixed(1);
   const result = {
     users: USERS,
     servers: SERVERS,
-    applySeconds: +(applied / 1000).toFixed(1),
-    allReadySeconds: +(allReady / 1000).toFixed(1),
-    operatorPeakRssMiB: rss,
-    apiRequestsPerUser: +(requests / USERS).toFixed(2),
-    usersSecretApplies: secretWrites,
+    create: {
+      applySeconds: seconds(applied),
+      allReadySeconds: seconds(allReady),
+      readyAfterLastCreateSeconds: seconds(allReady - applied),
+      apiRequests: requests,
+      apiRequestsPerUser: +(requests / USERS).toFixed(2),
+      shardWrites: createShardWrites,
+      maxWritesPerShardPerSecond: createMaxPerShardSecond,
+      peakRssMiB: rssAfterCreate,
+      heapUsedMiB: heapAfterCreate,
+    },
     passes,
     revocationSeconds: +(revoke / 1000).toFixed(2),
+    delete: {
+      deleteSeconds: seconds(deleted),
+      allGoneSeconds: seconds(allGone),
+      goneAfterLastDeleteSeconds: seconds(allGone - deleted),
+      apiRequests: deleteRequests,
+      shardWrites: deleteShardWrites,
+      maxWritesPerShardPerSecond: maxPerShardSecond(deleteWrites.filter((w) => w.at >= d0)),
+    },
+    operatorPeakRssMiB: peakRssMiB(operator.pid ?? 0),
+    loadAverage: { beforeCreate: loadBefore, afterCreate: loadAfterCreate, afterDelete: load() },
   };
   console.log(JSON.stringify(result, null, 2));
   mkdirSync(join(repoRoot, '.bench'), { recursive: true });

@@ -71,7 +71,7 @@ export class SftpUserReconciler {
           { subresource: 'status', signal },
         );
       },
-      writesStatus: (r) => !isDeleting(kube(r.user)),
+      writesStatus: (r) => !isDeleting(kube(r.user)) && r.deferStatus !== true,
       onWriteError: (err) => this.#ctx.logger.warn('status write failed', { sftpuser: key, err }),
     });
     return run.requeueAfterMs === undefined ? undefined : { requeueAfterMs: run.requeueAfterMs };

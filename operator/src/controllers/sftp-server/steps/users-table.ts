@@ -6,15 +6,17 @@ import { StallingError } from '../../../runtime/errors.ts';
 import { isDeleting } from '../../../runtime/finalizers.ts';
 import { Resources } from '../../../runtime/kube-client.ts';
 import { InvalidPasswordError, SecretsError } from '../../../secrets/errors.ts';
-import { buildUsersTable, type UsersTableEntry } from '../../../secrets/users-table.ts';
+import { buildUsersTable, type UsersTableEntry, type UsersTableShard } from '../../../secrets/users-table.ts';
 import type { PlacedServer } from '../../context.ts';
 import { type ControllerContext, kube } from '../../context.ts';
-import { withinCap } from '../../placement.ts';
+import { needsApply } from '../../drift.ts';
+import { firstCome } from '../../placement.ts';
 import { usernameOf, usernameOwners, usersTableEntry, validateUser } from '../../sftp-user/desired.ts';
+import { shardUsernames } from '../../sftp-user/steps/published.ts';
 import { childNames, LABEL_COMPONENT, LABEL_SERVER } from '../desired.ts';
 import { desiredRole, desiredRoleBinding, desiredUsersSecret } from '../desired-access.ts';
 import { ensureChild } from '../ensure.ts';
-import { placed, type ServerMemo, type ServerStep } from '../run.ts';
+import { placed, type ServerMemo, type ServerRun, type ServerStep } from '../run.ts';
 
 export const usersTableStep: ServerStep = async (run) => {
   const { ctx, server, status, signal } = run;
@@ -33,7 +35,7 @@ export const usersTableStep: ServerStep = async (run) => {
   // which the workloads step writes once IAM has said which role it assumes.)
   await ensureChild(run, Resources.Role, desiredRole(server, shards.length));
   await ensureChild(run, Resources.RoleBinding, desiredRoleBinding(server));
-  for (const shard of shards) await ensureChild(run, Resources.Secret, desiredUsersSecret(server, shard));
+  const published = await writeShards(run, shards);
   // Trailing shards the table no longer needs (it shrank).
   const stale = ctx.secrets
     .list()
@@ -45,9 +47,44 @@ export const usersTableStep: ServerStep = async (run) => {
         !shards.some((sh) => names.usersShard(sh.index) === s.metadata?.name),
     );
   for (const s of stale) await ctx.client.delete(Resources.Secret, ns, s.metadata?.name ?? '', { signal });
-  status.users = entries.length;
+  status.users = published;
   status.usersSecrets = shards.map((s) => names.usersShard(s.index));
 };
+
+/**
+ * Writes the shards whose content changed, each at most once per SHARD_WRITE_INTERVAL_MS: a shard written less than
+ * that ago keeps its live content for now and the pass asks to run again when the interval is over (level-based:
+ * that pass writes whatever the table is then, so a burst of changes becomes one write). A change of the shard count
+ * writes every shard at once (each carries `shards`, and a user may move between shards). Returns how many users
+ * the shards as written now list.
+ */
+async function writeShards(run: ServerRun, shards: readonly UsersTableShard[]): Promise<number> {
+  const { ctx, server, memo, signal } = run;
+  const ns = server.metadata.namespace ?? '';
+  const names = childNames(server);
+  const resized = shards.length !== (server.status?.usersSecrets?.length ?? 0);
+  let published = 0;
+  for (const shard of shards) {
+    const desired = desiredUsersSecret(server, shard);
+    const name = names.usersShard(shard.index);
+    const live = ctx.secrets.get(`${ns}/${name}`);
+    if (!needsApply(desired, live)) {
+      published += shard.userCount;
+      continue;
+    }
+    const wait = live && !resized ? memo.shardWriteWaitMs(name, run.now()) : 0;
+    if (live && wait > 0) {
+      run.requeueAfterMs = Math.min(run.requeueAfterMs ?? wait, wait);
+      published += shardUsernames(live).size;
+      continue;
+    }
+    await ctx.client.apply(Resources.Secret, kube(desired), { signal });
+    memo.shardWritten(name, run.now());
+    ctx.logger.info(live ? 'Updated Secret' : 'Created Secret', { namespace: ns, name });
+    published += shard.userCount;
+  }
+  return published;
+}
 
 /**
  * The users of this server the pods should accept: valid, not being deleted, owning their username. Entries are
@@ -139,6 +176,9 @@ export function usersOverCap(ctx: ControllerContext, server: SftpServer): Set<st
   const ns = server.metadata.namespace;
   const profile = ctx.profiles.get(server.spec.storage.profile);
   if (!profile) return new Set();
+  const max = profile.spec.limits.maxUsersPerNamespace;
+  // Every user pass asks: with no more users in the whole namespace than the cap, nobody is over it (O(1)).
+  if (ctx.userIndex && ctx.userIndex.countIn(ns) <= max) return new Set();
   const onProfile = new Set(
     ctx.servers
       .list()
@@ -148,7 +188,12 @@ export function usersOverCap(ctx: ControllerContext, server: SftpServer): Set<st
   const all = ctx.users
     .list()
     .filter((u) => u.metadata.namespace === ns && onProfile.has(u.spec.serverRef.name) && !isDeleting(kube(u)));
-  const max = profile.spec.limits.maxUsersPerNamespace;
   if (all.length <= max) return new Set();
-  return new Set(all.filter((u) => !withinCap(all, u, max)).map((u) => u.metadata.name ?? ''));
+  // First come keeps its place (placement.ts firstCome): one sort, everyone after the first `max` is over.
+  return new Set(
+    all
+      .sort(firstCome)
+      .slice(max)
+      .map((u) => u.metadata.name ?? ''),
+  );
 }
