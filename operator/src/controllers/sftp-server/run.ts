@@ -35,6 +35,11 @@ export class ServerMemo {
   /** kind/ns/name → the desired object last found applied, when, and the live object then. */
   readonly verified = new Map<string, { desired: string; at: number; live: unknown }>();
 
+  /**
+   * The table as last written or verified: the signature of its inputs, each shard's resourceVersion then, and how
+   * many users it lists. A pass with the same inputs over the same shards has nothing to do.
+   */
+  table: { signature: string; shards: ReadonlyMap<string, string>; users: number } | undefined;
   /** users shard name → when this operator last wrote it (at most one write per SHARD_WRITE_INTERVAL_MS). */
   readonly #shardWrites = new Map<string, number>();
 

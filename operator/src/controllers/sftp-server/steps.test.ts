@@ -206,11 +206,22 @@ describe('server steps', () => {
     assert.equal(shardWrites(), 2);
     assert.equal(last.status.users, 3);
     assert.equal(last.requeueAfterMs, undefined);
+    // Nothing changed: no write. A shard edited behind the operator's back (new resourceVersion) is rewritten.
+    now += SHARD_WRITE_INTERVAL_MS;
+    await pass();
+    assert.equal(shardWrites(), 2, 'converged: no write');
+    const live = ctx.secrets.get('tenants/demo-users-0') as V1Secret;
+    ctx.secrets.put({ ...live, metadata: { ...live.metadata, resourceVersion: 'edited' }, data: { 'users.json': '' } });
+    const repaired = { ...runOf(ctx, server, memo), now: () => now };
+    await usersTableStep(repaired);
+    assert.equal(shardWrites(), 3, 'drift repaired');
+    ctx.secrets.put(ctx.kube.store.get('Secret/tenants/demo-users-0') as V1Secret);
+    now += SHARD_WRITE_INTERVAL_MS;
     // A change of the shard count writes at once (every shard carries the count).
     server.status = { usersSecrets: ['demo-users-0', 'demo-users-1'] };
     ctx.users.put(userFixture('dave', key));
     await pass();
-    assert.equal(shardWrites(), 3);
+    assert.equal(shardWrites(), 4);
   });
 
   it('host keys: generated once when absent; a user-provided Secret that is missing stalls', async () => {
