@@ -34,8 +34,11 @@ deps: node_modules/.installed
 tools:
 	bash $(INSTALL)/all.sh
 
+# Type-checks the shipped sources, then bundles the pod and the operator into dist/ (common/src/build/bundle.ts).
+# The compiled pod as the image runs it: `node dist/sftp-pod/main.js <flags>` (docs/images.md).
 build: deps
 	tsc -p tsconfig.build.json
+	node common/src/build/bundle.ts
 
 lint: deps
 	biome check .
@@ -57,7 +60,9 @@ test: lint tools
 demo: deps tools
 	node test/infra/cli.ts demo
 
-bench: deps tools
+# The issue-13 comparison against rclone and OpenSSH (docs/benchmarks.md); BENCH=<name> or BENCH=all for the others.
+# The pod runs compiled, as the images run it: hence build.
+bench: deps tools build
 	node test/bench/run.ts
 
 # Container images (docs/images.md). No engine runs on the development machines; CI never builds them.

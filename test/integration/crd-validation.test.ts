@@ -158,6 +158,21 @@ const invalidCreates: InvalidCase[] = [
     message: /prefix must not contain '\.\.'/,
   },
   {
+    name: 'home under the reserved root .sftpgate',
+    object: user('u-reserved-home', { ...validUserSpec, homeDirectory: '.sftpgate/usage/alice' }),
+    field: 'spec.homeDirectory',
+    message: /must not start with \.sftpgate/,
+  },
+  {
+    name: 'logical directory prefix at the reserved root .sftpgate',
+    object: user('u-reserved-logical', {
+      ...validUserSpec,
+      logicalDirectories: [{ path: '/state', prefix: '.sftpgate' }],
+    }),
+    field: 'spec.logicalDirectories[0].prefix',
+    message: /must not start with \.sftpgate/,
+  },
+  {
     name: 'quota that is not a quantity',
     object: user('u-bad-quota', { ...validUserSpec, quota: { maxBytes: 'lots' } }),
     field: 'spec.quota.maxBytes',
@@ -304,6 +319,51 @@ const invalidCreates: InvalidCase[] = [
     field: 'spec.sftp.setstatMode',
     message: /Unsupported value: "Emulate"/,
   },
+  {
+    name: 'webhook URL that is not http(s)',
+    object: server('s-hook-scheme', {
+      storage: validStorage,
+      notifications: { webhook: { url: 'file:///etc/passwd', secretRef: { name: 'k' } } },
+    }),
+    field: 'spec.notifications.webhook.url',
+    message: /webhook\.url must be an http\(s\) URL with a host/,
+  },
+  {
+    name: 'webhook URL with credentials',
+    object: server('s-hook-creds', {
+      storage: validStorage,
+      notifications: { webhook: { url: 'https://u:p@hooks.example.com/x', secretRef: { name: 'k' } } },
+    }),
+    field: 'spec.notifications.webhook.url',
+    message: /must not carry credentials or a fragment/,
+  },
+  {
+    name: 'webhook event that is not an audit action',
+    object: server('s-hook-event', {
+      storage: validStorage,
+      notifications: { webhook: { url: 'https://h.example.com/', secretRef: { name: 'k' }, events: ['exec'] } },
+    }),
+    field: 'spec.notifications.webhook.events[0]',
+    message: /Unsupported value: "exec"/,
+  },
+  {
+    name: 'plain http destination without allowInsecureHTTP',
+    object: profile('p-hook-http', {
+      ...validProfile,
+      notifications: { allowedDestinations: [{ urlPrefix: 'http://hooks.example.com/' }] },
+    }),
+    field: 'spec.notifications.allowedDestinations[0].urlPrefix',
+    message: /plain http urlPrefix needs allowInsecureHTTP: true/,
+  },
+  {
+    name: 'destination prefix with a query',
+    object: profile('p-hook-query', {
+      ...validProfile,
+      notifications: { allowedDestinations: [{ urlPrefix: 'https://hooks.example.com/?token=x' }] },
+    }),
+    field: 'spec.notifications.allowedDestinations[0].urlPrefix',
+    message: /must not carry credentials, a query or a fragment/,
+  },
 ];
 
 async function createExpectingRefusal(c: InvalidCase): Promise<ApiError> {
@@ -410,7 +470,7 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
 
   it('prints the documented columns, short names and category', async () => {
     const users = await cp.kubectl(['get', 'sftpu', '-n', ns]);
-    assert.match(users.stdout, /^NAME\s+SERVER\s+PREFIX\s+READY\s+AGE/m);
+    assert.match(users.stdout, /^NAME\s+SERVER\s+PREFIX\s+READY\s+USED\s+AGE/m);
     const servers = await cp.kubectl(['get', 'sftps', '-n', ns]);
     assert.match(servers.stdout, /^NAME\s+PROFILE\s+ENDPOINT\s+USERS\s+READY\s+AGE/m);
     assert.match(servers.stdout, /^demo\s+demo\s/m);

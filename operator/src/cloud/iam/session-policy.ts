@@ -15,6 +15,7 @@
 // Both stay inside the user's own prefixes, which is the property the wall exists for: tenant isolation.
 
 import { createHash } from 'node:crypto';
+import { usagePrefix } from '../../../../common/src/quota/usage-document.ts';
 import type { Permission } from '../../../../common/src/users/permission.ts';
 import type { AccessRules, UserRecord } from '../../../../common/src/users/types.ts';
 import { IamError, IamErrorCode, PolicyTooLargeError } from './errors.ts';
@@ -52,7 +53,11 @@ export type S3Action =
   | 's3:DeleteObject';
 
 /** The slice of a users-table entry (docs/users-table.md) the policy depends on; home defaults to the username. */
-export type SessionPolicyUser = Pick<UserRecord, 'username' | 'home'> & AccessRules;
+export type SessionPolicyUser = Pick<UserRecord, 'username' | 'home'> &
+  AccessRules & {
+    /** Present when the user has a quota: the pods then read and write the user's usage objects. */
+    readonly quota?: object | undefined;
+  };
 
 export interface SessionPolicyServer {
   readonly bucket: string;
@@ -102,11 +107,17 @@ export function policyDigest(packed: string): string {
  */
 export function buildSessionPolicy(user: SessionPolicyUser, server: SessionPolicyServer): SessionPolicy {
   const nodes = resolveNodes(user, server);
-  const exact = render(nodes, server, true);
-  if (exact.size <= SESSION_POLICY_MAX_BYTES) return { ...exact, precision: 'exact' };
-  const coarse = render(nodes, server, false);
-  if (coarse.size <= SESSION_POLICY_MAX_BYTES) return { ...coarse, precision: 'coarse' };
-  throw new PolicyTooLargeError(user.username, coarse.size, SESSION_POLICY_MAX_BYTES);
+  const usage = user.quota ? usageStatements(user.username, server) : [];
+  // The resumable-upload grant goes first when space is short: without it an interrupted upload is only aborted.
+  let size = 0;
+  for (const precision of ['exact', 'coarse'] as const) {
+    for (const resume of [user.username, undefined]) {
+      const p = render(nodes, server, precision === 'exact', resume, usage);
+      if (p.size <= SESSION_POLICY_MAX_BYTES) return { ...p, precision };
+      size = p.size;
+    }
+  }
+  throw new PolicyTooLargeError(user.username, size, SESSION_POLICY_MAX_BYTES);
 }
 
 /** A significant point of the user's tree: its S3 key prefix (no trailing slash) and the S3 actions allowed there. */
@@ -239,10 +250,33 @@ function one<T>(items: readonly T[]): T | readonly T[] {
   return items.length === 1 ? (items[0] as T) : items;
 }
 
+/**
+ * A user with a quota: the pods read the operator's measurement and the other pods' leases, and write their own,
+ * under `<server prefix>/.sftpgate/usage/<user>/` (common/src/quota/usage-document.ts) — that user's only.
+ */
+function usageStatements(username: string, server: SessionPolicyServer): PolicyStatement[] {
+  const bucketArn = `arn:${server.partition ?? 'aws'}:s3:::${server.bucket}`;
+  if (UNSAFE.test(username))
+    throw new IamError(IamErrorCode.InvalidInput, `username ${username} cannot be in a policy`);
+  const prefix = usagePrefix(server.prefix.replace(/\/+$/, ''), username);
+  return [
+    {
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArn,
+      Condition: { StringLike: { 's3:prefix': `${prefix}*` } },
+    },
+    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${bucketArn}/${prefix}*` },
+  ];
+}
+
 function render(
   nodes: readonly Node[],
   server: SessionPolicyServer,
   withDenies: boolean,
+  /** Grant this user's resumable-upload state objects (undefined: no grant). */
+  username: string | undefined,
+  extra: readonly PolicyStatement[] = [],
 ): Omit<SessionPolicy, 'precision'> {
   const partition = server.partition ?? 'aws';
   const bucketArn = `arn:${partition}:s3:::${server.bucket}`;
@@ -261,6 +295,19 @@ function render(
     });
   }
   statements.push(...objectStatements('Allow', decided, 'allow', bucketArn));
+  // A user who uploads may leave an interrupted upload for a later resume: its state object is theirs alone.
+  const resume =
+    username !== undefined && decided.has('s3:ListMultipartUploadParts')
+      ? resumeStateResource(server, username)
+      : undefined;
+  if (resume !== undefined) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      Resource: `${bucketArn}/${resume}`,
+    });
+  }
+  statements.push(...extra);
 
   if (server.kmsKeyArn !== undefined) {
     // Reads decrypt; writes generate data keys, and a multipart upload also decrypts them to complete.
@@ -285,6 +332,17 @@ function render(
   const document: PolicyDocument = { Version: '2012-10-17', Statement: statements };
   const packed = JSON.stringify(document);
   return { document, packed, size: Buffer.byteLength(packed, 'utf8'), digest: policyDigest(packed) };
+}
+
+/**
+ * The sftp pod's resumable-upload state of one user, `<prefix>/.sftpgate/uploads/<user>/*` (the pod's
+ * storage/resume-state.ts; docs/storage.md "Resumable uploads"); undefined for a name IAM would read as a wildcard.
+ */
+function resumeStateResource(server: SessionPolicyServer, username: string): string | undefined {
+  const user = encodeURIComponent(username);
+  if (UNSAFE.test(user)) return undefined;
+  const prefix = server.prefix.replace(/^\/+|\/+$/g, '');
+  return `${prefix === '' ? '' : `${prefix}/`}.sftpgate/uploads/${user}/*`;
 }
 
 /** Object statements, one per distinct action set (prefixes with the same actions share a statement). */
