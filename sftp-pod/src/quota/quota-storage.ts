@@ -84,16 +84,13 @@ export class QuotaStorage implements Storage {
     if (!this.#inner.digests) return Promise.resolve(undefined);
     return this.#inner.digests(key, signal);
   }
+  /** Resumable uploads (docs/storage.md): an interrupted upload's parts are not usage until its CLOSE stores it. */
   resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
     if (!this.#inner.resumableStat) return Promise.resolve(undefined);
     return this.#inner.resumableStat(key, user, signal);
   }
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
     return this.#inner.setTimes(key, atimeMs, mtimeMs, signal);
-  }
-  /** Resumable uploads (docs/storage.md): an interrupted upload's parts are not usage until its CLOSE stores it. */
-  resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
-    return this.#inner.resumableStat?.(key, user, signal) ?? Promise.resolve(undefined);
   }
 }
 
