@@ -84,12 +84,13 @@ export class QuotaStorage implements Storage {
     if (!this.#inner.digests) return Promise.resolve(undefined);
     return this.#inner.digests(key, signal);
   }
-  setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
-    return this.#inner.setTimes(key, atimeMs, mtimeMs, signal);
-  }
   /** Resumable uploads (docs/storage.md): an interrupted upload's parts are not usage until its CLOSE stores it. */
   resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
-    return this.#inner.resumableStat?.(key, user, signal) ?? Promise.resolve(undefined);
+    if (!this.#inner.resumableStat) return Promise.resolve(undefined);
+    return this.#inner.resumableStat(key, user, signal);
+  }
+  setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
+    return this.#inner.setTimes(key, atimeMs, mtimeMs, signal);
   }
 }
 
@@ -158,7 +159,10 @@ class QuotaSink implements WriteSink {
     }
   }
 
-  /** Kept for a resume (or aborted): either way nothing is stored yet, so the reservation is given back. */
+  /**
+   * Kept for a resume (or aborted by a store without resumes): nothing is stored, so the reservation is released; a
+   * resume reserves the whole file again from its first write (offset + length covers the committed bytes).
+   */
   async suspend(reason?: string): Promise<void> {
     try {
       await (this.#inner.suspend ? this.#inner.suspend(reason) : this.#inner.abort(reason));

@@ -18,7 +18,7 @@ import type { UsageMeasurement } from '../../../../common/src/quota/usage-docume
 import { classifyS3Error, isObjectNotFound, S3ManagerError } from './errors.ts';
 import { type SweepResult, sweepIncompleteUploads, sweepResumeStates } from './multipart-sweeper.ts';
 import type { BucketManager, LifecycleRuleScope, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
-import { type MeasuredUsage, measurePrefixes, writeMeasurement } from './usage.ts';
+import { type MeasuredUsage, measurePrefixes, pruneStalePodUsage, writeMeasurement } from './usage.ts';
 
 /** Rule ids we own start with this; rules with any other id are never touched. */
 export const RULE_ID_PREFIX = 'sftpgate-';
@@ -246,6 +246,10 @@ export class S3BucketManager implements BucketManager {
       ...(enc?.kmsKeyId ? { SSEKMSKeyId: enc.kmsKeyId } : {}),
     };
     return writeMeasurement(this.#client, this.#conn.bucket, key, doc, extra, signal);
+  }
+
+  pruneUsage(podsPrefix: string, before: Date, signal?: AbortSignal): Promise<number> {
+    return pruneStalePodUsage(this.#client, this.#conn.bucket, podsPrefix, before, signal);
   }
 
   ensureLifecycle(
