@@ -186,6 +186,12 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     bucket: config.s3.bucket,
     serverPrefix: config.s3.prefix,
     userRecord: (name) => users.get(name),
+    sse: config.s3.sse
+      ? {
+          ServerSideEncryption: config.s3.sse,
+          ...(config.s3.sse === 'aws:kms' && config.s3.sseKmsKeyId ? { SSEKMSKeyId: config.s3.sseKmsKeyId } : {}),
+        }
+      : undefined,
   });
   const storageFor =
     options.storageFor ??
