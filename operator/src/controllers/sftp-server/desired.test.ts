@@ -55,6 +55,12 @@ describe('desiredDeployment', () => {
     });
   });
 
+  it('MD5 of uploads reaches the pods only when the server turns it on (no rollout for servers without it)', () => {
+    assert.equal(envOf(server())['SFTPGATE_UPLOAD_MD5'], undefined);
+    const md5 = serverFixture((s) => (s.sftp.uploadMd5 = true));
+    assert.equal(envOf(md5)['SFTPGATE_UPLOAD_MD5'], 'true');
+  });
+
   it('host keys are mounted read-only from the host-keys Secret', () => {
     const vol = pod?.volumes?.find((v) => v.name === 'host-keys');
     assert.equal(vol?.secret?.secretName, 'demo-host-keys');
