@@ -25,6 +25,10 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
+# Dependency patches (patches/*.patch, docs/decisions.md): no install script runs, so they are applied explicitly;
+# the pod refuses to start on an unpatched ssh2 (SFTPGATE_SSH2_PATCH).
+COPY patches patches
+RUN node patches/apply.ts && rm -rf patches
 
 # --- runtime: Node, production node_modules. Each target adds its compiled JavaScript and bin launcher, nothing else.
 FROM ${NODE_IMAGE} AS runtime

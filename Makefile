@@ -28,7 +28,9 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --no-save --loglevel=error
 	touch $@
 
+# Dependency patches (patches/*.patch, docs/decisions.md): applied explicitly, idempotently, on every run.
 deps: node_modules/.installed
+	@node patches/apply.ts >/dev/null
 
 # Real components for tests and the demo, cached under ~/.cache/sftpgate (SFTPGATE_CACHE overrides).
 tools:
