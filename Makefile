@@ -59,7 +59,9 @@ test: lint tools
 demo: deps tools
 	node test/infra/cli.ts demo
 
-bench: deps tools
+# The issue-13 comparison against rclone and OpenSSH (docs/benchmarks.md); BENCH=<name> or BENCH=all for the others.
+# The pod runs compiled, as the images run it: hence build.
+bench: deps tools build
 	node test/bench/run.ts
 
 # Container images (docs/images.md). No engine runs on the development machines; CI never builds them.

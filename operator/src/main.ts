@@ -105,7 +105,9 @@ function startSweeper(
         }),
     onResult: (server, r) => {
       if ('error' in r) logger.warn('multipart sweep failed', { server, error: String(r.error) });
-      else if (r.aborted > 0) logger.info('aborted stale multipart uploads', { server, aborted: r.aborted });
+      else if (r.aborted > 0 || (r.statesDeleted ?? 0) > 0) {
+        logger.info('aborted stale multipart uploads', { server, aborted: r.aborted, states: r.statesDeleted ?? 0 });
+      }
     },
   });
 }

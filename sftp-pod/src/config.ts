@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { CodedError } from '../../common/src/errors/coded-error.ts';
 import { type AuditTarget, parseAuditTarget } from './audit/audit-log.ts';
+import { notifyConfig } from './notify/config.ts';
+import type { NotifyConfig } from './notify/notifier.ts';
 import { ALGORITHM_POLICY_NAMES, type AlgorithmPolicyName, policyName } from './ssh/algorithms.ts';
 
 export class ConfigError extends CodedError<'SFTPGATE_CONFIG'> {
@@ -88,6 +90,10 @@ export interface Config {
   readonly serverName?: string;
   /** Compute MD5 of each upload besides SHA-256 (costs CPU; rclone's default hash). */
   readonly uploadMd5: boolean;
+  /** How long an interrupted upload stays resumable (0: off, a lost session aborts its upload). */
+  readonly resumeRetentionMs: number;
+  /** Webhook notifications (docs/audit.md "Notifications"); absent without --notify-url. */
+  readonly notify?: NotifyConfig;
 }
 
 interface Spec {
@@ -160,6 +166,18 @@ export const OPTIONS = {
   auditLog: { flag: 'audit-log', env: 'SFTPGATE_AUDIT_LOG' },
   serverName: { flag: 'server-name', env: 'SFTPGATE_SERVER_NAME' },
   uploadMd5: { flag: 'upload-md5', env: 'SFTPGATE_UPLOAD_MD5' },
+  resumeRetention: { flag: 'resume-retention', env: 'SFTPGATE_RESUME_RETENTION' },
+  notifyUrl: { flag: 'notify-url', env: 'SFTPGATE_NOTIFY_URL' },
+  notifyAllowedPrefix: { flag: 'notify-allowed-prefix', env: 'SFTPGATE_NOTIFY_ALLOWED_PREFIX' },
+  notifyAllowHttp: { flag: 'notify-allow-http', env: 'SFTPGATE_NOTIFY_ALLOW_HTTP' },
+  notifyAllowPrivate: { flag: 'notify-allow-private-addresses', env: 'SFTPGATE_NOTIFY_ALLOW_PRIVATE_ADDRESSES' },
+  notifyEvents: { flag: 'notify-events', env: 'SFTPGATE_NOTIFY_EVENTS' },
+  notifyHmacKeyFile: { flag: 'notify-hmac-key-file', env: 'SFTPGATE_NOTIFY_HMAC_KEY_FILE' },
+  notifyQueueSize: { flag: 'notify-queue-size', env: 'SFTPGATE_NOTIFY_QUEUE_SIZE' },
+  notifyMaxAge: { flag: 'notify-max-age', env: 'SFTPGATE_NOTIFY_MAX_AGE' },
+  notifyTimeout: { flag: 'notify-timeout', env: 'SFTPGATE_NOTIFY_TIMEOUT' },
+  notifyRetryBase: { flag: 'notify-retry-base', env: 'SFTPGATE_NOTIFY_RETRY_BASE' },
+  notifyRetryMax: { flag: 'notify-retry-max', env: 'SFTPGATE_NOTIFY_RETRY_MAX' },
 } as const satisfies Record<string, Spec>;
 
 type Key = keyof typeof OPTIONS;
@@ -342,6 +360,24 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   const banner = get('banner');
   const trustedUserCaKeys = get('trustedUserCaKeys');
   const revokedUserCertificates = get('revokedUserCertificates');
+  const notify = notifyConfig(
+    {
+      url: get('notifyUrl'),
+      allowedPrefix: get('notifyAllowedPrefix'),
+      allowHttp: opt('notifyAllowHttp', parseBool, false),
+      allowPrivate: opt('notifyAllowPrivate', parseBool, false),
+      events: get('notifyEvents'),
+      hmacKeyFile: get('notifyHmacKeyFile'),
+      queueSize: opt('notifyQueueSize', (w, t) => parseInt_(w, t, 1), 10_000),
+      maxAgeMs: opt('notifyMaxAge', parseDuration, 24 * 3_600_000),
+      timeoutMs: opt('notifyTimeout', parseDuration, 10_000),
+      retryBaseMs: opt('notifyRetryBase', parseDuration, 1_000),
+      retryMaxMs: opt('notifyRetryMax', parseDuration, 5 * 60_000),
+    },
+    (message) => {
+      throw new ConfigError(message);
+    },
+  );
   return {
     listen: opt('listen', parseListen, { host: '0.0.0.0', port: 2222 }),
     metricsListen: opt('metricsListen', parseListen, { host: '0.0.0.0', port: 9090 }),
@@ -411,6 +447,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     auditLog: opt('auditLog', parseAudit, 'stdout'),
     ...(serverName ? { serverName } : {}),
     uploadMd5: opt('uploadMd5', parseBool, false),
+    resumeRetentionMs: opt('resumeRetention', parseOptionalDuration, 24 * 3_600_000),
+    ...(notify ? { notify } : {}),
   };
 }
 

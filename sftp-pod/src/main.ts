@@ -12,6 +12,7 @@ import {
   createS3ReadinessCheck,
   partitionOf,
 } from './credentials/index.ts';
+import { startNotifier } from './notify/start.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
 import { compileCidrs } from './ssh/cidr.ts';
 import { Defender } from './ssh/defender.ts';
@@ -82,6 +83,7 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     idleReleaseMs: config.uploadIdleReleaseMs,
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
     uploadMd5: config.uploadMd5,
+    resume: { serverPrefix: config.s3.prefix, retentionMs: config.resumeRetentionMs },
     metrics: deps.metrics,
     ...(config.s3.storageClass ? { storageClass: config.s3.storageClass } : {}),
     ...(config.s3.sse === 'AES256' ? { sse: { type: 'AES256' as const } } : {}),
@@ -184,7 +186,9 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   const auditFile = options.audit
     ? undefined
     : openAuditLog(config.auditLog, (err) => log.error('audit log write failed', { err }));
-  const audit = options.audit ?? auditFile;
+  // Webhook notifications tee the audit events; their own failures go to the audit log only (docs/audit.md).
+  const notifier = startNotifier(config, options.audit ?? auditFile, metrics.registry, log);
+  const audit = notifier?.audit ?? options.audit ?? auditFile;
   const ssh = new SshServer({
     ...(userCas ? { userCas } : {}),
     hostKeys,
@@ -263,6 +267,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       await health.close();
       broker?.close();
       client.destroy();
+      await notifier?.close(Math.min(graceMs, 5_000));
       await auditFile?.close();
       log.info('shut down');
     })();

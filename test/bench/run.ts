@@ -1,13 +1,15 @@
-// `make bench`: runs every test/bench/*.bench.ts in turn (BENCH=<substring> picks some) and says what each measures.
-// Benchmarks report ratios from one interleaved run and CPU-seconds per GiB; results land in .bench/ (not committed).
+// `make bench`: runs the issue-13 comparison (sftp-compare.bench.ts) by default; BENCH=<substring> picks other
+// test/bench/*.bench.ts files, BENCH=all runs every one in turn; each says what it measures. Benchmarks report ratios
+// from one interleaved run and CPU-seconds per GiB; results land in .bench/ (not committed).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = new URL('.', import.meta.url).pathname;
-const filter = process.env['BENCH'] ?? '';
+const DEFAULT = 'sftp-compare';
+const filter = process.env['BENCH'] || DEFAULT;
 const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.bench.ts') && f.includes(filter))
+  .filter((f) => f.endsWith('.bench.ts') && (filter === 'all' || f.includes(filter)))
   .sort();
 let failed = 0;
 for (const f of files) {

@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { startControlPlane } from './control-plane.ts';
 import { isTestbedError, TestbedErrorCode } from './errors.ts';
+import { httpGet } from './http.ts';
 import { startMinio } from './minio.ts';
 import { waitUntil } from './process.ts';
 import { findTestbedProcesses } from './reap.ts';
@@ -30,6 +32,24 @@ describe('launchers', () => {
       timeoutMs: 30_000,
     });
     await minio.stop(); // still idempotent after an abort
+  });
+
+  it('serve MinIO over HTTPS with its own CA: trusted by its clients, refused without the CA', async () => {
+    const minio = await startMinio({ tls: true });
+    try {
+      assert.match(minio.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+      assert.ok(minio.caPath && existsSync(minio.caPath));
+      await minio.createBucket('tls-check');
+      const listed = await minio.s3().send(new ListBucketsCommand({}));
+      assert.deepEqual(
+        listed.Buckets?.map((b) => b.Name),
+        ['tls-check'],
+      );
+      // Not a certificate anyone else trusts: the same request without the CA fails the TLS handshake.
+      await assert.rejects(httpGet(`${minio.endpoint}/minio/health/ready`), /certificate|self.signed|issuer/i);
+    } finally {
+      await minio.stop();
+    }
   });
 
   it('cancel a control-plane startup midway without leaving anything behind', async () => {

@@ -3,11 +3,14 @@
 // AssumeRole with an inline session policy (called with the root credentials) — see docs/testbed.md.
 
 import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { abortedError } from './errors.ts';
 import { httpGet } from './http.ts';
+import { createCa, issueCert } from './pki.ts';
 import { releasePorts, reservePorts, retryOnPortClash } from './ports.ts';
 import {
   type ManagedProcess,
@@ -29,6 +32,11 @@ export interface StartMinioOptions {
   readonly startupTimeoutMs?: number;
   /** Listen address (default 127.0.0.1); the test cluster passes its host address so pods reach MinIO. */
   readonly address?: string;
+  /**
+   * Serve S3 over HTTPS with a certificate from a fresh CA (test/infra/pki.ts), as production S3 is; the CA is
+   * `Minio.caPath`, and this launcher's own clients and readiness check trust it.
+   */
+  readonly tls?: boolean;
 }
 
 export interface S3Credentials {
@@ -38,8 +46,10 @@ export interface S3Credentials {
 }
 
 export interface Minio {
-  /** http://127.0.0.1:<port> — S3 and STS API. */
+  /** http://127.0.0.1:<port> (https:// with `tls`) — S3 and STS API. */
   readonly endpoint: string;
+  /** The CA (PEM file) that signed the server certificate; only with `tls`. */
+  readonly caPath?: string;
   readonly region: string;
   /** Root credentials (may call AssumeRole). */
   readonly accessKeyId: string;
@@ -71,7 +81,11 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
   const [port] = await reservePorts(1);
   if (port === undefined) throw new Error('unreachable: reservePorts(1) returned nothing');
   const address = opts.address ?? '127.0.0.1';
-  const endpoint = `http://${address}:${port}`;
+  const caPath = opts.tls ? await serverCertificate(tmp, address, opts.signal) : undefined;
+  const ca = caPath === undefined ? undefined : readFileSync(caPath);
+  const endpoint = `${ca ? 'https' : 'http'}://${address}:${port}`;
+  // Options rather than a handler instance: each client builds (and destroys) its own.
+  const requestHandler = ca ? { httpsAgent: new Agent({ ca }) } : undefined;
   const accessKeyId = `root${randomBytes(6).toString('hex')}`;
   const secretAccessKey = randomBytes(18).toString('base64url');
   const proc: ManagedProcess = spawnManaged({
@@ -107,7 +121,8 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
   try {
     await waitUntil(
       `minio on ${endpoint}`,
-      async (signal) => (await httpGet(`${endpoint}/minio/health/ready`, { signal })).status === 200,
+      async (signal) =>
+        (await httpGet(`${endpoint}/minio/health/ready`, { signal, ...(ca ? { tls: { ca } } : {}) })).status === 200,
       { timeoutMs: opts.startupTimeoutMs ?? 60_000, signal: opts.signal, process: proc },
     );
   } catch (err) {
@@ -120,6 +135,7 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
   let rootClient: S3Client | undefined;
   const minio: Minio = {
     endpoint,
+    ...(caPath ? { caPath } : {}),
     region,
     accessKeyId,
     secretAccessKey,
@@ -131,12 +147,18 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
         region,
         forcePathStyle: true,
         credentials: credentials ?? { accessKeyId, secretAccessKey },
+        ...(requestHandler ? { requestHandler } : {}),
       });
       clients.push(client);
       return client;
     },
     sts() {
-      const client = new STSClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
+      const client = new STSClient({
+        endpoint,
+        region,
+        credentials: { accessKeyId, secretAccessKey },
+        ...(requestHandler ? { requestHandler } : {}),
+      });
       clients.push(client);
       return client;
     },
@@ -151,4 +173,23 @@ async function startOnce(binary: string, opts: StartMinioOptions): Promise<Minio
     stop,
   };
   return minio;
+}
+
+/** MinIO reads `<certs-dir>/public.crt` and `private.key`: issues them for `address` from a new CA, returns the CA. */
+async function serverCertificate(tmp: string, address: string, signal?: AbortSignal): Promise<string> {
+  const pki = join(tmp, 'pki');
+  const certs = join(tmp, 'certs');
+  mkdirSync(pki, { recursive: true });
+  mkdirSync(certs, { recursive: true });
+  const ca = await createCa(pki, 'minio test CA', signal);
+  const san = /^[\d.]+$/.test(address) ? `IP:${address}` : `DNS:${address}`;
+  const leaf = await issueCert(
+    pki,
+    ca,
+    { name: 'minio', commonName: address, subjectAltNames: [san], usage: 'server' },
+    signal,
+  );
+  copyFileSync(leaf.certPath, join(certs, 'public.crt'));
+  copyFileSync(leaf.keyPath, join(certs, 'private.key'));
+  return ca.certPath;
 }

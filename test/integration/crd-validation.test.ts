@@ -304,6 +304,51 @@ const invalidCreates: InvalidCase[] = [
     field: 'spec.sftp.setstatMode',
     message: /Unsupported value: "Emulate"/,
   },
+  {
+    name: 'webhook URL that is not http(s)',
+    object: server('s-hook-scheme', {
+      storage: validStorage,
+      notifications: { webhook: { url: 'file:///etc/passwd', secretRef: { name: 'k' } } },
+    }),
+    field: 'spec.notifications.webhook.url',
+    message: /webhook\.url must be an http\(s\) URL with a host/,
+  },
+  {
+    name: 'webhook URL with credentials',
+    object: server('s-hook-creds', {
+      storage: validStorage,
+      notifications: { webhook: { url: 'https://u:p@hooks.example.com/x', secretRef: { name: 'k' } } },
+    }),
+    field: 'spec.notifications.webhook.url',
+    message: /must not carry credentials or a fragment/,
+  },
+  {
+    name: 'webhook event that is not an audit action',
+    object: server('s-hook-event', {
+      storage: validStorage,
+      notifications: { webhook: { url: 'https://h.example.com/', secretRef: { name: 'k' }, events: ['exec'] } },
+    }),
+    field: 'spec.notifications.webhook.events[0]',
+    message: /Unsupported value: "exec"/,
+  },
+  {
+    name: 'plain http destination without allowInsecureHTTP',
+    object: profile('p-hook-http', {
+      ...validProfile,
+      notifications: { allowedDestinations: [{ urlPrefix: 'http://hooks.example.com/' }] },
+    }),
+    field: 'spec.notifications.allowedDestinations[0].urlPrefix',
+    message: /plain http urlPrefix needs allowInsecureHTTP: true/,
+  },
+  {
+    name: 'destination prefix with a query',
+    object: profile('p-hook-query', {
+      ...validProfile,
+      notifications: { allowedDestinations: [{ urlPrefix: 'https://hooks.example.com/?token=x' }] },
+    }),
+    field: 'spec.notifications.allowedDestinations[0].urlPrefix',
+    message: /must not carry credentials, a query or a fragment/,
+  },
 ];
 
 async function createExpectingRefusal(c: InvalidCase): Promise<ApiError> {

@@ -10,10 +10,12 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { sweepIncompleteUploads } from '../../operator/src/cloud/s3/multipart-sweeper.ts';
+import { sweepIncompleteUploads, sweepResumeStates } from '../../operator/src/cloud/s3/multipart-sweeper.ts';
 import { type Minio, type Moto, startMinio, startMoto } from '../infra/index.ts';
 
 let moto: Moto;
@@ -107,5 +109,40 @@ describe('MinIO (lists uploads of one exact key only)', () => {
       new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'servers/m/alice/orphan.bin' }),
     );
     assert.equal(exact.Uploads?.length, 1);
+  });
+});
+
+describe('resumable-upload state objects (the pods keep interrupted uploads for resume)', () => {
+  const state = (key: string, uploadId: string) => JSON.stringify({ v: 1, user: 'alice', key, uploadId });
+  const exactUploads = async (client: S3Client, key: string) =>
+    (await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: key }))).Uploads?.length ?? 0;
+
+  it('on MinIO: past the age, the upload a state names is aborted and the state deleted; a state naming a key outside the prefix is deleted without touching that upload', async () => {
+    const client = minio.s3();
+    const key = 'servers/r/alice/big.bin';
+    const uploadId = await startUpload(client, key);
+    const foreignKey = 'servers/other/bob/secret.bin';
+    const foreignId = await startUpload(client, foreignKey);
+    const dir = 'servers/r/.sftpgate/uploads/alice/';
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${dir}a.json`, Body: state(key, uploadId) }));
+    await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `${dir}crafted.json`, Body: state(foreignKey, foreignId) }),
+    );
+    // Young states stay.
+    assert.deepEqual(await sweepResumeStates(client, BUCKET, 'servers/r', 3_600_000), { aborted: 0, statesDeleted: 0 });
+    assert.equal(await exactUploads(client, key), 1);
+    assert.deepEqual(await sweepResumeStates(client, BUCKET, 'servers/r', 1_000, { now: later() }), {
+      aborted: 1,
+      statesDeleted: 2,
+    });
+    assert.equal(await exactUploads(client, key), 0, 'the interrupted upload is aborted');
+    assert.equal(await exactUploads(client, foreignKey), 1, 'a crafted state cannot reach outside its prefix');
+    const left = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'servers/r/.sftpgate/' }));
+    assert.equal(left.KeyCount ?? 0, 0);
+    // Idempotent: a second sweep finds nothing.
+    assert.deepEqual(await sweepResumeStates(client, BUCKET, 'servers/r', 1_000, { now: later() }), {
+      aborted: 0,
+      statesDeleted: 0,
+    });
   });
 });

@@ -46,6 +46,7 @@ export const Reason = {
   StorageClassNotAllowed: 'StorageClassNotAllowed',
   LifecycleNotAllowed: 'LifecycleNotAllowed',
   PodFieldNotAllowed: 'PodFieldNotAllowed',
+  NotificationDestinationNotAllowed: 'NotificationDestinationNotAllowed',
   QuotaExceeded: 'QuotaExceeded',
   ProfileAccepted: 'ProfileAccepted',
   ProfileInUse: 'ProfileInUse',

@@ -70,6 +70,7 @@ export interface SftpStorageProfileSpec {
   iam: SftpStorageProfileIam;
   namespaceSelector: SftpStorageProfileNamespaceSelector;
   podTemplate: SftpStorageProfilePodTemplate;
+  notifications?: SftpStorageProfileNotifications;
   limits: SftpStorageProfileLimits;
 }
 /**
@@ -209,6 +210,29 @@ export interface SftpStorageProfilePodTemplateAllowedToleration {
   effect?: '' | 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 /**
+ * Webhook destinations the servers of this profile may notify of their audit events (docs/audit.md "Notifications"). Absent or empty allows none: a server naming any other URL is refused with reason NotificationDestinationNotAllowed and gets no pods.
+ */
+export interface SftpStorageProfileNotifications {
+  /**
+   * URL prefixes a server's spec.notifications.webhook.url must fall under - same scheme, host and port, and a path under the prefix's path on a segment boundary.
+   */
+  allowedDestinations?: SftpStorageProfileNotificationsAllowedDestination[];
+}
+export interface SftpStorageProfileNotificationsAllowedDestination {
+  /**
+   * https://host[:port]/path-prefix (no credentials, query or fragment).
+   */
+  urlPrefix: string;
+  /**
+   * Allow plain http to this destination (bodies are still signed, but readable on the wire).
+   */
+  allowInsecureHTTP: boolean;
+  /**
+   * The host may resolve to loopback, private (RFC 1918, CGNAT, IPv6 ULA) or cluster addresses - an in-cluster receiver. Link-local and cloud metadata addresses are refused regardless; without this every non-public address is.
+   */
+  allowPrivateAddresses: boolean;
+}
+/**
  * Caps per namespace, counted over this profile's servers and their users.
  */
 export interface SftpStorageProfileLimits {
@@ -286,6 +310,7 @@ export interface SftpServerSpec {
     [k: string]: string | undefined;
   };
   resources?: SftpServerResources;
+  notifications?: SftpServerNotifications;
   /**
    * On deletion, Retain keeps every object under the prefix; Delete purges every object version and delete marker under it (behind a finalizer, progress in status.deletion).
    */
@@ -482,6 +507,56 @@ export interface SftpServerResources {
   limits?: {
     [k: string]: number | string | undefined;
   };
+}
+/**
+ * Notifications of this server's audit events (docs/audit.md "Notifications").
+ */
+export interface SftpServerNotifications {
+  webhook?: SftpServerNotificationsWebhook;
+}
+/**
+ * Signed HTTP POSTs of the selected events, delivered at least once with a bounded retry queue. The URL must be one the storage profile's notifications.allowedDestinations allows.
+ */
+export interface SftpServerNotificationsWebhook {
+  /**
+   * Where to POST; no credentials or fragment (the HMAC key comes from secretRef).
+   */
+  url: string;
+  secretRef: SftpServerNotificationsWebhookSecretRef;
+  /**
+   * Audit actions notified when they succeed; upload is "upload completed".
+   */
+  events: (
+    | 'upload'
+    | 'download'
+    | 'delete'
+    | 'rename'
+    | 'mkdir'
+    | 'rmdir'
+    | 'setstat'
+    | 'copy'
+    | 'link'
+    | 'login'
+    | 'logout'
+  )[];
+  /**
+   * Deliveries each pod holds for retry; when full the oldest is dropped (and counted).
+   */
+  queueSize: number;
+  /**
+   * A delivery not accepted within this long is dropped (and counted).
+   */
+  maxAge: string;
+}
+/**
+ * Secret in this namespace holding the HMAC-SHA256 signing key; mounted into the pods, never copied.
+ */
+export interface SftpServerNotificationsWebhookSecretRef {
+  name: string;
+  /**
+   * Key of the Secret holding the signing key.
+   */
+  key: string;
 }
 /**
  * Observed state, written by the operator only.

@@ -7,6 +7,7 @@ import type {
   SftpStorageProfile,
   SftpStorageProfileIam,
   SftpStorageProfileNamespaceSelector,
+  SftpStorageProfileNotificationsAllowedDestination,
 } from '../api/types.generated.ts';
 import type { LifecycleSettings } from '../cloud/s3/types.ts';
 
@@ -30,6 +31,8 @@ export interface Placement {
   /** Our lifecycle rule: id derived from profile + namespace + server, filter on the prefix. */
   readonly rule: { readonly id: string; readonly prefix: string };
   readonly iam: SftpStorageProfileIam;
+  /** Webhook destinations the profile allows (spec.notifications.allowedDestinations); none when absent. */
+  readonly notifications?: readonly SftpStorageProfileNotificationsAllowedDestination[] | undefined;
 }
 
 export interface Refusal {
@@ -250,5 +253,6 @@ export function locate(
     },
     rule: { id: lifecycleRuleId(profileName, namespace, name), prefix },
     iam: p.iam,
+    notifications: p.notifications?.allowedDestinations,
   };
 }

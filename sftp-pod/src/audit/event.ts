@@ -21,7 +21,8 @@ export type AuditAction =
   | 'setstat'
   | 'copy'
   | 'link'
-  | 'exec';
+  | 'exec'
+  | 'notify';
 
 export interface AuditEvent {
   readonly audit: true;
@@ -53,6 +54,10 @@ export interface AuditEvent {
   readonly durationSeconds?: number;
   /** exec: the command name only (`sha256sum`), never its arguments. */
   readonly command?: string;
+  /** notify: the webhook delivery's id (`X-Sftpgate-Delivery`), the action it notified and the attempts made. */
+  readonly deliveryId?: string;
+  readonly event?: string;
+  readonly attempts?: number;
 }
 
 /** Who did it: the same for every event of one SSH connection. */
@@ -214,5 +219,33 @@ export function execEvent(
     ...(answer.command !== undefined ? { command: answer.command } : {}),
     ...(ok ? {} : { message: answer.stderr.trim().slice(0, 512) }),
     ...(answer.path ? { path: answer.path.virtualPath, key: answer.path.key } : {}),
+  };
+}
+
+/**
+ * A webhook delivery that failed (its first failed attempt) or was given up (dropped): about the notified event, so
+ * it keeps that event's user, session, path and key. Pure.
+ */
+export function notifyEvent(
+  notified: AuditEvent,
+  delivery: { readonly id: string; readonly attempts: number },
+  message: string,
+  now = new Date(),
+): AuditEvent {
+  const who = {
+    user: notified.user,
+    server: notified.server,
+    sessionId: notified.sessionId,
+    remoteAddress: notified.remoteAddress,
+  };
+  return {
+    ...base('notify', who, now),
+    status: 'failure',
+    message: message.slice(0, 512),
+    ...(notified.path !== undefined ? { path: notified.path } : {}),
+    ...(notified.key !== undefined ? { key: notified.key } : {}),
+    deliveryId: delivery.id,
+    event: notified.action,
+    attempts: delivery.attempts,
   };
 }

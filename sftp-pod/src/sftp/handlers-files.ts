@@ -45,7 +45,7 @@ function decodeOpen(r: Reader, s: SessionContext): OpenArgs {
   if (read && write) unsupported('opening a file for both reading and writing is not supported on object storage');
   if (!read && !write) throw new SftpStatusError(Status.BAD_MESSAGE, 'open without READ or WRITE');
   if (write) {
-    if (flags & OpenFlags.APPEND) unsupported('append is not supported: an object can only be replaced as a whole');
+    // APPEND is honoured only by resuming an interrupted upload (storage/resume-open.ts refuses it otherwise).
     if (!(flags & (OpenFlags.CREAT | OpenFlags.TRUNC))) {
       unsupported('modifying an existing file in place is not supported: open with CREAT or TRUNC to replace it');
     }
@@ -71,6 +71,9 @@ async function openWrite(s: SessionContext, a: OpenArgs): Promise<Buffer> {
       overwrite: !exclusive && a.path.parentPermissions.has('overwrite'),
       user: s.username,
       sessionId: s.sessionId,
+      // Without TRUNC the client may be resuming (OpenSSH reput sends APPEND, lftp `put -c` and WinSCP only omit TRUNC).
+      resumable: (a.flags & OpenFlags.TRUNC) === 0 && !exclusive,
+      append: (a.flags & OpenFlags.APPEND) !== 0,
     },
     s.signal,
   );

@@ -1,6 +1,8 @@
 // Table entries for requests that name paths: REALPATH, STAT/LSTAT, OPENDIR, REMOVE, MKDIR, RMDIR, RENAME (and the
 // posix-rename extension's shared body), READLINK, SYMLINK. Permissions are in each entry's `needs` (access.ts).
+import { isStorageError, StorageErrorCode } from '../storage/errors.ts';
 import type { ResolvedPath } from '../storage/jail.ts';
+import type { FileInfo } from '../storage/types.ts';
 import { toAttrs } from './attrs.ts';
 import type { Reader } from './codec.ts';
 import { PacketType, Status } from './constants.ts';
@@ -63,6 +65,14 @@ export async function runRename(s: SessionContext, a: RenameArgs, overwrite: boo
   await s.storage.rename(a.path.key, a.target.key, { overwrite }, s.signal);
 }
 
+/** A missing path may be this user's interrupted upload: STAT answers its committed size (OpenSSH `reput`). */
+async function resumableOrThrow(s: SessionContext, path: ResolvedPath, err: unknown): Promise<FileInfo> {
+  if (!isStorageError(err, StorageErrorCode.NotFound)) throw err;
+  const info = await s.storage.resumableStat?.(path.key, s.username, s.signal);
+  if (info === undefined) throw err;
+  return info;
+}
+
 const stat = (type: number, op: string): Handler =>
   handler<PathArgs>({
     type,
@@ -70,7 +80,8 @@ const stat = (type: number, op: string): Handler =>
     needs: { writes: false, paths: [{ arg: 'path', permission: 'list', on: 'parent', mountPoint: 'skip' }] },
     decode: onePath,
     async run(s, res, a) {
-      await res.send(attrsReply(res.id, toAttrs(await s.stat(a.path))));
+      const info = await s.stat(a.path).catch((err: unknown) => resumableOrThrow(s, a.path, err));
+      await res.send(attrsReply(res.id, toAttrs(info)));
     },
   });
 

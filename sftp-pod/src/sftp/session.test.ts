@@ -127,7 +127,9 @@ describe('SFTP session', () => {
       ],
       [
         'append',
-        client.open('/f', OpenFlags.WRITE | OpenFlags.APPEND).then((r) => r as { code: number; message: string }),
+        client
+          .open('/f', OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.APPEND)
+          .then((r) => r as { code: number; message: string }),
         /append/,
       ],
       [

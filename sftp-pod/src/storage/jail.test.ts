@@ -248,6 +248,14 @@ describe('path jail: configuration', () => {
         ],
       },
     },
+    // The reserved root `<server prefix>/.sftpgate/` (resume state, quota usage) is never a user's file.
+    { name: 'home in the reserved root', prefix: 'srv', user: { home: '.sftpgate', permissions: ALL } },
+    { name: 'home below the reserved root', prefix: 'srv', user: { home: '.sftpgate/uploads/bob', permissions: ALL } },
+    {
+      name: 'logical dir onto the reserved root',
+      prefix: 'srv',
+      user: { home: 'alice', permissions: ALL, logicalDirectories: [{ path: '/st', prefix: '.sftpgate/uploads' }] },
+    },
     {
       name: 'relative directory permission path',
       prefix: 'srv',
@@ -259,4 +267,24 @@ describe('path jail: configuration', () => {
       assert.throws(() => createPathJail(c.prefix, c.user));
     });
   }
+});
+
+describe('path jail: the reserved root', () => {
+  // Every wire spelling of `.sftpgate` stays inside the user's own home: only configuration could reach the root.
+  for (const input of [
+    '/.sftpgate/uploads/alice/x.json',
+    '/../.sftpgate/uploads',
+    '../../.sftpgate',
+    '/a/../../.sftpgate',
+  ]) {
+    test(`${input} stays in the home`, () => {
+      const key = jail.resolve(input).key;
+      assert.ok(key.startsWith('srv/alice/'), key);
+      assert.ok(!key.startsWith('srv/.sftpgate'), key);
+    });
+  }
+  test('a home-less server prefix keeps the rule', () => {
+    assert.throws(() => createPathJail('', { home: '.sftpgate', permissions: ALL }));
+    assert.equal(createPathJail('', { home: 'a', permissions: ALL }).resolve('/.sftpgate').key, 'a/.sftpgate');
+  });
 });

@@ -16,6 +16,7 @@
 import type { Permission } from '../../../common/src/users/permission.ts';
 import type { AccessRules } from '../../../common/src/users/types.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
+import { assertNotReservedPrefix, isReservedKey } from './resume-reserved.ts';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
@@ -152,6 +153,7 @@ function joinKey(...parts: string[]): string {
 export function createPathJail(serverPrefix: string, user: JailUser): PathJail {
   const base = configSegments('server prefix', serverPrefix, true);
   const home = configSegments('home', user.home, false);
+  assertNotReservedPrefix('home', home);
 
   const mounts: Mount[] = [{ segments: [], keyBase: joinKey(...base, ...home) }];
   const rules: PermRule[] = [{ segments: [], permissions: new Set(user.permissions), rank: 0 }];
@@ -162,10 +164,9 @@ export function createPathJail(serverPrefix: string, user: JailUser): PathJail {
     const id = segments.join('/');
     if (seen.has(id)) throw new Error(`logical directory ${JSON.stringify(ld.path)} is declared twice`);
     seen.add(id);
-    mounts.push({
-      segments,
-      keyBase: joinKey(...base, ...configSegments('logical directory prefix', ld.prefix, false)),
-    });
+    const prefix = configSegments('logical directory prefix', ld.prefix, false);
+    assertNotReservedPrefix('logical directory prefix', prefix);
+    mounts.push({ segments, keyBase: joinKey(...base, ...prefix) });
     if (ld.permissions) rules.push({ segments, permissions: new Set(ld.permissions), rank: 1 });
   }
   for (const dp of user.directoryPermissions ?? []) {
@@ -194,6 +195,8 @@ export function createPathJail(serverPrefix: string, user: JailUser): PathJail {
       if (Buffer.byteLength(key, 'utf8') + 1 > MAX_KEY_BYTES) {
         invalid(`path is too long: its S3 key would exceed ${MAX_KEY_BYTES - 1} bytes`);
       }
+      // Unreachable with the checks above (second guard): sftpgate's own state is never a user's file.
+      if (isReservedKey(serverPrefix, key)) throw new StorageError(StorageErrorCode.NotFound, 'no such file');
       return {
         virtualPath: `/${segments.join('/')}`,
         key,

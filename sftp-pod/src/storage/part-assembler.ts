@@ -38,6 +38,8 @@ export interface PartAssemblerOptions {
   /** Client-safe description for messages ("upload \"f\"" style). */
   readonly what: string;
   readonly maxRangesPerPart?: number;
+  /** Continue an interrupted upload: parts before this one are already in S3 (resume-sink.ts). Default 1. */
+  readonly startPart?: number;
 }
 
 /** The piece of one write that falls into part `n`: part-relative [from, to), starting at `dataFrom` in the data. */
@@ -87,6 +89,10 @@ export class PartAssembler {
   constructor(options: PartAssemblerOptions) {
     this.#o = options;
     this.#maxRanges = options.maxRangesPerPart ?? MAX_RANGES_PER_PART;
+    if (options.startPart !== undefined) {
+      this.#current = options.startPart;
+      this.#end = partStart(options.basePartSize, options.startPart);
+    }
   }
 
   /** The lowest part not yet sealed. */

@@ -18,6 +18,7 @@ import type { StorageMetrics } from './metrics.ts';
 import { auditMetadata, timeMetadata } from './object-metadata.ts';
 import { checkPartSize, MAX_PART_BYTES, MIN_PART_BYTES } from './part-size.ts';
 import { S3ReadSource } from './read-source.ts';
+import { appendUnsupported, openResumable, type ResumeSettings, resumableStat } from './resume-open.ts';
 import { makeContext, makeWriteHeaders, type S3Context, type ServerSideEncryption } from './s3-context.ts';
 import { type CopySettings, copyObject, deleteObject } from './s3-copy.ts';
 import { readDigests } from './s3-digests.ts';
@@ -33,7 +34,7 @@ import type {
   WriteOptions,
   WriteSink,
 } from './types.ts';
-import { S3UploadSink } from './upload-sink.ts';
+import { S3UploadSink, type UploadSinkOptions } from './upload-sink.ts';
 
 export interface S3StorageOptions {
   readonly client: S3Client;
@@ -78,6 +79,8 @@ export interface S3StorageOptions {
    * credentials, whose policies grant no tagging: the call would only be refused.
    */
   readonly tagDigests?: boolean;
+  /** Resumable uploads (resume-open.ts); absent or retention 0: a session lost mid-upload aborts it. */
+  readonly resume?: ResumeSettings;
 }
 
 const MiB = 1024 * 1024;
@@ -233,23 +236,44 @@ export class S3Storage implements Storage {
     if (file !== undefined && !options.overwrite) {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the file exists and may not be overwritten`);
     }
-    const lease = this.#fair.lease(options.user, options.sessionId);
-    return new S3UploadSink({
-      ctx: this.#ctx,
-      budget: lease,
-      onSettled: () => lease.close(),
-      idleReleaseMs: this.#o.idleReleaseMs ?? 120_000,
-      key,
-      what,
-      basePartSize: this.#o.partSize,
-      uploadConcurrency: this.#o.uploadConcurrency,
-      perUploadBudgetBytes: this.#perUpload,
-      overwrite: options.overwrite,
-      metadata: auditMetadata(options.user, options.sessionId),
-      replaceTimes: (atimeMs, mtimeMs, s) => this.setTimes(key, atimeMs, mtimeMs, s),
-      md5: this.#o.uploadMd5 ?? false,
-      tagDigests: this.#o.tagDigests ?? true,
-    });
+    // A complete object is never resumed or appended to: an object can only be replaced as a whole.
+    if (file !== undefined && options.append) throw appendUnsupported(what);
+    const sinkOptions = (): UploadSinkOptions => {
+      const lease = this.#fair.lease(options.user, options.sessionId);
+      return {
+        ctx: this.#ctx,
+        budget: lease,
+        onSettled: () => lease.close(),
+        idleReleaseMs: this.#o.idleReleaseMs ?? 120_000,
+        key,
+        what,
+        basePartSize: this.#o.partSize,
+        uploadConcurrency: this.#o.uploadConcurrency,
+        perUploadBudgetBytes: this.#perUpload,
+        overwrite: options.overwrite,
+        metadata: auditMetadata(options.user, options.sessionId),
+        replaceTimes: (atimeMs, mtimeMs, s) => this.setTimes(key, atimeMs, mtimeMs, s),
+        md5: this.#o.uploadMd5 ?? false,
+        tagDigests: this.#o.tagDigests ?? true,
+      };
+    };
+    const resume = this.#o.resume;
+    if (resume === undefined || resume.retentionMs <= 0) {
+      if (options.append) throw appendUnsupported(what);
+      return new S3UploadSink(sinkOptions());
+    }
+    const o = { ctx: this.#ctx, settings: resume, key, what, options, exists: file !== undefined };
+    return openResumable(
+      { ...o, basePartSize: this.#o.partSize, md5: this.#o.uploadMd5 ?? false },
+      signal,
+      (hooks) => new S3UploadSink({ ...sinkOptions(), resume: hooks }),
+    );
+  }
+
+  resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
+    const resume = this.#o.resume;
+    if (resume === undefined || resume.retentionMs <= 0) return Promise.resolve(undefined);
+    return resumableStat({ ctx: this.#ctx, settings: resume, key, user, basePartSize: this.#o.partSize }, signal);
   }
 
   async mkdir(dirKey: string, signal?: AbortSignal): Promise<void> {

@@ -23,6 +23,13 @@ export interface WriteOptions {
   /** Recorded as object metadata for audit correlation. */
   readonly user: string;
   readonly sessionId: string;
+  /**
+   * Opened without truncation (no TRUNC, or APPEND): may continue this user's interrupted upload of the same path
+   * when the first write lands exactly at its committed size (docs/storage.md "Resumable uploads").
+   */
+  readonly resumable?: boolean;
+  /** APPEND: only a resume can honour it (an object cannot grow); refused when there is nothing to resume. */
+  readonly append?: boolean;
 }
 
 /** Hashes of an upload's bytes (lower-case hex), computed while streaming (docs/audit.md "Hashes"). */
@@ -47,6 +54,11 @@ export interface WriteSink {
   commit(signal?: AbortSignal): Promise<void>;
   /** Idempotent: aborts the multipart upload (if any) and releases buffered bytes. */
   abort(reason?: string): Promise<void>;
+  /**
+   * The session ended without CLOSE: keep the upload resumable if the store can (else the same as abort()).
+   * Optional: a store without resumable uploads aborts.
+   */
+  suspend?(reason?: string): Promise<void>;
   readonly bytesReceived: number;
   /** The stored bytes' hashes, once commit() resolved (absent for implementations that do not hash). */
   readonly digests?: UploadDigests | undefined;
@@ -91,6 +103,11 @@ export interface Storage {
    * file. Throws NOT_FOUND. Optional: a store without it answers no checksum requests.
    */
   digests?(key: string, signal?: AbortSignal): Promise<UploadDigests | undefined>;
+  /**
+   * What STAT answers for a path with no object but this user's interrupted, resumable upload: a file of its committed
+   * size (OpenSSH `reput` stats first). Undefined when there is none. Optional; never throws.
+   */
+  resumableStat?(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined>;
   /** Stores times as metadata (a metadata-replacing self-copy on S3). */
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void>;
 }

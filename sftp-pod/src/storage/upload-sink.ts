@@ -14,6 +14,7 @@ import { IdleTimer } from './idle-timer.ts';
 import { timeMetadata } from './object-metadata.ts';
 import { PartAssembler, REORDER_WINDOW_PARTS, type SealedPart, type Slice } from './part-assembler.ts';
 import { MAX_PARTS } from './part-size.ts';
+import type { ResumeHooks } from './resume-hooks.ts';
 import type { S3Context } from './s3-context.ts';
 import { tagDigests } from './s3-digests.ts';
 import { abortUpload, completeUpload, createUpload, type ObjectTarget, putObject, uploadPart } from './s3-multipart.ts';
@@ -48,6 +49,8 @@ export interface UploadSinkOptions {
   readonly md5?: boolean;
   /** Tag a multipart upload's digests after Complete (S3Storage's tagDigests); default true. */
   readonly tagDigests?: boolean;
+  /** Resumable uploads (resume-hooks.ts): continue an interrupted upload, save state at suspend(). */
+  readonly resume?: ResumeHooks;
 }
 
 type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
@@ -86,6 +89,7 @@ export class S3UploadSink implements WriteSink {
       basePartSize: options.basePartSize,
       what: options.what,
       slabs: { slabBytes, take: () => pool.take(slabBytes), takeBody: (n) => pool.take(n), give: (b) => pool.give(b) },
+      ...(options.resume?.from ? { startPart: options.resume.from.parts.length + 1 } : {}),
     });
     this.#mem = new UploadMemory(options.budget, () => this.#maybeSettled());
     this.#target = { ctx: options.ctx, key: options.key, what: options.what };
@@ -93,6 +97,13 @@ export class S3UploadSink implements WriteSink {
     this.#idle = new IdleTimer(options.idleReleaseMs ?? 0, () => this.#idleRelease());
     const now = Date.now();
     this.#times = { atimeMs: now, mtimeMs: now };
+    const from = options.resume?.from;
+    if (from) {
+      // The interrupted session created the upload (and sent its times); its confirmed parts are ours now.
+      this.#uploadId = Promise.resolve(from.uploadId);
+      this.#timesSent = { ...this.#times };
+      for (const p of from.parts) this.#done.push({ PartNumber: p.n, ETag: p.etag });
+    }
   }
 
   /** The stored bytes' hashes, once commit() resolved. */
@@ -137,6 +148,43 @@ export class S3UploadSink implements WriteSink {
       this.#fail(new StorageError(StorageErrorCode.Aborted, `${this.#o.what}: ${reason}`));
       await this.#settle();
       await this.#abortUpload();
+      this.#maybeSettled();
+    })();
+    return this.#abort;
+  }
+
+  /**
+   * The session ended without CLOSE (connection lost, client killed, pod shutdown): keeps the multipart upload and
+   * saves its state so any pod can resume it (resume-hooks.ts); without resume hooks, parts or a saved state it is
+   * abort(). Parts in flight finish (their requests are not cancelled); open and queued parts are dropped.
+   */
+  suspend(reason = 'session ended'): Promise<void> {
+    const save = this.#o.resume?.save;
+    if (save === undefined || this.#state !== 'open' || this.#failure || this.#uploadId === undefined) {
+      return this.abort(reason);
+    }
+    this.#abort ??= (async () => {
+      this.#state = 'aborted';
+      this.#failure = new StorageError(StorageErrorCode.Aborted, `${this.#o.what}: ${reason}`);
+      this.#idle.stop();
+      const drained = this.#asm.drain();
+      for (const part of drained) this.#o.ctx.metrics.bufferedBytes?.(-part.filled);
+      this.#mem.releaseDrained(drained);
+      for (const part of this.#queue.splice(0)) this.#releasePart(part);
+      await this.#settle();
+      const uploadId = await (this.#uploadId as Promise<string>).catch(() => undefined);
+      const done = this.#done.map((p) => ({
+        n: p.PartNumber ?? 0,
+        etag: p.ETag ?? '',
+        size: this.#asm.partSize(p.PartNumber ?? 1),
+      }));
+      const saved =
+        uploadId !== undefined &&
+        (await save(uploadId, done).then(
+          (ok) => ok,
+          () => false,
+        ));
+      if (!saved) await this.#abortUpload();
       this.#maybeSettled();
     })();
     return this.#abort;
@@ -230,7 +278,7 @@ export class S3UploadSink implements WriteSink {
   }
 
   #enqueue(part: SealedPart): void {
-    this.#hasher.update(part.body);
+    if (!this.#o.resume?.from) this.#hasher.update(part.body);
     this.#queue.push(part);
     this.#pump();
   }
@@ -273,7 +321,9 @@ export class S3UploadSink implements WriteSink {
   #ensureUpload(): Promise<string> {
     this.#uploadId ??= (async () => {
       this.#timesSent = { ...this.#times };
-      return createUpload(this.#target, this.#metadata(), this.#ac.signal);
+      const id = await createUpload(this.#target, this.#metadata(), this.#ac.signal);
+      this.#o.resume?.started?.(); // a fresh multipart upload supersedes an interrupted one of the same path
+      return id;
     })();
     return this.#uploadId;
   }
@@ -344,11 +394,14 @@ export class S3UploadSink implements WriteSink {
           // The times arrived after CreateMultipartUpload fixed the metadata (e.g. `put -p`): rewrite them.
           await this.#o.replaceTimes(this.#times.atimeMs, this.#times.mtimeMs, signal);
         }
-        this.#digests = this.#hasher.digests();
+        // A resumed upload's streaming hash began mid-file (the interrupted session's could not travel): re-read it.
+        const rehash = this.#o.resume?.from ? this.#o.resume.rehash : undefined;
+        this.#digests = rehash ? await rehash(this.#asm.end, signal).catch(() => undefined) : this.#hasher.digests();
+        await this.#o.resume?.committed?.();
         // Known only now: one PutObjectTagging. The object is stored whatever it answers (the client is told OK);
         // without the tags a checksum request is refused clearly rather than answered wrongly. A failure is counted
         // in sftpgate_s3_requests_total{operation="PutObjectTagging",result="error"}.
-        if (this.#o.tagDigests !== false) {
+        if (this.#o.tagDigests !== false && this.#digests) {
           await tagDigests(ctx, this.#o.key, what, this.#digests, signal).catch(() => undefined);
         }
       }

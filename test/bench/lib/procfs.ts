@@ -155,3 +155,11 @@ export function findPid(needle: string): number | undefined {
 export function reapedChildrenCpuSeconds(): number {
   return (parseStat(readFileSync('/proc/self/stat', 'utf8'))?.reapedTicks ?? 0) / CLK_TCK;
 }
+
+/**
+ * The first process in `root`'s tree (breadth first) whose name (/proc/<pid>/comm) starts with `comm`; undefined if
+ * none. A prefix because Node 26 names its main thread `node-MainThread`.
+ */
+export function findInTree(root: number, comm: string): number | undefined {
+  return processTree(root).find((pid) => readText(`/proc/${pid}/comm`)?.startsWith(comm));
+}

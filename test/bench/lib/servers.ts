@@ -1,8 +1,9 @@
 // The three SFTP servers the throughput benchmark compares, each a real process on a random loopback port under the
 // test bed's process guard (test/infra), so none can outlive the benchmark:
-//  - sftp-pod: our standalone command (sftp-pod/bin/sftpgate-sftp.js) writing to MinIO;
+//  - sftp-pod: our standalone pod, compiled as the images run it (lib/pod-launch.ts), writing to MinIO;
 //  - openssh: the unpacked Debian sshd with `Subsystem sftp internal-sftp`, writing to a temp dir on local disk;
 //  - rclone: `rclone serve sftp` on the same MinIO.
+// With a MinIO serving HTTPS (`startMinio({ tls: true })`) both S3 clients trust its CA and nothing else changes.
 
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ import {
   toolPath,
   waitUntil,
 } from '../../infra/index.ts';
+import { podLaunch } from './pod-launch.ts';
+import { findInTree } from './procfs.ts';
 
 export type ServerName = 'sftp-pod' | 'openssh' | 'rclone';
 export const SERVER_NAMES: readonly ServerName[] = ['sftp-pod', 'openssh', 'rclone'];
@@ -32,12 +35,15 @@ export interface BenchServer {
   readonly user: string;
   /** Directory the client puts files into and gets them from, as the server's SFTP namespace spells it. */
   readonly remoteDir: string;
-  /** Root of the server's process tree (the guard; the server and its per-connection children are below it). */
+  /**
+   * The server process itself (below the test bed's guard): its tree is the server and its per-connection children,
+   * so CPU and RSS read from it are the server's alone.
+   */
   readonly pid: number;
   /** The pod's /metrics URL (sftp-pod only). */
   readonly metricsUrl?: string;
-  /** Memory settings the pod was started with (sftp-pod only), for the RSS bound. */
-  readonly pod?: { readonly partSize: number; readonly uploadConcurrency: number; readonly memoryBudget: number };
+  /** How the server was run, for the report (the pod's build, the S3 transport). */
+  readonly describe: string;
   /** Removes every uploaded file (outside any measured window). */
   clear(): Promise<void>;
   stop(): Promise<void>;
@@ -87,14 +93,16 @@ async function clearPrefix(s3: S3Client, bucket: string, prefix: string): Promis
   }
 }
 
+/** `comm`: the server's process name, found in the guard's tree once the server answers. */
 function managedServer(
   base: Omit<BenchServer, 'pid' | 'stop'>,
+  comm: string,
   proc: ManagedProcess,
   ports: number[],
   tmp: string,
 ): BenchServer {
-  const pid = proc.pid;
-  if (pid === undefined) throw new Error(`${base.name}: no pid (spawn failed; see ${proc.logFile})`);
+  const pid = proc.pid === undefined ? undefined : findInTree(proc.pid, comm);
+  if (pid === undefined) throw new Error(`${base.name}: no process named ${comm} (see ${proc.logFile})`);
   return {
     ...base,
     pid,
@@ -182,10 +190,12 @@ export async function startOpenSsh(key: ClientKey): Promise<BenchServer> {
       port,
       user: 'root',
       remoteDir: data,
+      describe: 'sshd 9.2 internal-sftp, local disk',
       async clear() {
         for (const f of readdirSync(data)) rmSync(join(data, f), { force: true });
       },
     },
+    'sshd',
     proc,
     [port],
     tmp,
@@ -206,7 +216,7 @@ export async function startRclone(key: ClientKey, minio: Minio, bucket: string, 
   const proc = spawnManaged({
     name: 'rclone',
     // The machine exports AWS_CA_BUNDLE for its HTTPS proxies; rclone's S3 backend then fails to start ("unsupported
-    // transport"). MinIO is plain HTTP on loopback, so drop it for rclone alone (the launcher can only add variables).
+    // transport"). rclone trusts MinIO's own CA through --ca-cert instead (the launcher can only add variables).
     command: 'env',
     args: [
       '-u',
@@ -225,6 +235,7 @@ export async function startRclone(key: ClientKey, minio: Minio, bucket: string, 
       'off',
       '--log-level',
       'ERROR',
+      ...(minio.caPath ? ['--ca-cert', minio.caPath] : []),
     ],
     env: {
       // The remote comes from the environment only: no config file of the machine's user is read.
@@ -248,24 +259,30 @@ export async function startRclone(key: ClientKey, minio: Minio, bucket: string, 
   }
   const s3 = minio.s3();
   return managedServer(
-    { name: 'rclone', port, user: 'bench', remoteDir: '/', clear: () => clearPrefix(s3, bucket, `${prefix}/`) },
+    {
+      name: 'rclone',
+      port,
+      user: 'bench',
+      remoteDir: '/',
+      describe: `rclone serve sftp --vfs-cache-mode off, S3 over ${minio.caPath ? 'HTTPS' : 'HTTP'}`,
+      clear: () => clearPrefix(s3, bucket, `${prefix}/`),
+    },
+    'rclone',
     proc,
     [port],
     tmp,
   );
 }
 
+/** The pod runs with its default settings (as the issue's targets require); these only change how it is observed. */
 export interface PodSettings {
-  readonly partSize: number;
-  readonly uploadConcurrency: number;
-  readonly memoryBudget: number;
   /** Run the pod under `node --cpu-prof`, writing its profile into this directory when it exits (slows it down). */
   readonly cpuProfileDir?: string;
   /** Extra Node flags for the pod (e.g. GC sizing), to try runtime settings without editing the pod. */
   readonly nodeArgs?: readonly string[];
 }
 
-/** sftp-pod's standalone command (the package bin) on MinIO, with one user whose home is `<prefix>/bench`. */
+/** sftp-pod, compiled (lib/pod-launch.ts), on MinIO, with one user whose home is `<prefix>/bench`. */
 export async function startPod(
   key: ClientKey,
   minio: Minio,
@@ -295,14 +312,14 @@ export async function startPod(
       ],
     }),
   );
-  const bin = new URL('../../../sftp-pod/bin/sftpgate-sftp.js', import.meta.url).pathname;
+  const launch = podLaunch();
   const proc = spawnManaged({
     name: 'sftp-pod',
-    command: process.execPath,
+    command: launch.command,
     args: [
       ...(settings.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfileDir] : []),
       ...(settings.nodeArgs ?? []),
-      bin,
+      ...launch.args,
       '--listen',
       `127.0.0.1:${port}`,
       '--metrics-listen',
@@ -321,17 +338,16 @@ export async function startPod(
       prefix,
       '--s3-force-path-style',
       'true',
-      '--part-size',
-      String(settings.partSize),
-      '--upload-concurrency',
-      String(settings.uploadConcurrency),
-      '--memory-budget',
-      String(settings.memoryBudget),
       // One client makes 8 logins at once: the default per-user cap (10) allows it, the defender never sees a failure.
       '--log-level',
       'warn',
     ],
-    env: { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey },
+    env: {
+      AWS_ACCESS_KEY_ID: minio.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
+      // Over HTTPS the pod trusts MinIO's CA the way a pod trusts a private S3's: Node's extra CA certificates.
+      ...(minio.caPath ? { NODE_EXTRA_CA_CERTS: minio.caPath } : {}),
+    },
     logFile: join(tmp, 'pod.log'),
   });
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
@@ -356,9 +372,10 @@ export async function startPod(
       user: 'bench',
       remoteDir: '/',
       metricsUrl,
-      pod: settings,
+      describe: `${launch.describe}, default settings, S3 over ${minio.caPath ? 'HTTPS' : 'HTTP'}`,
       clear: () => clearPrefix(s3, bucket, `${prefix}/bench/`),
     },
+    'node',
     proc,
     ports,
     tmp,

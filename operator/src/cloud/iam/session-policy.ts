@@ -102,11 +102,16 @@ export function policyDigest(packed: string): string {
  */
 export function buildSessionPolicy(user: SessionPolicyUser, server: SessionPolicyServer): SessionPolicy {
   const nodes = resolveNodes(user, server);
-  const exact = render(nodes, server, true);
-  if (exact.size <= SESSION_POLICY_MAX_BYTES) return { ...exact, precision: 'exact' };
-  const coarse = render(nodes, server, false);
-  if (coarse.size <= SESSION_POLICY_MAX_BYTES) return { ...coarse, precision: 'coarse' };
-  throw new PolicyTooLargeError(user.username, coarse.size, SESSION_POLICY_MAX_BYTES);
+  // The resumable-upload grant goes first when space is short: without it an interrupted upload is only aborted.
+  let size = 0;
+  for (const precision of ['exact', 'coarse'] as const) {
+    for (const resume of [user.username, undefined]) {
+      const p = render(nodes, server, precision === 'exact', resume);
+      if (p.size <= SESSION_POLICY_MAX_BYTES) return { ...p, precision };
+      size = p.size;
+    }
+  }
+  throw new PolicyTooLargeError(user.username, size, SESSION_POLICY_MAX_BYTES);
 }
 
 /** A significant point of the user's tree: its S3 key prefix (no trailing slash) and the S3 actions allowed there. */
@@ -243,6 +248,8 @@ function render(
   nodes: readonly Node[],
   server: SessionPolicyServer,
   withDenies: boolean,
+  /** Grant this user's resumable-upload state objects (undefined: no grant). */
+  username: string | undefined,
 ): Omit<SessionPolicy, 'precision'> {
   const partition = server.partition ?? 'aws';
   const bucketArn = `arn:${partition}:s3:::${server.bucket}`;
@@ -261,6 +268,18 @@ function render(
     });
   }
   statements.push(...objectStatements('Allow', decided, 'allow', bucketArn));
+  // A user who uploads may leave an interrupted upload for a later resume: its state object is theirs alone.
+  const resume =
+    username !== undefined && decided.has('s3:ListMultipartUploadParts')
+      ? resumeStateResource(server, username)
+      : undefined;
+  if (resume !== undefined) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      Resource: `${bucketArn}/${resume}`,
+    });
+  }
 
   if (server.kmsKeyArn !== undefined) {
     // Reads decrypt; writes generate data keys, and a multipart upload also decrypts them to complete.
@@ -285,6 +304,17 @@ function render(
   const document: PolicyDocument = { Version: '2012-10-17', Statement: statements };
   const packed = JSON.stringify(document);
   return { document, packed, size: Buffer.byteLength(packed, 'utf8'), digest: policyDigest(packed) };
+}
+
+/**
+ * The sftp pod's resumable-upload state of one user, `<prefix>/.sftpgate/uploads/<user>/*` (the pod's
+ * storage/resume-state.ts; docs/storage.md "Resumable uploads"); undefined for a name IAM would read as a wildcard.
+ */
+function resumeStateResource(server: SessionPolicyServer, username: string): string | undefined {
+  const user = encodeURIComponent(username);
+  if (UNSAFE.test(user)) return undefined;
+  const prefix = server.prefix.replace(/^\/+|\/+$/g, '');
+  return `${prefix === '' ? '' : `${prefix}/`}.sftpgate/uploads/${user}/*`;
 }
 
 /** Object statements, one per distinct action set (prefixes with the same actions share a statement). */

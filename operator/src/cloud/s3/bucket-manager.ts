@@ -15,7 +15,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { classifyS3Error, isObjectNotFound, S3ManagerError } from './errors.ts';
-import { type SweepResult, sweepIncompleteUploads } from './multipart-sweeper.ts';
+import { type SweepResult, sweepIncompleteUploads, sweepResumeStates } from './multipart-sweeper.ts';
 import type { BucketManager, LifecycleRuleScope, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
 
 /** Rule ids we own start with this; rules with any other id are never touched. */
@@ -220,8 +220,13 @@ export class S3BucketManager implements BucketManager {
     });
   }
 
-  sweepIncompleteUploads(prefix: string, maxAgeMs: number, signal?: AbortSignal): Promise<SweepResult> {
-    return sweepIncompleteUploads(this.#client, this.#conn.bucket, prefix, maxAgeMs, signal ? { signal } : {});
+  async sweepIncompleteUploads(prefix: string, maxAgeMs: number, signal?: AbortSignal): Promise<SweepResult> {
+    const opts = signal ? { signal } : {};
+    // Interrupted uploads kept for resume first: their state names the upload, so it goes even where S3 cannot list
+    // uploads by prefix (MinIO); then every other stale upload under the prefix.
+    const states = await sweepResumeStates(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts);
+    const uploads = await sweepIncompleteUploads(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts);
+    return { aborted: states.aborted + uploads.aborted, kept: uploads.kept, statesDeleted: states.statesDeleted };
   }
 
   ensureLifecycle(

@@ -5,8 +5,12 @@
 // still in flight is indistinguishable from an orphan here.
 import {
   AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   type MultipartUpload,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -18,6 +22,8 @@ export interface SweepResult {
   readonly aborted: number;
   /** Uploads under the prefix left alone (younger than the age). */
   readonly kept: number;
+  /** Resumable-upload state objects deleted (sweepResumeStates). */
+  readonly statesDeleted?: number;
 }
 
 /** The uploads initiated before `cutoff` (uploads without a date or id are kept: nothing proves them stale). Pure. */
@@ -75,6 +81,80 @@ export async function sweepIncompleteUploads(
     uploadIdMarker = page.NextUploadIdMarker;
     if (keyMarker === undefined && uploadIdMarker === undefined) return { aborted, kept };
   }
+}
+
+/**
+ * The pods' resumable-upload state objects, `<prefix>/.sftpgate/uploads/<user>/<sha256(key)>.json` (the sftp pod's
+ * storage/resume-state.ts; docs/storage.md "Resumable uploads"). The two components never import each other, so the
+ * layout is repeated here.
+ */
+export const RESUME_STATE_DIR = '.sftpgate/uploads/';
+
+/** The upload a state object names, only if its key lies under `prefix/` (a state is never trusted beyond it). Pure. */
+export function stateUpload(text: string, prefix: string): { key: string; uploadId: string } | undefined {
+  try {
+    const s = JSON.parse(text) as { key?: unknown; uploadId?: unknown };
+    if (typeof s.key !== 'string' || typeof s.uploadId !== 'string' || s.uploadId === '') return undefined;
+    if (!s.key.startsWith(dirKey(prefix)) || s.key.startsWith(`${dirKey(prefix)}${RESUME_STATE_DIR}`)) return undefined;
+    return { key: s.key, uploadId: s.uploadId };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Deletes the state objects of interrupted uploads saved more than `maxAgeMs` before `now`, aborting the multipart
+ * upload each names first (by exact key and id, which also works on MinIO, whose uploads cannot be listed by
+ * prefix). Idempotent; throws S3ManagerError.
+ */
+export async function sweepResumeStates(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  maxAgeMs: number,
+  opts: { readonly now?: Date; readonly signal?: AbortSignal } = {},
+): Promise<{ readonly aborted: number; readonly statesDeleted: number }> {
+  const cutoff = new Date((opts.now ?? new Date()).getTime() - maxAgeMs);
+  const send = opts.signal ? { abortSignal: opts.signal } : {};
+  const dir = `${dirKey(prefix)}${RESUME_STATE_DIR}`;
+  let aborted = 0;
+  let statesDeleted = 0;
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: dir, ...(token ? { ContinuationToken: token } : {}) }),
+        send,
+      );
+    } catch (err) {
+      throw classifyS3Error(err, `ListObjectsV2 ${bucket}/${dir}`);
+    }
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined || !o.LastModified || o.LastModified >= cutoff) continue;
+      try {
+        const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }), send);
+        const upload = stateUpload((await body.Body?.transformToString()) ?? '', prefix);
+        if (upload) {
+          await client
+            .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId }), send)
+            .then(
+              () => aborted++,
+              (err: { name?: string }) => {
+                if (err.name !== 'NoSuchUpload') throw err;
+              },
+            );
+        }
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key }), send);
+        statesDeleted++;
+      } catch (err) {
+        if ((err as { name?: string }).name === 'NoSuchKey') continue; // deleted meanwhile (resumed, or another replica)
+        throw classifyS3Error(err, `sweep ${bucket}/${o.Key}`);
+      }
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return { aborted, statesDeleted };
 }
 
 /** One prefix to sweep: a server's bucket (through its manager) and prefix, and a name for logs. */

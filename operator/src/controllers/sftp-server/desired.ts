@@ -17,6 +17,7 @@ import { HOST_KEY_FILES } from '../../secrets/host-keys.ts';
 import { shardSecretName } from '../../secrets/users-table.ts';
 import type { Placement } from '../placement.ts';
 import { quantityToBytes } from '../quantity.ts';
+import { notifyVolumes } from './notifications.ts';
 import { CONFIG_CHECKSUM_ANNOTATION, configChecksum, podEnv } from './pod-env.ts';
 
 export const SSH_PORT = 2222;
@@ -222,6 +223,7 @@ export function desiredDeployment(
                 ...(userCa ? [{ name: 'user-ca', mountPath: USER_CA_DIR, readOnly: true }] : []),
                 { name: 'tmp', mountPath: '/tmp' },
                 ...(placement.caBundle ? [{ name: 's3-ca', mountPath: S3_CA_DIR, readOnly: true }] : []),
+                ...notifyVolumes(server).mounts,
               ],
             },
           ],
@@ -243,6 +245,8 @@ export function desiredDeployment(
             ...(placement.caBundle
               ? [{ name: 's3-ca', secret: { secretName: names.caBundle, defaultMode: 0o444 } }]
               : []),
+            // The tenant's webhook HMAC key: mounted, never read or copied by the operator.
+            ...notifyVolumes(server).volumes,
           ],
         },
       },

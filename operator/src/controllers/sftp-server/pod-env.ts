@@ -15,6 +15,7 @@ import {
   USER_CA_DIR,
   type WorkloadSettings,
 } from './desired.ts';
+import { notifyEnv } from './notifications.ts';
 
 export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
 
@@ -92,6 +93,7 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
     ...env('SFTPGATE_MAX_RENAME_OBJECTS', s.sftp.maxRenameObjects),
     ...env('SFTPGATE_SHUTDOWN_GRACE', `${SHUTDOWN_GRACE_SECONDS}s`),
     ...env('SFTPGATE_LOG_LEVEL', 'info'),
+    ...notifyEnv(server, placement),
   ];
 }
 

@@ -15,6 +15,7 @@ import { ServerMemo, type ServerRun, type ServerStep } from './run.ts';
 import { deletionStep, finalizerStep } from './steps/finalizer.ts';
 import { hostKeysStep } from './steps/host-keys.ts';
 import { iamStep } from './steps/iam.ts';
+import { notificationsStep } from './steps/notifications.ts';
 import { placementStep, refusalStep } from './steps/placement.ts';
 import { podFieldsStep } from './steps/pod-fields.ts';
 import { storageStep } from './steps/storage.ts';
@@ -36,6 +37,7 @@ export const serverSteps: readonly ServerStep[] = [
   usersTableStep,
   refusalStep,
   podFieldsStep,
+  notificationsStep,
   hostKeysStep,
   storageStep,
   iamStep,

@@ -56,6 +56,7 @@ describe('server steps', () => {
         'usersTableStep',
         'refusalStep',
         'podFieldsStep',
+        'notificationsStep',
         'hostKeysStep',
         'storageStep',
         'iamStep',

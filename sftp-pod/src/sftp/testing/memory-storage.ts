@@ -2,9 +2,11 @@
 // S3. It passes the same storage contract suite as S3Storage (test/integration/storage-contract-memory.test.ts):
 // objects appear only at commit, directories are prefixes with optional `dir/` markers, and uploads go through the
 // same PartAssembler as S3 uploads, so write ordering, the reorder window, overlaps and holes behave identically.
+
 import { StorageError, StorageErrorCode } from '../../storage/errors.ts';
 import { auditMetadata, parseTime, timeMetadata } from '../../storage/object-metadata.ts';
 import { PartAssembler, type SlabSource } from '../../storage/part-assembler.ts';
+import { appendUnsupported } from '../../storage/resume-open.ts';
 import type { FileInfo, ReadSource, Storage, UploadDigests, WriteOptions, WriteSink } from '../../storage/types.ts';
 import { digestMetadata, parseDigestMetadata, UploadHasher } from '../../storage/upload-hash.ts';
 
@@ -115,6 +117,8 @@ export class MemoryStorage implements Storage {
         `upload ${key}: the file exists and may not be overwritten`,
       );
     }
+    // No resumable uploads here: APPEND is refused as S3Storage refuses it without an interrupted upload.
+    if (options.append) throw appendUnsupported(`upload ${key}`);
     const sink = new MemorySink(this, key, options, this.#partSize);
     this.openSinks.add(sink);
     return sink;
