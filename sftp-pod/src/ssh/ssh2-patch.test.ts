@@ -22,6 +22,7 @@ interface Decipher {
 }
 interface Ssh2Crypto {
   CIPHER_INFO: Record<string, { keyLen: number; ivLen: number }>;
+  MAC_INFO: Record<string, { len: number }>;
   init: Promise<void>;
   createCipher(config: unknown): Cipher;
   createDecipher(config: unknown): Decipher;
@@ -52,14 +53,23 @@ describe('patches/ssh2@1.17.0.patch', () => {
     assert.ok(patchText(other, file.hunks) === undefined);
   });
 
-  for (const name of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com']) {
-    it(`${name}: packets built in the reused buffer decrypt intact, padding differs per packet`, async () => {
+  const suites: [cipher: string, mac?: string][] = [
+    ['aes128-gcm@openssh.com'],
+    ['aes256-gcm@openssh.com'],
+    ['chacha20-poly1305@openssh.com'],
+    ['aes128-ctr', 'hmac-sha2-256-etm@openssh.com'],
+    ['aes256-ctr', 'hmac-sha2-512'],
+  ];
+  for (const [name, macName] of suites) {
+    it(`${name}${macName ? ` + ${macName}` : ''}: packets built in the reused buffer decrypt intact, padding differs per packet`, async () => {
       const crypto = require('ssh2/lib/protocol/crypto.js') as Ssh2Crypto;
       await crypto.init;
       const info = crypto.CIPHER_INFO[name];
       assert.ok(info);
       const key = randomBytes(info.keyLen);
       const iv = randomBytes(info.ivLen);
+      const macInfo = macName ? crypto.MAC_INFO[macName] : undefined;
+      const macKey = randomBytes(macInfo?.len ?? 0);
       const wire: Buffer[] = [];
       const cipher = crypto.createCipher({
         outbound: {
@@ -67,6 +77,7 @@ describe('patches/ssh2@1.17.0.patch', () => {
           cipherInfo: info,
           cipherKey: key,
           cipherIV: Buffer.from(iv),
+          ...(macInfo ? { macInfo, macKey } : {}),
           seqno: 0,
           forceNative: true,
         },
@@ -78,6 +89,7 @@ describe('patches/ssh2@1.17.0.patch', () => {
           decipherInfo: info,
           decipherKey: key,
           decipherIV: Buffer.from(iv),
+          ...(macInfo ? { macInfo, macKey } : {}),
           seqno: 0,
           forceNative: true,
         },

@@ -1,5 +1,5 @@
 // The pod runs ssh2 with patches/ssh2@1.17.0.patch (padding randomness from a pool, one reused plaintext buffer per
-// AEAD cipher; docs/decisions.md). Installs apply it explicitly (`make deps`, the Dockerfile), never via install
+// cipher; docs/decisions.md). Installs apply it explicitly (`make deps`, the Dockerfile), never via install
 // scripts, so an install that skipped that step would run stock ssh2 silently slower: the server refuses to start.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
