@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseUnifiedDiff, patchText, unpatchedText } from '../../../patches/apply.ts';
-import { assertSsh2Patched, SSH2_PATCH_MARKER, SSH2_PINNED_VERSION } from './ssh2-patch.ts';
+import { assertSsh2Patched, SSH2_PINNED_VERSION, ssh2Patched } from './ssh2-patch.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
@@ -39,7 +39,7 @@ describe('patches/ssh2@1.17.0.patch', () => {
   it('is applied to the installed ssh2, and reverting it gives the pristine npm file back', () => {
     assert.doesNotThrow(() => assertSsh2Patched());
     const installed = readFileSync(require.resolve('ssh2/lib/protocol/crypto.js'), 'utf8');
-    assert.ok(installed.includes(SSH2_PATCH_MARKER));
+    assert.ok(installed.includes('sftpgate-ssh2-patch'));
     const [file] = parseUnifiedDiff(readFileSync(patchFile, 'utf8'));
     assert.equal(file?.path, 'lib/protocol/crypto.js');
     const pristine = unpatchedText(installed, file.hunks);
@@ -51,6 +51,26 @@ describe('patches/ssh2@1.17.0.patch', () => {
     // A file differing inside the patch's context (another version, a local edit) is refused, not fuzzed.
     const other = pristine.replace('const MAX_PACKET_SIZE = 35000;', 'const MAX_PACKET_SIZE = 36000;');
     assert.ok(patchText(other, file.hunks) === undefined);
+  });
+
+  it('the startup check sees the patch in the running ssh2, and its absence in a stock copy', () => {
+    assert.equal(ssh2Patched(), true);
+    const [file] = parseUnifiedDiff(readFileSync(patchFile, 'utf8'));
+    assert.ok(file);
+    // Inside node_modules, so the copy's own dependencies (asn1 ...) still resolve.
+    mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
+    const dir = mkdtempSync(join(root, 'node_modules/.cache/ssh2-stock-'));
+    try {
+      const protocol = dirname(require.resolve('ssh2/lib/protocol/crypto.js'));
+      cpSync(protocol, join(dir, 'protocol'), { recursive: true });
+      const pristine = unpatchedText(readFileSync(join(protocol, 'crypto.js'), 'utf8'), file.hunks);
+      assert.ok(pristine !== undefined);
+      writeFileSync(join(dir, 'protocol/crypto.js'), pristine);
+      const stock = require(join(dir, 'protocol/crypto.js')) as Parameters<typeof ssh2Patched>[0];
+      assert.equal(ssh2Patched(stock), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const suites: [cipher: string, mac?: string][] = [
