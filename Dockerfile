@@ -16,6 +16,10 @@ COPY package.json package-lock.json ./
 # `npm install --no-save` installs exactly the locked versions. --ignore-scripts: no install script runs (ssh2's
 # optional native binding is not built; we use Node's crypto; esbuild runs from its platform package).
 RUN npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
+# Dependency patches (patches/*.patch, docs/decisions.md): no install script runs, so they are applied explicitly,
+# before the bundle takes the dependencies in; the pod refuses to start on an unpatched ssh2 (SFTPGATE_SSH2_PATCH).
+COPY patches patches
+RUN node patches/apply.ts
 COPY tsconfig.json tsconfig.build.json ./
 COPY common/src common/src
 COPY operator/src operator/src

@@ -28,6 +28,8 @@ import { ProxyConnectionClosedError, readProxyHeader } from './proxy-protocol.ts
 import { revocationReason } from './revocation.ts';
 import { Semaphore } from './semaphore.ts';
 import { SessionChannels } from './session-channels.ts';
+import { batchSocketWrites } from './socket-batching.ts';
+import { assertSsh2Patched } from './ssh2-patch.ts';
 import type { TrustedUserCas } from './user-certificates.ts';
 import { UserSessions } from './user-sessions.ts';
 
@@ -92,6 +94,7 @@ export class SshServer {
   readonly #unsubscribe: () => void;
 
   constructor(options: SshServerOptions) {
+    assertSsh2Patched();
     this.#o = options;
     this.#ssh = new Ssh2Server(
       {
@@ -279,6 +282,7 @@ export class SshServer {
         this.#sessions.auditConnection(conn, 'logout');
       }
     });
+    batchSocketWrites(socket);
     this.#ssh.injectSocket(socket);
   }
 
