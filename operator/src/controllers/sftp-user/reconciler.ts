@@ -10,6 +10,7 @@ import { Resources } from '../../runtime/kube-client.ts';
 import { runPass } from '../../runtime/reconcile-pass.ts';
 import { type ControllerContext, kube } from '../context.ts';
 import { allottedPlacement } from '../placement-of.ts';
+import { statusWithoutUsage } from '../usage/prefixes.ts';
 import type { UserRun, UserStep } from './run.ts';
 import { userFinalizerStep } from './steps/finalizer.ts';
 import { homeStep } from './steps/home.ts';
@@ -66,7 +67,7 @@ export class SftpUserReconciler {
             apiVersion: r.user.apiVersion,
             kind: r.user.kind,
             metadata: { name: r.user.metadata.name, namespace: r.user.metadata.namespace },
-            status: r.status,
+            status: statusWithoutUsage(r.status),
           }),
           { subresource: 'status', signal },
         );
