@@ -89,6 +89,7 @@ export class QuotaStorage implements Storage {
     if (!this.#inner.digests) return Promise.resolve(undefined);
     return this.#inner.digests(key, signal);
   }
+  /** Resumable uploads (docs/storage.md): an interrupted upload's parts are not usage until its CLOSE stores it. */
   resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
     if (!this.#inner.resumableStat) return Promise.resolve(undefined);
     return this.#inner.resumableStat(key, user, signal);

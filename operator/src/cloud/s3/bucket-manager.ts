@@ -226,8 +226,12 @@ export class S3BucketManager implements BucketManager {
     const opts = signal ? { signal } : {};
     // Interrupted uploads kept for resume first: their state names the upload, so it goes even where S3 cannot list
     // uploads by prefix (MinIO); then every other stale upload under the prefix.
-    const states = await sweepResumeStates(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts);
+    // A failing state sweep does not stop the upload sweep; its error is reported after it.
+    const states = await sweepResumeStates(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts).catch(
+      (error: unknown) => ({ error }),
+    );
     const uploads = await sweepIncompleteUploads(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts);
+    if ('error' in states) throw states.error;
     return { aborted: states.aborted + uploads.aborted, kept: uploads.kept, statesDeleted: states.statesDeleted };
   }
 

@@ -10,7 +10,6 @@ import { Resources } from '../../runtime/kube-client.ts';
 import { runPass } from '../../runtime/reconcile-pass.ts';
 import { type ControllerContext, kube } from '../context.ts';
 import { allottedPlacement } from '../placement-of.ts';
-import { statusWithoutUsage } from '../usage/prefixes.ts';
 import type { UserRun, UserStep } from './run.ts';
 import { userFinalizerStep } from './steps/finalizer.ts';
 import { homeStep } from './steps/home.ts';
@@ -61,18 +60,21 @@ export class SftpUserReconciler {
     await runPass(run, before, userSteps, {
       summarize: (r, failure) => summarizeUser(r, failure),
       write: async (r) => {
+        // status.usage is the usage measurer's (a merge patch of that field alone): applying our cached copy of it
+        // would take it over and could put back an older measurement.
+        const { usage: _measured, ...status } = r.status;
         await this.#ctx.client.apply(
           Resources.SftpUser,
           kube({
             apiVersion: r.user.apiVersion,
             kind: r.user.kind,
             metadata: { name: r.user.metadata.name, namespace: r.user.metadata.namespace },
-            status: statusWithoutUsage(r.status),
+            status,
           }),
           { subresource: 'status', signal },
         );
       },
-      writesStatus: (r) => !isDeleting(kube(r.user)),
+      writesStatus: (r) => !isDeleting(kube(r.user)) && r.deferStatus !== true,
       onWriteError: (err) => this.#ctx.logger.warn('status write failed', { sftpuser: key, err }),
     });
     return run.requeueAfterMs === undefined ? undefined : { requeueAfterMs: run.requeueAfterMs };

@@ -53,12 +53,3 @@ export function statusDue(
   const at = current.measuredAt ? Date.parse(current.measuredAt) : Number.NaN;
   return !(now - at < STATUS_REFRESH_MS);
 }
-
-/**
- * The user reconciler's status without `usage`: that field is the measurer's (a merge patch of it alone), so a
- * reconcile that started from a cache a moment old never writes an older measurement back.
- */
-export function statusWithoutUsage<T extends { usage?: unknown }>(status: T): Omit<T, 'usage'> {
-  const { usage: _usage, ...rest } = status;
-  return rest;
-}
