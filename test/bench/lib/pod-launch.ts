@@ -3,9 +3,9 @@
 // build's output changes (e.g. a bundle), this file is the one place to follow it.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { POD_NODE_FLAGS } from '../../../sftp-pod/src/node-flags.ts';
 
 const repo = new URL('../../../', import.meta.url).pathname;
-const fixture = new URL('../fixtures/compiled-pod.js', import.meta.url).pathname;
 
 export class PodBuildError extends Error {
   override readonly name = 'PodBuildError';
@@ -20,8 +20,8 @@ export interface PodLaunch {
   readonly describe: string;
 }
 
-/** What `make build` writes today: tsc output under dist/. */
-const ENTRY = join(repo, 'dist/sftp-pod/src/main.js');
+/** What `make build` writes: the esbuild bundle, which runs main() when it is the entry. */
+const ENTRY = join(repo, 'dist/sftp-pod/main.js');
 /** Sources the build compiles into the pod: a build older than any of them does not measure the work tree. */
 const SOURCES = ['sftp-pod/src', 'common/src'];
 
@@ -44,5 +44,10 @@ export function podLaunch(): PodLaunch {
   }
   const sources = Math.max(...SOURCES.map((d) => newestMtimeMs(join(repo, d))));
   if (sources > built) throw new PodBuildError(`${ENTRY} is older than the pod's sources: run \`make build\``);
-  return { command: process.execPath, args: [fixture, ENTRY], describe: 'compiled build (dist/ from `make build`)' };
+  // With the Node flags the image's ENTRYPOINT passes (sftp-pod/src/node-flags.ts).
+  return {
+    command: process.execPath,
+    args: [...POD_NODE_FLAGS, ENTRY],
+    describe: `compiled bundle (dist/ from \`make build\`), node ${POD_NODE_FLAGS.join(' ')}`,
+  };
 }
