@@ -10,6 +10,7 @@ import { type Config, ConfigError, parseConfig } from './config.ts';
 import type { CredentialBroker } from './credentials/broker.ts';
 import { createS3ReadinessCheck, partitionOf } from './credentials/readiness.ts';
 import { startNotifier } from './notify/start.ts';
+import { QuotaRegistry } from './quota/registry.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
 import { compileCidrs } from './ssh/cidr.ts';
 import { Defender } from './ssh/defender.ts';
@@ -62,6 +63,8 @@ interface StorageFactoryDeps {
   readonly metrics: StorageMetrics;
   /** STS/AWS mode: the per-login credential broker (also used by the readiness check). */
   readonly broker: CredentialBroker | undefined;
+  /** Users with a quota get their storage wrapped by their ledger (quota/registry.ts). */
+  readonly quotas: QuotaRegistry;
 }
 
 /** The S3Storage settings every login shares; only the client differs between logins in the STS/AWS modes. */
@@ -100,14 +103,14 @@ function createS3StorageFactory(
   const { config } = deps;
   if (config.iamMode === 'None') {
     const shared = new S3Storage(storageOptions(config, deps, deps.client));
-    return () => shared;
+    return (user) => deps.quotas.wrap(user, deps.client, shared);
   }
   const broker = deps.broker;
   if (!broker) throw new ConfigError(`IAM mode ${config.iamMode} needs the credential broker`);
   return async (user, sessionId) => {
     const client = await broker.clientFor({ username: user.username, sessionPolicy: user.sessionPolicy }, sessionId);
-    // Session policies grant object actions only (no s3:PutObjectTagging): multipart digests are not tagged here.
-    return new S3Storage({ ...storageOptions(config, deps, client), tagDigests: false });
+    // Session policies grant the tagging actions the upload tags need (docs/iam.md).
+    return deps.quotas.wrap(user, client, new S3Storage(storageOptions(config, deps, client)));
   };
 }
 
@@ -180,8 +183,14 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   const broker = options.storageFor
     ? undefined
     : await credentialBroker(config, (result) => metrics.stsRequests.inc({ result }));
+  const quotas = new QuotaRegistry({
+    bucket: config.s3.bucket,
+    serverPrefix: config.s3.prefix,
+    userRecord: (name) => users.get(name),
+  });
   const storageFor =
-    options.storageFor ?? createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), broker });
+    options.storageFor ??
+    createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), broker, quotas });
 
   const defender = new Defender(config.defender);
   const userCas = await loadTrustedUserCas(config.trustedUserCaKeys, config.revokedUserCertificates, {
@@ -268,6 +277,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       // before destroying the client, so the log says what was stored (storage/commit-tracker.ts).
       const unanswered = await settleCommits(budget, 65_000);
       if (unanswered > 0) log.warn('shutting down with uploads whose completion S3 did not answer', { unanswered });
+      await quotas.close(); // publishes the last commits and gives the leases back
       lifetime.abort();
       await health.close();
       broker?.close();

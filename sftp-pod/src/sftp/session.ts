@@ -46,8 +46,6 @@ export interface SftpSessionOptions {
   readonly maxHandles?: number;
   /** Shared by all of the user's sessions (the SSH layer's per-user cap); absent: only maxHandles applies. */
   readonly handleBudget?: HandleBudget;
-  /** statvfs@openssh.com reports this as the file system size; absent means a large free space. */
-  readonly quotaBytes?: number;
   readonly metrics?: SftpMetrics;
   readonly log?: Logger;
   /** Per-user limits from the users table (`bandwidth`); 0 or absent = unlimited. */
@@ -102,7 +100,6 @@ export class SftpSession {
       username: options.username,
       sessionId: options.sessionId,
       setstatMode: options.setstatMode,
-      quotaBytes: options.quotaBytes,
       metrics: options.metrics,
       log: this.#log,
       uploadPacer: options.uploadPacer ?? pacerFor(options.uploadBytesPerSecond),

@@ -140,7 +140,7 @@ test('statements with identical actions are merged into one', () => {
     },
     SERVER,
   );
-  const getStatements = p.document.Statement.filter((s) => s.Action === 's3:GetObject');
+  const getStatements = p.document.Statement.filter((s) => [s.Action].flat().includes('s3:GetObject'));
   assert.equal(getStatements.length, 1);
   assert.deepEqual(getStatements[0]?.Resource, [
     'arn:aws:s3:::acme-sftp/tenants/acme/alice/*',
@@ -236,4 +236,32 @@ test('a spec that cannot fit even coarse is refused with a typed, stable error n
       err.limit === SESSION_POLICY_MAX_BYTES &&
       err.message.includes('partner-0123456789'),
   );
+});
+
+test('a user with a quota: its pods may read and write its own usage objects, and no other user', async () => {
+  const { evaluatePolicy } = await import('./policy-evaluator.ts');
+  const p = buildSessionPolicy({ username: 'alice', permissions: ['list', 'download'], quota: {} }, SERVER).packed;
+  const arn = 'arn:aws:s3:::acme-sftp';
+  const own = 'tenants/acme/.sftpgate/usage/alice/';
+  for (const action of ['s3:GetObject', 's3:PutObject']) {
+    assert.equal(evaluatePolicy(p, { action, resource: `${arn}/${own}pods/pod-1.json` }), 'allow');
+    assert.equal(
+      evaluatePolicy(p, { action, resource: `${arn}/tenants/acme/.sftpgate/usage/bob/measured.json` }),
+      'implicit-deny',
+    );
+    assert.equal(
+      evaluatePolicy(p, { action, resource: `${arn}/tenants/acme/.sftpgate/usage/alice2/measured.json` }),
+      'implicit-deny',
+    );
+  }
+  assert.equal(
+    evaluatePolicy(p, { action: 's3:ListBucket', resource: arn, context: { 's3:prefix': `${own}pods/` } }),
+    'allow',
+  );
+  assert.equal(
+    evaluatePolicy(p, { action: 's3:ListBucket', resource: arn, context: { 's3:prefix': 'tenants/acme/.sftpgate/' } }),
+    'implicit-deny',
+  );
+  const without = buildSessionPolicy({ username: 'alice', permissions: ['list', 'download'] }, SERVER).packed;
+  assert.ok(!without.includes('.sftpgate'), 'users without a quota get no usage statements');
 });

@@ -15,6 +15,7 @@
 // Both stay inside the user's own prefixes, which is the property the wall exists for: tenant isolation.
 
 import { createHash } from 'node:crypto';
+import { usagePrefix } from '../../../../common/src/quota/usage-document.ts';
 import type { Permission } from '../../../../common/src/users/permission.ts';
 import type { AccessRules, UserRecord } from '../../../../common/src/users/types.ts';
 import { IamError, IamErrorCode, PolicyTooLargeError } from './errors.ts';
@@ -32,27 +33,49 @@ export { PERMISSIONS, type Permission } from '../../../../common/src/users/permi
  */
 export const PERMISSION_ACTIONS: Readonly<Record<Permission, readonly S3Action[]>> = {
   list: ['s3:ListBucket'],
-  download: ['s3:GetObject'],
-  upload: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:ListBucket'],
+  // Tags carry the times and hashes known only after an object's first request (a multipart upload's, `put -p`,
+  // SETSTAT): reading them is part of STAT and checksums, writing them part of upload, rename and setstat.
+  download: ['s3:GetObject', 's3:GetObjectTagging'],
+  upload: [
+    's3:PutObject',
+    's3:PutObjectTagging',
+    's3:AbortMultipartUpload',
+    's3:ListMultipartUploadParts',
+    's3:ListBucket',
+  ],
   overwrite: [],
   delete: ['s3:DeleteObject', 's3:ListBucket'],
   // Server-side copy (multipart copy above 5 GiB, aborted on failure) then delete of the source.
-  rename: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListBucket'],
+  rename: [
+    's3:GetObject',
+    's3:GetObjectTagging',
+    's3:PutObject',
+    's3:PutObjectTagging',
+    's3:DeleteObject',
+    's3:AbortMultipartUpload',
+    's3:ListBucket',
+  ],
   mkdir: ['s3:PutObject', 's3:ListBucket'],
-  // chmod/utimes rewrite the object's metadata by copying it onto itself.
-  setstat: ['s3:GetObject', 's3:PutObject'],
+  // utimes of a file rewrites its tags (no copy); of a directory, its marker object.
+  setstat: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObject', 's3:PutObjectTagging'],
 };
 
 export type S3Action =
   | 's3:ListBucket'
   | 's3:GetObject'
+  | 's3:GetObjectTagging'
   | 's3:PutObject'
+  | 's3:PutObjectTagging'
   | 's3:AbortMultipartUpload'
   | 's3:ListMultipartUploadParts'
   | 's3:DeleteObject';
 
 /** The slice of a users-table entry (docs/users-table.md) the policy depends on; home defaults to the username. */
-export type SessionPolicyUser = Pick<UserRecord, 'username' | 'home'> & AccessRules;
+export type SessionPolicyUser = Pick<UserRecord, 'username' | 'home'> &
+  AccessRules & {
+    /** Present when the user has a quota: the pods then read and write the user's usage objects. */
+    readonly quota?: object | undefined;
+  };
 
 export interface SessionPolicyServer {
   readonly bucket: string;
@@ -102,11 +125,12 @@ export function policyDigest(packed: string): string {
  */
 export function buildSessionPolicy(user: SessionPolicyUser, server: SessionPolicyServer): SessionPolicy {
   const nodes = resolveNodes(user, server);
+  const usage = user.quota ? usageStatements(user.username, server) : [];
   // The resumable-upload grant goes first when space is short: without it an interrupted upload is only aborted.
   let size = 0;
   for (const precision of ['exact', 'coarse'] as const) {
     for (const resume of [user.username, undefined]) {
-      const p = render(nodes, server, precision === 'exact', resume);
+      const p = render(nodes, server, precision === 'exact', resume, usage);
       if (p.size <= SESSION_POLICY_MAX_BYTES) return { ...p, precision };
       size = p.size;
     }
@@ -211,7 +235,9 @@ function minimal(keys: Iterable<string>): string[] {
 const ALL_ACTIONS: readonly S3Action[] = [
   's3:ListBucket',
   's3:GetObject',
+  's3:GetObjectTagging',
   's3:PutObject',
+  's3:PutObjectTagging',
   's3:AbortMultipartUpload',
   's3:ListMultipartUploadParts',
   's3:DeleteObject',
@@ -244,12 +270,33 @@ function one<T>(items: readonly T[]): T | readonly T[] {
   return items.length === 1 ? (items[0] as T) : items;
 }
 
+/**
+ * A user with a quota: the pods read the operator's measurement and the other pods' leases, and write their own,
+ * under `<server prefix>/.sftpgate/usage/<user>/` (common/src/quota/usage-document.ts) — that user's only.
+ */
+function usageStatements(username: string, server: SessionPolicyServer): PolicyStatement[] {
+  const bucketArn = `arn:${server.partition ?? 'aws'}:s3:::${server.bucket}`;
+  if (UNSAFE.test(username))
+    throw new IamError(IamErrorCode.InvalidInput, `username ${username} cannot be in a policy`);
+  const prefix = usagePrefix(server.prefix.replace(/\/+$/, ''), username);
+  return [
+    {
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArn,
+      Condition: { StringLike: { 's3:prefix': `${prefix}*` } },
+    },
+    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${bucketArn}/${prefix}*` },
+  ];
+}
+
 function render(
   nodes: readonly Node[],
   server: SessionPolicyServer,
   withDenies: boolean,
   /** Grant this user's resumable-upload state objects (undefined: no grant). */
   username: string | undefined,
+  extra: readonly PolicyStatement[] = [],
 ): Omit<SessionPolicy, 'precision'> {
   const partition = server.partition ?? 'aws';
   const bucketArn = `arn:${partition}:s3:::${server.bucket}`;
@@ -280,6 +327,7 @@ function render(
       Resource: `${bucketArn}/${resume}`,
     });
   }
+  statements.push(...extra);
 
   if (server.kmsKeyArn !== undefined) {
     // Reads decrypt; writes generate data keys, and a multipart upload also decrypts them to complete.
@@ -331,7 +379,7 @@ function objectStatements(
   }
   const byActions = new Map<string, string[]>();
   for (const [k, actions] of byPrefix) {
-    const sig = actions.sort().join(',');
+    const sig = compactTagging(actions).sort().join(',');
     byActions.set(sig, [...(byActions.get(sig) ?? []), k]);
   }
   return [...byActions.entries()]
@@ -343,4 +391,14 @@ function objectStatements(
       // directory is an operation on its parent, which the jail decides.
       Resource: one(keys.sort().map((k) => `${bucketArn}/${k}/${effect === 'Deny' ? '?*' : '*'}`)),
     }));
+}
+
+/**
+ * Both tagging actions as `s3:*ObjectTagging` (23 bytes less per statement, which keeps the largest supported spec
+ * under STS's 2,048 bytes). The pattern also matches s3:DeleteObjectTagging, which grants nothing s3:PutObjectTagging
+ * does not: putting an empty tag set deletes the tags. Only when both are present, so neither is ever widened alone.
+ */
+function compactTagging(actions: readonly string[]): string[] {
+  if (!actions.includes('s3:GetObjectTagging') || !actions.includes('s3:PutObjectTagging')) return [...actions];
+  return [...actions.filter((a) => a !== 's3:GetObjectTagging' && a !== 's3:PutObjectTagging'), 's3:*ObjectTagging'];
 }

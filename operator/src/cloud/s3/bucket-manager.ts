@@ -14,9 +14,11 @@ import {
   S3Client,
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
+import type { UsageMeasurement } from '../../../../common/src/quota/usage-document.ts';
 import { classifyS3Error, isObjectNotFound, S3ManagerError } from './errors.ts';
 import { type SweepResult, sweepIncompleteUploads, sweepResumeStates } from './multipart-sweeper.ts';
 import type { BucketManager, LifecycleRuleScope, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
+import { type MeasuredUsage, measurePrefixes, writeMeasurement } from './usage.ts';
 
 /** Rule ids we own start with this; rules with any other id are never touched. */
 export const RULE_ID_PREFIX = 'sftpgate-';
@@ -227,6 +229,19 @@ export class S3BucketManager implements BucketManager {
     const states = await sweepResumeStates(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts);
     const uploads = await sweepIncompleteUploads(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts);
     return { aborted: states.aborted + uploads.aborted, kept: uploads.kept, statesDeleted: states.statesDeleted };
+  }
+
+  measureUsage(prefixes: readonly string[], signal?: AbortSignal): Promise<MeasuredUsage> {
+    return measurePrefixes(this.#client, this.#conn.bucket, prefixes, signal);
+  }
+
+  writeUsage(key: string, doc: UsageMeasurement, signal?: AbortSignal): Promise<void> {
+    const enc = this.#conn.encryption;
+    const extra = {
+      ...(enc ? { ServerSideEncryption: enc.type } : {}),
+      ...(enc?.kmsKeyId ? { SSEKMSKeyId: enc.kmsKeyId } : {}),
+    };
+    return writeMeasurement(this.#client, this.#conn.bucket, key, doc, extra, signal);
   }
 
   ensureLifecycle(
