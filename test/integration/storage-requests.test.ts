@@ -149,6 +149,27 @@ describe('S3 requests per upload', () => {
     assert.match(ls.stdout, /2001/, 'OpenSSH ls -l shows the preserved year');
   });
 
+  test('FSETSTAT times after the first part was sent (not at OPEN): one PutObjectTagging, no copy', async () => {
+    const s = await sftpOf('alice');
+    const data = randomBytes(12 * MiB);
+    const before = await s3Requests();
+    const handle = await call<Buffer>((cb) => s.open('/late-times.bin', 'w', cb));
+    const writes: Promise<void>[] = [];
+    for (let off = 0; off < data.length; off += 32 * 1024) {
+      writes.push(call<void>((cb) => s.write(handle, data, off, 32 * 1024, off, (err) => cb(err, undefined))));
+    }
+    await Promise.all(writes);
+    await call<void>((cb) => s.futimes(handle, 1_050_000_000, 1_050_000_000, (err) => cb(err, undefined)));
+    await call<void>((cb) => s.close(handle, (err) => cb(err, undefined)));
+    const d = delta(await s3Requests(), before);
+    assert.equal(d['CopyObject'] ?? 0, 0, JSON.stringify(d));
+    assert.equal(d['PutObjectTagging'], 1, JSON.stringify(d));
+    const key = `${PREFIX}/alice/late-times.bin`;
+    const meta = (await h.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).Metadata ?? {};
+    assert.notEqual(meta['mtime'], '1050000000.000', 'the metadata holds the upload start: the tags carry the time');
+    assert.equal((await call<ssh2.Stats>((cb) => s.stat('/late-times.bin', cb))).mtime, 1_050_000_000);
+  });
+
   test('SETSTAT times of a stored file: tags only (no copy, same ETag), hashes kept', async () => {
     const key = `${PREFIX}/alice/preserve.bin`;
     const etag = (await h.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag;
