@@ -34,8 +34,11 @@ deps: node_modules/.installed
 tools:
 	bash $(INSTALL)/all.sh
 
+# Type-checks the shipped sources, then bundles the pod and the operator into dist/ (common/src/build/bundle.ts).
+# The compiled pod as the image runs it: `node dist/sftp-pod/main.js <flags>` (docs/images.md).
 build: deps
 	tsc -p tsconfig.build.json
+	node common/src/build/bundle.ts
 
 lint: deps
 	biome check .

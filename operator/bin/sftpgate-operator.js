@@ -4,6 +4,6 @@
 import { existsSync } from 'node:fs';
 
 const source = new URL('../src/main.ts', import.meta.url);
-const built = new URL('../../dist/operator/src/main.js', import.meta.url);
+const built = new URL('../../dist/operator/main.js', import.meta.url);
 const { main } = await import(existsSync(source) ? source.href : built.href);
 process.exit(await main(process.argv.slice(2)));

@@ -34,6 +34,10 @@ export interface OperatorConfig {
   readonly awsRegion: string;
   /** Abort multipart uploads left open longer than this under each server prefix; 0 turns the sweeper off. */
   readonly multipartSweepAgeSeconds: number;
+  /** Measure every user's usage this often (jittered ±20 %); 0 turns measurement (and so quota enforcement) off. */
+  readonly usageIntervalSeconds: number;
+  /** Users measured at once. */
+  readonly usageConcurrency: number;
 }
 
 export const DEFAULT_SFTP_IMAGE = 'ghcr.io/sftpgate/sftpgate-sftp:0.1.0';
@@ -55,6 +59,9 @@ export const USAGE = `sftpgate-operator [flags]
   --multipart-sweep-age SECONDS  (SFTPGATE_MULTIPART_SWEEP_AGE) abort multipart uploads open longer than this under each
                                  server prefix (orphans of killed pods; stores like MinIO ignore the lifecycle rule);
                                  must exceed the longest upload; 0 = off; default 86400
+  --usage-interval SECONDS       (SFTPGATE_USAGE_INTERVAL) measure each user's stored bytes/files from S3 this often
+                                 (status.usage, quota enforcement); 0 = off (quotas then refuse uploads); default 300
+  --usage-concurrency N          (SFTPGATE_USAGE_CONCURRENCY) users measured at once; default 4
   --help`;
 
 function listen(value: string): { host: string; port: number } {
@@ -86,6 +93,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
         'aws-iam': { type: 'boolean' },
         'aws-region': { type: 'string' },
         'multipart-sweep-age': { type: 'string' },
+        'usage-interval': { type: 'string' },
+        'usage-concurrency': { type: 'string' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -118,6 +127,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
   if (!Number.isInteger(sweepAge) || sweepAge < 0) {
     throw new ConfigError('--multipart-sweep-age: expected whole seconds >= 0');
   }
+  const usageInterval = Number(str('usage-interval') ?? env['SFTPGATE_USAGE_INTERVAL'] ?? '300');
+  if (!Number.isInteger(usageInterval) || usageInterval < 0) {
+    throw new ConfigError('--usage-interval: expected whole seconds >= 0');
+  }
+  const usageConcurrency = Number(str('usage-concurrency') ?? env['SFTPGATE_USAGE_CONCURRENCY'] ?? '4');
+  if (!Number.isInteger(usageConcurrency) || usageConcurrency < 1 || usageConcurrency > 64) {
+    throw new ConfigError('--usage-concurrency: expected 1..64');
+  }
   const metrics = listen(str('metrics-listen') ?? env['SFTPGATE_OPERATOR_METRICS_LISTEN'] ?? ':8080');
   const podName = env['POD_NAME'] ?? hostname();
   return {
@@ -138,5 +155,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
     awsIam: parsed['aws-iam'] === true || env['SFTPGATE_AWS_IAM'] === 'true',
     awsRegion: str('aws-region') ?? env['AWS_REGION'] ?? 'us-east-1',
     multipartSweepAgeSeconds: sweepAge,
+    usageIntervalSeconds: usageInterval,
+    usageConcurrency,
   };
 }

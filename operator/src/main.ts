@@ -7,6 +7,7 @@ import { runMultipartSweeper } from './cloud/s3/multipart-sweeper.ts';
 import { ConfigError, type OperatorConfig, parseConfig, USAGE } from './config.ts';
 import { allottedPlacement, bucketFor } from './controllers/placement-of.ts';
 import { setupControllers } from './controllers/setup.ts';
+import { runUsageMeasurer } from './controllers/usage/measurer.ts';
 import { KubeClient, loadKubeAccess } from './runtime/kube-client.ts';
 import { createLogger } from './runtime/logger.ts';
 import { Manager } from './runtime/manager.ts';
@@ -65,6 +66,20 @@ export async function runOperator(config: OperatorConfig, signal: AbortSignal): 
     leaderElect: config.leaderElect,
     namespaces: config.namespaces,
   });
+  if (config.usageIntervalSeconds > 0) {
+    manager.addRunnable((leader) =>
+      runUsageMeasurer(
+        {
+          ctx: controllers.context,
+          client,
+          logger,
+          intervalMs: config.usageIntervalSeconds * 1000,
+          concurrency: config.usageConcurrency,
+        },
+        leader,
+      ),
+    );
+  }
   const sweeper =
     config.multipartSweepAgeSeconds > 0 ? startSweeper(config, controllers.context, logger, signal) : undefined;
   try {

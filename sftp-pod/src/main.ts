@@ -6,13 +6,10 @@ import { HealthServer } from '../../common/src/http/health-server.ts';
 import { openAuditLog } from './audit/audit-log.ts';
 import type { AuditLog } from './audit/event.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
-import {
-  type CredentialBroker,
-  createCredentialBroker,
-  createS3ReadinessCheck,
-  partitionOf,
-} from './credentials/index.ts';
-import { startNotifier } from './notify/start.ts';
+// Type-only: the broker (and the STS client it carries) loads only in the STS/AWS modes, see credentialBroker().
+import type { CredentialBroker } from './credentials/broker.ts';
+import { createS3ReadinessCheck, partitionOf } from './credentials/readiness.ts';
+import { QuotaRegistry } from './quota/registry.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
 import { compileCidrs } from './ssh/cidr.ts';
 import { Defender } from './ssh/defender.ts';
@@ -27,7 +24,6 @@ import type { Storage } from './storage/types.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { startFileSource } from './users/file-source.ts';
-import { startSecretSource } from './users/secret-source.ts';
 import { UsersStore } from './users/store.ts';
 import type { UserRecord } from './users/types.ts';
 
@@ -66,6 +62,8 @@ interface StorageFactoryDeps {
   readonly metrics: StorageMetrics;
   /** STS/AWS mode: the per-login credential broker (also used by the readiness check). */
   readonly broker: CredentialBroker | undefined;
+  /** Users with a quota get their storage wrapped by their ledger (quota/registry.ts). */
+  readonly quotas: QuotaRegistry;
 }
 
 /** The S3Storage settings every login shares; only the client differs between logins in the STS/AWS modes. */
@@ -105,20 +103,27 @@ function createS3StorageFactory(
   const { config } = deps;
   if (config.iamMode === 'None') {
     const shared = new S3Storage(storageOptions(config, deps, deps.client));
-    return () => shared;
+    return (user) => deps.quotas.wrap(user, deps.client, shared);
   }
   const broker = deps.broker;
   if (!broker) throw new ConfigError(`IAM mode ${config.iamMode} needs the credential broker`);
   return async (user, sessionId) => {
     const client = await broker.clientFor({ username: user.username, sessionPolicy: user.sessionPolicy }, sessionId);
     // Session policies grant the tagging actions the upload tags need (docs/iam.md).
-    return new S3Storage(storageOptions(config, deps, client));
+    return deps.quotas.wrap(user, client, new S3Storage(storageOptions(config, deps, client)));
   };
 }
 
-/** STS/AWS mode: the broker minting each login's credentials with the STS parameters of the configuration. */
-function credentialBroker(config: Config, stsResult: (result: string) => void): CredentialBroker | undefined {
+/**
+ * STS/AWS mode: the broker minting each login's credentials with the STS parameters of the configuration. Imported
+ * only in those modes: the STS client costs memory a None-mode pod never uses (docs/benchmarks.md, "Pod memory").
+ */
+async function credentialBroker(
+  config: Config,
+  stsResult: (result: string) => void,
+): Promise<CredentialBroker | undefined> {
   if (config.iamMode === 'None') return undefined;
+  const { createCredentialBroker } = await import('./credentials/broker.ts');
   // AWS: the data role; STS: the platform's role ARN, if any (MinIO ignores it for plain users).
   const roleArn = config.iamMode === 'AWS' ? config.dataRoleArn : config.stsRoleArn;
   return createCredentialBroker({
@@ -157,6 +162,8 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   if (config.usersFile) {
     await startFileSource({ path: config.usersFile, store: users, log }, lifetime.signal);
   } else if (config.usersSecret && config.namespace) {
+    // The Kubernetes client loads only when users come from Secrets (a users file needs none of it).
+    const { startSecretSource } = await import('./users/secret-source.ts');
     await startSecretSource(
       {
         namespace: config.namespace,
@@ -175,9 +182,21 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   metrics.uploadBufferBudgetBytes.set(config.memoryBudget);
   const broker = options.storageFor
     ? undefined
-    : credentialBroker(config, (result) => metrics.stsRequests.inc({ result }));
+    : await credentialBroker(config, (result) => metrics.stsRequests.inc({ result }));
+  const quotas = new QuotaRegistry({
+    bucket: config.s3.bucket,
+    serverPrefix: config.s3.prefix,
+    userRecord: (name) => users.get(name),
+    sse: config.s3.sse
+      ? {
+          ServerSideEncryption: config.s3.sse,
+          ...(config.s3.sse === 'aws:kms' && config.s3.sseKmsKeyId ? { SSEKMSKeyId: config.s3.sseKmsKeyId } : {}),
+        }
+      : undefined,
+  });
   const storageFor =
-    options.storageFor ?? createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), broker });
+    options.storageFor ??
+    createS3StorageFactory({ config, client, budget, metrics: metrics.storageMetrics(), broker, quotas });
 
   const defender = new Defender(config.defender);
   const userCas = await loadTrustedUserCas(config.trustedUserCaKeys, config.revokedUserCertificates, {
@@ -188,7 +207,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     ? undefined
     : openAuditLog(config.auditLog, (err) => log.error('audit log write failed', { err }));
   // Webhook notifications tee the audit events; their own failures go to the audit log only (docs/audit.md).
-  const notifier = startNotifier(config, options.audit ?? auditFile, metrics.registry, log);
+  // Loaded only when configured (idle memory of pods without a webhook).
+  const notifier = config.notify
+    ? (await import('./notify/start.ts')).startNotifier(config, options.audit ?? auditFile, metrics.registry, log)
+    : undefined;
   const audit = notifier?.audit ?? options.audit ?? auditFile;
   const ssh = new SshServer({
     ...(userCas ? { userCas } : {}),
@@ -264,6 +286,7 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       // before destroying the client, so the log says what was stored (storage/commit-tracker.ts).
       const unanswered = await settleCommits(budget, 65_000);
       if (unanswered > 0) log.warn('shutting down with uploads whose completion S3 did not answer', { unanswered });
+      await quotas.close(); // publishes the last commits and gives the leases back
       lifetime.abort();
       await health.close();
       broker?.close();
@@ -306,3 +329,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   });
   return 0;
 }
+
+// Run directly: `node sftp-pod/src/main.ts` or the bundle `node dist/sftp-pod/main.js` (the bin launcher imports main
+// instead). Sockets and timers are closed by shutdown; exit explicitly so a stray handle cannot keep a stopped pod alive.
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

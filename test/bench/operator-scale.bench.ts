@@ -1,9 +1,13 @@
 // Operator at scale: N SftpUsers (default 10,000) over S servers (default 10) on a real kube-apiserver + MinIO, the
-// operator as its own process. Reports time from the first apply to all users Ready, operator peak RSS (VmHWM),
-// API requests per user, users-table Secret writes, and the time from deleting a user to its removal from the table.
-// Knobs: OPERATOR_BENCH_USERS, OPERATOR_BENCH_SERVERS. Targets (issue 4): <= 60 s, <= 256 MiB, revocation <= 10 s.
-import { type ChildProcess, spawn } from 'node:child_process';
+// operator as its own process. Creates every user (32 at a time), then deletes every user. Reports the time from the
+// API accepting the last create to all users Ready, from the last delete to every user gone and every table empty,
+// operator peak RSS (VmHWM), API requests, users-shard writes per phase (seen on the API server's watch) and the
+// most writes any one shard got within one second, the time from deleting one user to its removal from the table,
+// and the load average. Knobs: OPERATOR_BENCH_USERS, OPERATOR_BENCH_SERVERS. Targets (issue 13): <= 60 s after the
+// last create, <= 256 MiB peak RSS, at most one write per users shard per second.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { type KubeObject, Resources } from '../../operator/src/runtime/kube-client.ts';
 import { generateHostKey } from '../../operator/src/secrets/host-keys.ts';
@@ -49,6 +53,86 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) =
   );
 }
 
+/** Every new resourceVersion of every users shard Secret of `ns`, as the API server's watch delivers them. */
+function watchShardWrites(ns: string, signal: AbortSignal): { at: number; name: string }[] {
+  const writes: { at: number; name: string }[] = [];
+  void (async () => {
+    const events = bed.admin.watch(Resources.Secret, ns, { labelSelector: 'sftpgate.io/component=users' }, signal);
+    for await (const ev of events) {
+      if (ev.type === 'ADDED' || ev.type === 'MODIFIED')
+        writes.push({ at: performance.now(), name: ev.object.metadata?.name ?? '' });
+    }
+  })().catch(() => undefined);
+  return writes;
+}
+
+/** The most writes one shard got within any 1 s window. */
+function maxPerShardSecond(writes: readonly { at: number; name: string }[]): number {
+  const byShard = new Map<string, number[]>();
+  for (const w of writes) byShard.set(w.name, [...(byShard.get(w.name) ?? []), w.at]);
+  let max = 0;
+  for (const times of byShard.values()) {
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while ((times[i] ?? 0) - (times[j] ?? 0) >= 1000) j++;
+      max = Math.max(max, i - j + 1);
+    }
+  }
+  return max;
+}
+
+type UserObject = KubeObject & { status?: { conditions?: { type: string; status: string }[] } };
+
+/**
+ * The users of `ns` as the API server's watch reports them (no polling: listing 10,000 users every few hundred ms
+ * would load the API server the operator is measured against): who is Ready, how many were deleted, and when.
+ */
+async function watchUsers(ns: string, signal: AbortSignal) {
+  const state = { ready: new Set<string>(), deleted: 0, lastReadyAt: 0, lastDeletedAt: 0 };
+  let rv = (await bed.admin.list(Resources.SftpUser, ns, { limit: 1 })).metadata.resourceVersion;
+  void (async () => {
+    while (!signal.aborted) {
+      const events = bed.admin.watch<UserObject>(Resources.SftpUser, ns, rv ? { resourceVersion: rv } : {}, signal);
+      for await (const ev of events) {
+        rv = ev.object.metadata?.resourceVersion ?? rv;
+        const name = ev.object.metadata?.name ?? '';
+        if (ev.type === 'DELETED') {
+          state.ready.delete(name);
+          state.deleted++;
+          state.lastDeletedAt = performance.now();
+        } else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') {
+          const ready = ev.object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+          if (ready && !state.ready.has(name)) {
+            state.ready.add(name);
+            state.lastReadyAt = performance.now();
+          } else if (!ready) state.ready.delete(name);
+        }
+      }
+    }
+  })().catch(() => undefined);
+  return state;
+}
+
+/** Polls `fn` every `everyMs` (gentler on the API server than the harness's 150 ms). */
+async function poll(what: string, fn: () => Promise<boolean> | boolean, everyMs = 500): Promise<void> {
+  const deadline = Date.now() + 30 * 60_000;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+// The compiled bundle, as the image runs it (bundled now from the current sources); OPERATOR_BENCH_SOURCES=1 runs
+// the TypeScript sources instead (Node strips the types at load: more memory, same code).
+const fromSources = process.env['OPERATOR_BENCH_SOURCES'] === '1';
+if (!fromSources) {
+  const built = spawnSync(process.execPath, [join(repoRoot, 'common/src/build/bundle.ts')], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('bundling the operator failed');
+}
+const entry = join(repoRoot, fromSources ? 'operator/bin/sftpgate-operator.js' : 'dist/operator/main.js');
 const bed = await startTestBed();
 let operator: ChildProcess | undefined;
 try {
@@ -62,7 +146,7 @@ try {
     [
       // e.g. OPERATOR_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=.bench" to see where the time goes.
       ...(process.env['OPERATOR_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
-      join(repoRoot, 'operator/bin/sftpgate-operator.js'),
+      entry,
       `--kubeconfig=${bed.cp.kubeconfigPath}`,
       `--metrics-listen=127.0.0.1:${port}`,
       '--log-level=warn',
@@ -74,6 +158,16 @@ try {
   for (const s of servers) await bed.admin.apply(Resources.SftpServer, serverManifest(bed, NS, s));
   // Keys are generated up front so the measured window holds only apply + reconcile.
   const keys = Array.from({ length: USERS }, () => generateHostKey('ed25519').publicKey);
+  // Everything the servers' setup wrote (host keys, empty tables) is not counted against the users.
+  await waitFor('every server publishes its table', async () => {
+    for (const s of servers) if (!(await usersTable(bed, NS, s))) return false;
+    return true;
+  });
+  const loadBefore = load();
+  const watchStop = new AbortController();
+  const createWrites = watchShardWrites(NS, watchStop.signal);
+  const requests0 = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
+  const users = await watchUsers(NS, watchStop.signal);
   const t0 = performance.now();
   await pool(
     keys.map((k, i) => ({ k, i })),
@@ -86,27 +180,15 @@ try {
       ),
   );
   const applied = performance.now() - t0;
-  let ready = 0;
-  await waitFor(
-    'all users Ready',
-    async () => {
-      const list = await bed.admin.listAll<
-        KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
-      >(Resources.SftpUser, NS);
-      ready = list.items.filter((u) =>
-        u.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      ).length;
-      return ready === USERS;
-    },
-    30 * 60_000,
+  await poll('all users Ready', () => users.ready.size === USERS, 100);
+  const allReady = users.lastReadyAt - t0;
+  const requests = (await metric(metricsUrl, 'sftpgate_operator_api_requests_total')) - requests0;
+  const createShardWrites = createWrites.filter((w) => w.at >= t0).length;
+  const createMaxPerShardSecond = maxPerShardSecond(createWrites.filter((w) => w.at >= t0));
+  const rssAfterCreate = peakRssMiB(operator.pid ?? 0);
+  const heapAfterCreate = Math.round(
+    (await metric(metricsUrl, 'sftpgate_operator_nodejs_heap_size_used_bytes')) / 2 ** 20,
   );
-  const allReady = performance.now() - t0;
-  const requests = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
-  const secretWrites = await metric(metricsUrl, 'sftpgate_operator_api_requests_total', {
-    verb: 'apply',
-    resource: 'secrets',
-  });
-  const rss = peakRssMiB(operator.pid ?? 0);
   const passes: Record<string, { passes: number; meanMs: number }> = {};
   for (const c of ['sftpserver', 'sftpuser']) {
     const n = await metric(metricsUrl, 'sftpgate_operator_reconcile_duration_seconds_count', { controller: c });
@@ -126,16 +208,56 @@ try {
     return true;
   });
   const revoke = performance.now() - r0;
+  const loadAfterCreate = load();
+  // Delete every user (32 at a time), as a bulk cleanup would.
+  const deleteWrites = watchShardWrites(NS, watchStop.signal);
+  const deleteRequests0 = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
+  const d0 = performance.now();
+  await pool(
+    Array.from({ length: USERS }, (_, i) => `u${i}`).filter((n) => n !== 'u1'),
+    32,
+    (name) => bed.admin.delete(Resources.SftpUser, NS, name),
+  );
+  const deleted = performance.now() - d0;
+  await poll('every user gone', () => users.deleted === USERS, 100);
+  const lastGone = users.lastDeletedAt;
+  await poll('every table empty', async () => {
+    for (const s of servers) if ((await usersTable(bed, NS, s))?.users.length !== 0) return false;
+    return true;
+  });
+  // The last shard write that emptied a table (seen on the watch) or the last user gone, whichever came later.
+  const allGone = Math.max(lastGone, ...deleteWrites.map((w) => w.at)) - d0;
+  const deleteRequests = (await metric(metricsUrl, 'sftpgate_operator_api_requests_total')) - deleteRequests0;
+  watchStop.abort();
+  const deleteShardWrites = deleteWrites.filter((w) => w.at >= d0).length;
+  const seconds = (ms: number) => +(ms / 1000).toFixed(1);
   const result = {
+    operator: fromSources ? 'TypeScript sources' : 'compiled bundle (dist/operator/main.js)',
     users: USERS,
     servers: SERVERS,
-    applySeconds: +(applied / 1000).toFixed(1),
-    allReadySeconds: +(allReady / 1000).toFixed(1),
-    operatorPeakRssMiB: rss,
-    apiRequestsPerUser: +(requests / USERS).toFixed(2),
-    usersSecretApplies: secretWrites,
+    create: {
+      applySeconds: seconds(applied),
+      allReadySeconds: seconds(allReady),
+      readyAfterLastCreateSeconds: seconds(allReady - applied),
+      apiRequests: requests,
+      apiRequestsPerUser: +(requests / USERS).toFixed(2),
+      shardWrites: createShardWrites,
+      maxWritesPerShardPerSecond: createMaxPerShardSecond,
+      peakRssMiB: rssAfterCreate,
+      heapUsedMiB: heapAfterCreate,
+    },
     passes,
     revocationSeconds: +(revoke / 1000).toFixed(2),
+    delete: {
+      deleteSeconds: seconds(deleted),
+      allGoneSeconds: seconds(allGone),
+      goneAfterLastDeleteSeconds: seconds(allGone - deleted),
+      apiRequests: deleteRequests,
+      shardWrites: deleteShardWrites,
+      maxWritesPerShardPerSecond: maxPerShardSecond(deleteWrites.filter((w) => w.at >= d0)),
+    },
+    operatorPeakRssMiB: peakRssMiB(operator.pid ?? 0),
+    loadAverage: { beforeCreate: loadBefore, afterCreate: loadAfterCreate, afterDelete: load() },
   };
   console.log(JSON.stringify(result, null, 2));
   mkdirSync(join(repoRoot, '.bench'), { recursive: true });

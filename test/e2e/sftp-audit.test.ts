@@ -7,7 +7,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { AuditEvent } from '../../sftp-pod/src/audit/event.ts';
+import { NOTIFIABLE_EVENTS } from '../../sftp-pod/src/notify/config.ts';
+import { OpenFlags, Status } from '../../sftp-pod/src/sftp/constants.ts';
+import { openRawSession } from '../../sftp-pod/src/sftp/testing/raw-session.ts';
 import { makeTempDir, removeTempDir, runCommand, sftpClientArgs, toolPath, waitUntil } from '../infra/index.ts';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness } from './sftp-harness.ts';
 
@@ -241,6 +245,68 @@ describe('audit trail', () => {
     const foreign = await ssh('sha256sum foreign.bin');
     assert.equal(foreign.code, 1);
     assert.match(foreign.stderr, /no checksum was stored/);
+  });
+
+  test('each kind of failure is one event with its SFTP status: no such file, permission denied, unsupported', async () => {
+    writeFileSync(join(h.dir, 'denied.txt'), 'x');
+    const from = events().length;
+    const r = await h.sftp(
+      'alice',
+      ['-rm /missing-file', `-get /missing-file ${join(h.dir, 'never')}`, '-ln -s /a /b', '-rmdir /missing-dir'].join(
+        '\n',
+      ),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const reader = await h.sftp('reader', `-put ${join(h.dir, 'denied.txt')} /denied.txt`);
+    assert.equal(reader.code, 0, reader.stderr);
+    // OpenSSH's `get` STATs first (not audited) and never OPENs a missing file: a raw OPEN does.
+    const raw = await openRawSession({ port: h.port, username: 'alice', keyFile: h.keys['alice']?.file ?? '' });
+    await raw.sftp.init();
+    const open = await raw.sftp.open('/missing-file', OpenFlags.READ);
+    assert.ok(!Buffer.isBuffer(open) && open.code === Status.NO_SUCH_FILE);
+    raw.close();
+    // Wait for the raw session's own events (an earlier test's connection may log out after `from`).
+    await waitUntil(
+      'the refused download is audited',
+      async () =>
+        events()
+          .slice(from)
+          .some((e) => e.user === 'alice' && e.action === 'download'),
+      { timeoutMs: 15_000 },
+    );
+    const ops = [
+      ...events()
+        .slice(from)
+        .filter((e) => e.user === 'alice'),
+      ...(await sessionEvents('reader', from)),
+    ].filter((e) => e.action !== 'login' && e.action !== 'logout');
+    assert.deepEqual(
+      ops.map((e) => [e.user, e.action, e.status, e.statusCode, e.path ?? null]),
+      [
+        ['alice', 'delete', 'no_such_file', 2, '/missing-file'],
+        // Unsupported requests are answered before their arguments are decoded: no path.
+        ['alice', 'link', 'op_unsupported', 8, null],
+        ['alice', 'rmdir', 'no_such_file', 2, '/missing-dir'],
+        ['alice', 'download', 'no_such_file', 2, '/missing-file'],
+        ['reader', 'upload', 'permission_denied', 3, '/denied.txt'],
+      ],
+    );
+    for (const e of ops) assert.ok((e.message ?? '').length > 0, `${e.action} carries the client's message`);
+  });
+
+  test('every event written matches the JSON Schema documented in docs/audit.md', () => {
+    const doc = readFileSync(new URL('../../docs/audit.md', import.meta.url), 'utf8');
+    const schemaText = /```json\n(\{\n {2}"\$schema"[\s\S]*?)\n```/.exec(doc)?.[1];
+    assert.ok(schemaText, 'docs/audit.md has the schema');
+    const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(JSON.parse(schemaText));
+    const all = events();
+    assert.ok(all.length >= 30, `${all.length} events`);
+    const actions = new Set(all.map((e) => e.action));
+    // Every action a session can cause (copy-data is not used by OpenSSH's sftp; notify needs a webhook).
+    for (const a of [...NOTIFIABLE_EVENTS.filter((x) => x !== 'copy'), 'exec']) {
+      assert.ok(actions.has(a as AuditEvent['action']), `an ${a} event was seen`);
+    }
+    for (const e of all) assert.ok(validate(e), `${JSON.stringify(e)}: ${JSON.stringify(validate.errors)}`);
   });
 
   test('audit events never reach the debug log, and the log never carries them', async () => {

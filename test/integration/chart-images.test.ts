@@ -1,14 +1,14 @@
 // The container images, without a container engine here (test/e2e/cluster-*.test.ts builds and runs them for real with
 // buildah on a local base): the Dockerfile's invariants are checked against the pins and the chart, and the runtime
-// layout each target assembles is rebuilt in a temp dir exactly as its COPY lines say — tsc output, production
-// dependencies only (the packages `npm install --omit=dev` installs from the lockfile), the bin launcher, a read-only
-// tree — and its ENTRYPOINT is run there.
+// layout each target assembles is rebuilt in a temp dir exactly as its COPY lines say — the esbuild bundles (no
+// node_modules at all), package.json, the bin launcher, a read-only tree — and its ENTRYPOINT is run there.
 
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
+import { bundleAll } from '../../common/src/build/bundle.ts';
 import { DEFAULT_SFTP_IMAGE } from '../../operator/src/config.ts';
 import { makeTempDir, readVersions, removeTempDir, runCommand } from '../infra/index.ts';
 
@@ -117,35 +117,22 @@ function parseDockerfile(text: string, target: string): Parsed {
 
 describe('container images (Dockerfiles and their runtime layout)', () => {
   let tmp: string | undefined;
-  let built: Promise<{ dist: string; prodModules: string[] }> | undefined;
+  let built: Promise<{ dist: string }> | undefined;
 
   /**
-   * The build and deps stages, once per file, on first use (so a failure is reported by the test that needs it):
-   * the project's own tsc with tsconfig.build.json into a temp outDir — failing on type errors, as `RUN npx tsc`
-   * would — and the packages `npm ci --omit=dev` installs, read from the lockfile through npm itself.
+   * The build stage, once per file, on first use (so a failure is reported by the test that needs it): the project's
+   * own tsc with tsconfig.build.json — failing on type errors, as the `RUN` would — then the bundles into a temp dist.
    */
   const build = () => {
     built ??= (async () => {
       tmp = makeTempDir('images');
       const dist = join(tmp, 'dist');
-      await runCommand(
-        join(ROOT, 'node_modules/.bin/tsc'),
-        ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dist],
-        {
-          cwd: ROOT,
-          timeoutMs: 300_000,
-        },
-      );
-      const ls = await runCommand('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+      await runCommand(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], {
         cwd: ROOT,
-        allowFailure: true,
+        timeoutMs: 300_000,
       });
-      const prodModules = ls.stdout
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l.startsWith(join(ROOT, 'node_modules/')));
-      assert.ok(prodModules.length > 10, `npm ls found ${prodModules.length} production packages`);
-      return { dist, prodModules };
+      await bundleAll(dist);
+      return { dist };
     })();
     return built;
   };
@@ -193,14 +180,16 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
 
       it('every stage is the pinned Node runtime on Debian bookworm slim', () => {
         const want = `node:${readVersions()['NODE_VERSION']}-bookworm-slim`;
-        assert.equal(parsed.bases.length, 3, 'build, deps and runtime stages start from the base');
+        assert.equal(parsed.bases.length, 2, 'build and runtime stages start from the base');
         for (const from of parsed.bases) assert.equal(from, want);
       });
 
-      it('installs production dependencies only, from the lockfile, the Makefile way, without install scripts', () => {
-        assert.ok(parsed.runs.some((r) => /npm install --no-save --omit=dev --ignore-scripts/.test(r)));
+      it('installs from the lockfile the Makefile way without install scripts, type-checks, then bundles', () => {
+        assert.ok(parsed.runs.some((r) => /npm install --no-save --ignore-scripts/.test(r)));
         assert.ok(!parsed.runs.some((r) => /npm ci\b/.test(r)), "`npm ci` refuses this registry's lockfile");
-        assert.ok(parsed.runs.some((r) => /tsc -p tsconfig\.build\.json/.test(r)));
+        assert.ok(
+          parsed.runs.some((r) => /tsc -p tsconfig\.build\.json && node common\/src\/build\/bundle\.ts/.test(r)),
+        );
       });
 
       it('runs as the non-root numeric UID/GID the chart and the operator set', () => {
@@ -212,41 +201,39 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
 
       it('starts node directly on the package bin launcher (node is PID 1 and handles SIGTERM in main.ts)', () => {
         assert.equal(parsed.entrypoint[0], 'node');
-        assert.equal(parsed.entrypoint[1], `/app/${(pkg.bin[img.binName] ?? '').replace(/^\.\//, '')}`);
+        assert.equal(parsed.entrypoint.at(-1), `/app/${(pkg.bin[img.binName] ?? '').replace(/^\.\//, '')}`);
+        // Anything between is a Node flag (heap sizing), never a second script.
+        for (const flag of parsed.entrypoint.slice(1, -1)) assert.match(flag, /^--[a-z-]+(=[\w.]+)?$/);
         assert.equal(parsed.env['HOME'], '/tmp', 'a writable HOME on the read-only root filesystem');
       });
 
       const launcher = pkg.bin[img.binName] ?? '';
-      it('the assembled runtime layout runs read-only with production dependencies only', {
+      it('the assembled runtime layout runs read-only without node_modules', {
         todo: existsSync(join(ROOT, launcher)) ? false : `${launcher} has not landed yet`,
       }, async () => {
-        const { dist, prodModules } = await build();
+        const { dist } = await build();
         const app = join(tmp ?? '', `${img.binName}-app`);
         mkdirSync(app, { recursive: true });
         for (const c of parsed.copies) {
           const dest = join(app, c.dest.replace(/^\.\//, '').replace(/^\/app\/?/, ''));
-          if (c.from === 'deps' && c.src.endsWith('node_modules')) {
-            for (const m of prodModules) {
-              cpSync(m, join(dest, relative(join(ROOT, 'node_modules'), m)), { recursive: true });
-            }
-          } else if (c.from === 'deps') {
-            cpSync(join(ROOT, c.src.replace(/^\/app\//, '')), dest);
-          } else if (c.from === 'build') {
+          if (c.from === 'build') {
             cpSync(join(dist, c.src.replace(/^\/src\/dist\//, '')), dest, { recursive: true });
           } else {
             cpSync(join(ROOT, c.src), dest, { recursive: true });
           }
         }
-        // The image holds no TypeScript sources: the launcher must take the compiled path.
+        // The image holds no TypeScript sources (the launcher must take the bundle) and no dependencies (bundled).
         assert.ok(!existsSync(join(app, img.srcDir, 'src')));
+        assert.ok(!existsSync(join(app, 'node_modules')));
         // A read-only root filesystem.
         const lock = (p: string) => {
           if (statSync(p).isDirectory()) for (const e of readdirSync(p)) lock(join(p, e));
           chmodSync(p, statSync(p).isDirectory() ? 0o555 : 0o444);
         };
         lock(app);
-        const [, entry = ''] = parsed.entrypoint;
-        const res = await runCommand(NODE_BIN, [join(app, entry.replace(/^\/app\//, '')), '--help'], {
+        const entry = parsed.entrypoint.at(-1) ?? '';
+        const flags = parsed.entrypoint.slice(1, -1);
+        const res = await runCommand(NODE_BIN, [...flags, join(app, entry.replace(/^\/app\//, '')), '--help'], {
           cwd: app,
           env: { ...parsed.env, HOME: join(tmp ?? '', 'home') },
           allowFailure: true,

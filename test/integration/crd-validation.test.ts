@@ -158,6 +158,21 @@ const invalidCreates: InvalidCase[] = [
     message: /prefix must not contain '\.\.'/,
   },
   {
+    name: 'home under the reserved root .sftpgate',
+    object: user('u-reserved-home', { ...validUserSpec, homeDirectory: '.sftpgate/usage/alice' }),
+    field: 'spec.homeDirectory',
+    message: /must not start with \.sftpgate/,
+  },
+  {
+    name: 'logical directory prefix at the reserved root .sftpgate',
+    object: user('u-reserved-logical', {
+      ...validUserSpec,
+      logicalDirectories: [{ path: '/state', prefix: '.sftpgate' }],
+    }),
+    field: 'spec.logicalDirectories[0].prefix',
+    message: /must not start with \.sftpgate/,
+  },
+  {
     name: 'quota that is not a quantity',
     object: user('u-bad-quota', { ...validUserSpec, quota: { maxBytes: 'lots' } }),
     field: 'spec.quota.maxBytes',
@@ -455,7 +470,7 @@ describe('CRD validation against kube-apiserver', { timeout: 240_000 }, () => {
 
   it('prints the documented columns, short names and category', async () => {
     const users = await cp.kubectl(['get', 'sftpu', '-n', ns]);
-    assert.match(users.stdout, /^NAME\s+SERVER\s+PREFIX\s+READY\s+AGE/m);
+    assert.match(users.stdout, /^NAME\s+SERVER\s+PREFIX\s+READY\s+USED\s+AGE/m);
     const servers = await cp.kubectl(['get', 'sftps', '-n', ns]);
     assert.match(servers.stdout, /^NAME\s+PROFILE\s+ENDPOINT\s+USERS\s+READY\s+AGE/m);
     assert.match(servers.stdout, /^demo\s+demo\s/m);

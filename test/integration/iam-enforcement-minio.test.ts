@@ -21,6 +21,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { measurementKey, podsPrefix } from '../../common/src/quota/usage-document.ts';
 import { buildServerRoles, type PolicyDoc } from '../../operator/src/cloud/iam/aws-role-policies.ts';
 import { operatorS3Policy, profileCredentialsPolicy } from '../../operator/src/cloud/iam/operator-policy.ts';
 import { allowedByAll } from '../../operator/src/cloud/iam/policy-evaluator.ts';
@@ -155,13 +156,26 @@ describe('every AWS call of every component is granted by the policy it holds (M
           });
           await bm.ensureMarker(prefix);
           await bm.ensureMarker(`${prefix}/alice`);
+          // alice has a quota: the operator measures her and writes the usage object her pods read.
+          const startedAt = Date.now();
+          const m = await bm.measureUsage([`${prefix}/alice`]);
+          await bm.writeUsage(measurementKey(prefix, 'alice'), {
+            version: 1,
+            username: 'alice',
+            bytes: m.bytes,
+            files: m.files,
+            startedAt,
+            measuredAt: Date.now(),
+          });
+          await bm.pruneUsage(podsPrefix(prefix, 'alice'), new Date(startedAt - 3_600_000));
         } finally {
           bm.destroy();
         }
       });
 
       it('the pod becomes ready and serves a full SFTP session on the credentials of its mode', async () => {
-        const spec = { username: 'alice', permissions: [...PERMISSIONS] };
+        // A quota: the pod reads and writes alice's usage objects on her session credentials (docs/iam.md).
+        const spec = { username: 'alice', permissions: [...PERMISSIONS], quota: { maxBytes: 1024 * MiB } };
         const users = [
           {
             ...spec,

@@ -310,13 +310,21 @@ function apiVersionFor(type: ResourceType): string {
  * The object as the cache keeps it. Lists of a kind omit apiVersion/kind on items; handlers and owner references want
  * them. managedFields are dropped, as controller-runtime's TransformStripManagedFields does: nothing reads them from the
  * cache (server-side apply computes ownership on the API server). Measured at 3,000 users A/B: peak RSS unchanged
- * within noise (345-378 MiB either way) — the peak is elsewhere (docs/operator.md).
+ * within noise (345-378 MiB either way) — the peak is elsewhere (docs/operator.md). kubectl's client-side apply
+ * annotation (a second copy of the whole object as last applied) goes too, for the same reason.
  */
-function cacheable<T extends KubeObject>(type: ResourceType, item: T): T {
+export function cacheable<T extends KubeObject>(type: ResourceType, item: T): T {
   const object = { apiVersion: apiVersionFor(type), kind: type.kind, ...item } as T;
-  if (object.metadata?.['managedFields'] !== undefined) {
+  const annotations = object.metadata?.annotations;
+  if (object.metadata?.['managedFields'] !== undefined || annotations?.[LAST_APPLIED] !== undefined) {
     object.metadata = { ...object.metadata };
     delete object.metadata['managedFields'];
+    if (annotations?.[LAST_APPLIED] !== undefined) {
+      const { [LAST_APPLIED]: _dropped, ...rest } = annotations;
+      object.metadata.annotations = rest;
+    }
   }
   return object;
 }
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

@@ -738,7 +738,7 @@ export interface SftpUserLogicalDirectory {
   permissions?: ('list' | 'download' | 'upload' | 'overwrite' | 'delete' | 'rename' | 'mkdir' | 'setstat')[];
 }
 /**
- * Limits on what the user may store (checked by the pods on upload).
+ * Limits on what the user may store, enforced by every pod of the server together (status.usage; docs/operations.md "Quotas"). A home shared by several users counts fully against each of them.
  */
 export interface SftpUserQuota {
   /**
@@ -787,6 +787,22 @@ export interface SftpUserStatus {
    * The users-table Secret (shard) holding this user.
    */
   usersSecret?: string;
+  usage?: SftpUserStatusUsage;
+}
+/**
+ * What the user stores, measured by the operator from S3 (current object versions under the home and logical directories; directory markers not counted) every --usage-interval and on request (annotation sftpgate.io/measure-usage). The pods enforce spec.quota from the same measurement (docs/operations.md).
+ */
+export interface SftpUserStatusUsage {
+  bytes?: number;
+  files?: number;
+  /**
+   * When the listing ended.
+   */
+  measuredAt?: string;
+  /**
+   * The last sftpgate.io/measure-usage annotation value this measurement answered.
+   */
+  request?: string;
 }
 
 /** A list of SftpUser objects as the API server returns it. */

@@ -1,9 +1,8 @@
 // Builds both controllers on a runtime Manager: informers, the shared context, secondary watches. main.ts and the
 // tests call this, so the operator under test is wired exactly like the shipped one.
 import type { V1Deployment, V1Namespace, V1Secret } from '@kubernetes/client-node';
-import { ConditionType, Reason } from '../api/conditions.ts';
 import type { Condition, SftpServer, SftpStorageProfile, SftpUser } from '../api/types.generated.ts';
-import { getCondition, isConditionTrue } from '../runtime/conditions.ts';
+import { isConditionTrue } from '../runtime/conditions.ts';
 import { Controller, generationChangedPredicate, watchSecondary } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { type KubeObject, Resources } from '../runtime/kube-client.ts';
@@ -129,7 +128,9 @@ export function setupControllers(o: SetupOptions): Controllers {
   // User changes reach the server through a short delay: a burst of applies becomes one users-table pass per
   // server instead of one per user (the queue keeps the earliest deadline). Revocation stays well under a second.
   users.on((type, u, old) => {
-    for (const key of userServerKeys(u, type, old)) serverController.enqueueAfter(key, USERS_TABLE_BATCH_MS);
+    for (const key of userServerKeys(u, type, old)) {
+      serverController.enqueueAfter(key, serverReconciler.usersTableDelayMs(key, USERS_TABLE_BATCH_MS));
+    }
   });
   const userController = new Controller<SftpUser & KubeObject>({
     name: 'sftpuser',
@@ -142,18 +143,7 @@ export function setupControllers(o: SetupOptions): Controllers {
       // A user that goes frees a place under its profile's per-namespace cap: the users refused for the cap try
       // again (first come keeps its place, so an added user displaces nobody; requeueing every user of the
       // namespace on every add would make a bulk apply quadratic).
-      watchSecondary(users, (u, type) =>
-        type !== 'delete'
-          ? []
-          : users
-              .list()
-              .filter(
-                (o) =>
-                  o.metadata.namespace === u.metadata.namespace &&
-                  getCondition(o.status?.conditions, ConditionType.ServerReady)?.reason === Reason.QuotaExceeded,
-              )
-              .map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
-      ),
+      watchSecondary(users, (u, type) => (type !== 'delete' ? [] : userIndex.overCapIn(u.metadata.namespace))),
     ],
     // User passes mostly wait on S3 (home marker) and the API (status): more of them in flight.
     workers: (o.workers ?? 4) * 4,
@@ -192,7 +182,8 @@ export function setupControllers(o: SetupOptions): Controllers {
     for (const u of users.list()) {
       if (u.metadata.namespace !== namespace || u.spec.passwordSecretRef?.name !== name) continue;
       userController.enqueue(`${namespace}/${u.metadata.name}`);
-      serverController.enqueueAfter(`${namespace}/${u.spec.serverRef.name}`, USERS_TABLE_BATCH_MS);
+      const key = `${namespace}/${u.spec.serverRef.name}`;
+      serverController.enqueueAfter(key, serverReconciler.usersTableDelayMs(key, USERS_TABLE_BATCH_MS));
     }
   };
   // sftpgate_operator_resources{kind,ready}: read from the caches at scrape time.

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { cacheable } from '../../../common/src/kube/informer.ts';
 import { generationChangedPredicate } from './controller.ts';
 import { objectKey, splitKey } from './informer.ts';
-import type { KubeObject } from './kube-client.ts';
+import { type KubeObject, Resources } from './kube-client.ts';
 
 describe('keys', () => {
   it('objectKey and splitKey round-trip namespaced and cluster-scoped objects', () => {
@@ -32,5 +33,25 @@ describe('generationChangedPredicate', () => {
     ]) {
       assert.equal(generationChangedPredicate('update', { ...base, metadata: changed }, base), true);
     }
+  });
+});
+
+describe('cacheable', () => {
+  it('keeps what the operator reads and drops managedFields and kubectl last-applied copies', () => {
+    const item = {
+      metadata: {
+        name: 'alice',
+        namespace: 't',
+        managedFields: [{ manager: 'kubectl' }],
+        annotations: { keep: 'me', 'kubectl.kubernetes.io/last-applied-configuration': '{"spec":{}}' },
+      },
+      spec: { a: 1 },
+    } as KubeObject;
+    const cached = cacheable(Resources.SftpUser, item) as KubeObject & { spec?: unknown };
+    assert.equal(cached.kind, 'SftpUser');
+    assert.equal(cached.metadata?.['managedFields'], undefined);
+    assert.deepEqual(cached.metadata?.annotations, { keep: 'me' });
+    assert.deepEqual(cached.spec, { a: 1 });
+    assert.ok(item.metadata?.['managedFields'], 'the listed item itself is not modified');
   });
 });

@@ -37,6 +37,16 @@ describe('generateHostKey', () => {
     });
   }
 
+  it('a draw ssh2 cannot read back (its 31-byte ed25519 encoding) is discarded for a fresh one', () => {
+    const good = generateHostKey('ed25519');
+    const malformed = good.privateKey.replace(/\n[A-Za-z0-9+/=]+\n-----END/, '\nAAAA\n-----END');
+    let draws = 0;
+    const key = generateHostKey('ed25519', 'c', () => ({ private: ++draws === 1 ? malformed : good.privateKey }));
+    assert.equal(draws, 2);
+    assert.equal(key.fingerprint, good.fingerprint);
+    assert.throws(() => generateHostKey('ed25519', 'c', () => ({ private: malformed })), InvalidHostKeyError);
+  });
+
   it('two generations differ (never reused by accident)', () => {
     assert.notEqual(generateHostKey('ed25519').fingerprint, generateHostKey('ed25519').fingerprint);
   });

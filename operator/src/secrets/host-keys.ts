@@ -49,14 +49,36 @@ function parsePrivate(pem: string): { type: string; publicKey: string; fingerpri
   };
 }
 
-/** Generates one host key. Not idempotent by nature: callers generate only when the Secret has no such key. */
-export function generateHostKey(type: HostKeyType, comment = 'sftpgate'): GeneratedHostKey {
-  const pair =
-    type === 'ed25519'
-      ? utils.generateKeyPairSync('ed25519', { comment })
-      : utils.generateKeyPairSync('rsa', { bits: RSA_HOST_KEY_BITS, comment });
-  const { publicKey, fingerprint } = parsePrivate(pair.private);
-  return { type, privateKey: pair.private, publicKey, fingerprint };
+/** What generateHostKey draws a key pair from (ssh2's generator; injectable for the retry's unit test). */
+export type KeyPairGenerator = (type: HostKeyType, comment: string) => { private: string };
+
+const ssh2Generator: KeyPairGenerator = (type, comment) =>
+  type === 'ed25519'
+    ? utils.generateKeyPairSync('ed25519', { comment })
+    : utils.generateKeyPairSync('rsa', { bits: RSA_HOST_KEY_BITS, comment });
+
+/** Fresh draws before giving up; one draw fails with probability ~1/200, so 8 in a row is ~1e-18. */
+export const HOST_KEY_ATTEMPTS = 8;
+
+/**
+ * Generates one host key. Not idempotent by nature: callers generate only when the Secret has no such key.
+ * ssh2's generator writes an ed25519 key whose public half starts with a zero byte 31 bytes long (measured: 24 of
+ * 5,000 draws), which ssh2 itself and OpenSSH then refuse; such a draw is discarded and a fresh key drawn.
+ */
+export function generateHostKey(
+  type: HostKeyType,
+  comment = 'sftpgate',
+  generate: KeyPairGenerator = ssh2Generator,
+): GeneratedHostKey {
+  for (let attempt = 1; ; attempt++) {
+    const pair = generate(type, comment);
+    try {
+      const { publicKey, fingerprint } = parsePrivate(pair.private);
+      return { type, privateKey: pair.private, publicKey, fingerprint };
+    } catch (err) {
+      if (!(err instanceof InvalidHostKeyError) || attempt >= HOST_KEY_ATTEMPTS) throw err;
+    }
+  }
 }
 
 /**

@@ -2,6 +2,7 @@
 // name. session.ts looks a request up here, access.ts checks the entry's `needs`, then the entry's `run` serves it.
 import { PacketType } from './constants.ts';
 import type { Handler } from './handler.ts';
+import { CHECK_FILE_HANDLERS } from './handlers-check-file.ts';
 import { EXTENDED_HANDLERS } from './handlers-extended.ts';
 import { FILE_HANDLERS } from './handlers-files.ts';
 import { PATH_HANDLERS } from './handlers-paths.ts';
@@ -13,6 +14,7 @@ export const HANDLERS: readonly Handler[] = [
   ...PATH_HANDLERS,
   ...SETSTAT_HANDLERS,
   ...EXTENDED_HANDLERS,
+  ...CHECK_FILE_HANDLERS,
 ];
 
 function index<K extends number | string>(entries: readonly Handler[], keyOf: (h: Handler) => K | undefined) {

@@ -28,7 +28,6 @@ export interface SessionContext {
   readonly username: string;
   readonly sessionId: string;
   readonly setstatMode: 'Error' | 'Ignore';
-  readonly quotaBytes: number | undefined;
   readonly metrics: SftpMetrics | undefined;
   readonly log: Logger;
   readonly uploadPacer: RateLimiter | undefined;

@@ -34,14 +34,14 @@ export const EXTENDED_HANDLERS: readonly Handler[] = [
       r.end();
       return {};
     },
-    run: async (s, res) => res.send(statvfsReply(res.id, s.quotaBytes)),
+    run: async (s, res) => res.send(statvfsReply(res.id, await s.storage.usage?.(s.signal))),
   }),
   handler<HandleArgs>({
     type: 'fstatvfs@openssh.com',
     op: 'ext:fstatvfs@openssh.com',
     needs: { writes: false, handles: [{ arg: 'handle', kind: 'any' }] },
     decode: oneHandle,
-    run: async (s, res) => res.send(statvfsReply(res.id, s.quotaBytes)),
+    run: async (s, res) => res.send(statvfsReply(res.id, await s.storage.usage?.(s.signal))),
   }),
   handler<HandleArgs>({
     type: 'fsync@openssh.com',

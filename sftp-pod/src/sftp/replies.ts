@@ -1,5 +1,5 @@
 // Every reply the server sends, encoded in one place (the request handlers never build packets themselves).
-import type { FileInfo } from '../storage/types.ts';
+import type { FileInfo, StorageUsage } from '../storage/types.ts';
 import { longName, toAttrs } from './attrs.ts';
 import { type Attrs, Writer } from './codec.ts';
 import {
@@ -20,6 +20,8 @@ export const ANNOUNCED_EXTENSIONS: readonly (readonly [name: string, version: st
   ['fsync@openssh.com', '1'],
   ['limits@openssh.com', '1'],
   ['copy-data', '1'],
+  // draft-ietf-secsh-filexfer-extensions: the data is the comma-separated algorithm list (handlers-check-file.ts).
+  ['check-file', 'sha256,md5'],
 ];
 
 export function versionReply(): Buffer {
@@ -82,20 +84,28 @@ export function limitsReply(id: number, maxHandles: number): Buffer {
     .finish();
 }
 
-/** statvfs@openssh.com: the quota as the file system size; without one, 1 PiB free so clients never refuse uploads. */
-export function statvfsReply(id: number, quotaBytes: number | undefined): Buffer {
+/**
+ * statvfs@openssh.com. With a quota: size = the byte limit, free = limit - used cluster-wide (never negative), files
+ * likewise; a dimension without a limit reports 1 PiB / 2^32 files minus what is used. Without a quota (no usage):
+ * 1 PiB free so clients never refuse uploads. 4 KiB blocks; used bytes are rounded up to whole blocks.
+ */
+export function statvfsReply(id: number, usage: StorageUsage | undefined): Buffer {
   const frsize = 4096;
-  const blocks = Math.floor((quotaBytes ?? 2 ** 50) / frsize);
+  const blocks = Math.floor((usage?.maxBytes ?? 2 ** 50) / frsize);
+  const usedBlocks = Math.ceil((usage?.usedBytes ?? 0) / frsize);
+  const freeBlocks = Math.max(0, blocks - usedBlocks);
+  const files = usage?.maxFiles ?? 2 ** 32;
+  const freeFiles = Math.max(0, files - (usage?.usedFiles ?? 0));
   return new Writer(PacketType.EXTENDED_REPLY, 100)
     .u32(id)
     .u64(frsize) // f_bsize
     .u64(frsize) // f_frsize
     .u64(blocks) // f_blocks
-    .u64(blocks) // f_bfree
-    .u64(blocks) // f_bavail
-    .u64(2 ** 32) // f_files
-    .u64(2 ** 32) // f_ffree
-    .u64(2 ** 32) // f_favail
+    .u64(freeBlocks) // f_bfree
+    .u64(freeBlocks) // f_bavail
+    .u64(files) // f_files
+    .u64(freeFiles) // f_ffree
+    .u64(freeFiles) // f_favail
     .u64(0) // f_fsid
     .u64(0) // f_flag
     .u64(255) // f_namemax

@@ -46,8 +46,6 @@ export interface SftpSessionOptions {
   readonly maxHandles?: number;
   /** Shared by all of the user's sessions (the SSH layer's per-user cap); absent: only maxHandles applies. */
   readonly handleBudget?: HandleBudget;
-  /** statvfs@openssh.com reports this as the file system size; absent means a large free space. */
-  readonly quotaBytes?: number;
   readonly metrics?: SftpMetrics;
   readonly log?: Logger;
   /** Per-user limits from the users table (`bandwidth`); 0 or absent = unlimited. */
@@ -102,7 +100,6 @@ export class SftpSession {
       username: options.username,
       sessionId: options.sessionId,
       setstatMode: options.setstatMode,
-      quotaBytes: options.quotaBytes,
       metrics: options.metrics,
       log: this.#log,
       uploadPacer: options.uploadPacer ?? pacerFor(options.uploadBytesPerSecond),
@@ -176,8 +173,10 @@ export class SftpSession {
 
   async #release(h: Handle, reason: string): Promise<void> {
     if (h.kind === 'write') {
-      // Kept resumable when the store can (storage/resume-open.ts); otherwise aborted: no object appears either way.
-      await (h.copied || !h.sink.suspend ? h.sink.abort(reason) : h.sink.suspend(reason));
+      // Kept resumable when the store can (storage/resume-open.ts), unless the user's access ended (revoked, changed,
+      // expired: ssh/server.ts) — then aborted. No object appears either way.
+      const accessEnded = reason.startsWith('user ') || reason === 'expired';
+      await (h.copied || accessEnded || !h.sink.suspend ? h.sink.abort(reason) : h.sink.suspend(reason));
       if (!h.copied) this.#metrics?.transfer('upload', 'aborted');
       if (!h.copied && this.#audit) {
         this.#audit.log.emit(abandonedUploadEvent(h.path, h.sink.bytesReceived, reason, this.#audit.subject));

@@ -198,7 +198,6 @@ export class SessionChannels {
       sessionId: conn.id,
       setstatMode: this.#o.setstatMode,
       ...(this.#o.unsafeNames ? { unsafeNames: this.#o.unsafeNames } : {}),
-      ...(user.quota?.maxBytes !== undefined ? { quotaBytes: user.quota.maxBytes } : {}),
       uploadPacer: shared.upload,
       downloadPacer: shared.download,
       handleBudget: shared.handles,

@@ -4,15 +4,14 @@
 // critical option is one we enforce: `source-address` is checked against the client's address; `force-command` (we
 // run no commands) and `verify-required` (no FIDO support) refuse the certificate, as does any unknown option.
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import ssh2, { type ParsedKey } from 'ssh2';
+import protocolUtils from 'ssh2/lib/protocol/utils.js';
 import { addressAllowed, compileCidrs } from './cidr.ts';
 
 const { utils } = ssh2;
-// ssh2's converter from SSH to DER signatures (ECDSA), the one it uses for its own publickey checks.
-const { sigSSHToASN1 } = createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as {
-  sigSSHToASN1: (sig: Buffer, type: string) => Buffer | undefined;
-};
+// ssh2's converter from SSH to DER signatures (ECDSA), the one it uses for its own publickey checks (a static import,
+// so the bundle carries it: ssh2-internals.d.ts declares it).
+const { sigSSHToASN1 } = protocolUtils;
 
 /** Certificate algorithms we accept, with the plain key type embedded in each. */
 const CERT_TYPES: Readonly<Record<string, string>> = {

@@ -72,6 +72,14 @@ export interface ReadSource {
   close(): Promise<void>;
 }
 
+/** A user's quota and cluster-wide usage (statvfs@openssh.com; docs/operations.md "Quotas"). */
+export interface StorageUsage {
+  readonly maxBytes?: number | undefined;
+  readonly maxFiles?: number | undefined;
+  readonly usedBytes: number;
+  readonly usedFiles: number;
+}
+
 export interface StorageCapabilities {
   readonly maxRenameObjects: number;
   readonly serverSideCopy: boolean;
@@ -108,6 +116,8 @@ export interface Storage {
    * size (OpenSSH `reput` stats first). Undefined when there is none. Optional; never throws.
    */
   resumableStat?(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined>;
+  /** The user's quota and usage; absent for a user without a quota (statvfs then reports a large free space). */
+  usage?(signal?: AbortSignal): Promise<StorageUsage>;
   /** Stores times as metadata (a metadata-replacing self-copy on S3). */
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void>;
 }

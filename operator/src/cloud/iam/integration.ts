@@ -130,6 +130,8 @@ export function policyUser(user: SftpUser) {
       prefix: l.prefix,
       ...(l.permissions !== undefined && { permissions: l.permissions }),
     })),
+    // Only whether a quota exists matters to the policy (its pods then read and write usage objects).
+    ...(s.quota?.maxBytes !== undefined || s.quota?.maxFiles !== undefined ? { quota: {} } : {}),
   };
 }
 

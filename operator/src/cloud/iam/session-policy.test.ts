@@ -237,3 +237,31 @@ test('a spec that cannot fit even coarse is refused with a typed, stable error n
       err.message.includes('partner-0123456789'),
   );
 });
+
+test('a user with a quota: its pods may read and write its own usage objects, and no other user', async () => {
+  const { evaluatePolicy } = await import('./policy-evaluator.ts');
+  const p = buildSessionPolicy({ username: 'alice', permissions: ['list', 'download'], quota: {} }, SERVER).packed;
+  const arn = 'arn:aws:s3:::acme-sftp';
+  const own = 'tenants/acme/.sftpgate/usage/alice/';
+  for (const action of ['s3:GetObject', 's3:PutObject']) {
+    assert.equal(evaluatePolicy(p, { action, resource: `${arn}/${own}pods/pod-1.json` }), 'allow');
+    assert.equal(
+      evaluatePolicy(p, { action, resource: `${arn}/tenants/acme/.sftpgate/usage/bob/measured.json` }),
+      'implicit-deny',
+    );
+    assert.equal(
+      evaluatePolicy(p, { action, resource: `${arn}/tenants/acme/.sftpgate/usage/alice2/measured.json` }),
+      'implicit-deny',
+    );
+  }
+  assert.equal(
+    evaluatePolicy(p, { action: 's3:ListBucket', resource: arn, context: { 's3:prefix': `${own}pods/` } }),
+    'allow',
+  );
+  assert.equal(
+    evaluatePolicy(p, { action: 's3:ListBucket', resource: arn, context: { 's3:prefix': 'tenants/acme/.sftpgate/' } }),
+    'implicit-deny',
+  );
+  const without = buildSessionPolicy({ username: 'alice', permissions: ['list', 'download'] }, SERVER).packed;
+  assert.ok(!without.includes('.sftpgate'), 'users without a quota get no usage statements');
+});

@@ -15,6 +15,7 @@
 // Both stay inside the user's own prefixes, which is the property the wall exists for: tenant isolation.
 
 import { createHash } from 'node:crypto';
+import { usagePrefix } from '../../../../common/src/quota/usage-document.ts';
 import type { Permission } from '../../../../common/src/users/permission.ts';
 import type { AccessRules, UserRecord } from '../../../../common/src/users/types.ts';
 import { IamError, IamErrorCode, PolicyTooLargeError } from './errors.ts';
@@ -70,7 +71,11 @@ export type S3Action =
   | 's3:DeleteObject';
 
 /** The slice of a users-table entry (docs/users-table.md) the policy depends on; home defaults to the username. */
-export type SessionPolicyUser = Pick<UserRecord, 'username' | 'home'> & AccessRules;
+export type SessionPolicyUser = Pick<UserRecord, 'username' | 'home'> &
+  AccessRules & {
+    /** Present when the user has a quota: the pods then read and write the user's usage objects. */
+    readonly quota?: object | undefined;
+  };
 
 export interface SessionPolicyServer {
   readonly bucket: string;
@@ -120,11 +125,12 @@ export function policyDigest(packed: string): string {
  */
 export function buildSessionPolicy(user: SessionPolicyUser, server: SessionPolicyServer): SessionPolicy {
   const nodes = resolveNodes(user, server);
+  const usage = user.quota ? usageStatements(user.username, server) : [];
   // The resumable-upload grant goes first when space is short: without it an interrupted upload is only aborted.
   let size = 0;
   for (const precision of ['exact', 'coarse'] as const) {
     for (const resume of [user.username, undefined]) {
-      const p = render(nodes, server, precision === 'exact', resume);
+      const p = render(nodes, server, precision === 'exact', resume, usage);
       if (p.size <= SESSION_POLICY_MAX_BYTES) return { ...p, precision };
       size = p.size;
     }
@@ -264,12 +270,33 @@ function one<T>(items: readonly T[]): T | readonly T[] {
   return items.length === 1 ? (items[0] as T) : items;
 }
 
+/**
+ * A user with a quota: the pods read the operator's measurement and the other pods' leases, and write their own,
+ * under `<server prefix>/.sftpgate/usage/<user>/` (common/src/quota/usage-document.ts) — that user's only.
+ */
+function usageStatements(username: string, server: SessionPolicyServer): PolicyStatement[] {
+  const bucketArn = `arn:${server.partition ?? 'aws'}:s3:::${server.bucket}`;
+  if (UNSAFE.test(username))
+    throw new IamError(IamErrorCode.InvalidInput, `username ${username} cannot be in a policy`);
+  const prefix = usagePrefix(server.prefix.replace(/\/+$/, ''), username);
+  return [
+    {
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArn,
+      Condition: { StringLike: { 's3:prefix': `${prefix}*` } },
+    },
+    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${bucketArn}/${prefix}*` },
+  ];
+}
+
 function render(
   nodes: readonly Node[],
   server: SessionPolicyServer,
   withDenies: boolean,
   /** Grant this user's resumable-upload state objects (undefined: no grant). */
   username: string | undefined,
+  extra: readonly PolicyStatement[] = [],
 ): Omit<SessionPolicy, 'precision'> {
   const partition = server.partition ?? 'aws';
   const bucketArn = `arn:${partition}:s3:::${server.bucket}`;
@@ -300,6 +327,7 @@ function render(
       Resource: `${bucketArn}/${resume}`,
     });
   }
+  statements.push(...extra);
 
   if (server.kmsKeyArn !== undefined) {
     // Reads decrypt; writes generate data keys, and a multipart upload also decrypts them to complete.

@@ -1,3 +1,4 @@
+import type { UsageMeasurement } from '../../../../common/src/quota/usage-document.ts';
 // The operator's view of an S3 bucket: what a reconciler needs, nothing more (Flux-style provider interface).
 
 export type VersioningState = 'Enabled' | 'Suspended' | 'Unversioned';
@@ -43,4 +44,13 @@ export interface BucketManager {
     maxAgeMs: number,
     signal?: AbortSignal,
   ): Promise<{ readonly aborted: number; readonly kept: number }>;
+  /** Bytes and files of current versions under each prefix (usage.ts). */
+  measureUsage?(
+    prefixes: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{ readonly bytes: number; readonly files: number; readonly requests: number }>;
+  /** Writes a user's measurement object for the pods (usage.ts). */
+  writeUsage?(key: string, doc: UsageMeasurement, signal?: AbortSignal): Promise<void>;
+  /** Deletes pods' usage objects not written since `before` (usage.ts). */
+  pruneUsage?(podsPrefix: string, before: Date, signal?: AbortSignal): Promise<number>;
 }

@@ -56,7 +56,7 @@ export class SftpServerReconciler {
   }
 
   /** Reconciles one server by `namespace/name`. Throws typed errors (runtime/errors.ts) that decide the retry. */
-  async reconcile(key: string, signal: AbortSignal): Promise<void> {
+  async reconcile(key: string, signal: AbortSignal): Promise<{ requeueAfterMs: number } | undefined> {
     const cached = this.#ctx.servers.get(key);
     if (!cached || isDeleting(kube(cached))) this.#forget(key);
     if (!cached) return;
@@ -81,6 +81,15 @@ export class SftpServerReconciler {
       writesStatus: (r) => !isDeleting(kube(r.server)) || hasFinalizer(kube(r.server)),
       onWriteError: (err) => this.#ctx.logger.warn('status write failed', { sftpserver: key, err }),
     });
+    return run.requeueAfterMs === undefined ? undefined : { requeueAfterMs: run.requeueAfterMs };
+  }
+
+  /**
+   * How long a users-table pass of `key` should wait after a user change: the coalescing window, or longer while a
+   * shard of that server was written less than SHARD_WRITE_INTERVAL_MS ago (the pass could not write it anyway).
+   */
+  usersTableDelayMs(key: string, windowMs: number): number {
+    return Math.max(windowMs, this.#memos.get(key)?.tableWriteWaitMs(this.#now()) ?? 0);
   }
 
   /** The users of `server` the pods accept (tests and tools; the pass itself uses the users-table step). */

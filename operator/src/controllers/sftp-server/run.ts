@@ -15,6 +15,11 @@ import type { Placement, Refusal } from '../placement.ts';
  */
 export const RECHECK_MS = 5 * 60_000;
 export const STORAGE_RETRY_MS = 30_000;
+/**
+ * A users shard is written at most once per this interval: under churn (a bulk apply or delete) the changes that
+ * arrive meanwhile are gathered into the next write instead of one rewrite of the whole shard per user.
+ */
+export const SHARD_WRITE_INTERVAL_MS = 1000;
 
 /**
  * Memo of one server between passes. Held per `namespace/name` and dropped as soon as the server is being deleted
@@ -30,8 +35,33 @@ export class ServerMemo {
   /** kind/ns/name → the desired object last found applied, when, and the live object then. */
   readonly verified = new Map<string, { desired: string; at: number; live: unknown }>();
 
+  /**
+   * The table as last written or verified: the signature of its inputs, each shard's resourceVersion then, and how
+   * many users it lists. A pass with the same inputs over the same shards has nothing to do.
+   */
+  table: { signature: string; shards: ReadonlyMap<string, string>; users: number } | undefined;
+  /** users shard name → when this operator last wrote it (at most one write per SHARD_WRITE_INTERVAL_MS). */
+  readonly #shardWrites = new Map<string, number>();
+
   constructor(uid: string) {
     this.uid = uid;
+  }
+
+  shardWritten(name: string, at: number): void {
+    this.#shardWrites.set(name, at);
+  }
+
+  /** Milliseconds before shard `name` may be written again (0: now). */
+  shardWriteWaitMs(name: string, now: number): number {
+    const last = this.#shardWrites.get(name);
+    return last === undefined ? 0 : Math.max(0, last + SHARD_WRITE_INTERVAL_MS - now);
+  }
+
+  /** Milliseconds before any shard of this server may be written again: when its next users-table pass is useful. */
+  tableWriteWaitMs(now: number): number {
+    let wait = 0;
+    for (const name of this.#shardWrites.keys()) wait = Math.max(wait, this.shardWriteWaitMs(name, now));
+    return wait;
   }
 }
 
@@ -50,6 +80,8 @@ export interface ServerRun extends PassRun<SftpServerStatus> {
   refusal?: Refusal | undefined;
   /** Digest of the mounted host keys (host-keys step → workloads step: the pods' config checksum). */
   hostKeysDigest: string;
+  /** Set by a step that must run the pass again after this delay (a users shard write held back). */
+  requeueAfterMs?: number | undefined;
 }
 
 export type ServerStep = Step<ServerRun>;

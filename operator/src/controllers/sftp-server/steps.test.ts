@@ -13,7 +13,7 @@ import { locate } from '../placement.ts';
 import { type FakeContext, fakeContext } from '../testing/fake-context.ts';
 import { placementFixture, profileFixture, serverFixture, userFixture } from '../testing/fixtures.ts';
 import { SftpServerReconciler, serverSteps } from './reconciler.ts';
-import { ServerMemo, type ServerRun } from './run.ts';
+import { ServerMemo, type ServerRun, SHARD_WRITE_INTERVAL_MS } from './run.ts';
 import { deletionStep, finalizerStep } from './steps/finalizer.ts';
 import { hostKeysStep } from './steps/host-keys.ts';
 import { iamStep } from './steps/iam.ts';
@@ -170,6 +170,59 @@ describe('server steps', () => {
     await usersTableStep(run);
     assert.deepEqual([...run.memo.entries.keys()], ['uid-alice']);
     assert.equal(run.status.users, 1);
+  });
+
+  it('users table: a shard is written at most once per SHARD_WRITE_INTERVAL_MS; changes meanwhile wait', async () => {
+    const ctx = fakeContext();
+    const key = generateHostKey('ed25519').publicKey;
+    ctx.users.put(userFixture('alice', key));
+    const server = serverFixture();
+    server.status = { usersSecrets: ['demo-users-0'] };
+    const memo = new ServerMemo(server.metadata.uid ?? '');
+    let now = 10_000;
+    const pass = async () => {
+      const run = { ...runOf(ctx, server, memo), now: () => now };
+      await usersTableStep(run);
+      ctx.secrets.put(ctx.kube.store.get('Secret/tenants/demo-users-0') as V1Secret);
+      return run;
+    };
+    const shardWrites = () => ctx.kube.writes().filter((c) => c.name === 'demo-users-0').length;
+    const first = await pass();
+    assert.equal(shardWrites(), 1);
+    assert.equal(first.requeueAfterMs, undefined);
+    // Two changes within the interval: held, the pass asks to run again when the interval is over.
+    now += 300;
+    ctx.users.put(userFixture('bob', key));
+    const held = await pass();
+    now += 300;
+    ctx.users.put(userFixture('carol', key));
+    const heldAgain = await pass();
+    assert.equal(shardWrites(), 1, 'no write within the interval');
+    assert.equal(held.requeueAfterMs, SHARD_WRITE_INTERVAL_MS - 300);
+    assert.equal(heldAgain.requeueAfterMs, SHARD_WRITE_INTERVAL_MS - 600);
+    assert.equal(heldAgain.status.users, 1, 'status counts the users the live shard lists');
+    // Once the interval is over, one write carries both changes.
+    now += SHARD_WRITE_INTERVAL_MS;
+    const last = await pass();
+    assert.equal(shardWrites(), 2);
+    assert.equal(last.status.users, 3);
+    assert.equal(last.requeueAfterMs, undefined);
+    // Nothing changed: no write. A shard edited behind the operator's back (new resourceVersion) is rewritten.
+    now += SHARD_WRITE_INTERVAL_MS;
+    await pass();
+    assert.equal(shardWrites(), 2, 'converged: no write');
+    const live = ctx.secrets.get('tenants/demo-users-0') as V1Secret;
+    ctx.secrets.put({ ...live, metadata: { ...live.metadata, resourceVersion: 'edited' }, data: { 'users.json': '' } });
+    const repaired = { ...runOf(ctx, server, memo), now: () => now };
+    await usersTableStep(repaired);
+    assert.equal(shardWrites(), 3, 'drift repaired');
+    ctx.secrets.put(ctx.kube.store.get('Secret/tenants/demo-users-0') as V1Secret);
+    now += SHARD_WRITE_INTERVAL_MS;
+    // A change of the shard count writes at once (every shard carries the count).
+    server.status = { usersSecrets: ['demo-users-0', 'demo-users-1'] };
+    ctx.users.put(userFixture('dave', key));
+    await pass();
+    assert.equal(shardWrites(), 4);
   });
 
   it('host keys: generated once when absent; a user-provided Secret that is missing stalls', async () => {

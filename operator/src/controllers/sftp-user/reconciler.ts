@@ -60,18 +60,21 @@ export class SftpUserReconciler {
     await runPass(run, before, userSteps, {
       summarize: (r, failure) => summarizeUser(r, failure),
       write: async (r) => {
+        // status.usage is the usage measurer's (a merge patch of that field alone): applying our cached copy of it
+        // would take it over and could put back an older measurement.
+        const { usage: _measured, ...status } = r.status;
         await this.#ctx.client.apply(
           Resources.SftpUser,
           kube({
             apiVersion: r.user.apiVersion,
             kind: r.user.kind,
             metadata: { name: r.user.metadata.name, namespace: r.user.metadata.namespace },
-            status: r.status,
+            status,
           }),
           { subresource: 'status', signal },
         );
       },
-      writesStatus: (r) => !isDeleting(kube(r.user)),
+      writesStatus: (r) => !isDeleting(kube(r.user)) && r.deferStatus !== true,
       onWriteError: (err) => this.#ctx.logger.warn('status write failed', { sftpuser: key, err }),
     });
     return run.requeueAfterMs === undefined ? undefined : { requeueAfterMs: run.requeueAfterMs };

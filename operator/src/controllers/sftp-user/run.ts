@@ -20,6 +20,11 @@ export interface UserRun extends PassRun<SftpUserStatus> {
   placement: Placement | undefined;
   /** Set by a step that wants the key again later (expiry). */
   requeueAfterMs: number | undefined;
+  /**
+   * Set by the published step for a brand-new user whose only missing piece is the users-table write: its first
+   * status is written by the pass after the write (one status write per new user instead of two).
+   */
+  deferStatus?: boolean;
 }
 
 export type UserStep = Step<UserRun>;

@@ -13,7 +13,7 @@ import { userSteps } from './reconciler.ts';
 import type { UserRun } from './run.ts';
 import { userFinalizerStep } from './steps/finalizer.ts';
 import { homeStep } from './steps/home.ts';
-import { expiryStep, publishedStep, sessionPolicyStep } from './steps/published.ts';
+import { expiryStep, FIRST_STATUS_DEFER_MS, publishedStep, sessionPolicyStep } from './steps/published.ts';
 import { serverStep } from './steps/server.ts';
 import { keysStep, passwordStep, usernameStep } from './steps/validate.ts';
 
@@ -172,6 +172,27 @@ describe('user steps', () => {
     await publishedStep(run);
     assert.equal(reason(run, ConditionType.Published), Reason.InUsersTable);
     assert.equal(run.status.usersSecret, 'demo-users-0');
+  });
+
+  it('published: a new user waiting only for the table write defers its first status; an old one does not', async () => {
+    const ctx = fakeContext();
+    const user = userFixture('alice', key);
+    user.metadata.creationTimestamp = new Date('2026-06-01T00:00:00Z');
+    const fresh = { ...runOf(ctx, user), now: () => new Date('2026-06-01T00:00:01Z') };
+    fresh.server = readyServer(ctx);
+    await publishedStep(fresh);
+    assert.equal(fresh.deferStatus, true);
+    assert.equal(fresh.requeueAfterMs, FIRST_STATUS_DEFER_MS);
+    // Older than the window, a status already written, or created "in the future" (clock skew): written at once.
+    const old = { ...runOf(ctx, user), now: () => new Date('2026-06-01T00:01:00Z') };
+    const withStatus = runOf(ctx, { ...user, status: { conditions: [ready('Validated')] } });
+    const skewed = { ...runOf(ctx, user), now: () => new Date('2026-05-31T23:59:59Z') };
+    for (const run of [old, withStatus, skewed]) {
+      run.server = readyServer(ctx);
+      await publishedStep(run);
+      assert.equal(run.deferStatus, undefined);
+      assert.equal(reason(run, ConditionType.Published), Reason.Progressing);
+    }
   });
 
   it('session policy: a policy that cannot be built is IAMReady False with the integration reason', async () => {

@@ -5,7 +5,7 @@ import type { SftpServer } from '../../../api/types.generated.ts';
 import { USERS_KEY } from '../../../secrets/users-table.ts';
 import type { ControllerContext } from '../../context.ts';
 import { usernameOf } from '../desired.ts';
-import { markUser, type UserStep } from '../run.ts';
+import { markUser, type UserRun, type UserStep } from '../run.ts';
 
 /** Parsed users-table shards by Secret resourceVersion, so checking "am I published" does not re-parse per user. */
 const shardCache = new Map<string, { rv: string; usernames: Set<string> }>();
@@ -48,6 +48,22 @@ function publishedIn(ctx: ControllerContext, server: SftpServer, username: strin
   return undefined;
 }
 
+/**
+ * How long a new user's first status may wait for the users-table write (a shard is written at most once per second,
+ * then the Secret's watch event requeues the user). The pass asks to run again after this in any case.
+ */
+export const FIRST_STATUS_DEFER_MS = 2000;
+
+/**
+ * A user created moments ago (by the operator's clock; a skewed clock never defers) that has no status yet:
+ * "waiting for the users table" would be overwritten a second later, so that write is skipped.
+ */
+function awaitsFirstWrite(run: UserRun): boolean {
+  if ((run.user.status?.conditions?.length ?? 0) > 0) return false;
+  const age = run.now().getTime() - new Date(run.user.metadata.creationTimestamp ?? 0).getTime();
+  return age >= 0 && age < FIRST_STATUS_DEFER_MS * 1.5;
+}
+
 export const publishedStep: UserStep = async (run) => {
   const { ctx, server, status } = run;
   if (!server) return;
@@ -57,6 +73,10 @@ export const publishedStep: UserStep = async (run) => {
     markUser(run, ConditionType.Published, true, Reason.InUsersTable, `in Secret ${published}`);
   } else {
     delete status.usersSecret;
+    if (awaitsFirstWrite(run)) {
+      run.deferStatus = true;
+      run.requeueAfterMs = Math.min(run.requeueAfterMs ?? FIRST_STATUS_DEFER_MS, FIRST_STATUS_DEFER_MS);
+    }
     markUser(
       run,
       ConditionType.Published,

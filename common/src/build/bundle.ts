@@ -1,0 +1,76 @@
+// Bundles each process into one ES module with esbuild (`make build`, the Dockerfile's build stage): the sftp pod
+// (plus its password worker, a second entry because a Worker loads a file) and the operator. One file instead of
+// thousands of module records is most of the pod's idle memory saving (docs/benchmarks.md, "Pod memory").
+// Run: node common/src/build/bundle.ts [outdir]   (default dist/; type checking is `tsc`, not this step)
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
+import { repoRoot } from '../codegen/typescript.ts';
+
+/** One bundle per output directory: the entry points that ship together. */
+export const BUNDLES: readonly { readonly outdir: string; readonly entryPoints: Record<string, string> }[] = [
+  {
+    outdir: 'sftp-pod',
+    entryPoints: {
+      main: 'sftp-pod/src/main.ts',
+      // password.ts starts `new Worker(new URL('./password-worker.js', import.meta.url))`: beside main.js.
+      'password-worker': 'sftp-pod/src/users/password-worker.ts',
+    },
+  },
+  { outdir: 'operator', entryPoints: { main: 'operator/src/main.ts' } },
+];
+
+/**
+ * CommonJS dependencies (ssh2, the AWS SDK, prom-client ...) call `require` for Node built-ins and ssh2 reads
+ * `__dirname`; an ES module has neither, so the bundle defines them at its top.
+ */
+const COMMONJS_SHIM = [
+  "import { createRequire as __sftpgateRequire } from 'node:module';",
+  'const require = __sftpgateRequire(import.meta.url);',
+  'const __filename = import.meta.filename;',
+  'const __dirname = import.meta.dirname;',
+].join('\n');
+
+export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number]): BuildOptions {
+  return {
+    absWorkingDir: repoRoot,
+    entryPoints: bundle.entryPoints,
+    outdir: join(outRoot, bundle.outdir),
+    bundle: true,
+    // What main.ts imports dynamically (the STS credential broker, the Kubernetes users source ...) becomes its own
+    // chunk, loaded only by a pod whose mode uses it; code both entries share is one chunk too.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    platform: 'node',
+    format: 'esm',
+    target: 'node26',
+    banner: { js: COMMONJS_SHIM },
+    // Stack traces map back to the TypeScript sources with `node --enable-source-maps` (docs/images.md).
+    sourcemap: 'linked',
+    sourcesContent: false,
+    // Whitespace and syntax only: identifiers keep their names, so logs and stack traces stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
+    // The dependencies' license notices, in one file beside each bundle.
+    legalComments: 'linked',
+    // ssh2's optional native binding and cpu-features are required inside try/catch and never built (images install
+    // with scripts off): left as failing requires, exactly as without a bundle.
+    external: ['*.node', 'cpu-features'],
+    logLevel: 'warning',
+    metafile: false,
+  };
+}
+
+export async function bundleAll(outRoot: string): Promise<void> {
+  for (const b of BUNDLES) {
+    rmSync(join(outRoot, b.outdir), { recursive: true, force: true });
+    await build(bundleOptions(outRoot, b));
+  }
+}
+
+if (import.meta.main) {
+  const outRoot = join(repoRoot, process.argv[2] ?? 'dist');
+  await bundleAll(outRoot);
+  process.stdout.write(`bundled ${BUNDLES.map((b) => join(outRoot, b.outdir)).join(', ')}\n`);
+}

@@ -1,0 +1,55 @@
+// Which prefixes a user's usage covers and when a user is next measured. Pure.
+import type { SftpUser } from '../../api/types.generated.ts';
+
+/** The annotation that asks for a measurement now; any new value is one request (docs/api.md). */
+export const MEASURE_ANNOTATION = 'sftpgate.io/measure-usage';
+
+/** The user's login name and home, as the users table has them. */
+export function loginOf(user: SftpUser): { username: string; home: string } {
+  const username = user.spec.username ?? user.metadata?.name ?? '';
+  return { username, home: user.spec.homeDirectory ?? username };
+}
+
+const within = (p: string, ancestor: string): boolean => p === ancestor || p.startsWith(`${ancestor}/`);
+
+/**
+ * `<server prefix>/<home>` and `<server prefix>/<logical prefix>` for each logical directory, without the ones
+ * inside another (so no object is counted twice for this user). Sorted for stable output.
+ */
+export function usagePrefixes(serverPrefix: string, user: SftpUser): string[] {
+  const join = (rel: string) => (serverPrefix === '' ? rel : `${serverPrefix.replace(/\/+$/, '')}/${rel}`);
+  const all = [loginOf(user).home, ...(user.spec.logicalDirectories ?? []).map((d) => d.prefix)].map(join);
+  const unique = [...new Set(all)].sort();
+  return unique.filter((p) => !unique.some((q) => q !== p && within(p, q)));
+}
+
+/** A pending on-demand request: the annotation's value when the last measurement did not answer it. */
+export function pendingRequest(user: SftpUser): string | undefined {
+  const value = user.metadata?.annotations?.[MEASURE_ANNOTATION];
+  if (value === undefined || value === user.status?.usage?.request) return undefined;
+  return value.slice(0, 253);
+}
+
+/** The next periodic measurement: `intervalMs` scaled by 0.8..1.2 so users measured together spread out. */
+export function nextDue(now: number, intervalMs: number, random: number): number {
+  return now + Math.round(intervalMs * (0.8 + 0.4 * random));
+}
+
+/** An unchanged measurement refreshes status.usage.measuredAt at most this often (API writes stay rare). */
+export const STATUS_REFRESH_MS = 3_600_000;
+
+/**
+ * Whether a measurement is worth a status write: the counts changed, a request is answered, or the published
+ * measuredAt is older than STATUS_REFRESH_MS. The S3 object the pods read is written every time regardless.
+ */
+export function statusDue(
+  current: { bytes?: number; files?: number; measuredAt?: string; request?: string } | undefined,
+  measured: { bytes: number; files: number },
+  request: string | undefined,
+  now: number,
+): boolean {
+  if (!current || current.bytes !== measured.bytes || current.files !== measured.files) return true;
+  if (request !== undefined && request !== current.request) return true;
+  const at = current.measuredAt ? Date.parse(current.measuredAt) : Number.NaN;
+  return !(now - at < STATUS_REFRESH_MS);
+}

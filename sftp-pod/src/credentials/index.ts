@@ -1,3 +1,0 @@
-export * from './broker.ts';
-export * from './errors.ts';
-export * from './readiness.ts';

@@ -1,0 +1,181 @@
+// A Storage that enforces a user's quota around another Storage (docs/operations.md "Quotas"): OPEN for writing
+// reserves one file (refused when the file limit is reached), each WRITE that extends the upload reserves the new
+// bytes BEFORE they reach the inner sink, so a write that would cross the limit is refused before any of its bytes
+// is sent to S3 and the upload is aborted (no object, no multipart upload left). CLOSE turns the reservation into a
+// commit. Server-side copies (copy-data) reserve the source's size. Everything else is passed through.
+import { StorageError, StorageErrorCode } from '../storage/errors.ts';
+import type {
+  FileInfo,
+  ReadSource,
+  Storage,
+  StorageCapabilities,
+  StorageUsage,
+  UploadDigests,
+  WriteOptions,
+  WriteSink,
+} from '../storage/types.ts';
+import type { QuotaLedger } from './ledger.ts';
+
+export class QuotaStorage implements Storage {
+  readonly #inner: Storage;
+  readonly #ledger: QuotaLedger;
+
+  constructor(inner: Storage, ledger: QuotaLedger) {
+    this.#inner = inner;
+    this.#ledger = ledger;
+  }
+
+  get capabilities(): StorageCapabilities {
+    return this.#inner.capabilities;
+  }
+
+  async usage(signal?: AbortSignal): Promise<StorageUsage> {
+    const used = await this.#ledger.usage(signal);
+    const limits = this.#ledger.limits;
+    return { maxBytes: limits.maxBytes, maxFiles: limits.maxFiles, usedBytes: used.bytes, usedFiles: used.files };
+  }
+
+  async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
+    await this.#ledger.reserve(0, 1, signal);
+    let sink: WriteSink;
+    try {
+      sink = await this.#inner.openWrite(key, options, signal);
+    } catch (err) {
+      this.#ledger.release(0, 1);
+      throw err;
+    }
+    return new QuotaSink(sink, this.#ledger, key);
+  }
+
+  async copy(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
+    const { size } = await this.#inner.stat(fromKey, signal);
+    await this.#ledger.reserve(size, 1, signal);
+    try {
+      await this.#inner.copy(fromKey, toKey, options, signal);
+    } catch (err) {
+      this.#ledger.release(size, 1);
+      throw err;
+    }
+    this.#ledger.commit({ bytes: size, files: 1 }, { bytes: size, files: 1 });
+  }
+
+  stat(key: string, signal?: AbortSignal): Promise<FileInfo> {
+    return this.#inner.stat(key, signal);
+  }
+  list(dirKey: string, signal?: AbortSignal): AsyncIterable<readonly FileInfo[]> {
+    return this.#inner.list(dirKey, signal);
+  }
+  openRead(key: string, signal?: AbortSignal): Promise<ReadSource> {
+    return this.#inner.openRead(key, signal);
+  }
+  mkdir(dirKey: string, signal?: AbortSignal): Promise<void> {
+    return this.#inner.mkdir(dirKey, signal);
+  }
+  remove(key: string, signal?: AbortSignal): Promise<void> {
+    return this.#inner.remove(key, signal);
+  }
+  rmdir(dirKey: string, signal?: AbortSignal): Promise<void> {
+    return this.#inner.rmdir(dirKey, signal);
+  }
+  rename(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
+    return this.#inner.rename(fromKey, toKey, options, signal);
+  }
+  digests(key: string, signal?: AbortSignal): Promise<UploadDigests | undefined> {
+    if (!this.#inner.digests) return Promise.resolve(undefined);
+    return this.#inner.digests(key, signal);
+  }
+  /** Resumable uploads (docs/storage.md): an interrupted upload's parts are not usage until its CLOSE stores it. */
+  resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
+    if (!this.#inner.resumableStat) return Promise.resolve(undefined);
+    return this.#inner.resumableStat(key, user, signal);
+  }
+  setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
+    return this.#inner.setTimes(key, atimeMs, mtimeMs, signal);
+  }
+}
+
+/** One upload under a quota: reservations ahead of the inner sink, released or committed exactly once. */
+class QuotaSink implements WriteSink {
+  readonly #inner: WriteSink;
+  readonly #ledger: QuotaLedger;
+  readonly #name: string;
+  #reservedBytes = 0;
+  #settled = false;
+  #refused: StorageError | undefined;
+
+  constructor(inner: WriteSink, ledger: QuotaLedger, key: string) {
+    this.#inner = inner;
+    this.#ledger = ledger;
+    this.#name = key.slice(key.lastIndexOf('/') + 1);
+  }
+
+  get bytesReceived(): number {
+    return this.#inner.bytesReceived;
+  }
+
+  get digests(): UploadDigests | undefined {
+    return this.#inner.digests;
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    if (this.#refused) throw this.#refused;
+    const end = offset + data.byteLength;
+    if (end > this.#reservedBytes) {
+      try {
+        await this.#ledger.reserve(end - this.#reservedBytes, 0);
+      } catch (err) {
+        this.#refused =
+          err instanceof StorageError && err.code === StorageErrorCode.QuotaExceeded
+            ? new StorageError(err.code, `${this.#name}: ${err.message}`)
+            : (err as StorageError);
+        await this.abort(this.#refused.message);
+        throw this.#refused;
+      }
+      this.#reservedBytes = end;
+    }
+    await this.#inner.write(offset, data);
+  }
+
+  setTimes(atimeMs: number, mtimeMs: number): void {
+    this.#inner.setTimes(atimeMs, mtimeMs);
+  }
+
+  async commit(signal?: AbortSignal): Promise<void> {
+    if (this.#refused) throw this.#refused;
+    try {
+      await this.#inner.commit(signal);
+    } catch (err) {
+      this.#settle(false);
+      throw err;
+    }
+    this.#settle(true);
+  }
+
+  async abort(reason?: string): Promise<void> {
+    try {
+      await this.#inner.abort(reason);
+    } finally {
+      this.#settle(false);
+    }
+  }
+
+  /**
+   * Kept for a resume (or aborted by a store without resumes): nothing is stored, so the reservation is released; a
+   * resume reserves the whole file again from its first write (offset + length covers the committed bytes).
+   */
+  async suspend(reason?: string): Promise<void> {
+    try {
+      await (this.#inner.suspend ? this.#inner.suspend(reason) : this.#inner.abort(reason));
+    } finally {
+      this.#settle(false);
+    }
+  }
+
+  #settle(stored: boolean): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const reserved = { bytes: this.#reservedBytes, files: 1 };
+    if (stored) this.#ledger.commit(reserved, reserved);
+    else this.#ledger.release(reserved.bytes, reserved.files);
+  }
+}
