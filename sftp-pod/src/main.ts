@@ -81,6 +81,7 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     idleReleaseMs: config.uploadIdleReleaseMs,
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
     uploadMd5: config.uploadMd5,
+    listingTimes: config.listingTimes,
     resume: {
       serverPrefix: config.s3.prefix,
       retentionMs: config.resumeRetentionMs,
