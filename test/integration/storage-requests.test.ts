@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import ssh2 from 'ssh2';
 import { PERMISSIONS } from '../../common/src/users/permission.ts';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness } from '../e2e/sftp-harness.ts';
@@ -118,6 +118,24 @@ describe('S3 requests per upload', () => {
       assert.ok(total(d) / names.length <= 2);
     }
     assert.equal(await h.sha256Of(`${PREFIX}/alice/small-3.bin`), sha256(readFileSync(join(h.dir, 'small-3.bin'))));
+  });
+
+  test('a directory behind more than a page of look-alike names still blocks a file of its name', async () => {
+    // 101 names sort between `f` and `f/` (`f-000`…): the one listing's page (100) ends before `f/`, so the probe
+    // asks again with the directory prefix; the file may still not be created there.
+    const base = `${PREFIX}/alice/crowd`;
+    const keys = [...Array.from({ length: 101 }, (_, i) => `${base}/f-${String(i).padStart(3, '0')}`), `${base}/f/x`];
+    for (let i = 0; i < keys.length; i += 20) {
+      await Promise.all(
+        keys.slice(i, i + 20).map((Key) => h.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x' }))),
+      );
+    }
+    const s = await sftpOf('alice');
+    const before = await s3Requests();
+    await assert.rejects(call<Buffer>((cb) => s.open('/crowd/f', 'w', cb)));
+    const d = delta(await s3Requests(), before);
+    assert.equal(d['ListObjectsV2'], 2, JSON.stringify(d));
+    assert.equal(d['PutObject'] ?? 0, 0);
   });
 
   test('put -p of a multipart file: one PutObjectTagging, no self-copy; STAT and READDIR show the time', async () => {
