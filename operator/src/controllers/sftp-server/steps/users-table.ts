@@ -29,6 +29,14 @@ export const usersTableStep: ServerStep = async (run) => {
   const { ctx, server, status, signal } = run;
   const ns = server.metadata.namespace ?? '';
   const names = childNames(server);
+  // Every shard was written less than SHARD_WRITE_INTERVAL_MS ago: whatever changed must wait for the interval
+  // anyway, so the table is neither derived nor built now (under churn this is most passes: each shard write's
+  // own watch event requeues the server). A server that lost its placement never waits.
+  const hot = run.refusal ? 0 : run.memo.allShardsWriteWaitMs(server.status?.usersSecrets ?? [], run.now());
+  if (hot > 0) {
+    run.requeueAfterMs = Math.min(run.requeueAfterMs ?? hot, hot);
+    return;
+  }
   // A server that lost its placement serves nobody: every login is revoked, none is derived.
   const entries = run.refusal ? [] : await usersTableEntries(ctx, placed(run), run.memo, signal);
   // Most passes change nothing in the table (the write of a shard itself, a Deployment's status, a held change
