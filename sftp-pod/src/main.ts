@@ -9,7 +9,6 @@ import { type Config, ConfigError, parseConfig } from './config.ts';
 // Type-only: the broker (and the STS client it carries) loads only in the STS/AWS modes, see credentialBroker().
 import type { CredentialBroker } from './credentials/broker.ts';
 import { createS3ReadinessCheck, partitionOf } from './credentials/readiness.ts';
-import { startNotifier } from './notify/start.ts';
 import { QuotaRegistry } from './quota/registry.ts';
 import { algorithmPolicy } from './ssh/algorithms.ts';
 import { compileCidrs } from './ssh/cidr.ts';
@@ -109,12 +108,8 @@ function createS3StorageFactory(
   if (!broker) throw new ConfigError(`IAM mode ${config.iamMode} needs the credential broker`);
   return async (user, sessionId) => {
     const client = await broker.clientFor({ username: user.username, sessionPolicy: user.sessionPolicy }, sessionId);
-    // Session policies grant object actions only (no s3:PutObjectTagging): multipart digests are not tagged here.
-    return deps.quotas.wrap(
-      user,
-      client,
-      new S3Storage({ ...storageOptions(config, deps, client), tagDigests: false }),
-    );
+    // Session policies grant the tagging actions the upload tags need (docs/iam.md).
+    return deps.quotas.wrap(user, client, new S3Storage(storageOptions(config, deps, client)));
   };
 }
 
@@ -191,6 +186,12 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     bucket: config.s3.bucket,
     serverPrefix: config.s3.prefix,
     userRecord: (name) => users.get(name),
+    sse: config.s3.sse
+      ? {
+          ServerSideEncryption: config.s3.sse,
+          ...(config.s3.sse === 'aws:kms' && config.s3.sseKmsKeyId ? { SSEKMSKeyId: config.s3.sseKmsKeyId } : {}),
+        }
+      : undefined,
   });
   const storageFor =
     options.storageFor ??
@@ -205,7 +206,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
     ? undefined
     : openAuditLog(config.auditLog, (err) => log.error('audit log write failed', { err }));
   // Webhook notifications tee the audit events; their own failures go to the audit log only (docs/audit.md).
-  const notifier = startNotifier(config, options.audit ?? auditFile, metrics.registry, log);
+  // Loaded only when configured (idle memory of pods without a webhook).
+  const notifier = config.notify
+    ? (await import('./notify/start.ts')).startNotifier(config, options.audit ?? auditFile, metrics.registry, log)
+    : undefined;
   const audit = notifier?.audit ?? options.audit ?? auditFile;
   const ssh = new SshServer({
     ...(userCas ? { userCas } : {}),

@@ -26,7 +26,12 @@ import {
   renderTransfers,
 } from './lib/report.ts';
 import { type BenchServer, makeClientKey, type PodSettings, type ServerName, startServer } from './lib/servers.ts';
-import { makeSmallFiles, measureSmallFiles, type SmallFilesSample } from './lib/small-files.ts';
+import {
+  makeSmallFiles,
+  measureSmallFiles,
+  type SmallFilesSample,
+  sessionBaselineRequests,
+} from './lib/small-files.ts';
 import { rotation } from './lib/stats.ts';
 import { downloadPath, measureTransfer, type Scenario, type TransferSample } from './lib/transfer.ts';
 import { renderVerdict, verdict } from './lib/verdict.ts';
@@ -79,6 +84,7 @@ async function main(): Promise<void> {
   const small: SmallFilesSample[] = [];
   const putPreserve: PutPreserveSample[] = [];
   const idleRssBytes: Partial<Record<ServerName, number>> = {};
+  const sessionRequests: Partial<Record<ServerName, number>> = {};
   const failures: string[] = [];
   const integrity: string[] = [];
   try {
@@ -126,6 +132,12 @@ async function main(): Promise<void> {
         console.error(`${name}: cannot start: ${String(err)}`);
       }
     }
+    // The session's own S3 requests (login, `cd`), measured once per S3 server and left out of the per-file figure.
+    for (const server of servers.filter((s) => s.name !== 'openssh')) {
+      if (!minio) break;
+      sessionRequests[server.name] = await sessionBaselineRequests(server, key, smallSet, minio);
+      console.log(`${server.name}: a session without puts costs ${sessionRequests[server.name]} S3 requests`);
+    }
     const ctx = { key, downloads, minioPid };
     for (let round = 1; round <= cfg.rounds; round++) {
       const order = rotation(servers, round);
@@ -151,7 +163,7 @@ async function main(): Promise<void> {
       }
       for (const server of order) {
         try {
-          const s = await measureSmallFiles(server, key, smallSet, round, minio);
+          const s = await measureSmallFiles(server, key, smallSet, round, minio, sessionRequests[server.name]);
           small.push(s);
           console.log(
             `round ${round} small files  ${server.name.padEnd(9)} ${fmt(s.seconds)} s, ${fmt(s.cpuMsPerFile)} CPU-ms/file, ` +
@@ -185,6 +197,7 @@ async function main(): Promise<void> {
       small,
       idleRssBytes,
       putPreserve,
+      sessionRequests,
     };
     const setup =
       `${cfg.totalBytes / MiB} MiB per transfer, ${cfg.rounds} rounds (server order rotated per round), medians; ` +
@@ -194,22 +207,22 @@ async function main(): Promise<void> {
     const scenarioIds = scenarios.map((s) => s.id);
     const profile = cpuProfileDir ? latestProfile(cpuProfileDir) : undefined;
     const md = [
-      `### Run ${startedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${tree}\``,
+      `#### Run ${startedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${tree}\``,
       '',
       verdictMd,
       '',
       `Servers: ${described.join('; ')}.`,
       '',
-      '#### Throughput',
+      '##### Throughput',
       '',
       renderTransfers(results, scenarioIds),
       '',
-      '#### Small files',
+      '##### Small files',
       '',
       renderSmallFiles(results, cfg.smallFiles, cfg.smallKib),
       '',
-      ...(putPreserve.length > 0 ? ['#### `put -p`', '', renderPutPreserve(results), ''] : []),
-      '#### sftp-pod internals (its own /metrics, diffed around each transfer, pooled over rounds)',
+      ...(putPreserve.length > 0 ? ['##### `put -p`', '', renderPutPreserve(results), ''] : []),
+      '##### sftp-pod internals (its own /metrics, diffed around each transfer, pooled over rounds)',
       '',
       renderPodInternals(results, scenarioIds) || '(sftp-pod not measured)',
       '',
@@ -217,7 +230,7 @@ async function main(): Promise<void> {
       ...(profile
         ? [
             '',
-            `#### Where sftp-pod's CPU went (node --cpu-prof, ${fmt(profile.totalSeconds, 1)} s of samples; figures above are perturbed)`,
+            `##### Where sftp-pod's CPU went (node --cpu-prof, ${fmt(profile.totalSeconds, 1)} s of samples; figures above are perturbed)`,
             '',
             '| area (self time) | s | share |',
             '|---|---|---|',
@@ -228,7 +241,7 @@ async function main(): Promise<void> {
             ...profile.functions.map((a) => `| \`${a.what}\` | ${fmt(a.seconds, 1)} | ${fmt(a.share * 100, 0)}% |`),
           ]
         : []),
-      ...(failures.length > 0 ? ['', '#### Failures', '', ...failures.map((f) => `- ${f}`)] : []),
+      ...(failures.length > 0 ? ['', '##### Failures', '', ...failures.map((f) => `- ${f}`)] : []),
     ].join('\n');
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'sftp-compare.md'), `${md}\n`);

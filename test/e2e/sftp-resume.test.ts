@@ -10,11 +10,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import ssh2 from 'ssh2';
 import { makeHostKeyDir } from '../../sftp-pod/src/ssh/testing/keys.ts';
@@ -186,6 +190,74 @@ describe('resumable uploads across pods', () => {
       timeoutMs: 30_000,
     });
     assert.equal(await exists(resumeStateKey(PREFIX, 'alice', objectKey)), false);
+  });
+});
+
+describe('attacks on resume state', () => {
+  test('the reserved prefix is out of reach: every spelling of .sftpgate stays in the home, the state is untouched', async () => {
+    const objectKey = `${PREFIX}/alice/atk.bin`;
+    const stateKey = resumeStateKey(PREFIX, 'alice', objectKey);
+    await interruptedUpload('/atk.bin', 1);
+    const before = await getText(stateKey);
+    const rel = stateKey.slice(PREFIX.length); // /.sftpgate/uploads/alice/<sha>.json
+    const small = join(h.dir, 'atk-small');
+    writeFileSync(small, 'x');
+    for (const path of [rel, `/..${rel}`, `/../..${rel}`]) {
+      const r = await sftpAt(h.port, 'alice', `ls -l ${path}\nget ${path} ${join(h.dir, 'stolen')}\nrm ${path}\n`);
+      assert.notEqual(r.code, 0, `${path}: ${r.stdout}`);
+      for (const cmd of [`rename ${path} /moved`, `ls ${path.slice(0, path.lastIndexOf('/'))}`]) {
+        assert.notEqual((await sftpAt(h.port, 'alice', `${cmd}\n`)).code, 0, cmd);
+      }
+    }
+    // A WRITE to that path is a file in alice's own home, never the reserved root.
+    const put = await sftpAt(h.port, 'alice', `put ${small} ${rel}\n`);
+    assert.equal(put.code, 0, put.stderr);
+    assert.equal(await getText(`${PREFIX}/alice${rel}`), 'x');
+    assert.equal(await getText(stateKey), before, 'state object unchanged');
+    // Still resumable by alice, and only by alice.
+    const r = await sftpAt(portB, 'alice', `reput ${big} /atk.bin\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await h.sha256Of(objectKey), bigSha);
+  });
+
+  test("a crafted state naming another user's upload is not believed; that upload is untouched", async () => {
+    // alice2's interrupted upload (one 5 MiB part), and a state planted in alice's state directory that names it.
+    const victimKey = `${PREFIX}/alice2/victim.bin`;
+    const { UploadId } = await h.s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: victimKey }));
+    const part = await h.s3.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: victimKey, UploadId, PartNumber: 1, Body: randomBytes(5 * MiB) }),
+    );
+    const planted = {
+      v: 1,
+      user: 'alice',
+      key: victimKey,
+      uploadId: UploadId,
+      basePartSize: 5 * MiB,
+      parts: [{ n: 1, etag: part.ETag, size: 5 * MiB }],
+      committedBytes: 5 * MiB,
+      savedAtMs: Date.now(),
+    };
+    const aliceKey = `${PREFIX}/alice/victim.bin`;
+    await h.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: resumeStateKey(PREFIX, 'alice', aliceKey),
+        Body: JSON.stringify(planted),
+      }),
+    );
+    const stat = await sftpAt(h.port, 'alice', 'ls -l /victim.bin\n');
+    assert.notEqual(stat.code, 0, 'STAT does not believe a state for another key');
+    // Even writing at the planted offset continues nothing: a fresh upload that cannot start at 5 MiB.
+    await assert.rejects(appendAt(h.port, '/victim.bin', randomBytes(1024), 5 * MiB));
+    const parts = await h.s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: victimKey, UploadId }));
+    assert.deepEqual(
+      parts.Parts?.map((p) => [p.PartNumber, p.ETag]),
+      [[1, part.ETag]],
+      "alice2's upload is as it was",
+    );
+    assert.equal(await exists(aliceKey), false);
+    assert.equal(await exists(victimKey), false);
+    await h.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: victimKey, UploadId }));
   });
 });
 

@@ -136,7 +136,26 @@ test('S3 and STS requests map to their IAM actions, resources and condition keys
         { action: 'sts:SetSourceIdentity', resource: 'arn:aws:iam::1:role/d' },
       ],
     ],
-    ['an unmapped sub-resource', 'PUT', '/b/p/f?tagging', {}, undefined, 'Unknown PUT ?tagging', []],
+    ['an unmapped sub-resource', 'PUT', '/b/p/f?acl', {}, undefined, 'Unknown PUT ?acl', []],
+    ['bucket tagging is not mapped', 'PUT', '/b?tagging', {}, undefined, 'Unknown PUT ?tagging', []],
+    [
+      'object tags are read',
+      'GET',
+      '/b/p/f?tagging',
+      {},
+      undefined,
+      'GetObjectTagging',
+      [{ action: 's3:GetObjectTagging', resource: `${B}/p/f` }],
+    ],
+    [
+      'object tags are written',
+      'PUT',
+      '/b/p/f?tagging',
+      {},
+      undefined,
+      'PutObjectTagging',
+      [{ action: 's3:PutObjectTagging', resource: `${B}/p/f` }],
+    ],
   ];
   for (const [name, method, url, headers, body, operation, requests] of cases) {
     const got = describeAwsRequest(method, url, headers, body === undefined ? undefined : Buffer.from(body));

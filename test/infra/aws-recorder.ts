@@ -176,7 +176,10 @@ export function describeAwsRequest(
   const objectArn = (k: string) => `${bucketArn}/${k}`;
   const s3 = (operation: string, ...requests: PolicyRequest[]) => ({ service: 's3' as const, operation, requests });
   const unknown = (what: string) => s3(`Unknown ${method} ${what}`);
-  const unmapped = UNMAPPED_SUBRESOURCES.find((r) => q.has(r));
+  // Object tagging (GET/PUT `?tagging` on a key) is mapped below; bucket tagging is not.
+  const unmapped = UNMAPPED_SUBRESOURCES.find(
+    (r) => q.has(r) && !(r === 'tagging' && key !== '' && method !== 'DELETE'),
+  );
   if (unmapped) return unknown(`?${unmapped}`);
   const prefixContext = () => (q.has('prefix') ? { 's3:prefix': q.get('prefix') ?? '' } : {});
 
@@ -231,11 +234,13 @@ export function describeAwsRequest(
   };
   switch (method) {
     case 'GET':
+      if (q.has('tagging')) return onObject('GetObjectTagging', 's3:GetObjectTagging');
       if (q.has('uploadId')) return onObject('ListParts', 's3:ListMultipartUploadParts');
       return onObject('GetObject', q.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject');
     case 'HEAD':
       return onObject('HeadObject', q.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject');
     case 'PUT': {
+      if (q.has('tagging')) return onObject('PutObjectTagging', 's3:PutObjectTagging');
       const op = q.has('uploadId')
         ? copyHeader
           ? 'UploadPartCopy'
@@ -246,7 +251,12 @@ export function describeAwsRequest(
       return s3(op, { action: 's3:PutObject', resource: objectArn(key) }, ...copySource());
     }
     case 'POST':
-      if (q.has('uploads')) return onObject('CreateMultipartUpload', 's3:PutObject');
+      if (q.has('uploads')) {
+        // Tags given at creation (x-amz-tagging: a multipart copy of a tagged object) need PutObjectTagging too.
+        const tagged =
+          headers['x-amz-tagging'] === undefined ? [] : [{ action: 's3:PutObjectTagging', resource: objectArn(key) }];
+        return s3('CreateMultipartUpload', { action: 's3:PutObject', resource: objectArn(key) }, ...tagged);
+      }
       if (q.has('uploadId')) return onObject('CompleteMultipartUpload', 's3:PutObject');
       return unknown('object');
     case 'DELETE':

@@ -21,7 +21,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { measurementKey } from '../../common/src/quota/usage-document.ts';
+import { measurementKey, podsPrefix } from '../../common/src/quota/usage-document.ts';
 import { buildServerRoles, type PolicyDoc } from '../../operator/src/cloud/iam/aws-role-policies.ts';
 import { operatorS3Policy, profileCredentialsPolicy } from '../../operator/src/cloud/iam/operator-policy.ts';
 import { allowedByAll } from '../../operator/src/cloud/iam/policy-evaluator.ts';
@@ -167,6 +167,7 @@ describe('every AWS call of every component is granted by the policy it holds (M
             startedAt,
             measuredAt: Date.now(),
           });
+          await bm.pruneUsage(podsPrefix(prefix, 'alice'), new Date(startedAt - 3_600_000));
         } finally {
           bm.destroy();
         }

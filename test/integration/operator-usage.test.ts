@@ -4,8 +4,14 @@
 // published with its printer column, and the sftpgate.io/measure-usage annotation measures again on demand.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { measurementKey, parseMeasurement } from '../../common/src/quota/usage-document.ts';
+import {
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { measurementKey, parseMeasurement, podsPrefix } from '../../common/src/quota/usage-document.ts';
+import { pruneStalePodUsage } from '../../operator/src/cloud/s3/usage.ts';
 import { runUsageMeasurer } from '../../operator/src/controllers/usage/measurer.ts';
 import { Resources } from '../../operator/src/runtime/kube-client.ts';
 import { silentLogger } from '../../operator/src/runtime/logger.ts';
@@ -108,5 +114,18 @@ describe('usage measurement', () => {
     assert.equal(usage.files, 4);
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal(measured.length, before + 1, 'one request, one measurement');
+  });
+
+  it("prunes pods' usage objects not written since the cutoff, and keeps the others", async () => {
+    const pods = podsPrefix(PREFIX, 'alice');
+    await put(`${pods}gone-pod.json`, 10);
+    const client = bed.minio.s3();
+    // MinIO stamps LastModified itself: a cutoff in the past keeps everything, one in the future prunes.
+    assert.equal(await pruneStalePodUsage(client, 'sftp', pods, new Date(Date.now() - 3_600_000)), 0);
+    assert.equal(await pruneStalePodUsage(client, 'sftp', pods, new Date(Date.now() + 60_000)), 1);
+    const left = await client.send(new ListObjectsV2Command({ Bucket: 'sftp', Prefix: pods }));
+    assert.equal(left.KeyCount ?? 0, 0);
+    // The measurement object next to them is not a pod's and stays.
+    await client.send(new GetObjectCommand({ Bucket: 'sftp', Key: measurementKey(PREFIX, 'alice') }));
   });
 });

@@ -1,24 +1,25 @@
-// The storage contract (storage-contract-suite.ts) run against S3Storage on a real MinIO.
+// The storage contract (storage-contract-suite.ts) run against S3Storage on a real MinIO and on moto (a second S3
+// implementation: conditional PutObject/Complete, the one-listing name probe and tags behave alike on both).
 
 import { randomBytes } from 'node:crypto';
 import {
+  CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type S3Client,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { S3Storage } from '../../sftp-pod/src/storage/s3-storage.ts';
 import type { Storage } from '../../sftp-pod/src/storage/types.ts';
-import { type Minio, startMinio } from '../infra/index.ts';
+import { startMinio } from '../infra/index.ts';
+import { startMoto } from '../infra/moto.ts';
 import { PART, storageContract } from './storage-contract-suite.ts';
 
 const MiB = 1024 * 1024;
 
-let minio: Minio | undefined;
-let client: S3Client;
 const bucket = 'contract';
 const prefix = `run-${randomBytes(4).toString('hex')}`;
 
@@ -43,58 +44,90 @@ function prefixed(storage: S3Storage): Storage {
   };
 }
 
-storageContract(
-  'S3Storage on MinIO',
-  async () => {
-    minio = await startMinio();
+interface Store {
+  readonly client: S3Client;
+  stop(): Promise<void>;
+}
+
+const STORES: Record<string, () => Promise<Store>> = {
+  MinIO: async () => {
+    const minio = await startMinio();
     await minio.createBucket(bucket);
-    client = minio.s3();
-    const make = (listPageSize?: number) =>
-      new S3Storage({
-        client,
-        bucket,
-        partSize: PART,
-        uploadConcurrency: 2,
-        downloadConcurrency: 3,
-        podBudget: new ByteBudget(64 * MiB),
-        maxRenameObjects: 4,
-        ...(listPageSize === undefined ? {} : { listPageSize }),
-      });
-    const full = (key: string) => `${prefix}/${key}`;
+    return { client: minio.s3(), stop: () => minio.stop() };
+  },
+  moto: async () => {
+    const moto = await startMoto();
+    const client = new S3Client({
+      endpoint: moto.endpoint,
+      region: moto.region,
+      forcePathStyle: true,
+      credentials: moto.credentials,
+    });
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
     return {
-      storage: prefixed(make()),
-      pagedStorage: (n) => prefixed(make(n)),
-      partSize: PART,
-      objectBytes: async (key) => {
-        try {
-          const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: full(key) }));
-          return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
-        } catch (err) {
-          if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
-          throw err;
-        }
-      },
-      objectMetadata: async (key) => {
-        try {
-          return (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: full(key) }))).Metadata ?? {};
-        } catch {
-          return undefined;
-        }
-      },
-      keys: async (p) => {
-        const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: full(p) }));
-        return (out.Contents ?? []).map((c) => (c.Key ?? '').slice(prefix.length + 1));
-      },
-      pendingUploads: async (p) => {
-        const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: full(p) }));
-        return out.Uploads?.length ?? 0;
-      },
-      putRaw: async (key, body) => {
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: full(key), Body: body }));
+      client,
+      stop: async () => {
+        client.destroy();
+        await moto.stop();
       },
     };
   },
-  async () => {
-    await minio?.stop();
-  },
-);
+};
+
+for (const [name, start] of Object.entries(STORES)) {
+  let store: Store | undefined;
+  storageContract(
+    `S3Storage on ${name}`,
+    async () => {
+      store = await start();
+      const client = store.client;
+      const make = (listPageSize?: number) =>
+        new S3Storage({
+          client,
+          bucket,
+          partSize: PART,
+          uploadConcurrency: 2,
+          downloadConcurrency: 3,
+          podBudget: new ByteBudget(64 * MiB),
+          maxRenameObjects: 4,
+          ...(listPageSize === undefined ? {} : { listPageSize }),
+        });
+      const full = (key: string) => `${prefix}/${key}`;
+      return {
+        storage: prefixed(make()),
+        pagedStorage: (n) => prefixed(make(n)),
+        partSize: PART,
+        objectBytes: async (key) => {
+          try {
+            const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: full(key) }));
+            return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+          } catch (err) {
+            if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+            throw err;
+          }
+        },
+        objectMetadata: async (key) => {
+          try {
+            return (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: full(key) }))).Metadata ?? {};
+          } catch {
+            return undefined;
+          }
+        },
+        keys: async (p) => {
+          const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: full(p) }));
+          return (out.Contents ?? []).map((c) => (c.Key ?? '').slice(prefix.length + 1));
+        },
+        pendingUploads: async (p) => {
+          const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: full(p) }));
+          return out.Uploads?.length ?? 0;
+        },
+        putRaw: async (key, body) => {
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key: full(key), Body: body }));
+        },
+      };
+    },
+    async () => {
+      await store?.stop();
+    },
+  );
+}

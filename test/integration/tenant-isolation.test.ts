@@ -165,7 +165,7 @@ describe('tenant isolation', { timeout: 300_000 }, () => {
     assert.equal((await getServer(bed, B, 'hostile'))?.status?.iam, undefined, 'no IAM object made for B');
   });
 
-  it('the operator sends nothing to a tenant-planted listener (no spec field can name one)', async () => {
+  it('the operator sends nothing to a tenant-planted listener (no spec field the operator contacts can name one)', async () => {
     // B plants credentials and a password Secret, and points every field it can think of at its listener.
     await bed.admin.apply(Resources.Secret, {
       apiVersion: 'v1',
@@ -209,9 +209,15 @@ describe('tenant isolation', { timeout: 300_000 }, () => {
     const reaching = fields.filter((f) =>
       /endpoint|bucket|region|url|kms|oidc|arn|account|boundary|credential|role|iam\b/i.test(f.split('.').at(-1) ?? ''),
     );
-    assert.deepEqual(reaching, []);
+    // The one URL a tenant writes is its webhook: only the pods send to it, and only where the profile allows
+    // ("a webhook to the metadata service or another namespace's Service is refused" below).
+    assert.deepEqual(reaching, ['SftpServer.notifications.webhook.url']);
     const secretRefs = fields.filter((f) => /secret/i.test(f.split('.').at(-1) ?? ''));
-    assert.deepEqual(secretRefs.sort(), ['SftpServer.hostKeys.secretName', 'SftpUser.passwordSecretRef']);
+    assert.deepEqual(secretRefs.sort(), [
+      'SftpServer.hostKeys.secretName',
+      'SftpServer.notifications.webhook.secretRef',
+      'SftpUser.passwordSecretRef',
+    ]);
   });
 
   it("tenant B's Delete purges only B's prefix; A's objects and lifecycle rule stay", async () => {
@@ -383,6 +389,51 @@ describe('tenant isolation', { timeout: 300_000 }, () => {
       spec: { podTemplate: { allowedAnnotations: [] } },
     });
     await waitFor('allowed refused', async () => (await reasonOf(B, 'allowed')) === Reason.PodFieldNotAllowed);
+  });
+
+  it("a webhook to the metadata service or another namespace's Service is refused, and nothing is sent", async () => {
+    const onlyB = { matchLabels: { 'kubernetes.io/metadata.name': B } };
+    await applyProfile(bed, 'hooks', {
+      root: 'hooks',
+      namespaceSelector: onlyB,
+      notifications: { allowedDestinations: [{ urlPrefix: 'https://hooks.example.com/sftp/' }] },
+    });
+    const webhook = (url: string) => ({
+      storage: { profile: 'hooks' },
+      notifications: { webhook: { url, secretRef: { name: 'planted-creds', key: 'password' } } },
+    });
+    const attacks = {
+      metadata: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+      'other-ns': `http://data.${A}.svc.cluster.local:8080/admin`,
+      planted: `${plantedUrl}/hook`,
+    };
+    for (const [name, url] of Object.entries(attacks)) {
+      await bed.admin.apply(Resources.SftpServer, serverManifest(bed, B, `hook-${name}`, webhook(url)));
+    }
+    for (const name of Object.keys(attacks)) {
+      await waitFor(
+        `hook-${name} refused`,
+        async () => (await reasonOf(B, `hook-${name}`)) === Reason.NotificationDestinationNotAllowed,
+      );
+      const refused = (await getServer(bed, B, `hook-${name}`)) as SftpServer;
+      assert.equal(condition(refused, 'Ready')?.reason, Reason.NotificationDestinationNotAllowed);
+      assert.doesNotMatch(condition(refused, 'Ready')?.message ?? '', /meta-data|admin|\/hook/, 'origin only');
+      assert.equal(await bed.admin.getOptional(Resources.Deployment, B, `hook-${name}-sftp`), undefined, 'no pods');
+    }
+    assert.deepEqual(await keys('hooks/'), [], 'nothing written under the profile');
+    // An allowed URL reaches the pods as configuration; the key Secret is mounted, never read into the spec.
+    await bed.admin.apply(
+      Resources.SftpServer,
+      serverManifest(bed, B, 'hook-ok', webhook('https://hooks.example.com/sftp/b')),
+    );
+    const d = (await waitFor('hook-ok Deployment', () =>
+      bed.admin.getOptional(Resources.Deployment, B, 'hook-ok-sftp'),
+    )) as V1Deployment;
+    const env = d.spec?.template.spec?.containers[0]?.env ?? [];
+    assert.equal(env.find((e) => e.name === 'SFTPGATE_NOTIFY_URL')?.value, 'https://hooks.example.com/sftp/b');
+    assert.doesNotMatch(JSON.stringify(d), /pw-123456789/, 'the key never enters the spec');
+    await waitQuiet(op);
+    assert.deepEqual(received, [], 'the planted listener received nothing');
   });
 
   it('the operator caches only its own Secrets and those of its namespace; tenant Secrets are read by name', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AuditEvent } from '../audit/event.ts';
 import { silentLogger } from '../telemetry/log.ts';
-import { type AttemptResult, Notifier, type NotifyConfig } from './notifier.ts';
+import { type AttemptResult, Notifier, type NotifyConfig, retryBackoff } from './notifier.ts';
 import type { PostOutcome, PostRequest } from './post.ts';
 import { verifySignature } from './sign.ts';
 
@@ -62,6 +62,31 @@ async function settled(n: Notifier): Promise<void> {
   for (let i = 0; i < 200 && n.pending > 0; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(n.pending, 0, 'queue drained');
 }
+
+describe('retry backoff', () => {
+  const schedule = (random: () => number) => {
+    const b = retryBackoff({ retryBaseMs: 1000, retryMaxMs: 60_000 }, random);
+    return [1, 2, 3, 4, 5, 6, 7, 8].map((n) => b.delay(n));
+  };
+
+  it('doubles from the base up to the cap without jitter (random 0.5)', () => {
+    assert.deepEqual(
+      schedule(() => 0.5),
+      [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000],
+    );
+  });
+
+  it('jitter spreads each delay over ±50 %, never above the cap', () => {
+    assert.deepEqual(
+      schedule(() => 0),
+      [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000],
+    );
+    assert.deepEqual(
+      schedule(() => 0.999999),
+      [1500, 3000, 6000, 12_000, 24_000, 48_000, 60_000, 60_000],
+    );
+  });
+});
 
 describe('notifier', () => {
   it('refuses a URL its allow-list entry does not allow', () => {

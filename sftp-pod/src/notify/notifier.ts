@@ -49,6 +49,19 @@ export interface NotifierDeps {
   readonly random?: () => number;
 }
 
+/**
+ * The retry schedule: retry n waits about base x 2^(n-1), capped at max, each delay drawn from ±50 % around it so
+ * the pods of a server (and servers sharing a receiver) do not retry in step after an outage.
+ */
+export function retryBackoff(config: Pick<NotifyConfig, 'retryBaseMs' | 'retryMaxMs'>, random?: () => number): Backoff {
+  return new Backoff({
+    baseMs: config.retryBaseMs,
+    maxMs: config.retryMaxMs,
+    jitter: 0.5,
+    ...(random ? { random } : {}),
+  });
+}
+
 export class Notifier implements AuditLog {
   readonly #config: NotifyConfig;
   readonly #url: URL;
@@ -69,12 +82,7 @@ export class Notifier implements AuditLog {
     this.#url = match.url;
     this.#deps = deps;
     this.#events = new Set(config.events);
-    this.#backoff = new Backoff({
-      baseMs: config.retryBaseMs,
-      maxMs: config.retryMaxMs,
-      jitter: 0.5,
-      ...(deps.random ? { random: deps.random } : {}),
-    });
+    this.#backoff = retryBackoff(config, deps.random);
     this.#queue = new DeliveryQueue(config.queueSize, config.maxAgeMs, (d, why) => this.#dropped(d, why));
   }
 

@@ -119,8 +119,10 @@ export class QuotaLedger {
   release(bytes: number, files: number): void {
     this.#spentBytes = Math.max(0, this.#spentBytes - bytes);
     this.#spentFiles = Math.max(0, this.#spentFiles - files);
-    this.#leaseBytes = Math.max(this.#spentBytes, this.#leaseBytes - bytes);
-    this.#leaseFiles = Math.max(this.#spentFiles, this.#leaseFiles - files);
+    // Nothing else in flight here: the whole lease goes (aborts are rare; near the limit they are the refusals).
+    const idle = this.#spentBytes + this.#spentFiles === 0;
+    this.#leaseBytes = idle ? 0 : Math.max(this.#spentBytes, this.#leaseBytes - bytes);
+    this.#leaseFiles = idle ? 0 : Math.max(this.#spentFiles, this.#leaseFiles - files);
     if (bytes + files > 0) this.#schedulePublish(0);
     this.#armIdle();
   }
@@ -218,6 +220,7 @@ export class QuotaLedger {
       }
       this.#leaseBytes -= addBytes;
       this.#leaseFiles -= addFiles;
+      used = { bytes: used.bytes - addBytes, files: used.files - addFiles };
     }
     await this.#publish(signal).catch(() => undefined); // give the refused lease back
     throw new QuotaExceededError(refusal(limits, used, needBytes, needFiles));

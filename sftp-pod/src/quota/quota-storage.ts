@@ -84,6 +84,11 @@ export class QuotaStorage implements Storage {
     if (!this.#inner.digests) return Promise.resolve(undefined);
     return this.#inner.digests(key, signal);
   }
+  /** Resumable uploads (docs/storage.md): an interrupted upload's parts are not usage until its CLOSE stores it. */
+  resumableStat(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
+    if (!this.#inner.resumableStat) return Promise.resolve(undefined);
+    return this.#inner.resumableStat(key, user, signal);
+  }
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
     return this.#inner.setTimes(key, atimeMs, mtimeMs, signal);
   }
@@ -149,6 +154,18 @@ class QuotaSink implements WriteSink {
   async abort(reason?: string): Promise<void> {
     try {
       await this.#inner.abort(reason);
+    } finally {
+      this.#settle(false);
+    }
+  }
+
+  /**
+   * Kept for a resume (or aborted by a store without resumes): nothing is stored, so the reservation is released; a
+   * resume reserves the whole file again from its first write (offset + length covers the committed bytes).
+   */
+  async suspend(reason?: string): Promise<void> {
+    try {
+      await (this.#inner.suspend ? this.#inner.suspend(reason) : this.#inner.abort(reason));
     } finally {
       this.#settle(false);
     }

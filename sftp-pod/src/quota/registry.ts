@@ -20,6 +20,8 @@ export interface QuotaRegistryOptions {
   readonly pod?: string;
   readonly cacheTtlMs?: number;
   readonly leaseTtlMs?: number;
+  /** Server-side encryption for the pod's usage objects (the server's `--sse`). */
+  readonly sse?: { readonly ServerSideEncryption: 'AES256' | 'aws:kms'; readonly SSEKMSKeyId?: string } | undefined;
 }
 
 export function limitsOf(user: Pick<UserRecord, 'quota'> | undefined): Limits {
@@ -70,6 +72,7 @@ export class QuotaRegistry {
           serverPrefix: this.#o.serverPrefix,
           username,
           pod: this.#pod,
+          sse: this.#o.sse,
           ...(this.#o.cacheTtlMs !== undefined ? { cacheTtlMs: this.#o.cacheTtlMs } : {}),
         }),
         ...(this.#o.leaseTtlMs !== undefined ? { leaseTtlMs: this.#o.leaseTtlMs } : {}),

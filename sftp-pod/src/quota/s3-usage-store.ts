@@ -27,6 +27,8 @@ export interface S3UsageStoreOptions {
   readonly serverPrefix: string;
   readonly username: string;
   readonly pod: string;
+  /** Server-side encryption of the pod's own object, as every other write of the pod (docs/storage.md). */
+  readonly sse?: { readonly ServerSideEncryption: 'AES256' | 'aws:kms'; readonly SSEKMSKeyId?: string } | undefined;
   /** How long a read answers from the cache. Default 2 s. */
   readonly cacheTtlMs?: number;
   readonly now?: () => number;
@@ -131,6 +133,7 @@ export class S3UsageStore implements UsageStore {
         Key: podUsageKey(this.#o.serverPrefix, this.#o.username, this.#o.pod),
         Body: JSON.stringify(doc),
         ContentType: 'application/json',
+        ...this.#o.sse,
       }),
       opts(signal),
     );

@@ -176,8 +176,10 @@ export class SftpSession {
 
   async #release(h: Handle, reason: string): Promise<void> {
     if (h.kind === 'write') {
-      // Kept resumable when the store can (storage/resume-open.ts); otherwise aborted: no object appears either way.
-      await (h.copied || !h.sink.suspend ? h.sink.abort(reason) : h.sink.suspend(reason));
+      // Kept resumable when the store can (storage/resume-open.ts), unless the user's access ended (revoked, changed,
+      // expired: ssh/server.ts) — then aborted. No object appears either way.
+      const accessEnded = reason.startsWith('user ') || reason === 'expired';
+      await (h.copied || accessEnded || !h.sink.suspend ? h.sink.abort(reason) : h.sink.suspend(reason));
       if (!h.copied) this.#metrics?.transfer('upload', 'aborted');
       if (!h.copied && this.#audit) {
         this.#audit.log.emit(abandonedUploadEvent(h.path, h.sink.bytesReceived, reason, this.#audit.subject));

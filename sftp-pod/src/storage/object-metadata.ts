@@ -23,3 +23,33 @@ export function headerSafe(value: string): string {
 export function auditMetadata(user: string, sessionId: string): Record<string, string> {
   return { 'sftpgate-user': headerSafe(user), 'sftpgate-session': headerSafe(sessionId) };
 }
+
+/**
+ * The times as object tags: what a multipart upload (whose metadata was fixed at CreateMultipartUpload) and a later
+ * SETSTAT store instead of rewriting the object (docs/storage.md "Times and hashes after the first request").
+ */
+export const MTIME_TAG = 'sftpgate-mtime';
+export const ATIME_TAG = 'sftpgate-atime';
+
+export interface ObjectTimes {
+  readonly atimeMs: number;
+  readonly mtimeMs: number;
+}
+
+/** Tag key/value pairs for `t`. */
+export function timeTags(t: ObjectTimes): { Key: string; Value: string }[] {
+  return [
+    { Key: MTIME_TAG, Value: timeMetadata(t.mtimeMs) },
+    { Key: ATIME_TAG, Value: timeMetadata(t.atimeMs) },
+  ];
+}
+
+/** The times among an object's tags (mtime required; atime defaults to it); undefined without a valid mtime tag. */
+export function parseTagTimes(
+  tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined,
+): ObjectTimes | undefined {
+  const get = (k: string) => tags?.find((t) => t.Key === k)?.Value;
+  const mtimeMs = parseTime(get(MTIME_TAG));
+  if (mtimeMs === undefined) return undefined;
+  return { mtimeMs, atimeMs: parseTime(get(ATIME_TAG)) ?? mtimeMs };
+}

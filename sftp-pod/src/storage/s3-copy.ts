@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { S3Context } from './s3-context.ts';
+import { readTags } from './s3-digests.ts';
 import { head } from './s3-probe.ts';
 
 export interface CopySettings {
@@ -26,8 +27,6 @@ export interface CopySettings {
 }
 
 export interface CopyOptions {
-  /** Rewrites user metadata (setTimes); otherwise the source's is copied. */
-  readonly replaceMetadata?: Record<string, string>;
   /** Adds If-None-Match to the multipart Complete; CopyObject has no such condition in S3's API. */
   readonly noOverwrite?: boolean;
 }
@@ -73,7 +72,7 @@ export async function copyObject(
   if (src === undefined) throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file`);
   const size = src.ContentLength ?? 0;
   const source = copySource(ctx.bucket, fromKey);
-  const metadata = opts.replaceMetadata ?? src.Metadata ?? {};
+  const metadata = src.Metadata ?? {};
   const ifMatch = src.ETag === undefined ? {} : { CopySourceIfMatch: src.ETag };
   if (size <= settings.multipartCopyThresholdBytes) {
     await sourceChanged(
@@ -101,6 +100,9 @@ export async function copyObject(
     );
     return src;
   }
+  // CopyObject copies the tags (times and hashes, s3-digests.ts); a multipart copy must carry them itself.
+  const tags = (src.TagCount ?? 0) > 0 ? await readTags(ctx, fromKey, what, signal) : undefined;
+  const tagging = tags?.map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`).join('&');
   const created = await ctx.send('CreateMultipartUpload', what, signal, (o) =>
     ctx.client.send(
       new CreateMultipartUploadCommand({
@@ -108,6 +110,7 @@ export async function copyObject(
         Key: toKey,
         Metadata: metadata,
         ContentType: src.ContentType ?? 'application/octet-stream',
+        ...(tagging ? { Tagging: tagging } : {}),
         ...ctx.writeHeaders,
       }),
       o,

@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { StorageError, StorageErrorCode } from './errors.ts';
+import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { S3Context } from './s3-context.ts';
 
 export interface ObjectTarget {
@@ -25,6 +25,23 @@ function noOverwrite(overwrite: boolean): { IfNoneMatch?: string } {
   return overwrite ? {} : { IfNoneMatch: '*' };
 }
 
+/**
+ * The conditional final request lost the race (412: an object appeared at the key after OPEN checked): say so in
+ * words the SFTP client shows, keeping the code ALREADY_EXISTS. Nothing of this upload was stored.
+ */
+async function createdMeanwhile<T>(what: string, request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    if (!isStorageError(err, StorageErrorCode.AlreadyExists)) throw err;
+    throw new StorageError(
+      StorageErrorCode.AlreadyExists,
+      `${what}: the file was created by someone else during this upload and may not be replaced; nothing was stored`,
+      { cause: err },
+    );
+  }
+}
+
 /** One PutObject of the whole body. Throws ALREADY_EXISTS when `overwrite` is false and the key exists. */
 export async function putObject(
   t: ObjectTarget,
@@ -34,7 +51,7 @@ export async function putObject(
   signal: AbortSignal,
 ): Promise<void> {
   const { ctx, key, what } = t;
-  await ctx.send(
+  const request = ctx.send(
     'PutObject',
     what,
     signal,
@@ -54,6 +71,7 @@ export async function putObject(
       ),
     body.length,
   );
+  await createdMeanwhile(what, request);
 }
 
 /** CreateMultipartUpload; resolves to the upload id. */
@@ -132,7 +150,7 @@ export async function completeUpload(
 ): Promise<void> {
   const { ctx, key, what } = t;
   const sorted = [...parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-  const out = await ctx.send('CompleteMultipartUpload', what, signal, (o) =>
+  const request = ctx.send('CompleteMultipartUpload', what, signal, (o) =>
     ctx.client.send(
       new CompleteMultipartUploadCommand({
         Bucket: ctx.bucket,
@@ -144,6 +162,7 @@ export async function completeUpload(
       o,
     ),
   );
+  const out = await createdMeanwhile(what, request);
   if (!out.ETag) {
     throw new StorageError(
       StorageErrorCode.Unavailable,

@@ -21,10 +21,13 @@ import { S3ReadSource } from './read-source.ts';
 import { appendUnsupported, openResumable, type ResumeSettings, resumableStat } from './resume-open.ts';
 import { makeContext, makeWriteHeaders, type S3Context, type ServerSideEncryption } from './s3-context.ts';
 import { type CopySettings, copyObject, deleteObject } from './s3-copy.ts';
-import { readDigests } from './s3-digests.ts';
+import { readDigests, retagTimes, withTaggedTimes } from './s3-digests.ts';
 import { assertReadable } from './s3-errors.ts';
+import { storedTimes } from './s3-listing-times.ts';
+import { probeName } from './s3-name-probe.ts';
 import { directoryInfo, dirProbe, fileInfo, head, listedFile, missingFile, subject } from './s3-probe.ts';
 import { renameDirectory, renameFile } from './s3-rename.ts';
+import { unsignedPayloadOverTls } from './s3-unsigned-payload.ts';
 import type {
   FileInfo,
   ReadSource,
@@ -79,6 +82,11 @@ export interface S3StorageOptions {
    * credentials, whose policies grant no tagging: the call would only be refused.
    */
   readonly tagDigests?: boolean;
+  /**
+   * READDIR reports each file's stored times (default true): one HeadObject per file listed (plus GetObjectTagging
+   * for a tagged one), 16 at a time. Off: a listing costs one request per 1,000 entries and shows LastModified.
+   */
+  readonly listingTimes?: boolean;
   /** Resumable uploads (resume-open.ts); absent or retention 0: a session lost mid-upload aborts it. */
   readonly resume?: ResumeSettings;
 }
@@ -119,6 +127,7 @@ export class S3Storage implements Storage {
     const copyPart = options.copyPartBytes ?? 512 * MiB;
     if (copyPart < MIN_PART_BYTES || copyPart > MAX_PART_BYTES) throw new RangeError('copyPartBytes out of range');
     this.#o = options;
+    unsignedPayloadOverTls(options.client);
     this.#perUpload = options.perUploadBudgetBytes ?? options.partSize * (options.uploadConcurrency + 1);
     this.#pageSize = options.listPageSize ?? 1000;
     this.#fair = fairBudgetFor(options.podBudget, {
@@ -163,7 +172,7 @@ export class S3Storage implements Storage {
       if (dir !== undefined) return directoryInfo(key, dir);
       throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file or directory`);
     }
-    if (found !== undefined) return fileInfo(key, found);
+    if (found !== undefined) return withTaggedTimes(this.#ctx, key, fileInfo(key, found), found, what, signal);
     const dir = await dirProbe(this.#ctx, key, signal);
     if (dir === undefined) throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file or directory`);
     return directoryInfo(key, dir);
@@ -203,7 +212,8 @@ export class S3Storage implements Storage {
           ...(obj.StorageClass === undefined ? {} : { storageClass: obj.StorageClass }),
         });
       }
-      if (page.length > 0) yield page;
+      if (page.length > 0)
+        yield this.#o.listingTimes === false ? page : await storedTimes(this.#ctx, prefix, page, signal);
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token !== undefined);
   }
@@ -227,17 +237,15 @@ export class S3Storage implements Storage {
 
   async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
     const what = subject('upload', key);
-    // Listings, not HeadObject: an upload-only session policy has ListBucket but no GetObject (docs/iam.md).
-    const [file, dir] = await Promise.all([
-      listedFile(this.#ctx, key, what, signal),
-      dirProbe(this.#ctx, key, signal, false),
-    ]);
-    if (dir !== undefined) throw new StorageError(StorageErrorCode.IsDirectory, `${what}: a directory has that name`);
-    if (file !== undefined && !options.overwrite) {
+    if (key === '') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: the root is a directory`);
+    // One listing, not HeadObject: an upload-only session policy has ListBucket but no GetObject (docs/iam.md).
+    const { file, directory } = await probeName(this.#ctx, key, what, signal);
+    if (directory) throw new StorageError(StorageErrorCode.IsDirectory, `${what}: a directory has that name`);
+    if (file && !options.overwrite) {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the file exists and may not be overwritten`);
     }
     // A complete object is never resumed or appended to: an object can only be replaced as a whole.
-    if (file !== undefined && options.append) throw appendUnsupported(what);
+    if (file && options.append) throw appendUnsupported(what);
     const sinkOptions = (): UploadSinkOptions => {
       const lease = this.#fair.lease(options.user, options.sessionId);
       return {
@@ -252,7 +260,6 @@ export class S3Storage implements Storage {
         perUploadBudgetBytes: this.#perUpload,
         overwrite: options.overwrite,
         metadata: auditMetadata(options.user, options.sessionId),
-        replaceTimes: (atimeMs, mtimeMs, s) => this.setTimes(key, atimeMs, mtimeMs, s),
         md5: this.#o.uploadMd5 ?? false,
         tagDigests: this.#o.tagDigests ?? true,
       };
@@ -262,7 +269,7 @@ export class S3Storage implements Storage {
       if (options.append) throw appendUnsupported(what);
       return new S3UploadSink(sinkOptions());
     }
-    const o = { ctx: this.#ctx, settings: resume, key, what, options, exists: file !== undefined };
+    const o = { ctx: this.#ctx, settings: resume, key, what, options, exists: file };
     return openResumable(
       { ...o, basePartSize: this.#o.partSize, md5: this.#o.uploadMd5 ?? false },
       signal,
@@ -279,11 +286,8 @@ export class S3Storage implements Storage {
   async mkdir(dirKey: string, signal?: AbortSignal): Promise<void> {
     const what = subject('mkdir', dirKey);
     if (dirKey === '') throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: the root exists`);
-    const [file, dir] = await Promise.all([
-      listedFile(this.#ctx, dirKey, what, signal),
-      dirProbe(this.#ctx, dirKey, signal, false),
-    ]);
-    if (file !== undefined || dir !== undefined) {
+    const { file, directory } = await probeName(this.#ctx, dirKey, what, signal);
+    if (file || directory) {
       throw new StorageError(StorageErrorCode.AlreadyExists, `${what}: a file or directory has that name`);
     }
     const now = timeMetadata(Date.now());
@@ -375,12 +379,10 @@ export class S3Storage implements Storage {
   async setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void> {
     const what = subject('setstat', key);
     if (key === '') return; // the root has no object to carry times
-    const times = { mtime: timeMetadata(mtimeMs), atime: timeMetadata(atimeMs) };
     const current = await head(this.#ctx, key, what, signal);
     if (current !== undefined) {
-      await copyObject(this.#ctx, this.#copy, key, key, what, signal, {
-        replaceMetadata: { ...current.Metadata, ...times },
-      });
+      // Tags, not a metadata-replacing self-copy: no second write of the object, no noncurrent version.
+      await retagTimes(this.#ctx, key, current, { atimeMs, mtimeMs }, what, signal);
       return;
     }
     if ((await dirProbe(this.#ctx, key, signal)) === undefined) {
@@ -394,7 +396,7 @@ export class S3Storage implements Storage {
           Key: `${key}/`,
           Body: new Uint8Array(0),
           ContentLength: 0,
-          Metadata: times,
+          Metadata: { mtime: timeMetadata(mtimeMs), atime: timeMetadata(atimeMs) },
           ...this.#ctx.writeHeaders,
         }),
         o,

@@ -16,7 +16,7 @@ import { PartAssembler, REORDER_WINDOW_PARTS, type SealedPart, type Slice } from
 import { MAX_PARTS } from './part-size.ts';
 import type { ResumeHooks } from './resume-hooks.ts';
 import type { S3Context } from './s3-context.ts';
-import { tagDigests } from './s3-digests.ts';
+import { putTags, uploadTags } from './s3-digests.ts';
 import { abortUpload, completeUpload, createUpload, type ObjectTarget, putObject, uploadPart } from './s3-multipart.ts';
 import type { UploadDigests, WriteSink } from './types.ts';
 import { digestMetadata, UploadHasher } from './upload-hash.ts';
@@ -35,8 +35,6 @@ export interface UploadSinkOptions {
   readonly overwrite: boolean;
   /** User metadata (user, session); mtime/atime are added by the sink. */
   readonly metadata: Readonly<Record<string, string>>;
-  /** Called after the object is confirmed with times that differ from those sent at CreateMultipartUpload. */
-  readonly replaceTimes: (atimeMs: number, mtimeMs: number, signal?: AbortSignal) => Promise<void>;
   /** Budget the part buffers come from. */
   readonly budget: UploadBudget;
   /** Pod memory is granted in slabs of this size (256 KiB by default). */
@@ -47,7 +45,7 @@ export interface UploadSinkOptions {
   readonly idleReleaseMs?: number;
   /** Also compute MD5 (SHA-256 is always computed); --upload-md5. */
   readonly md5?: boolean;
-  /** Tag a multipart upload's digests after Complete (S3Storage's tagDigests); default true. */
+  /** Tag a multipart upload's digests and final times after Complete (s3-digests.ts); default true. */
   readonly tagDigests?: boolean;
   /** Resumable uploads (resume-hooks.ts): continue an interrupted upload, save state at suspend(). */
   readonly resume?: ResumeHooks;
@@ -69,7 +67,6 @@ export class S3UploadSink implements WriteSink {
   readonly #ac = new AbortController();
   #chain: Promise<void> = Promise.resolve();
   #times: { atimeMs: number; mtimeMs: number };
-  #timesSent: { atimeMs: number; mtimeMs: number } | undefined;
   #commit: Promise<void> | undefined;
   #abort: Promise<void> | undefined;
   #abortMultipart: Promise<void> | undefined;
@@ -99,9 +96,8 @@ export class S3UploadSink implements WriteSink {
     this.#times = { atimeMs: now, mtimeMs: now };
     const from = options.resume?.from;
     if (from) {
-      // The interrupted session created the upload (and sent its times); its confirmed parts are ours now.
+      // The interrupted session created the upload; its confirmed parts are ours now (times go in the tags).
       this.#uploadId = Promise.resolve(from.uploadId);
-      this.#timesSent = { ...this.#times };
       for (const p of from.parts) this.#done.push({ PartNumber: p.n, ETag: p.etag });
     }
   }
@@ -320,7 +316,6 @@ export class S3UploadSink implements WriteSink {
 
   #ensureUpload(): Promise<string> {
     this.#uploadId ??= (async () => {
-      this.#timesSent = { ...this.#times };
       const id = await createUpload(this.#target, this.#metadata(), this.#ac.signal);
       this.#o.resume?.started?.(); // a fresh multipart upload supersedes an interrupted one of the same path
       return id;
@@ -389,20 +384,18 @@ export class S3UploadSink implements WriteSink {
         const uploadId = await (this.#uploadId as Promise<string>);
         await this.#final(completeUpload(this.#target, uploadId, this.#done, overwrite, this.#finalSignal()));
         this.#state = 'committed';
-        const sent = this.#timesSent;
-        if (sent && (sent.mtimeMs !== this.#times.mtimeMs || sent.atimeMs !== this.#times.atimeMs)) {
-          // The times arrived after CreateMultipartUpload fixed the metadata (e.g. `put -p`): rewrite them.
-          await this.#o.replaceTimes(this.#times.atimeMs, this.#times.mtimeMs, signal);
-        }
         // A resumed upload's streaming hash began mid-file (the interrupted session's could not travel): re-read it.
         const rehash = this.#o.resume?.from ? this.#o.resume.rehash : undefined;
         this.#digests = rehash ? await rehash(this.#asm.end, signal).catch(() => undefined) : this.#hasher.digests();
         await this.#o.resume?.committed?.();
-        // Known only now: one PutObjectTagging. The object is stored whatever it answers (the client is told OK);
-        // without the tags a checksum request is refused clearly rather than answered wrongly. A failure is counted
-        // in sftpgate_s3_requests_total{operation="PutObjectTagging",result="error"}.
-        if (this.#o.tagDigests !== false && this.#digests) {
-          await tagDigests(ctx, this.#o.key, what, this.#digests, signal).catch(() => undefined);
+        // Known only now: the hashes, and times set after CreateMultipartUpload fixed the metadata (`put -p`). One
+        // PutObjectTagging carries both (s3-digests.ts) — never a self-copy of the object. The object is stored
+        // whatever it answers (the client is told OK); without the tags a checksum request is refused clearly and
+        // STAT shows the upload's start time. A failure is counted in
+        // sftpgate_s3_requests_total{operation="PutObjectTagging",result="error"}.
+        if (this.#o.tagDigests !== false) {
+          const tags = uploadTags(this.#digests, this.#times);
+          await putTags(ctx, this.#o.key, what, tags, signal).catch(() => undefined);
         }
       }
       this.#state = 'committed';

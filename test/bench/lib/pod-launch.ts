@@ -1,7 +1,7 @@
 // How the benchmarks start sftp-pod: the compiled build (`make build`), as the images run it, never the TypeScript
-// sources (which would add the type stripper and cost memory and start-up CPU the product never pays). When the
-// build's output changes (e.g. a bundle), this file is the one place to follow it.
-import { readdirSync, statSync } from 'node:fs';
+// sources (which would add the type stripper and cost memory and start-up CPU the product never pays), with the Node
+// flags of the sftp image's ENTRYPOINT. When the build's output changes, this file is the one place to follow it.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const repo = new URL('../../../', import.meta.url).pathname;
@@ -20,8 +20,8 @@ export interface PodLaunch {
   readonly describe: string;
 }
 
-/** What `make build` writes today: tsc output under dist/. */
-const ENTRY = join(repo, 'dist/sftp-pod/src/main.js');
+/** What `make build` writes: the esbuild bundle, or (before the bundle) tsc's output; the first that exists. */
+const ENTRIES = ['dist/sftp-pod/main.js', 'dist/sftp-pod/src/main.js'].map((p) => join(repo, p));
 /** Sources the build compiles into the pod: a build older than any of them does not measure the work tree. */
 const SOURCES = ['sftp-pod/src', 'common/src'];
 
@@ -34,15 +34,37 @@ function newestMtimeMs(dir: string): number {
   return newest;
 }
 
+/**
+ * The Node flags of a Dockerfile stage's ENTRYPOINT (exec form: `["node", flags..., script]`): what the image runs
+ * the process with. Empty when the stage or its ENTRYPOINT is missing.
+ */
+export function entrypointNodeFlags(dockerfile: string, stage: string): string[] {
+  let inStage = false;
+  for (const line of dockerfile.split('\n')) {
+    const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(line.trim());
+    if (from) inStage = from[1]?.toLowerCase() === stage.toLowerCase();
+    const entry = inStage ? /^ENTRYPOINT\s+(\[.*\])\s*$/i.exec(line.trim()) : null;
+    if (entry?.[1]) {
+      const argv = JSON.parse(entry[1]) as unknown;
+      if (!Array.isArray(argv)) return [];
+      return argv.slice(1).filter((a): a is string => typeof a === 'string' && a.startsWith('-'));
+    }
+  }
+  return [];
+}
+
 /** The pod's launch command; throws PodBuildError when the build is missing or older than the sources. */
 export function podLaunch(): PodLaunch {
-  let built: number;
-  try {
-    built = statSync(ENTRY).mtimeMs;
-  } catch {
-    throw new PodBuildError(`${ENTRY} is missing: run \`make build\` (\`make bench\` does)`);
-  }
+  const entry = ENTRIES.find((e) => existsSync(e));
+  if (entry === undefined)
+    throw new PodBuildError(`no ${ENTRIES.join(' or ')}: run \`make build\` (\`make bench\` does)`);
   const sources = Math.max(...SOURCES.map((d) => newestMtimeMs(join(repo, d))));
-  if (sources > built) throw new PodBuildError(`${ENTRY} is older than the pod's sources: run \`make build\``);
-  return { command: process.execPath, args: [fixture, ENTRY], describe: 'compiled build (dist/ from `make build`)' };
+  if (sources > statSync(entry).mtimeMs)
+    throw new PodBuildError(`${entry} is older than the pod's sources: run \`make build\``);
+  const flags = entrypointNodeFlags(readFileSync(join(repo, 'Dockerfile'), 'utf8'), 'sftp');
+  return {
+    command: process.execPath,
+    args: [...flags, fixture, entry],
+    describe: `compiled build (${entry.slice(repo.length)} from \`make build\`)${flags.length > 0 ? `, image's Node flags \`${flags.join(' ')}\`` : ''}`,
+  };
 }

@@ -16,6 +16,8 @@ export interface RunResults {
   /** VmRSS of each server's process tree after start and one login. */
   readonly idleRssBytes: Readonly<Partial<Record<ServerName, number>>>;
   readonly putPreserve: readonly PutPreserveSample[];
+  /** S3 requests of a small-files session without its puts (login, `cd`), per S3 server. */
+  readonly sessionRequests?: Readonly<Partial<Record<ServerName, number>>>;
 }
 
 const fmt = (x: number | null | undefined, digits = 2) =>
@@ -50,7 +52,10 @@ export function measuredFromRun(r: RunResults): Partial<Record<TargetId, Measure
   if (up[0].length > 0) {
     out.uploadCpu = ratioTarget(up[0], up[1], cpu);
     out.uploadSpeed = ratioTarget(up[0], up[1], speed);
-    out.peakRss = { pod: median(up[0].map((s) => s.peakRssBytes)) / MiB };
+    out.peakRss = {
+      pod: median(up[0].map((s) => s.peakRssBytes)) / MiB,
+      rclone: median(up[1].map((s) => s.peakRssBytes)) / MiB,
+    };
   }
   if (down[0].length > 0) {
     out.downloadCpu = ratioTarget(down[0], down[1], cpu);
@@ -58,7 +63,9 @@ export function measuredFromRun(r: RunResults): Partial<Record<TargetId, Measure
   }
   const smallPod = r.small.filter((s) => s.server === 'sftp-pod');
   if (smallPod.length > 0) {
-    out.smallRequests = { pod: median(smallPod.map((s) => s.s3RequestsPerFile ?? Number.NaN)) };
+    const requests = (server: ServerName) =>
+      median(r.small.filter((s) => s.server === server).map((s) => s.s3RequestsPerFile ?? Number.NaN));
+    out.smallRequests = { pod: requests('sftp-pod'), rclone: requests('rclone') };
     out.smallWall = ratioTarget(
       smallPod,
       r.small.filter((s) => s.server === 'rclone'),
@@ -66,7 +73,7 @@ export function measuredFromRun(r: RunResults): Partial<Record<TargetId, Measure
     );
   }
   const idle = r.idleRssBytes['sftp-pod'];
-  if (idle !== undefined) out.idleRss = { pod: idle / MiB };
+  if (idle !== undefined) out.idleRss = { pod: idle / MiB, rclone: (r.idleRssBytes.rclone ?? Number.NaN) / MiB };
   return out;
 }
 
@@ -110,8 +117,13 @@ export function renderSmallFiles(r: RunResults, count: number, kib: number): str
       `${s3.length > 0 ? fmt(median(s3)) : '—'} | ${apiList(last, count)} | ${fmt((r.idleRssBytes[server] ?? Number.NaN) / MiB, 0)} |`
     );
   });
+  const session = Object.entries(r.sessionRequests ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return [
-    `${count} files of ${kib} KiB put by one \`sftp\` session; S3 requests as MinIO counted them (per file, last round by API).`,
+    `${count} files of ${kib} KiB put by one \`sftp\` session; S3 requests as MinIO counted them. Per file = (the ` +
+      `session's requests − those of the same session without puts${session ? `: ${session}` : ''}) ÷ ${count}; by API: ` +
+      'the last round, session included.',
     '',
     '| server | wall s | server CPU-ms per file | S3 requests per file | S3 requests per file by API | idle RSS MiB (after start and one login) |',
     '|---|---|---|---|---|---|',

@@ -29,21 +29,46 @@ export interface SmallFilesSample {
   readonly server: ServerName;
   readonly seconds: number;
   readonly cpuMsPerFile: number;
-  /** null for a server that does not write to MinIO (OpenSSH). */
+  /**
+   * (S3 requests of the session − those of the same session without the puts) ÷ files: what one small file costs,
+   * the login's and `cd`'s own listings left out. null for a server that does not write to MinIO (OpenSSH).
+   */
   readonly s3RequestsPerFile: number | null;
+  /** Every S3 request of the session, the session's own included. */
+  readonly s3Requests: number | null;
   readonly s3ByApi: Readonly<Record<string, number>>;
 }
 
-/** One round for one server: an empty target first (outside the window), then every file in one session. */
+function sessionCommands(server: BenchServer, set: SmallFilesSet, puts: boolean): string[] {
+  return [`lcd ${set.dir}`, `cd ${server.remoteDir}`, ...(puts ? set.names.map((n) => `put ${n}`) : [])];
+}
+
+/** S3 requests (MinIO's count) of the same session without its puts: login and `cd` alone. */
+export async function sessionBaselineRequests(
+  server: BenchServer,
+  key: ClientKey,
+  set: SmallFilesSet,
+  minio: Minio,
+): Promise<number> {
+  const before = await readMinioCounters(minio);
+  await runSftp(server, key, sessionCommands(server, set, false), AbortSignal.timeout(60_000));
+  return total(diffMinioCounters(await readMinioCounters(minio), before).requestsByApi);
+}
+
+/**
+ * One round for one server: an empty target first (outside the window), then every file in one session.
+ * `baseline`: the session's own S3 requests (sessionBaselineRequests), left out of the per-file figure.
+ */
 export async function measureSmallFiles(
   server: BenchServer,
   key: ClientKey,
   set: SmallFilesSet,
   round: number,
   minio: Minio | undefined,
+  baseline = 0,
 ): Promise<SmallFilesSample> {
   await server.clear();
-  const commands = [`lcd ${set.dir}`, `cd ${server.remoteDir}`, ...set.names.map((n) => `put ${n}`)];
+  const commands = sessionCommands(server, set, true);
   const s3 = server.name !== 'openssh' && minio ? minio : undefined;
   const before = s3 ? await readMinioCounters(s3) : undefined;
   const cpu0 = treeCpu(server.pid);
@@ -58,7 +83,8 @@ export async function measureSmallFiles(
     server: server.name,
     seconds,
     cpuMsPerFile: ((cpu1.user + cpu1.system - cpu0.user - cpu0.system) * 1000) / count,
-    s3RequestsPerFile: s3 ? total(s3ByApi) / count : null,
+    s3RequestsPerFile: s3 ? (total(s3ByApi) - baseline) / count : null,
+    s3Requests: s3 ? total(s3ByApi) : null,
     s3ByApi,
   };
 }

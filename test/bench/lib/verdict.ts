@@ -83,7 +83,7 @@ export function renderVerdict(rows: readonly VerdictRow[], ctx: VerdictContext):
   const loads = ctx.load.map((l) => l[0] ?? Number.NaN);
   const met = rows.filter((r) => r.met === true).length;
   return [
-    `#### Verdict (issue 13): sftp-pod against rclone — ${met} of ${rows.length} targets met`,
+    `##### Verdict (issue 13): sftp-pod against rclone — ${met} of ${rows.length} targets met`,
     '',
     `Run started ${ctx.startedAt}, commit \`${ctx.tree}\`. ${ctx.setup} Load average (1 min) through the run: ` +
       `${fmt(Math.min(...loads), 1)}-${fmt(Math.max(...loads), 1)} ` +

@@ -18,7 +18,7 @@ import type { UsageMeasurement } from '../../../../common/src/quota/usage-docume
 import { classifyS3Error, isObjectNotFound, S3ManagerError } from './errors.ts';
 import { type SweepResult, sweepIncompleteUploads, sweepResumeStates } from './multipart-sweeper.ts';
 import type { BucketManager, LifecycleRuleScope, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
-import { type MeasuredUsage, measurePrefixes, writeMeasurement } from './usage.ts';
+import { type MeasuredUsage, measurePrefixes, pruneStalePodUsage, writeMeasurement } from './usage.ts';
 
 /** Rule ids we own start with this; rules with any other id are never touched. */
 export const RULE_ID_PREFIX = 'sftpgate-';
@@ -226,8 +226,12 @@ export class S3BucketManager implements BucketManager {
     const opts = signal ? { signal } : {};
     // Interrupted uploads kept for resume first: their state names the upload, so it goes even where S3 cannot list
     // uploads by prefix (MinIO); then every other stale upload under the prefix.
-    const states = await sweepResumeStates(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts);
+    // A failing state sweep does not stop the upload sweep; its error is reported after it.
+    const states = await sweepResumeStates(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts).catch(
+      (error: unknown) => ({ error }),
+    );
     const uploads = await sweepIncompleteUploads(this.#client, this.#conn.bucket, prefix, maxAgeMs, opts);
+    if ('error' in states) throw states.error;
     return { aborted: states.aborted + uploads.aborted, kept: uploads.kept, statesDeleted: states.statesDeleted };
   }
 
@@ -242,6 +246,10 @@ export class S3BucketManager implements BucketManager {
       ...(enc?.kmsKeyId ? { SSEKMSKeyId: enc.kmsKeyId } : {}),
     };
     return writeMeasurement(this.#client, this.#conn.bucket, key, doc, extra, signal);
+  }
+
+  pruneUsage(podsPrefix: string, before: Date, signal?: AbortSignal): Promise<number> {
+    return pruneStalePodUsage(this.#client, this.#conn.bucket, podsPrefix, before, signal);
   }
 
   ensureLifecycle(

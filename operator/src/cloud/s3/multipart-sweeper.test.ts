@@ -7,7 +7,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { S3ManagerError } from './errors.ts';
-import { runMultipartSweeper, staleUploads, sweepIncompleteUploads, sweepIntervalMs } from './multipart-sweeper.ts';
+import {
+  runMultipartSweeper,
+  staleUploads,
+  stateUpload,
+  sweepIncompleteUploads,
+  sweepIntervalMs,
+} from './multipart-sweeper.ts';
 
 const now = new Date('2026-01-02T00:00:00Z');
 const at = (iso: string): Date => new Date(iso);
@@ -121,4 +127,24 @@ describe('sweep loop', () => {
     });
     assert.deepEqual(seen, ['bad:error', 'good:1']);
   });
+});
+
+describe('stateUpload (a resumable-upload state object is never trusted beyond its server prefix)', () => {
+  const state = (key: unknown, uploadId: unknown = 'u1') => JSON.stringify({ v: 1, key, uploadId });
+  it('names an upload under the prefix', () => {
+    assert.deepEqual(stateUpload(state('servers/a/alice/f'), 'servers/a'), {
+      key: 'servers/a/alice/f',
+      uploadId: 'u1',
+    });
+  });
+  for (const [name, text] of [
+    ['a sibling prefix', state('servers/ab/x')],
+    ['another server', state('servers/b/alice/f')],
+    ['the reserved root itself', state('servers/a/.sftpgate/uploads/alice/x.json')],
+    ['no upload id', state('servers/a/alice/f', '')],
+    ['a non-string key', state(7)],
+    ['not JSON', '{'],
+  ] as const) {
+    it(`ignores ${name}`, () => assert.equal(stateUpload(text, 'servers/a'), undefined));
+  }
 });

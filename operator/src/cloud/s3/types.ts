@@ -51,4 +51,6 @@ export interface BucketManager {
   ): Promise<{ readonly bytes: number; readonly files: number; readonly requests: number }>;
   /** Writes a user's measurement object for the pods (usage.ts). */
   writeUsage?(key: string, doc: UsageMeasurement, signal?: AbortSignal): Promise<void>;
+  /** Deletes pods' usage objects not written since `before` (usage.ts). */
+  pruneUsage?(podsPrefix: string, before: Date, signal?: AbortSignal): Promise<number>;
 }

@@ -2,6 +2,7 @@
 // request), summing current versions only (noncurrent versions and incomplete multipart uploads are not listed), and
 // writing the result where the pods read it. Directory markers (keys ending in `/`) are not files.
 import {
+  DeleteObjectsCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
@@ -79,4 +80,54 @@ export async function writeMeasurement(
   } catch (err) {
     throw classifyS3Error(err, `PutObject ${bucket}/${key}`);
   }
+}
+
+/**
+ * Deletes pods' usage objects under `podsPrefix` not written since `before` (S3's LastModified): pods that are gone
+ * (every rolling update leaves one per user it served) or idle so long that everything they published is in the
+ * measurement and their lease expired. A pod that publishes again simply writes a new object. One ListObjectsV2 per
+ * 1,000 objects, one DeleteObjects per 1,000 stale ones. Returns how many were deleted.
+ */
+export async function pruneStalePodUsage(
+  client: S3Client,
+  bucket: string,
+  podsPrefix: string,
+  before: Date,
+  signal?: AbortSignal,
+): Promise<number> {
+  const send = signal ? { abortSignal: signal } : {};
+  let deleted = 0;
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: podsPrefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+        send,
+      );
+    } catch (err) {
+      throw classifyS3Error(err, `ListObjectsV2 ${bucket}/${podsPrefix}`);
+    }
+    const stale = (page.Contents ?? []).filter((o) => o.Key && o.LastModified && o.LastModified < before);
+    if (stale.length > 0) {
+      try {
+        await client.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Objects: stale.map((o) => ({ Key: o.Key as string })), Quiet: true },
+          }),
+          send,
+        );
+      } catch (err) {
+        throw classifyS3Error(err, `DeleteObjects ${bucket}/${podsPrefix}`);
+      }
+      deleted += stale.length;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return deleted;
 }

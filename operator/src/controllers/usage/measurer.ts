@@ -5,7 +5,7 @@
 // rest of the status is untouched) when the counts changed, a request is answered, or at least hourly — so 10,000
 // users measured every 5 min cost the API server a write only for users whose usage moved. Runs on the leader only
 // (a Manager runnable).
-import { measurementKey } from '../../../../common/src/quota/usage-document.ts';
+import { measurementKey, podsPrefix } from '../../../../common/src/quota/usage-document.ts';
 import type { SftpUser } from '../../api/types.generated.ts';
 import type { KubeClient, KubeObject } from '../../runtime/kube-client.ts';
 import { Resources } from '../../runtime/kube-client.ts';
@@ -29,6 +29,9 @@ export interface UsageMeasurerOptions {
 }
 
 export const DEFAULT_USAGE_INTERVAL_MS = 300_000;
+
+/** A pod's usage object not written for this long is deleted at the next measurement. */
+export const STALE_POD_USAGE_MS = 3_600_000;
 
 /** Runs until `signal` aborts. */
 export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSignal): Promise<void> {
@@ -55,6 +58,8 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
       { version: 1, username, bytes: measured.bytes, files: measured.files, startedAt, measuredAt },
       signal,
     );
+    // Pods' objects untouched for an hour hold nothing this measurement lacks (their leases expired long ago).
+    await bucket.pruneUsage?.(podsPrefix(placement.prefix, username), new Date(startedAt - STALE_POD_USAGE_MS), signal);
     if (!statusDue(user.status?.usage, measured, request, measuredAt)) {
       o.onMeasured?.(key, measured);
       return true;

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { entrypointNodeFlags } from './pod-launch.ts';
+
+const DOCKERFILE = `FROM node:26 AS build
+ENTRYPOINT ["node", "--not-this-stage", "/x.js"]
+FROM base AS operator
+ENTRYPOINT ["node", "/app/operator/bin/sftpgate-operator.js"]
+# --- the sftp pod image
+FROM runtime AS sftp
+COPY --from=build /src/dist/sftp-pod ./dist/sftp-pod
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "/app/sftp-pod/bin/sftpgate-sftp.js"]
+`;
+
+test("entrypointNodeFlags reads the Node flags of the named stage's ENTRYPOINT only", () => {
+  assert.deepEqual(entrypointNodeFlags(DOCKERFILE, 'sftp'), ['--max-semi-space-size=1', '--optimize-for-size']);
+  assert.deepEqual(entrypointNodeFlags(DOCKERFILE, 'operator'), []);
+  assert.deepEqual(entrypointNodeFlags(DOCKERFILE, 'missing'), []);
+});
+
+test("the repository's Dockerfile has an sftp stage whose flags parse (whatever they are today)", () => {
+  const text = readFileSync(new URL('../../../Dockerfile', import.meta.url), 'utf8');
+  assert.match(text, /AS sftp/);
+  for (const f of entrypointNodeFlags(text, 'sftp')) assert.match(f, /^--?[a-z]/);
+});
