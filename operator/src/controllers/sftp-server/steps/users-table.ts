@@ -113,7 +113,8 @@ function shardNeedsApply(desired: V1Secret, live: V1Secret | undefined): boolean
  * Writes the shards whose content changed, each at most once per SHARD_WRITE_INTERVAL_MS: a shard written less than
  * that ago keeps its live content for now and the pass asks to run again when the interval is over (level-based:
  * that pass writes whatever the table is then, so a burst of changes becomes one write). A change of the shard count
- * writes every shard at once (each carries `shards`, and a user may move between shards). Returns how many users
+ * writes every shard at once (each carries `shards`, and a user may move between shards), and so does a server that
+ * lost its placement (every login revoked). Returns how many users
  * the shards as written now list.
  */
 async function writeShards(
@@ -136,7 +137,8 @@ async function writeShards(
       written?.set(name, live?.metadata?.resourceVersion ?? '');
       continue;
     }
-    const wait = live && !resized ? memo.shardWriteWaitMs(name, run.now()) : 0;
+    // A server that lost its placement revokes every login at once: that write never waits.
+    const wait = live && !resized && !run.refusal ? memo.shardWriteWaitMs(name, run.now()) : 0;
     if (live && wait > 0) {
       run.requeueAfterMs = Math.min(run.requeueAfterMs ?? wait, wait);
       published += shardUsernames(live).size;
