@@ -170,7 +170,10 @@ export class SshServer {
     });
   }
 
-  /** Ends every connection: open uploads are aborted (no object appears), clients get a disconnect. */
+  /**
+   * Ends every connection: clients get a disconnect, and no open upload's object appears (each is kept resumable, or
+   * aborted when resume is off or the user's access ended; docs/storage.md "Resumable uploads").
+   */
   async closeAll(reason: string): Promise<void> {
     this.#accepting = false;
     const all = [...this.#conns.values()];
