@@ -155,8 +155,10 @@ export async function loadKubeAccess(path?: string, env: NodeJS.ProcessEnv = pro
   } catch (cause) {
     fail(`cannot read kubeconfig ${file}`, cause);
   }
-  // Loaded only here: a pod running in-cluster never needs a YAML parser.
-  const { parse } = await import('yaml');
+  // Loaded only here: a pod running in-cluster never needs a YAML parser. In the esbuild bundle the CommonJS module
+  // arrives as a default export only, so take `parse` from either shape.
+  const yaml = (await import('yaml')) as typeof import('yaml') & { default?: typeof import('yaml') };
+  const parse = yaml.parse ?? yaml.default?.parse;
   let parsed: unknown;
   try {
     parsed = parse(text);

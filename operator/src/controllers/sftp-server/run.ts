@@ -57,6 +57,13 @@ export class ServerMemo {
     return last === undefined ? 0 : Math.max(0, last + SHARD_WRITE_INTERVAL_MS - now);
   }
 
+  /** Milliseconds before any of `names` may be written again: 0 when one of them may be written now (or none given). */
+  allShardsWriteWaitMs(names: readonly string[], now: number): number {
+    let wait = names.length === 0 ? 0 : Number.POSITIVE_INFINITY;
+    for (const name of names) wait = Math.min(wait, this.shardWriteWaitMs(name, now));
+    return wait;
+  }
+
   /** Milliseconds before any shard of this server may be written again: when its next users-table pass is useful. */
   tableWriteWaitMs(now: number): number {
     let wait = 0;

@@ -200,7 +200,7 @@ describe('server steps', () => {
     assert.equal(shardWrites(), 1, 'no write within the interval');
     assert.equal(held.requeueAfterMs, SHARD_WRITE_INTERVAL_MS - 300);
     assert.equal(heldAgain.requeueAfterMs, SHARD_WRITE_INTERVAL_MS - 600);
-    assert.equal(heldAgain.status.users, 1, 'status counts the users the live shard lists');
+    assert.equal(heldAgain.status.users, undefined, 'status left as it was (nothing derived)');
     // Once the interval is over, one write carries both changes.
     now += SHARD_WRITE_INTERVAL_MS;
     const last = await pass();
@@ -218,11 +218,23 @@ describe('server steps', () => {
     assert.equal(shardWrites(), 3, 'drift repaired');
     ctx.secrets.put(ctx.kube.store.get('Secret/tenants/demo-users-0') as V1Secret);
     now += SHARD_WRITE_INTERVAL_MS;
+    // A server that lost its placement revokes every login at once, even within the interval.
+    now += 100;
+    const refused = {
+      ...runOf(ctx, server, memo),
+      now: () => now,
+      refusal: { reason: 'NamespaceNotAllowed', message: 'withdrawn' },
+    };
+    await usersTableStep(refused as ServerRun);
+    assert.equal(shardWrites(), 4, 'revocation is not held');
+    assert.equal(refused.status.users, 0);
+    ctx.secrets.put(ctx.kube.store.get('Secret/tenants/demo-users-0') as V1Secret);
+    now += SHARD_WRITE_INTERVAL_MS;
     // A change of the shard count writes at once (every shard carries the count).
     server.status = { usersSecrets: ['demo-users-0', 'demo-users-1'] };
     ctx.users.put(userFixture('dave', key));
     await pass();
-    assert.equal(shardWrites(), 4);
+    assert.equal(shardWrites(), 5);
   });
 
   it('host keys: generated once when absent; a user-provided Secret that is missing stalls', async () => {

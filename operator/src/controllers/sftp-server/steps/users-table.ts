@@ -29,6 +29,14 @@ export const usersTableStep: ServerStep = async (run) => {
   const { ctx, server, status, signal } = run;
   const ns = server.metadata.namespace ?? '';
   const names = childNames(server);
+  // Every shard was written less than SHARD_WRITE_INTERVAL_MS ago: whatever changed must wait for the interval
+  // anyway, so the table is neither derived nor built now (under churn this is most passes: each shard write's
+  // own watch event requeues the server). A server that lost its placement never waits.
+  const hot = run.refusal ? 0 : run.memo.allShardsWriteWaitMs(server.status?.usersSecrets ?? [], run.now());
+  if (hot > 0) {
+    run.requeueAfterMs = Math.min(run.requeueAfterMs ?? hot, hot);
+    return;
+  }
   // A server that lost its placement serves nobody: every login is revoked, none is derived.
   const entries = run.refusal ? [] : await usersTableEntries(ctx, placed(run), run.memo, signal);
   // Most passes change nothing in the table (the write of a shard itself, a Deployment's status, a held change
@@ -105,7 +113,8 @@ function shardNeedsApply(desired: V1Secret, live: V1Secret | undefined): boolean
  * Writes the shards whose content changed, each at most once per SHARD_WRITE_INTERVAL_MS: a shard written less than
  * that ago keeps its live content for now and the pass asks to run again when the interval is over (level-based:
  * that pass writes whatever the table is then, so a burst of changes becomes one write). A change of the shard count
- * writes every shard at once (each carries `shards`, and a user may move between shards). Returns how many users
+ * writes every shard at once (each carries `shards`, and a user may move between shards), and so does a server that
+ * lost its placement (every login revoked). Returns how many users
  * the shards as written now list.
  */
 async function writeShards(
@@ -128,7 +137,8 @@ async function writeShards(
       written?.set(name, live?.metadata?.resourceVersion ?? '');
       continue;
     }
-    const wait = live && !resized ? memo.shardWriteWaitMs(name, run.now()) : 0;
+    // A server that lost its placement revokes every login at once: that write never waits.
+    const wait = live && !resized && !run.refusal ? memo.shardWriteWaitMs(name, run.now()) : 0;
     if (live && wait > 0) {
       run.requeueAfterMs = Math.min(run.requeueAfterMs ?? wait, wait);
       published += shardUsernames(live).size;
