@@ -53,7 +53,7 @@ export class LookupBudget {
     return true;
   }
 
-  /** Users with a bucket that is not full (tests: memory stays bounded). */
+  /** Users with a bucket kept (full ones are forgotten once 1,024 are kept: memory stays bounded). */
   get tracked(): number {
     return this.#buckets.size;
   }
