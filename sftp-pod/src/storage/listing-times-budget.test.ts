@@ -47,6 +47,18 @@ describe('LookupBudget', () => {
     assert.ok(spent >= 10 * 60, 'the rate stays usable');
   });
 
+  test('a lookup reserves two (HeadObject + tags) and gives back what it did not use, never past the burst', () => {
+    const c = clock();
+    const b = new LookupBudget({ maxPerPage: 10, ratePerSecond: 0, burst: 3 }, c.now);
+    assert.equal(b.take('alice', 2), true);
+    assert.equal(b.take('alice', 2), false, 'one left: no lookup can be paid whole');
+    assert.equal(b.available('alice'), 1, 'a refused take spends nothing');
+    b.refund('alice');
+    assert.equal(b.available('alice'), 2);
+    b.refund('alice', 5);
+    assert.equal(b.available('alice'), 3, 'capped at the burst');
+  });
+
   test('users have separate buckets: one spending all leaves the others theirs', () => {
     const c = clock();
     const b = new LookupBudget({ maxPerPage: 10, ratePerSecond: 1, burst: 3 }, c.now);

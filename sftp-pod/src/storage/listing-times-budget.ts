@@ -45,12 +45,18 @@ export class LookupBudget {
     return Math.floor(this.#refill(user).tokens);
   }
 
-  /** Spends one lookup of `user`'s budget; false (nothing spent) when it is empty. */
-  take(user: string): boolean {
+  /** Spends `n` lookups of `user`'s budget; false (nothing spent) when fewer are left. */
+  take(user: string, n = 1): boolean {
     const b = this.#refill(user);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+    if (b.tokens < n) return false;
+    b.tokens -= n;
     return true;
+  }
+
+  /** Gives back `n` lookups taken but not made (never past the burst). */
+  refund(user: string, n = 1): void {
+    const b = this.#refill(user);
+    b.tokens = Math.min(this.limits.burst, b.tokens + n);
   }
 
   /** Users with a bucket kept (full ones are forgotten once 1,024 are kept: memory stays bounded). */

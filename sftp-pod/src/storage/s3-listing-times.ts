@@ -5,8 +5,9 @@
 // Bounded, because one READDIR packet is all a user sends for it (docs/decisions.md "Listing times, bounded"):
 //  - an S3 page is answered in READDIR replies of at most `maxPerPage` entries, so one packet costs at most
 //    2 × maxPerPage lookups and its reply waits for no more than that;
-//  - every lookup spends one token of the user's budget (listing-times-budget.ts); once it is spent, the rest of the
-//    listing shows LastModified (in one reply: nothing is looked up), never an error, never a wait.
+//  - every lookup request spends one token of the user's budget (listing-times-budget.ts; a lookup reserves two, for
+//    the tags it may need); once it is spent, the rest of the page shows LastModified (sent without lookups), never
+//    an error, never a wait.
 // Nothing in a listing proves an object has no stored times (any object may carry `mtime` metadata or tags), so no
 // file is skipped on its size or ETag.
 //
@@ -49,20 +50,25 @@ export async function* withStoredTimes(
 ): AsyncGenerator<readonly FileInfo[]> {
   const n = budget.limits.maxPerPage;
   for (let i = 0; i < page.length; i += n) {
-    if (budget.available(user) < 1) {
+    if (budget.available(user) < 2) {
       yield page.slice(i);
       return;
     }
-    yield await storedTimes(ctx, prefix, page.slice(i, i + n), () => budget.take(user), signal);
+    yield await storedTimes(ctx, prefix, page.slice(i, i + n), budget, user, signal);
   }
 }
 
-/** `page` with each file's stored times, each S3 request paid by `take` (false: keep the listing's values). */
+/**
+ * `page` with each file's stored times, each S3 request paid from `user`'s budget. A lookup starts only when both
+ * its requests are paid (a tagged file needs GetObjectTagging too; an untagged one gets its second token back), so
+ * no HeadObject is wasted on a file whose tags the budget could not read.
+ */
 async function storedTimes(
   ctx: S3Context,
   prefix: string,
   page: readonly FileInfo[],
-  take: () => boolean,
+  budget: LookupBudget,
+  user: string,
   signal?: AbortSignal,
 ): Promise<FileInfo[]> {
   const out = [...page];
@@ -73,25 +79,24 @@ async function storedTimes(
       const i = next++;
       const entry = out[i] as FileInfo;
       if (entry.kind !== 'file') continue;
-      if (!take()) {
+      if (!budget.take(user, 2)) {
         stop = true;
         return;
       }
       const key = prefix + entry.name;
       const what = subject('list', key);
+      let tagged = false;
       try {
         const found = await head(ctx, key, what, signal);
+        tagged = (found?.TagCount ?? 0) > 0;
         if (found === undefined) continue;
-        // A tagged object's times may live in its tags: without a token for them, the listing's values stay.
-        if ((found.TagCount ?? 0) > 0 && !take()) {
-          stop = true;
-          return;
-        }
         const info = await withTaggedTimes(ctx, key, fileInfo(key, found), found, what, signal);
         out[i] = { ...entry, mtimeMs: info.mtimeMs, atimeMs: info.atimeMs };
       } catch (err) {
         if (isStorageError(err, StorageErrorCode.PermissionDenied)) stop = true;
         if (signal?.aborted) throw err;
+      } finally {
+        if (!tagged) budget.refund(user);
       }
     }
   };
