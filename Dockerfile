@@ -16,6 +16,10 @@ COPY package.json package-lock.json ./
 # `npm install --no-save` installs exactly the locked versions. --ignore-scripts: no install script runs (ssh2's
 # optional native binding is not built; we use Node's crypto; esbuild runs from its platform package).
 RUN npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
+# Dependency patches (patches/*.patch, docs/decisions.md): no install script runs, so they are applied explicitly,
+# before the bundle takes the dependencies in; the pod refuses to start on an unpatched ssh2 (SFTPGATE_SSH2_PATCH).
+COPY patches patches
+RUN node patches/apply.ts
 COPY tsconfig.json tsconfig.build.json ./
 COPY common/src common/src
 COPY operator/src operator/src
@@ -43,10 +47,11 @@ EXPOSE 8080
 ENTRYPOINT ["node", "/app/operator/bin/sftpgate-operator.js"]
 
 # --- the sftp pod image. Node is PID 1 on purpose: main.ts handles SIGTERM/SIGINT (stop accepting, drain transfers
-# within --shutdown-grace, exit) and the pod spawns no child processes. The Node flags size the heap for the pod's
-# memory budget (docs/benchmarks.md, "Pod memory"; docs/images.md).
+# within --shutdown-grace, exit) and the pod spawns no child processes. The Node flags are sftp-pod/src/node-flags.ts
+# (a test keeps them equal): they bound the garbage a transfer leaves between collections (docs/benchmarks.md,
+# "Pod memory").
 FROM runtime AS sftp
 COPY --from=build /src/dist/sftp-pod ./dist/sftp-pod
 COPY sftp-pod/bin ./sftp-pod/bin
 EXPOSE 2222 9090
-ENTRYPOINT ["node", "/app/sftp-pod/bin/sftpgate-sftp.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "/app/sftp-pod/bin/sftpgate-sftp.js"]

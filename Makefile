@@ -28,7 +28,11 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --no-save --loglevel=error
 	touch $@
 
+# Dependency patches (patches/*.patch, docs/decisions.md): applied explicitly, idempotently, on every run. A package
+# carrying an older version of its patch is reinstalled from the lock first (the applier refuses to fuzz).
 deps: node_modules/.installed
+	@node patches/apply.ts >/dev/null 2>&1 || { for p in patches/*.patch; do n=$$(basename "$$p"); rm -rf "node_modules/$${n%@*}"; done; \
+		npm install --no-audit --no-fund --no-save --loglevel=error && node patches/apply.ts; }
 
 # Real components for tests and the demo, cached under ~/.cache/sftpgate (SFTPGATE_CACHE overrides).
 tools:

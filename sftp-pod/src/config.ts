@@ -90,8 +90,12 @@ export interface Config {
   readonly serverName?: string;
   /** Compute MD5 of each upload besides SHA-256 (costs CPU; rclone's default hash). */
   readonly uploadMd5: boolean;
+  /** READDIR shows stored times (one HeadObject per file listed); false: LastModified, one request per 1,000. */
+  readonly listingTimes: boolean;
   /** How long an interrupted upload stays resumable (0: off, a lost session aborts its upload). */
   readonly resumeRetentionMs: number;
+  /** Save a running multipart upload's resume state this often, so a pod crash loses little (0: only at interruption). */
+  readonly resumeCheckpointMs: number;
   /** Webhook notifications (docs/audit.md "Notifications"); absent without --notify-url. */
   readonly notify?: NotifyConfig;
 }
@@ -166,7 +170,9 @@ export const OPTIONS = {
   auditLog: { flag: 'audit-log', env: 'SFTPGATE_AUDIT_LOG' },
   serverName: { flag: 'server-name', env: 'SFTPGATE_SERVER_NAME' },
   uploadMd5: { flag: 'upload-md5', env: 'SFTPGATE_UPLOAD_MD5' },
+  listingTimes: { flag: 'listing-times', env: 'SFTPGATE_LISTING_TIMES' },
   resumeRetention: { flag: 'resume-retention', env: 'SFTPGATE_RESUME_RETENTION' },
+  resumeCheckpoint: { flag: 'resume-checkpoint', env: 'SFTPGATE_RESUME_CHECKPOINT' },
   notifyUrl: { flag: 'notify-url', env: 'SFTPGATE_NOTIFY_URL' },
   notifyAllowedPrefix: { flag: 'notify-allowed-prefix', env: 'SFTPGATE_NOTIFY_ALLOWED_PREFIX' },
   notifyAllowHttp: { flag: 'notify-allow-http', env: 'SFTPGATE_NOTIFY_ALLOW_HTTP' },
@@ -447,7 +453,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     auditLog: opt('auditLog', parseAudit, 'stdout'),
     ...(serverName ? { serverName } : {}),
     uploadMd5: opt('uploadMd5', parseBool, false),
+    listingTimes: opt('listingTimes', parseBool, true),
     resumeRetentionMs: opt('resumeRetention', parseOptionalDuration, 24 * 3_600_000),
+    resumeCheckpointMs: opt('resumeCheckpoint', parseOptionalDuration, 60_000),
     ...(notify ? { notify } : {}),
   };
 }

@@ -81,7 +81,12 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     idleReleaseMs: config.uploadIdleReleaseMs,
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
     uploadMd5: config.uploadMd5,
-    resume: { serverPrefix: config.s3.prefix, retentionMs: config.resumeRetentionMs },
+    listingTimes: config.listingTimes,
+    resume: {
+      serverPrefix: config.s3.prefix,
+      retentionMs: config.resumeRetentionMs,
+      checkpointMs: config.resumeCheckpointMs,
+    },
     metrics: deps.metrics,
     ...(config.s3.storageClass ? { storageClass: config.s3.storageClass } : {}),
     ...(config.s3.sse === 'AES256' ? { sse: { type: 'AES256' as const } } : {}),
@@ -279,7 +284,10 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
       while (ssh.openUploads > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      if (ssh.openUploads > 0) log.warn('grace period over, aborting open uploads', { openUploads: ssh.openUploads });
+      if (ssh.openUploads > 0)
+        log.warn('grace period over, ending open uploads (kept resumable, or aborted when resume is off)', {
+          openUploads: ssh.openUploads,
+        });
       await ssh.close();
       // A CLOSE whose final S3 request is in flight is not cancelled (S3 may complete it anyway): wait for S3's answer
       // before destroying the client, so the log says what was stored (storage/commit-tracker.ts).

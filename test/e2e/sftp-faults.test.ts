@@ -69,7 +69,9 @@ describe('slow S3, fast client', () => {
     assert.ok(proxy);
     const f = file('slow', 40 * MiB);
     const pausesBefore = await metric('sftpgate_backpressure_pauses_total');
-    proxy.inject({ op: 'UploadPart', fault: { kind: 'throttle', bytesPerSecond: 6 * MiB } });
+    // 2 MiB/s per part, 2 parts in flight: S3 drains 4 MiB/s, slower than any client here even on a loaded machine (at
+    // 6 MiB/s a client slowed by a load average of 25 never outran S3, and no write ever waited).
+    proxy.inject({ op: 'UploadPart', fault: { kind: 'throttle', bytesPerSecond: 2 * MiB } });
     let peak = 0;
     let polling = true;
     const poller = (async () => {

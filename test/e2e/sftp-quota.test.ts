@@ -119,7 +119,7 @@ function localFile(name: string, bytes: number): string {
 }
 
 describe('quota across two pods', () => {
-  test('concurrent uploads through both pods never store more than the quota; refused ones leave nothing', async () => {
+  test('concurrent uploads through both pods never store more than the quota; refused ones leave nothing', async (t) => {
     await h.s3.send(
       new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/quser/existing.bin`, Body: randomBytes(2 * MiB) }),
     );
@@ -133,6 +133,7 @@ describe('quota across two pods', () => {
     const total = [...stored.values()].reduce((a, b) => a + b, 0);
     assert.ok(total <= 20 * MiB, `stored ${total} bytes, over the 20 MiB quota`);
     const ok = results.filter((r) => r.code === 0).length;
+    t.diagnostic(`${ok} of 6 uploads stored; ${total} of ${20 * MiB} bytes used`);
     assert.ok(ok >= 1, 'at least one upload fits');
     assert.equal(stored.size, 1 + ok, 'every successful put stored exactly its file');
     for (const [i, r] of results.entries()) {

@@ -4,7 +4,7 @@
 // Also: STAT shows the committed size to the same user only, READDIR/READ never show the partial upload, a complete
 // object is never resumed, and a first write at another offset starts fresh and discards the stale upload.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import { BUCKET, type Harness, PREFIX, sha256, startHarness } from './sftp-harne
 
 const MiB = 1024 * 1024;
 const ROOT = new URL('../../', import.meta.url).pathname;
+// Pod A saves state only at an interruption; pod B also checkpoints running uploads every second.
 const POD_ARGS = ['--part-size=5MiB', '--upload-concurrency=2'];
 
 let h: Harness;
@@ -45,7 +46,7 @@ let bigSha: string;
 let removeHostKeys: () => void;
 
 before(async () => {
-  h = await startHarness({ bin: true, args: POD_ARGS });
+  h = await startHarness({ bin: true, args: [...POD_ARGS, '--resume-checkpoint=0'] });
   const hostKeys = makeHostKeyDir();
   removeHostKeys = () => hostKeys.remove();
   const [p, metrics] = await reservePorts(2);
@@ -64,6 +65,7 @@ before(async () => {
       `--s3-prefix=${PREFIX}`,
       '--s3-force-path-style=true',
       ...POD_ARGS,
+      '--resume-checkpoint=1s',
     ],
     env: { AWS_ACCESS_KEY_ID: h.minio.accessKeyId, AWS_SECRET_ACCESS_KEY: h.minio.secretAccessKey },
     logFile: join(h.dir, 'sftp-pod-b.log'),
@@ -171,6 +173,25 @@ describe('resumable uploads across pods', () => {
     assert.equal(await exists(stateKey), false, 'state object removed');
   });
 
+  test('lftp `put -c` through pod B finishes an upload interrupted on pod A', async () => {
+    const objectKey = `${PREFIX}/alice/lftp.bin`;
+    await interruptedUpload('/lftp.bin');
+    const key = h.keys['alice']?.file ?? '';
+    const ssh = `ssh -a -x -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i ${key}`;
+    const cmds = [
+      `set sftp:connect-program "${ssh}"`,
+      'set net:max-retries 1',
+      `open -u alice, -p ${portB} sftp://127.0.0.1`,
+      `put -c ${big} -o lftp.bin`,
+      'bye',
+    ];
+    const r = await runCommand('lftp', ['-c', cmds.join('; ')], { allowFailure: true, timeoutMs: 170_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.equal(await h.sha256Of(objectKey), bigSha);
+    assert.deepEqual(await h.inProgressUploads(), []);
+    assert.equal(await exists(resumeStateKey(PREFIX, 'alice', objectKey)), false);
+  });
+
   test('a complete object is never resumed: reput is refused and the object is unchanged', async () => {
     const small = join(h.dir, 'small.bin');
     writeFileSync(small, randomBytes(1000));
@@ -258,6 +279,46 @@ describe('attacks on resume state', () => {
     assert.equal(await exists(aliceKey), false);
     assert.equal(await exists(victimKey), false);
     await h.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: victimKey, UploadId }));
+  });
+});
+
+// Last: it kills pod B.
+describe('pod crash', () => {
+  test('a pod SIGKILLed mid-upload: its last checkpoint resumes through the other pod', async () => {
+    const objectKey = `${PREFIX}/alice/crash.bin`;
+    const stateKey = resumeStateKey(PREFIX, 'alice', objectKey);
+    const key = h.keys['alice']?.file ?? '';
+    const args = ['-b', '-', '-l', '32000', ...sftpClientArgs({ port: portB, user: 'alice', keyFile: key })];
+    const client = spawn('sftp', args, { cwd: h.dir, detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    client.stdin?.end(`put ${big} /crash.bin\n`);
+    try {
+      await waitUntil('a checkpoint of the running upload', () => exists(stateKey), { timeoutMs: 60_000 });
+      // The pod process itself (the guard's child), not the guard: no SIGTERM, no chance to save anything more.
+      const pods = execFileSync('pgrep', ['-P', String(podB.pid)])
+        .toString()
+        .trim()
+        .split('\n');
+      for (const pid of pods) process.kill(Number(pid), 'SIGKILL');
+    } finally {
+      try {
+        process.kill(-(client.pid ?? 0), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    const state = parseResumeState(await getText(stateKey), {
+      user: 'alice',
+      key: objectKey,
+      nowMs: Date.now(),
+      retentionMs: 86_400_000,
+    });
+    assert.ok(state && state.committedBytes > 0);
+    assert.equal(await exists(objectKey), false, 'nothing visible');
+    const r = await sftpAt(h.port, 'alice', `reput ${big} /crash.bin\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await h.sha256Of(objectKey), bigSha);
+    assert.deepEqual(await h.inProgressUploads(), []);
+    assert.equal(await exists(stateKey), false);
   });
 });
 

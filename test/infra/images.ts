@@ -12,7 +12,7 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const BUILD = new URL('./bin/build-images.sh', import.meta.url).pathname;
 /** What the Dockerfile COPYs (.dockerignore admits the same), minus tests. */
 const INPUTS = ['Dockerfile', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
-const INPUT_DIRS = ['common/src', 'operator/src', 'operator/bin', 'sftp-pod/src', 'sftp-pod/bin'];
+const INPUT_DIRS = ['common/src', 'operator/src', 'operator/bin', 'sftp-pod/src', 'sftp-pod/bin', 'patches'];
 
 export interface BuiltImages {
   /** e.g. localhost/sftpgate-operator:<tag> */

@@ -114,6 +114,15 @@ describe('usage measurement', () => {
     assert.equal(usage.files, 4);
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal(measured.length, before + 1, 'one request, one measurement');
+    // A reconcile of the user (spec change) leaves the measurement alone: status.usage is the measurer's field.
+    await bed.admin.mergePatch(Resources.SftpUser, NS, 'alice', {
+      spec: { permissions: ['list', 'download', 'upload'] },
+    });
+    await waitFor('reconciled', async () => {
+      const u = await getUser(bed, NS, 'alice');
+      return u?.status?.observedGeneration === u?.metadata?.generation;
+    });
+    assert.deepEqual((await getUser(bed, NS, 'alice'))?.status?.usage, usage);
   });
 
   it("prunes pods' usage objects not written since the cutoff, and keeps the others", async () => {

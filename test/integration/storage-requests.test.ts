@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import ssh2 from 'ssh2';
 import { PERMISSIONS } from '../../common/src/users/permission.ts';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness } from '../e2e/sftp-harness.ts';
@@ -105,9 +105,10 @@ describe('S3 requests per upload', () => {
   test('a small file costs at most 2 S3 requests (OpenSSH put, new and overwritten)', async () => {
     const names = Array.from({ length: 10 }, (_, i) => `small-${i}.bin`);
     for (const n of names) writeFileSync(join(h.dir, n), randomBytes(4096));
-    // As the bench does: `put NAME` into the working directory. (`put NAME /NAME` makes OpenSSH STAT the target
-    // first to see whether it is a directory: HeadObject, and for a new name one listing — the client's request.)
-    const batch = `lcd ${h.dir}\n${names.map((n) => `put ${n}`).join('\n')}\n`;
+    // As the bench does: `cd` to the home, then `put NAME`. The `cd` STATs a mount point, which always exists and
+    // costs no request. (`put NAME /NAME` makes OpenSSH STAT the target first to see whether it is a directory:
+    // HeadObject, and for a new name one listing — requests the client asks for.)
+    const batch = `lcd ${h.dir}\ncd /\n${names.map((n) => `put ${n}`).join('\n')}\n`;
     for (const round of ['new', 'overwrite']) {
       const before = await s3Requests();
       const r = await h.sftp('alice', batch);
@@ -117,6 +118,24 @@ describe('S3 requests per upload', () => {
       assert.ok(total(d) / names.length <= 2);
     }
     assert.equal(await h.sha256Of(`${PREFIX}/alice/small-3.bin`), sha256(readFileSync(join(h.dir, 'small-3.bin'))));
+  });
+
+  test('a directory behind more than a page of look-alike names still blocks a file of its name', async () => {
+    // 101 names sort between `f` and `f/` (`f-000`…): the one listing's page (100) ends before `f/`, so the probe
+    // asks again with the directory prefix; the file may still not be created there.
+    const base = `${PREFIX}/alice/crowd`;
+    const keys = [...Array.from({ length: 101 }, (_, i) => `${base}/f-${String(i).padStart(3, '0')}`), `${base}/f/x`];
+    for (let i = 0; i < keys.length; i += 20) {
+      await Promise.all(
+        keys.slice(i, i + 20).map((Key) => h.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x' }))),
+      );
+    }
+    const s = await sftpOf('alice');
+    const before = await s3Requests();
+    await assert.rejects(call<Buffer>((cb) => s.open('/crowd/f', 'w', cb)));
+    const d = delta(await s3Requests(), before);
+    assert.equal(d['ListObjectsV2'], 2, JSON.stringify(d));
+    assert.equal(d['PutObject'] ?? 0, 0);
   });
 
   test('put -p of a multipart file: one PutObjectTagging, no self-copy; STAT and READDIR show the time', async () => {
@@ -147,6 +166,27 @@ describe('S3 requests per upload', () => {
     assert.equal(list.find((e) => e.filename === 'preserve.bin')?.attrs.mtime, mtime, 'READDIR');
     const ls = await h.sftp('alice', 'ls -l /preserve.bin\n');
     assert.match(ls.stdout, /2001/, 'OpenSSH ls -l shows the preserved year');
+  });
+
+  test('FSETSTAT times after the first part was sent (not at OPEN): one PutObjectTagging, no copy', async () => {
+    const s = await sftpOf('alice');
+    const data = randomBytes(12 * MiB);
+    const before = await s3Requests();
+    const handle = await call<Buffer>((cb) => s.open('/late-times.bin', 'w', cb));
+    const writes: Promise<void>[] = [];
+    for (let off = 0; off < data.length; off += 32 * 1024) {
+      writes.push(call<void>((cb) => s.write(handle, data, off, 32 * 1024, off, (err) => cb(err, undefined))));
+    }
+    await Promise.all(writes);
+    await call<void>((cb) => s.futimes(handle, 1_050_000_000, 1_050_000_000, (err) => cb(err, undefined)));
+    await call<void>((cb) => s.close(handle, (err) => cb(err, undefined)));
+    const d = delta(await s3Requests(), before);
+    assert.equal(d['CopyObject'] ?? 0, 0, JSON.stringify(d));
+    assert.equal(d['PutObjectTagging'], 1, JSON.stringify(d));
+    const key = `${PREFIX}/alice/late-times.bin`;
+    const meta = (await h.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).Metadata ?? {};
+    assert.notEqual(meta['mtime'], '1050000000.000', 'the metadata holds the upload start: the tags carry the time');
+    assert.equal((await call<ssh2.Stats>((cb) => s.stat('/late-times.bin', cb))).mtime, 1_050_000_000);
   });
 
   test('SETSTAT times of a stored file: tags only (no copy, same ETag), hashes kept', async () => {

@@ -399,6 +399,10 @@ export interface SftpServerSftp {
    */
   banner?: string;
   /**
+   * Also compute each upload's MD5 while streaming (SHA-256 always is), stored with the object and answered to md5sum and check-file - what rclone verifies by default. Costs CPU (docs/audit.md).
+   */
+  uploadMd5: boolean;
+  /**
    * Largest directory (in objects) a rename may copy; S3 renames are copy+delete, not atomic.
    */
   maxRenameObjects: number;

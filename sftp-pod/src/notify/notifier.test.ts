@@ -50,6 +50,8 @@ function harness(c: NotifyConfig, answers: PostOutcome[]) {
     audit: { emit: (e) => audited.push(e) },
     metrics: { attempt: (r) => attempts.push(r), dropped: (r) => drops.push(r), queued: () => {} },
     log: silentLogger,
+    // No jitter: delays are exactly base x 2^(n-1), so age-based expectations cannot race the schedule.
+    random: () => 0.5,
     post: async (req) => {
       posts.push(req);
       return answers.shift() ?? { ok: true, status: 204 };
@@ -59,7 +61,7 @@ function harness(c: NotifyConfig, answers: PostOutcome[]) {
 }
 
 async function settled(n: Notifier): Promise<void> {
-  for (let i = 0; i < 200 && n.pending > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 1000 && n.pending > 0; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(n.pending, 0, 'queue drained');
 }
 
@@ -159,7 +161,7 @@ describe('notifier', () => {
 
   it('gives up a delivery older than the max age', async () => {
     const fail: PostOutcome = { ok: false, kind: 'refused', error: 'address 169.254.169.254 is link-local' };
-    const { n, drops, attempts, audited } = harness(config({ maxAgeMs: 20, retryBaseMs: 30, retryMaxMs: 30 }), [fail]);
+    const { n, drops, attempts, audited } = harness(config({ maxAgeMs: 20, retryBaseMs: 80, retryMaxMs: 80 }), [fail]);
     n.emit(event('upload'));
     await settled(n);
     assert.deepEqual(attempts, ['refused']);
@@ -173,8 +175,8 @@ describe('notifier', () => {
   it('an unreadable key is a failed attempt, retried', async () => {
     const { n, attempts } = harness(config({ hmacKeyFile: join(dir, 'missing') }), []);
     n.emit(event('upload'));
-    await new Promise((r) => setTimeout(r, 30));
-    assert.ok(attempts.length >= 1 && attempts.every((a) => a === 'failed'));
+    for (let i = 0; i < 400 && attempts.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(attempts.length >= 2 && attempts.every((a) => a === 'failed'), attempts.join());
     await n.close(0);
     assert.equal(n.pending, 1, 'kept until shutdown');
   });

@@ -7,13 +7,17 @@ import { QuotaLedger, type UsageStore } from './ledger.ts';
 import { QuotaStorage } from './quota-storage.ts';
 import type { Limits } from './usage-math.ts';
 
-function setup(limits: Limits, measured = { bytes: 0, files: 0 }) {
+function setup(limits: Limits, measured = { bytes: 0, files: 0 }, calls = { n: 0 }) {
   const measurement: UsageMeasurement = { version: 1, username: 'u', ...measured, startedAt: 0, measuredAt: 0 };
   let own: PodUsage | undefined;
   const store: UsageStore = {
-    measurement: async () => measurement,
+    measurement: async () => {
+      calls.n++;
+      return measurement;
+    },
     peers: async () => [],
     publish: async (doc) => {
+      calls.n++;
       own = doc;
     },
   };
@@ -67,6 +71,23 @@ describe('QuotaStorage', () => {
   it('statvfs usage: limits and stored bytes', async () => {
     const { storage, ledger } = setup({ maxBytes: 5000, maxFiles: 9 }, { bytes: 1234, files: 3 });
     assert.deepEqual(await storage.usage(), { maxBytes: 5000, maxFiles: 9, usedBytes: 1234, usedFiles: 3 });
+    await ledger.close();
+  });
+
+  it('without a quota everything passes through with no S3 request; a quota added later applies at the next OPEN', async () => {
+    const limits: { maxBytes?: number } = {};
+    const calls = { n: 0 };
+    const { storage, inner, ledger } = setup(limits, { bytes: 0, files: 0 }, calls);
+    const sink = await storage.openWrite('srv/u/a.bin', opts);
+    await sink.write(0, new Uint8Array(5000));
+    await sink.commit();
+    assert.equal(await storage.usage(), undefined, 'statvfs answers as without quotas');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(calls.n, 0);
+    assert.equal(inner.objects.get('srv/u/a.bin')?.data.byteLength, 5000);
+    limits.maxBytes = 100;
+    const next = await storage.openWrite('srv/u/b.bin', opts);
+    await assert.rejects(next.write(0, new Uint8Array(101)), quota);
     await ledger.close();
   });
 });

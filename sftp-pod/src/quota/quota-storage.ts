@@ -15,6 +15,7 @@ import type {
   WriteSink,
 } from '../storage/types.ts';
 import type { QuotaLedger } from './ledger.ts';
+import { hasLimits } from './usage-math.ts';
 
 export class QuotaStorage implements Storage {
   readonly #inner: Storage;
@@ -29,13 +30,16 @@ export class QuotaStorage implements Storage {
     return this.#inner.capabilities;
   }
 
-  async usage(signal?: AbortSignal): Promise<StorageUsage> {
-    const used = await this.#ledger.usage(signal);
+  /** Undefined while the user has no quota (statvfs then answers as without quotas). */
+  async usage(signal?: AbortSignal): Promise<StorageUsage | undefined> {
     const limits = this.#ledger.limits;
+    if (!hasLimits(limits)) return undefined;
+    const used = await this.#ledger.usage(signal);
     return { maxBytes: limits.maxBytes, maxFiles: limits.maxFiles, usedBytes: used.bytes, usedFiles: used.files };
   }
 
   async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
+    if (!hasLimits(this.#ledger.limits)) return this.#inner.openWrite(key, options, signal);
     await this.#ledger.reserve(0, 1, signal);
     let sink: WriteSink;
     try {
@@ -48,6 +52,7 @@ export class QuotaStorage implements Storage {
   }
 
   async copy(fromKey: string, toKey: string, options: { overwrite: boolean }, signal?: AbortSignal): Promise<void> {
+    if (!hasLimits(this.#ledger.limits)) return this.#inner.copy(fromKey, toKey, options, signal);
     const { size } = await this.#inner.stat(fromKey, signal);
     await this.#ledger.reserve(size, 1, signal);
     try {

@@ -1,5 +1,6 @@
-// The pod's quota ledgers, one per user with a quota, shared by all of that user's sessions on this pod. Users
-// without a quota get their storage unchanged (no S3 request, no wrapper).
+// The pod's quota ledgers, one per user, shared by all of that user's sessions on this pod. Every login's storage is
+// wrapped, so a quota added to a user applies from the next OPEN of a live session; while a user has no quota the
+// wrapper passes everything through (no reservation, no S3 request) and the ledger stays idle.
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -28,8 +29,6 @@ export function limitsOf(user: Pick<UserRecord, 'quota'> | undefined): Limits {
   return { maxBytes: user?.quota?.maxBytes, maxFiles: user?.quota?.maxFiles };
 }
 
-const hasLimits = (l: Limits): boolean => l.maxBytes !== undefined || l.maxFiles !== undefined;
-
 /** A pod id safe in an S3 key: the host name's safe characters plus a random suffix. */
 export function defaultPodId(): string {
   const host =
@@ -53,9 +52,8 @@ export class QuotaRegistry {
     return this.#pod;
   }
 
-  /** `storage` as this user may use it: wrapped by the user's ledger when the user has a quota. */
+  /** `storage` as this user may use it: wrapped by the user's ledger (inert while the user has no quota). */
   wrap(user: UserRecord, client: S3Client, storage: Storage): Storage {
-    if (!hasLimits(limitsOf(user))) return storage;
     let entry = this.#ledgers.get(user.username);
     if (entry) {
       entry.client = client; // the latest login's credentials (STS/AWS refresh by themselves)

@@ -60,6 +60,11 @@ export function usedTotal(
   return { bytes, files };
 }
 
+/** Whether any limit is set (a user without one is never reserved for, published or read). */
+export function hasLimits(limits: Limits): boolean {
+  return limits.maxBytes !== undefined || limits.maxFiles !== undefined;
+}
+
 /** True when `used` fits the limits (an absent limit is unlimited). */
 export function within(used: Usage, limits: Limits): boolean {
   return (

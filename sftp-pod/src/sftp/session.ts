@@ -105,13 +105,10 @@ export class SftpSession {
       uploadPacer: options.uploadPacer ?? pacerFor(options.uploadBytesPerSecond),
       downloadPacer: options.downloadPacer ?? pacerFor(options.downloadBytesPerSecond),
       async stat(p: ResolvedPath): Promise<FileInfo> {
-        try {
-          return await storage.stat(p.key, signal);
-        } catch (err) {
-          // The user's root and logical directory entries exist whatever the bucket holds.
-          if (p.isMountPoint) return syntheticDir(p.virtualPath);
-          throw err;
-        }
+        // The user's root and logical directory entries exist whatever the bucket holds: asking S3 (HeadObject, then
+        // a listing) only costs two requests per `cd` — a whole session's share of the 2-per-small-file budget.
+        if (p.isMountPoint) return syntheticDir(p.virtualPath);
+        return storage.stat(p.key, signal);
       },
     };
     this.#done = new Promise((resolve) => {

@@ -28,6 +28,8 @@ import { ProxyConnectionClosedError, readProxyHeader } from './proxy-protocol.ts
 import { revocationReason } from './revocation.ts';
 import { Semaphore } from './semaphore.ts';
 import { SessionChannels } from './session-channels.ts';
+import { batchSocketWrites } from './socket-batching.ts';
+import { assertSsh2Patched } from './ssh2-patch.ts';
 import type { TrustedUserCas } from './user-certificates.ts';
 import { UserSessions } from './user-sessions.ts';
 
@@ -92,6 +94,7 @@ export class SshServer {
   readonly #unsubscribe: () => void;
 
   constructor(options: SshServerOptions) {
+    assertSsh2Patched();
     this.#o = options;
     this.#ssh = new Ssh2Server(
       {
@@ -167,7 +170,10 @@ export class SshServer {
     });
   }
 
-  /** Ends every connection: open uploads are aborted (no object appears), clients get a disconnect. */
+  /**
+   * Ends every connection: clients get a disconnect, and no open upload's object appears (each is kept resumable, or
+   * aborted when resume is off or the user's access ended; docs/storage.md "Resumable uploads").
+   */
   async closeAll(reason: string): Promise<void> {
     this.#accepting = false;
     const all = [...this.#conns.values()];
@@ -279,6 +285,7 @@ export class SshServer {
         this.#sessions.auditConnection(conn, 'logout');
       }
     });
+    batchSocketWrites(socket);
     this.#ssh.injectSocket(socket);
   }
 

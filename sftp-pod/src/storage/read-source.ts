@@ -4,7 +4,9 @@
 // read is served by one exact ranged GET. Every GET carries If-Match with the ETag seen at open, so an object
 // replaced mid-download fails the read instead of splicing two versions together.
 
+import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { type ByteChunks, collectChunks } from './byte-chunks.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import type { ReadAheadBudget } from './fair-budget.ts';
 import type { S3Context } from './s3-context.ts';
@@ -25,7 +27,7 @@ export interface ReadSourceOptions {
 interface Chunk {
   readonly index: number;
   readonly bytes: number;
-  readonly data: Promise<Uint8Array>;
+  readonly data: Promise<ByteChunks>;
   /** Budget held for it (released on eviction). */
   released: boolean;
 }
@@ -53,7 +55,7 @@ export class S3ReadSource implements ReadSource {
     // Decided synchronously, so pipelined reads issued back to back all count as sequential.
     const sequential = offset === this.#nextSequential || this.#chunks.has(this.#chunkOf(offset));
     this.#nextSequential = end;
-    if (!sequential) return this.#get(offset, end, signal);
+    if (!sequential) return (await this.#get(offset, end, signal)).slice(0, end - offset);
 
     const { chunkBytes, concurrency } = this.#o;
     const first = this.#chunkOf(offset);
@@ -67,19 +69,20 @@ export class S3ReadSource implements ReadSource {
       const s = Math.max(offset, i * chunkBytes);
       const e = Math.min(end, (i + 1) * chunkBytes);
       if (chunk === undefined) {
-        parts.push(await this.#get(s, e, signal));
+        parts.push((await this.#get(s, e, signal)).slice(0, e - s));
         continue;
       }
-      let data: Uint8Array;
+      let data: ByteChunks;
       try {
         data = await chunk.data;
       } catch {
         // A failed read-ahead is not this read's failure: fetch the range now, once (a real error surfaces here).
         this.#evict(chunk);
-        parts.push(await this.#get(s, e, signal));
+        parts.push((await this.#get(s, e, signal)).slice(0, e - s));
         continue;
       }
-      parts.push(data.subarray(s - i * chunkBytes, e - i * chunkBytes));
+      // A view of the socket's chunk when the read lies within one (most do), never a copy of the whole range.
+      parts.push(data.slice(s - i * chunkBytes, e - i * chunkBytes));
       // Fully consumed by a sequential reader: give the memory back now.
       if (e === Math.min(this.size, (i + 1) * chunkBytes)) this.#evict(chunk);
     }
@@ -115,7 +118,7 @@ export class S3ReadSource implements ReadSource {
     (this.#o.budget ?? this.#o.ctx.podBudget).release(chunk.bytes);
   }
 
-  async #get(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+  async #get(start: number, end: number, signal?: AbortSignal): Promise<ByteChunks> {
     const { ctx, key, what, etag } = this.#o;
     const combined = signal ? AbortSignal.any([signal, this.#ac.signal]) : this.#ac.signal;
     const out = await ctx.send('GetObject', what, combined, (o) =>
@@ -130,9 +133,10 @@ export class S3ReadSource implements ReadSource {
       ),
     );
     if (out.Body === undefined) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 returned no body`);
-    let data: Uint8Array;
+    let data: ByteChunks;
     try {
-      data = await out.Body.transformToByteArray();
+      // The body as the socket delivered it (transformToByteArray would join it into one array: a copy of every byte).
+      data = await collectChunks(out.Body as unknown as Readable);
     } catch (err) {
       throw new StorageError(StorageErrorCode.Unavailable, `${what}: reading the S3 response failed`, { cause: err });
     }

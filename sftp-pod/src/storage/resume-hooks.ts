@@ -20,9 +20,13 @@ export interface ResumeHooks {
   /** Saves the state of the confirmed parts; resolves false when there is nothing worth keeping. */
   readonly save?: (uploadId: string, confirmed: readonly ResumePart[]) => Promise<boolean>;
   /** A fresh multipart upload was created: an interrupted one of the same path is stale (fire and forget). */
-  readonly started?: () => void;
-  /** The multipart upload completed: its state object goes. */
-  readonly committed?: () => Promise<void>;
+  readonly started?: (uploadId: string) => void;
+  /** The multipart upload completed; `saved`: a state object was written for it (it goes). */
+  readonly committed?: (saved: boolean) => Promise<void>;
+  /** The multipart upload was aborted after a state object was written for it (it goes). */
+  readonly dropped?: () => Promise<void>;
+  /** Save the state this often while parts are confirmed, so a pod crash loses little (0/undefined: never). */
+  readonly checkpointMs?: number;
   /** A resumed upload's digests, by re-reading the stored object of `size` bytes. */
   readonly rehash?: (size: number, signal?: AbortSignal) => Promise<UploadDigests>;
 }
@@ -32,6 +36,8 @@ export interface ResumeSettings {
   readonly serverPrefix: string;
   /** How long an interrupted upload stays resumable (0 turns resume off: a lost session aborts, as before). */
   readonly retentionMs: number;
+  /** --resume-checkpoint: save a running multipart upload's state this often (0: only when interrupted). */
+  readonly checkpointMs?: number;
 }
 
 /** One upload's view of resume: its state key and the hooks for a sink. */
@@ -94,11 +100,14 @@ export class UploadResume {
         await saveResumeState(ctx, this.stateKey, state, AbortSignal.timeout(60_000));
         return true;
       },
-      started: () => {
+      started: (uploadId) => {
         if (from) return;
-        void this.lookup().then((stale) => (stale && stale.uploadId !== undefined ? this.discard(stale) : undefined));
+        // Never our own checkpoint (the lookup may answer after this upload saved one).
+        void this.lookup().then((stale) => (stale && stale.uploadId !== uploadId ? this.discard(stale) : undefined));
       },
-      committed: () => (from ? deleteResumeState(ctx, this.stateKey) : Promise.resolve()),
+      committed: (saved) => (from || saved ? deleteResumeState(ctx, this.stateKey) : Promise.resolve()),
+      dropped: () => deleteResumeState(ctx, this.stateKey),
+      ...(this.#s.checkpointMs ? { checkpointMs: this.#s.checkpointMs } : {}),
       rehash: (size, signal) => rehashObject(ctx, this.#key, this.#md5, size, signal),
     };
   }

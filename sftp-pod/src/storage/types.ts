@@ -116,8 +116,8 @@ export interface Storage {
    * size (OpenSSH `reput` stats first). Undefined when there is none. Optional; never throws.
    */
   resumableStat?(key: string, user: string, signal?: AbortSignal): Promise<FileInfo | undefined>;
-  /** The user's quota and usage; absent for a user without a quota (statvfs then reports a large free space). */
-  usage?(signal?: AbortSignal): Promise<StorageUsage>;
+  /** The user's quota and usage; absent or undefined without a quota (statvfs then reports a large free space). */
+  usage?(signal?: AbortSignal): Promise<StorageUsage | undefined>;
   /** Stores times as metadata (a metadata-replacing self-copy on S3). */
   setTimes(key: string, atimeMs: number, mtimeMs: number, signal?: AbortSignal): Promise<void>;
 }

@@ -77,6 +77,10 @@ export class S3UploadSink implements WriteSink {
   /** Hashes every sealed part before it is sent: parts are sealed in order, so this is the file's hash. */
   readonly #hasher: UploadHasher;
   #digests: UploadDigests | undefined;
+  /** Resume checkpoints (resume-hooks.ts): a state object exists for this upload; one save in flight; when last. */
+  #stateSaved = false;
+  #checkpoint: Promise<void> | undefined;
+  #lastCheckpointMs = Date.now();
 
   constructor(options: UploadSinkOptions) {
     this.#o = options;
@@ -96,6 +100,7 @@ export class S3UploadSink implements WriteSink {
     this.#times = { atimeMs: now, mtimeMs: now };
     const from = options.resume?.from;
     if (from) {
+      this.#stateSaved = true;
       // The interrupted session created the upload; its confirmed parts are ours now (times go in the tags).
       this.#uploadId = Promise.resolve(from.uploadId);
       for (const p of from.parts) this.#done.push({ PartNumber: p.n, ETag: p.etag });
@@ -168,12 +173,9 @@ export class S3UploadSink implements WriteSink {
       this.#mem.releaseDrained(drained);
       for (const part of this.#queue.splice(0)) this.#releasePart(part);
       await this.#settle();
+      await this.#checkpoint; // an older checkpoint must not land after the final state
       const uploadId = await (this.#uploadId as Promise<string>).catch(() => undefined);
-      const done = this.#done.map((p) => ({
-        n: p.PartNumber ?? 0,
-        etag: p.ETag ?? '',
-        size: this.#asm.partSize(p.PartNumber ?? 1),
-      }));
+      const done = this.#confirmedParts();
       const saved =
         uploadId !== undefined &&
         (await save(uploadId, done).then(
@@ -300,10 +302,37 @@ export class S3UploadSink implements WriteSink {
       const uploadId = await this.#ensureUpload();
       this.#done.push(await uploadPart(this.#target, uploadId, part.n, part.body, this.#ac.signal));
       this.#releasePart(part);
+      this.#maybeCheckpoint(uploadId);
     } catch (err) {
       this.#releasePart(part, false);
       this.#fail(asStorageError(err, this.#o.what));
     }
+  }
+
+  /** Saves the confirmed parts' state now and then (--resume-checkpoint), in the background; never fails the upload. */
+  #maybeCheckpoint(uploadId: string): void {
+    const { save, checkpointMs } = this.#o.resume ?? {};
+    if (!save || !checkpointMs || this.#checkpoint || this.#state !== 'open' || this.#failure) return;
+    if (Date.now() - this.#lastCheckpointMs < checkpointMs) return;
+    this.#lastCheckpointMs = Date.now();
+    this.#checkpoint = save(uploadId, this.#confirmedParts())
+      .then(
+        (ok) => {
+          if (ok) this.#stateSaved = true;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.#checkpoint = undefined;
+      });
+  }
+
+  #confirmedParts(): { n: number; etag: string; size: number }[] {
+    return this.#done.map((p) => ({
+      n: p.PartNumber ?? 0,
+      etag: p.ETag ?? '',
+      size: this.#asm.partSize(p.PartNumber ?? 1),
+    }));
   }
 
   #metadata(): Record<string, string> {
@@ -317,7 +346,7 @@ export class S3UploadSink implements WriteSink {
   #ensureUpload(): Promise<string> {
     this.#uploadId ??= (async () => {
       const id = await createUpload(this.#target, this.#metadata(), this.#ac.signal);
-      this.#o.resume?.started?.(); // a fresh multipart upload supersedes an interrupted one of the same path
+      this.#o.resume?.started?.(id); // a fresh multipart upload supersedes an interrupted one of the same path
       return id;
     })();
     return this.#uploadId;
@@ -387,7 +416,8 @@ export class S3UploadSink implements WriteSink {
         // A resumed upload's streaming hash began mid-file (the interrupted session's could not travel): re-read it.
         const rehash = this.#o.resume?.from ? this.#o.resume.rehash : undefined;
         this.#digests = rehash ? await rehash(this.#asm.end, signal).catch(() => undefined) : this.#hasher.digests();
-        await this.#o.resume?.committed?.();
+        await this.#checkpoint;
+        await this.#o.resume?.committed?.(this.#stateSaved);
         // Known only now: the hashes, and times set after CreateMultipartUpload fixed the metadata (`put -p`). One
         // PutObjectTagging carries both (s3-digests.ts) — never a self-copy of the object. The object is stored
         // whatever it answers (the client is told OK); without the tags a checksum request is refused clearly and
@@ -466,6 +496,8 @@ export class S3UploadSink implements WriteSink {
         return; // never created (or we never learned its id: the bucket's lifecycle rule removes it)
       }
       await abortUpload(this.#target, uploadId);
+      await this.#checkpoint;
+      if (this.#stateSaved) await this.#o.resume?.dropped?.(); // the state would name an upload that is gone
     })();
     return this.#abortMultipart;
   }

@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import type { SftpServer } from '../../api/types.generated.ts';
 import { locate } from '../placement.ts';
 import { placementFixture, profileFixture, serverFixture } from '../testing/fixtures.ts';
-import { desiredDeployment, desiredNetworkPolicy, desiredPodDisruptionBudget, desiredService } from './desired.ts';
+import {
+  defaultResources,
+  desiredDeployment,
+  desiredNetworkPolicy,
+  desiredPodDisruptionBudget,
+  desiredService,
+} from './desired.ts';
 import { desiredRole, desiredRoleBinding, desiredServiceAccount } from './desired-access.ts';
 import { CONFIG_CHECKSUM_ANNOTATION, configChecksum, podEnv } from './pod-env.ts';
 
@@ -11,6 +17,22 @@ const server = serverFixture;
 const settings = { image: 'ghcr.io/sftpgate/sftp:0.1.0' };
 const at = placementFixture();
 const envOf = (s: SftpServer) => Object.fromEntries(podEnv(s, at).map((e) => [e.name, e.value ?? e.valueFrom]));
+
+describe('defaultResources (the measured pod memory, docs/benchmarks.md)', () => {
+  it('requests idle + one upload and limits at idle + the memory budget + GC headroom', () => {
+    assert.deepEqual(defaultResources(256 * 2 ** 20), {
+      requests: { cpu: '250m', memory: '160Mi' },
+      limits: { memory: '416Mi' },
+    });
+  });
+
+  it('never requests more than the limit (a small budget)', () => {
+    const r = defaultResources(10 * 2 ** 20);
+    assert.equal(r.limits.memory, '170Mi');
+    assert.equal(r.requests.memory, '160Mi');
+    assert.deepEqual(defaultResources(0).requests.memory, '160Mi');
+  });
+});
 
 describe('desiredDeployment', () => {
   const d = desiredDeployment(server(), at, settings, 'hk1');
@@ -53,6 +75,12 @@ describe('desiredDeployment', () => {
     assert.deepEqual(env['AWS_ACCESS_KEY_ID'], {
       secretKeyRef: { name: 'demo-s3-credentials', key: 'AWS_ACCESS_KEY_ID' },
     });
+  });
+
+  it('MD5 of uploads reaches the pods only when the server turns it on (no rollout for servers without it)', () => {
+    assert.equal(envOf(server())['SFTPGATE_UPLOAD_MD5'], undefined);
+    const md5 = serverFixture((s) => (s.sftp.uploadMd5 = true));
+    assert.equal(envOf(md5)['SFTPGATE_UPLOAD_MD5'], 'true');
   });
 
   it('host keys are mounted read-only from the host-keys Secret', () => {

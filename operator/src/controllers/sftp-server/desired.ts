@@ -106,7 +106,27 @@ export function stringMap(m: Record<string, string | undefined> | undefined): Re
   return out;
 }
 
-/** Default resources: the transfer memory budget plus ~160 MiB for Node, ssh2 and buffers. */
+/**
+ * The sftp pod's memory, measured on the compiled image build with default settings (docs/benchmarks.md, "Pod
+ * memory"), rounded up: idle after start and a login (82-90 MiB measured), what one upload adds at the default part
+ * size and concurrency (peak 150-161 MiB over a 1 GiB upload), and the garbage Buffers a busy pod holds between
+ * collections beyond what its memory budget accounts (external memory 50-70 MiB at peak, of which ~40 MiB parts).
+ */
+export const POD_MEMORY_MIB = { idle: 96, oneUpload: 64, gcHeadroom: 64 } as const;
+
+/**
+ * Default resources (spec.resources unset): requests what a pod with one upload measured; the limit adds the whole
+ * transfer memory budget (the pod refuses to buffer beyond it) and the garbage headroom, so only a pod past its own
+ * accounting is killed.
+ */
+export function defaultResources(memoryBudgetBytes: number) {
+  const { idle, oneUpload, gcHeadroom } = POD_MEMORY_MIB;
+  const budgetMib = Math.ceil(memoryBudgetBytes / 2 ** 20);
+  const limit = idle + budgetMib + gcHeadroom;
+  const request = Math.min(idle + oneUpload, limit);
+  return { requests: { cpu: '250m', memory: `${request}Mi` }, limits: { memory: `${limit}Mi` } };
+}
+
 function resources(server: SftpServer) {
   const r = server.spec.resources;
   if (r && (r.requests || r.limits)) {
@@ -115,9 +135,7 @@ function resources(server: SftpServer) {
       ...(r.limits ? { limits: stringMap(toStrings(r.limits)) } : {}),
     };
   }
-  const budget = quantityToBytes(server.spec.transfer.memoryBudget) ?? 256 * 2 ** 20;
-  const mib = Math.ceil(budget / 2 ** 20) + 160;
-  return { requests: { cpu: '250m', memory: `${mib}Mi` }, limits: { memory: `${mib + 128}Mi` } };
+  return defaultResources(quantityToBytes(server.spec.transfer.memoryBudget) ?? 256 * 2 ** 20);
 }
 
 function toStrings(m: Record<string, number | string | undefined>): Record<string, string | undefined> {

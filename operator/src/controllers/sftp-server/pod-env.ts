@@ -91,6 +91,8 @@ export function podEnv(server: SftpServer, placement: Placement, iam?: IamOutput
     ...env('SFTPGATE_TRUSTED_USER_CA_KEYS', certs ? `${USER_CA_DIR}/${certs.caKey}` : undefined),
     ...env('SFTPGATE_REVOKED_USER_CERTIFICATES', certs ? `${USER_CA_DIR}/${certs.revokedKey}` : undefined),
     ...env('SFTPGATE_MAX_RENAME_OBJECTS', s.sftp.maxRenameObjects),
+    // Only when on: servers without it keep their config checksum (no rollout on upgrade).
+    ...env('SFTPGATE_UPLOAD_MD5', s.sftp.uploadMd5 ? 'true' : undefined),
     ...env('SFTPGATE_SHUTDOWN_GRACE', `${SHUTDOWN_GRACE_SECONDS}s`),
     ...env('SFTPGATE_LOG_LEVEL', 'info'),
     ...notifyEnv(server, placement),

@@ -65,6 +65,7 @@ export function serverFixture(patch: (s: SftpServer['spec']) => void = () => {})
         maxSessionsPerUser: 10,
         algorithms: 'default',
         maxRenameObjects: 1000,
+        uploadMd5: false,
       },
       security: {
         defender: { enabled: true, threshold: 15, observationTime: '30m', banTime: '30m', maxBannedHosts: 10000 },

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseUnifiedDiff, patchText, unpatchedText } from '../../../patches/apply.ts';
+import { assertSsh2Patched, SSH2_PINNED_VERSION, ssh2Patched } from './ssh2-patch.ts';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const require = createRequire(import.meta.url);
+const patchFile = join(root, `patches/ssh2@${SSH2_PINNED_VERSION}.patch`);
+/** sha256 of lib/protocol/crypto.js in the npm tarball of ssh2 1.17.0. */
+const PRISTINE_CRYPTO_SHA256 = 'a729d2064e787e2a4589c25a284444fe54a58b7434a4e6e5e8e9c73c6d91e28e';
+
+interface Cipher {
+  allocPacket(payloadLen: number): Buffer;
+  encrypt(packet: Buffer): void;
+}
+interface Decipher {
+  decrypt(data: Buffer, p: number, len: number): unknown;
+}
+interface Ssh2Crypto {
+  CIPHER_INFO: Record<string, { keyLen: number; ivLen: number }>;
+  MAC_INFO: Record<string, { len: number }>;
+  init: Promise<void>;
+  createCipher(config: unknown): Cipher;
+  createDecipher(config: unknown): Decipher;
+}
+
+describe('patches/ssh2@1.17.0.patch', () => {
+  it('is for the ssh2 version package.json pins', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    assert.equal(pkg.dependencies['ssh2'], SSH2_PINNED_VERSION);
+  });
+
+  it('is applied to the installed ssh2, and reverting it gives the pristine npm file back', () => {
+    assert.doesNotThrow(() => assertSsh2Patched());
+    const installed = readFileSync(require.resolve('ssh2/lib/protocol/crypto.js'), 'utf8');
+    assert.ok(installed.includes('sftpgate-ssh2-patch'));
+    const [file] = parseUnifiedDiff(readFileSync(patchFile, 'utf8'));
+    assert.equal(file?.path, 'lib/protocol/crypto.js');
+    const pristine = unpatchedText(installed, file.hunks);
+    assert.ok(pristine !== undefined, 'the installed file is not exactly the patched one');
+    assert.equal(createHash('sha256').update(pristine).digest('hex'), PRISTINE_CRYPTO_SHA256);
+    // Applying is idempotent: pristine -> patched, patched -> unchanged, anything else refused.
+    assert.deepEqual(patchText(pristine, file.hunks), { state: 'applied', text: installed });
+    assert.deepEqual(patchText(installed, file.hunks), { state: 'already', text: installed });
+    // A file differing inside the patch's context (another version, a local edit) is refused, not fuzzed.
+    const other = pristine.replace('const MAX_PACKET_SIZE = 35000;', 'const MAX_PACKET_SIZE = 36000;');
+    assert.ok(patchText(other, file.hunks) === undefined);
+  });
+
+  it('the startup check sees the patch in the running ssh2, and its absence in a stock copy', () => {
+    assert.equal(ssh2Patched(), true);
+    const [file] = parseUnifiedDiff(readFileSync(patchFile, 'utf8'));
+    assert.ok(file);
+    // Inside node_modules, so the copy's own dependencies (asn1 ...) still resolve.
+    mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
+    const dir = mkdtempSync(join(root, 'node_modules/.cache/ssh2-stock-'));
+    try {
+      const protocol = dirname(require.resolve('ssh2/lib/protocol/crypto.js'));
+      cpSync(protocol, join(dir, 'protocol'), { recursive: true });
+      const pristine = unpatchedText(readFileSync(join(protocol, 'crypto.js'), 'utf8'), file.hunks);
+      assert.ok(pristine !== undefined);
+      writeFileSync(join(dir, 'protocol/crypto.js'), pristine);
+      const stock = require(join(dir, 'protocol/crypto.js')) as Parameters<typeof ssh2Patched>[0];
+      assert.equal(ssh2Patched(stock), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const suites: [cipher: string, mac?: string][] = [
+    ['aes128-gcm@openssh.com'],
+    ['aes256-gcm@openssh.com'],
+    ['chacha20-poly1305@openssh.com'],
+    ['aes128-ctr', 'hmac-sha2-256-etm@openssh.com'],
+    ['aes256-ctr', 'hmac-sha2-512'],
+  ];
+  for (const [name, macName] of suites) {
+    it(`${name}${macName ? ` + ${macName}` : ''}: packets built in the reused buffer decrypt intact, padding differs per packet`, async () => {
+      const crypto = require('ssh2/lib/protocol/crypto.js') as Ssh2Crypto;
+      await crypto.init;
+      const info = crypto.CIPHER_INFO[name];
+      assert.ok(info);
+      const key = randomBytes(info.keyLen);
+      const iv = randomBytes(info.ivLen);
+      const macInfo = macName ? crypto.MAC_INFO[macName] : undefined;
+      const macKey = randomBytes(macInfo?.len ?? 0);
+      const wire: Buffer[] = [];
+      const cipher = crypto.createCipher({
+        outbound: {
+          onWrite: (b: Buffer) => wire.push(b),
+          cipherInfo: info,
+          cipherKey: key,
+          cipherIV: Buffer.from(iv),
+          ...(macInfo ? { macInfo, macKey } : {}),
+          seqno: 0,
+          forceNative: true,
+        },
+      });
+      const received: Buffer[] = [];
+      const decipher = crypto.createDecipher({
+        inbound: {
+          onPayload: (p: Buffer) => void received.push(Buffer.from(p)),
+          decipherInfo: info,
+          decipherKey: key,
+          decipherIV: Buffer.from(iv),
+          ...(macInfo ? { macInfo, macKey } : {}),
+          seqno: 0,
+          forceNative: true,
+        },
+      });
+      const payloads = [randomBytes(32768), randomBytes(13), randomBytes(1000), randomBytes(32768), randomBytes(1)];
+      const paddings: string[] = [];
+      const seal = (payload: Buffer) => {
+        const packet = cipher.allocPacket(payload.length);
+        packet.set(payload, 5);
+        paddings.push(packet.subarray(5 + payload.length).toString('hex'));
+        return packet;
+      };
+      for (const p of payloads.slice(0, 3)) cipher.encrypt(seal(p));
+      // Chunks are kept as written (no copy): what ssh2 handed the socket must not change when the buffer is reused.
+      // Two packets allocated before either is encrypted must not share memory.
+      const a = seal(payloads[3] ?? Buffer.alloc(0));
+      const b = seal(payloads[4] ?? Buffer.alloc(0));
+      assert.notEqual(a.buffer, b.buffer);
+      cipher.encrypt(a);
+      cipher.encrypt(b);
+      const stream = Buffer.concat(wire);
+      decipher.decrypt(stream, 0, stream.length);
+      assert.deepEqual(received, payloads);
+      assert.equal(new Set(paddings).size, paddings.length, 'padding bytes repeat between packets');
+    });
+  }
+});

@@ -1,0 +1,45 @@
+// The pod runs ssh2 with patches/ssh2@1.17.0.patch (padding randomness from a pool, one reused plaintext buffer per
+// cipher; docs/decisions.md). Installs apply it explicitly (`make deps`, the Dockerfile's build stage before the
+// bundle), never via install scripts, so a build that skipped that step would run stock ssh2 silently slower: the
+// server refuses to start. The check looks at the code that actually runs (the bundle carries ssh2; there is no
+// node_modules in the image): ssh2's package version, and a cipher built by ssh2 having the patch's reusable buffer.
+import ssh2Crypto from 'ssh2/lib/protocol/crypto.js';
+import ssh2Package from 'ssh2/package.json' with { type: 'json' };
+import { CodedError } from '../../../common/src/errors/coded-error.ts';
+
+export const SSH2_PINNED_VERSION = '1.17.0';
+
+export class Ssh2PatchError extends CodedError<'SFTPGATE_SSH2_PATCH'> {}
+
+/** True when the running ssh2 carries the patch: its AES-GCM cipher builds packets in a reusable buffer. */
+export function ssh2Patched(crypto = ssh2Crypto): boolean {
+  const info = crypto.CIPHER_INFO['aes128-gcm@openssh.com'];
+  if (!info) return false;
+  const cipher = crypto.createCipher({
+    outbound: {
+      onWrite: () => {},
+      cipherInfo: info,
+      cipherKey: Buffer.alloc(info.keyLen),
+      cipherIV: Buffer.alloc(info.ivLen),
+      seqno: 0,
+      forceNative: true,
+    },
+  });
+  return '_scratch' in cipher;
+}
+
+let verified = false;
+
+/** Throws Ssh2PatchError unless the running ssh2 is the pinned version with the patch applied. Checks once. */
+export function assertSsh2Patched(): void {
+  if (verified) return;
+  const version = (ssh2Package as { version?: string }).version;
+  if (version !== SSH2_PINNED_VERSION || !ssh2Patched()) {
+    throw new Ssh2PatchError(
+      'SFTPGATE_SSH2_PATCH',
+      `ssh2 ${version ?? '?'} runs without patches/ssh2@${SSH2_PINNED_VERSION}.patch: ` +
+        'run `node patches/apply.ts` after npm install and before bundling (make deps and the Dockerfile do)',
+    );
+  }
+  verified = true;
+}
