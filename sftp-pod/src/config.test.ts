@@ -29,6 +29,8 @@ describe('config', () => {
     assert.equal(c.shutdownGraceMs, 30_000);
     assert.equal(c.iamMode, 'None');
     assert.equal(c.s3.region, 'us-east-1');
+    assert.equal(c.listingTimesMaxPerPage, 100);
+    assert.equal(c.listingTimesRate, 100);
   });
 
   test('flags win over the environment; --flag value and --flag=value both work', () => {
@@ -52,6 +54,8 @@ describe('config', () => {
     ['bad policy', [...REQUIRED, '--algorithms=weak'], /default, strict, compatible/],
     ['bad port', [...REQUIRED, '--listen=0.0.0.0:99999'], /--listen/],
     ['bad sse', [...REQUIRED, '--sse=rot13'], /AES256, aws:kms/],
+    ['unbounded listing times', [...REQUIRED, '--listing-times-max-per-page=0'], /integer >= 1/],
+    ['no listing-times rate', [...REQUIRED, '--listing-times-rate=0'], /integer >= 1/],
   ];
   for (const [name, argv, re] of bad) {
     test(`refused: ${name}`, () => {

@@ -92,6 +92,9 @@ export interface Config {
   readonly uploadMd5: boolean;
   /** READDIR shows stored times (one HeadObject per file listed); false: LastModified, one request per 1,000. */
   readonly listingTimes: boolean;
+  /** Stored-time lookups per READDIR reply, and per user per second (burst: 10 s of it). */
+  readonly listingTimesMaxPerPage: number;
+  readonly listingTimesRate: number;
   /** How long an interrupted upload stays resumable (0: off, a lost session aborts its upload). */
   readonly resumeRetentionMs: number;
   /** Save a running multipart upload's resume state this often, so a pod crash loses little (0: only at interruption). */
@@ -171,6 +174,8 @@ export const OPTIONS = {
   serverName: { flag: 'server-name', env: 'SFTPGATE_SERVER_NAME' },
   uploadMd5: { flag: 'upload-md5', env: 'SFTPGATE_UPLOAD_MD5' },
   listingTimes: { flag: 'listing-times', env: 'SFTPGATE_LISTING_TIMES' },
+  listingTimesMaxPerPage: { flag: 'listing-times-max-per-page', env: 'SFTPGATE_LISTING_TIMES_MAX_PER_PAGE' },
+  listingTimesRate: { flag: 'listing-times-rate', env: 'SFTPGATE_LISTING_TIMES_RATE' },
   resumeRetention: { flag: 'resume-retention', env: 'SFTPGATE_RESUME_RETENTION' },
   resumeCheckpoint: { flag: 'resume-checkpoint', env: 'SFTPGATE_RESUME_CHECKPOINT' },
   notifyUrl: { flag: 'notify-url', env: 'SFTPGATE_NOTIFY_URL' },
@@ -454,6 +459,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     ...(serverName ? { serverName } : {}),
     uploadMd5: opt('uploadMd5', parseBool, false),
     listingTimes: opt('listingTimes', parseBool, true),
+    listingTimesMaxPerPage: opt('listingTimesMaxPerPage', (w, t) => parseInt_(w, t, 1), 100),
+    listingTimesRate: opt('listingTimesRate', (w, t) => parseInt_(w, t, 1), 100),
     resumeRetentionMs: opt('resumeRetention', parseOptionalDuration, 24 * 3_600_000),
     resumeCheckpointMs: opt('resumeCheckpoint', parseOptionalDuration, 60_000),
     ...(notify ? { notify } : {}),

@@ -82,6 +82,11 @@ function storageOptions(config: Config, deps: StorageFactoryDeps, client: S3Clie
     maxRenameObjects: Math.max(1, config.maxRenameObjects),
     uploadMd5: config.uploadMd5,
     listingTimes: config.listingTimes,
+    listingTimesLimits: {
+      maxPerPage: config.listingTimesMaxPerPage,
+      ratePerSecond: config.listingTimesRate,
+      burst: 10 * config.listingTimesRate,
+    },
     resume: {
       serverPrefix: config.s3.prefix,
       retentionMs: config.resumeRetentionMs,

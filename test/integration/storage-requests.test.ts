@@ -13,15 +13,15 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import { PERMISSIONS } from '../../common/src/users/permission.ts';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness } from '../e2e/sftp-harness.ts';
+import { call, sftpOf as connectSftp, type Ssh2Client } from './ssh2-sftp.ts';
 
-const { Client } = ssh2;
 type SFTPWrapper = ssh2.SFTPWrapper;
 const MiB = 1024 * 1024;
 let h: Harness;
-const clients: InstanceType<typeof Client>[] = [];
+const clients: Ssh2Client[] = [];
 
 before(async () => {
   h = await startHarness({
@@ -59,25 +59,7 @@ function delta(after: Record<string, number>, before: Record<string, number>): R
 
 const total = (d: Record<string, number>) => Object.values(d).reduce((a, b) => a + b, 0);
 
-async function sftpOf(user: string, keyName = user): Promise<SFTPWrapper> {
-  const c = new Client();
-  clients.push(c);
-  await new Promise<void>((resolve, reject) => {
-    c.on('ready', () => resolve());
-    c.on('error', reject);
-    c.connect({
-      host: '127.0.0.1',
-      port: h.port,
-      username: user,
-      privateKey: h.keys[keyName]?.privateKey ?? Buffer.alloc(0),
-      readyTimeout: 30_000,
-    });
-  });
-  return new Promise((resolve, reject) => c.sftp((err, s) => (err ? reject(err) : resolve(s))));
-}
-
-const call = <T>(f: (cb: (err: Error | null | undefined, v: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v))));
+const sftpOf = (user: string, keyName = user) => connectSftp(h, clients, user, keyName);
 
 /** OPEN, WRITE all, and return a CLOSE to run later (so two uploads can race to it). */
 async function openAndWrite(

@@ -67,8 +67,8 @@ export class QuotaStorage implements Storage {
   stat(key: string, signal?: AbortSignal): Promise<FileInfo> {
     return this.#inner.stat(key, signal);
   }
-  list(dirKey: string, signal?: AbortSignal): AsyncIterable<readonly FileInfo[]> {
-    return this.#inner.list(dirKey, signal);
+  list(dirKey: string, signal?: AbortSignal, user?: string): AsyncIterable<readonly FileInfo[]> {
+    return this.#inner.list(dirKey, signal, user);
   }
   openRead(key: string, signal?: AbortSignal): Promise<ReadSource> {
     return this.#inner.openRead(key, signal);

@@ -111,7 +111,7 @@ export const PATH_HANDLERS: readonly Handler[] = [
       const handle = s.handles.add({
         kind: 'dir',
         path: a.path,
-        pages: s.storage.list(a.path.key, s.signal)[Symbol.asyncIterator](),
+        pages: s.storage.list(a.path.key, s.signal, s.username)[Symbol.asyncIterator](),
         pending: mounts.map((m) => syntheticDir(m)),
         mounts: new Set(mounts),
         done: false,

@@ -14,6 +14,7 @@ import type { ByteBudget } from './budget.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import { type FairBudget, fairBudgetFor } from './fair-budget.ts';
+import type { ListingTimesLimits, LookupBudget } from './listing-times-budget.ts';
 import type { StorageMetrics } from './metrics.ts';
 import { auditMetadata, timeMetadata } from './object-metadata.ts';
 import { checkPartSize, MAX_PART_BYTES, MIN_PART_BYTES } from './part-size.ts';
@@ -23,7 +24,7 @@ import { makeContext, makeWriteHeaders, type S3Context, type ServerSideEncryptio
 import { type CopySettings, copyObject, deleteObject } from './s3-copy.ts';
 import { readDigests, retagTimes, withTaggedTimes } from './s3-digests.ts';
 import { assertReadable } from './s3-errors.ts';
-import { storedTimes } from './s3-listing-times.ts';
+import { lookupBudgetFor, withStoredTimes } from './s3-listing-times.ts';
 import { probeName } from './s3-name-probe.ts';
 import { directoryInfo, dirProbe, fileInfo, head, listedFile, missingFile, subject } from './s3-probe.ts';
 import { renameDirectory, renameFile } from './s3-rename.ts';
@@ -87,6 +88,8 @@ export interface S3StorageOptions {
    * for a tagged one), 16 at a time. Off: a listing costs one request per 1,000 entries and shows LastModified.
    */
   readonly listingTimes?: boolean;
+  /** Bounds on those lookups: per READDIR reply and per user over time (default DEFAULT_LISTING_TIMES_LIMITS). */
+  readonly listingTimesLimits?: ListingTimesLimits;
   /** Resumable uploads (resume-open.ts); absent or retention 0: a session lost mid-upload aborts it. */
   readonly resume?: ResumeSettings;
 }
@@ -113,6 +116,7 @@ export class S3Storage implements Storage {
   readonly #fair: FairBudget;
   readonly #pageSize: number;
   readonly #copy: CopySettings;
+  readonly #lookups: LookupBudget;
 
   /** Throws RangeError for invalid sizes or an unknown storage class. */
   constructor(options: S3StorageOptions) {
@@ -151,6 +155,7 @@ export class S3Storage implements Storage {
       options.requestTimeoutMs ?? 60_000,
       poolFor(options.podBudget, options.partSize * (options.uploadConcurrency + 1)),
     );
+    this.#lookups = lookupBudgetFor(options.podBudget, options.listingTimesLimits);
     this.capabilities = { maxRenameObjects: options.maxRenameObjects, serverSideCopy: true };
   }
 
@@ -178,7 +183,7 @@ export class S3Storage implements Storage {
     return directoryInfo(key, dir);
   }
 
-  async *list(dirKey: string, signal?: AbortSignal): AsyncIterable<readonly FileInfo[]> {
+  async *list(dirKey: string, signal?: AbortSignal, user = ''): AsyncIterable<readonly FileInfo[]> {
     const prefix = dirKey === '' ? '' : `${dirKey}/`;
     let token: string | undefined;
     do {
@@ -212,8 +217,8 @@ export class S3Storage implements Storage {
           ...(obj.StorageClass === undefined ? {} : { storageClass: obj.StorageClass }),
         });
       }
-      if (page.length > 0)
-        yield this.#o.listingTimes === false ? page : await storedTimes(this.#ctx, prefix, page, signal);
+      if (this.#o.listingTimes !== false) yield* withStoredTimes(this.#ctx, prefix, page, this.#lookups, user, signal);
+      else if (page.length > 0) yield page;
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token !== undefined);
   }

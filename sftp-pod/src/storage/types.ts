@@ -92,8 +92,9 @@ export interface Storage {
   /**
    * Entries directly under a directory, one page per iteration (ListObjectsV2 with delimiter). A directory that does
    * not exist lists as empty (S3 cannot tell the difference in one call): stat it first to answer NO_SUCH_FILE.
+   * `user`: whose lookup budget pays for the listing's extra requests (S3: stored times, s3-listing-times.ts).
    */
-  list(dirKey: string, signal?: AbortSignal): AsyncIterable<readonly FileInfo[]>;
+  list(dirKey: string, signal?: AbortSignal, user?: string): AsyncIterable<readonly FileInfo[]>;
   openRead(key: string, signal?: AbortSignal): Promise<ReadSource>;
   openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink>;
   /** Writes a `dir/` marker. Throws ALREADY_EXISTS when a file or directory is there. */
