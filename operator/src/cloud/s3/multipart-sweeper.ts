@@ -9,13 +9,12 @@ import {
   GetObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
   type MultipartUpload,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { dirKey } from './bucket-manager.ts';
 import { classifyS3Error } from './errors.ts';
+import { listObjectPages } from './list-pages.ts';
 
 export interface SweepResult {
   /** Uploads aborted by this call. */
@@ -119,17 +118,7 @@ export async function sweepResumeStates(
   const dir = `${dirKey(prefix)}${RESUME_STATE_DIR}`;
   let aborted = 0;
   let statesDeleted = 0;
-  let token: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: dir, ...(token ? { ContinuationToken: token } : {}) }),
-        send,
-      );
-    } catch (err) {
-      throw classifyS3Error(err, `ListObjectsV2 ${bucket}/${dir}`);
-    }
+  for await (const page of listObjectPages(client, bucket, dir, opts.signal)) {
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined || !o.LastModified || o.LastModified >= cutoff) continue;
       try {
@@ -152,8 +141,7 @@ export async function sweepResumeStates(
         throw classifyS3Error(err, `sweep ${bucket}/${o.Key}`);
       }
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  }
   return { aborted, statesDeleted };
 }
 

@@ -1,16 +1,11 @@
 // Measuring a user's usage (docs/operations.md "Quotas"): ListObjectsV2 over each prefix, paginated (1,000 keys per
 // request), summing current versions only (noncurrent versions and incomplete multipart uploads are not listed), and
 // writing the result where the pods read it. Directory markers (keys ending in `/`) are not files.
-import {
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { UsageMeasurement } from '../../../../common/src/quota/usage-document.ts';
 import { dirKey } from './bucket-manager.ts';
 import { classifyS3Error } from './errors.ts';
+import { listObjectPages } from './list-pages.ts';
 
 export interface MeasuredUsage {
   readonly bytes: number;
@@ -30,29 +25,14 @@ export async function measurePrefixes(
   let files = 0;
   let requests = 0;
   for (const prefix of prefixes) {
-    let token: string | undefined;
-    do {
-      let page: ListObjectsV2CommandOutput;
-      try {
-        page = await client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: dirKey(prefix),
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
-          signal ? { abortSignal: signal } : {},
-        );
-      } catch (err) {
-        throw classifyS3Error(err, `ListObjectsV2 ${bucket}/${dirKey(prefix)}`);
-      }
+    for await (const page of listObjectPages(client, bucket, dirKey(prefix), signal)) {
       requests++;
       for (const o of page.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue;
         bytes += o.Size ?? 0;
         files++;
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
   }
   return { bytes, files, requests };
 }
@@ -97,21 +77,7 @@ export async function pruneStalePodUsage(
 ): Promise<number> {
   const send = signal ? { abortSignal: signal } : {};
   let deleted = 0;
-  let token: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: podsPrefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-        send,
-      );
-    } catch (err) {
-      throw classifyS3Error(err, `ListObjectsV2 ${bucket}/${podsPrefix}`);
-    }
+  for await (const page of listObjectPages(client, bucket, podsPrefix, signal)) {
     const stale = (page.Contents ?? []).filter((o) => o.Key && o.LastModified && o.LastModified < before);
     if (stale.length > 0) {
       try {
@@ -127,7 +93,6 @@ export async function pruneStalePodUsage(
       }
       deleted += stale.length;
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
   return deleted;
 }
