@@ -47,5 +47,6 @@ describe('usage prefixes', () => {
     assert.equal(statusDue(current, { bytes: 10, files: 1 }, 'r2', now), true);
     assert.equal(statusDue(current, { bytes: 10, files: 1 }, 'r1', now), false);
     assert.equal(statusDue(current, { bytes: 10, files: 1 }, undefined, now + STATUS_REFRESH_MS), true);
+    assert.equal(statusDue(current, { bytes: 10, files: 1 }, undefined, now, true), true, 'a deferral to clear');
   });
 });

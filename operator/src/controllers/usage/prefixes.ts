@@ -39,15 +39,17 @@ export function nextDue(now: number, intervalMs: number, random: number): number
 export const STATUS_REFRESH_MS = 3_600_000;
 
 /**
- * Whether a measurement is worth a status write: the counts changed, a request is answered, or the published
- * measuredAt is older than STATUS_REFRESH_MS. The S3 object the pods read is written every time regardless.
+ * Whether a measurement is worth a status write: the counts changed, a request is answered, a published deferral
+ * is to be cleared, or the published measuredAt is older than STATUS_REFRESH_MS. The S3 object the pods read is written every time regardless.
  */
 export function statusDue(
   current: { bytes?: number; files?: number; measuredAt?: string; request?: string } | undefined,
   measured: { bytes: number; files: number },
   request: string | undefined,
   now: number,
+  clearDeferral = false,
 ): boolean {
+  if (clearDeferral) return true;
   if (!current || current.bytes !== measured.bytes || current.files !== measured.files) return true;
   if (request !== undefined && request !== current.request) return true;
   const at = current.measuredAt ? Date.parse(current.measuredAt) : Number.NaN;
