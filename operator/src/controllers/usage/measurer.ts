@@ -5,7 +5,8 @@
 // rest of the status is untouched) when the counts changed, a request is answered, or at least hourly — so 10,000
 // users measured every 5 min cost the API server a write only for users whose usage moved. Requests are written by
 // tenants, so they are bounded (request-gate.ts, plan.ts): per user, per namespace, and to half the workers; a
-// request over a bound waits and `status.usage.requestDeferredUntil` says until when. Runs on the leader only (a
+// request over a bound waits and `status.usage.requestDeferredUntil` says until when. New users without a quota
+// join the periodic cycle instead of being measured at once (prefixes.ts firstDue). Runs on the leader only (a
 // Manager runnable).
 import type { Registry } from 'prom-client';
 import { measurementKey, podsPrefix } from '../../../../common/src/quota/usage-document.ts';
@@ -17,7 +18,7 @@ import type { ControllerContext } from '../context.ts';
 import { allottedPlacement, bucketFor } from '../placement-of.ts';
 import { usageMetrics } from './metrics.ts';
 import { type PendingRequest, planScan } from './plan.ts';
-import { loginOf, nextDue, pendingRequest, statusDue, usagePrefixes } from './prefixes.ts';
+import { firstDue, hasQuota, loginOf, nextDue, pendingRequest, statusDue, usagePrefixes } from './prefixes.ts';
 import { DEFAULT_REQUEST_LIMITS, RequestGate, type RequestLimits } from './request-gate.ts';
 
 export type MeasureTrigger = 'request' | 'periodic';
@@ -63,6 +64,8 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
   const metrics = o.registry ? usageMetrics(o.registry) : undefined;
   const random = o.random ?? Math.random;
   const due = new Map<string, number>();
+  /** Users first seen without a quota and not measured yet: a quota added later brings their measurement forward. */
+  const joined = new Set<string>();
   /** Requests already answered, until the cache shows the answer. */
   const answered = new Map<string, string>();
   /** When each user's pending request was first seen. */
@@ -127,6 +130,7 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
           if (measured) {
             metrics?.measurements.inc({ trigger, result: 'ok' });
             o.onMeasured?.(key, { ...measured, trigger });
+            joined.delete(key);
           }
           if (request !== undefined && measured) answered.set(key, request);
           due.set(key, measured ? nextDue(Date.now(), interval, random()) : Date.now() + 30_000);
@@ -181,8 +185,15 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
       }
       since.delete(key);
       if (request === undefined) answered.delete(key);
-      // A user never measured (or not since this operator started) is due soon, spread over the first scans.
-      if (!due.has(key)) due.set(key, u.status?.usage?.measuredAt ? nextDue(now, interval, random()) : now);
+      if (!due.has(key)) {
+        const at = firstDue(u, now, interval, random());
+        due.set(key, at);
+        if (at > now && u.status?.usage?.measuredAt === undefined) joined.add(key);
+      } else if (joined.has(key) && hasQuota(u)) {
+        // A quota added before the first measurement: uploads wait for it now.
+        due.set(key, now);
+        joined.delete(key);
+      }
       const at = due.get(key) ?? now;
       if (at <= now) {
         users.set(key, { user: u, request: undefined });
@@ -190,6 +201,7 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
       }
     }
     for (const map of [due, since, published]) for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
+    for (const key of joined) if (!seen.has(key)) joined.delete(key);
     gate.retain(seen, now);
     periodic.sort((a, b) => a[0] - b[0]);
     const plan = planScan(gate, {

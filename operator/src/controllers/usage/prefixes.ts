@@ -35,6 +35,22 @@ export function nextDue(now: number, intervalMs: number, random: number): number
   return now + Math.round(intervalMs * (0.8 + 0.4 * random));
 }
 
+/** Whether the user has a quota: its uploads wait for a first measurement (the pods refuse them until then). */
+export function hasQuota(user: SftpUser): boolean {
+  const q = user.spec.quota;
+  return q !== undefined && (q.maxBytes !== undefined || q.maxFiles !== undefined);
+}
+
+/**
+ * When the measurer first looks at a user it has not measured since it started: a user measured before continues
+ * its periodic cycle; a new user with a quota is measured at once (its uploads wait for it); any other new user joins
+ * the cycle at a random point of the first interval, so a bulk create does not list thousands of prefixes at once.
+ */
+export function firstDue(user: SftpUser, now: number, intervalMs: number, random: number): number {
+  if (user.status?.usage?.measuredAt !== undefined) return nextDue(now, intervalMs, random);
+  return hasQuota(user) ? now : now + Math.round(intervalMs * random);
+}
+
 /** An unchanged measurement refreshes status.usage.measuredAt at most this often (API writes stay rare). */
 export const STATUS_REFRESH_MS = 3_600_000;
 
