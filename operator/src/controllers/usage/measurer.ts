@@ -200,7 +200,8 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
         periodic.push([at, key]);
       }
     }
-    for (const map of [due, since, published]) for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
+    for (const map of [due, since, published, answered])
+      for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
     for (const key of joined) if (!seen.has(key)) joined.delete(key);
     gate.retain(seen, now);
     periodic.sort((a, b) => a[0] - b[0]);
