@@ -158,7 +158,6 @@ describe('measure-usage annotation abuse', () => {
         `MinIO ListObjectsV2 ${listings}\n`,
     );
     assert.ok(aRequests <= aBound, `A's requested measurements ${aRequests} > bound ${aBound}`);
-    assert.ok(aRequests >= A_USERS.length, 'every A user was measured on request');
     // Each measurement lists the user's one prefix and its pods' usage objects: two ListObjectsV2 (small prefixes).
     assert.ok(listings <= 2 * allMeasurements, `MinIO saw ${listings} listings for ${allMeasurements} measurements`);
     assert.ok(
@@ -180,7 +179,7 @@ describe('measure-usage annotation abuse', () => {
     // The operator's own metrics agree with what was observed.
     const text = await op.manager.metrics.registry.metrics();
     const requested = /sftpgate_operator_usage_measurements_total\{trigger="request",result="ok"\} (\d+)/.exec(text);
-    assert.ok(Number(requested?.[1]) >= aRequests + 1);
+    assert.ok(Number(requested?.[1]) >= aRequests, `metric ${requested?.[1]} vs ${aRequests} seen`);
     assert.match(text, /sftpgate_operator_usage_requests_deferred_total [1-9]/);
   });
 

@@ -127,6 +127,22 @@ describe('usage measurement', () => {
     assert.deepEqual((await getUser(bed, NS, 'alice'))?.status?.usage, usage);
   });
 
+  it('a request again within the user interval waits, and status.usage.requestDeferredUntil says until when', async () => {
+    const before = measured.length;
+    const asked = Date.now();
+    await bed.admin.mergePatch(Resources.SftpUser, NS, 'alice', {
+      metadata: { annotations: { 'sftpgate.io/measure-usage': 'r2' } },
+    });
+    const until = await waitFor('deferral shown', async () => {
+      const u = (await getUser(bed, NS, 'alice'))?.status?.usage;
+      return u?.requestDeferredUntil;
+    });
+    // r1 was answered moments ago and the default interval is 60 s: r2 runs about a minute after r1 did.
+    assert.ok(Date.parse(until) > asked && Date.parse(until) <= asked + 60_000, until);
+    assert.equal((await getUser(bed, NS, 'alice'))?.status?.usage?.request, 'r1');
+    assert.equal(measured.length, before, 'no listing for a request that waits');
+  });
+
   it('measures new users with a quota at once; the others join the periodic cycle until they get a quota', async () => {
     const names = ['bulk0', 'bulk1', 'bulk2', 'bulk3', 'bulk4', 'bulk5', 'bulk6', 'bulk7'];
     const spec = (quota: boolean) => ({

@@ -117,8 +117,8 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
       { subresource: 'status', signal },
     );
 
-  const start = (key: string, user: User, request: string | undefined) => {
-    const trigger: MeasureTrigger = request === undefined ? 'periodic' : 'request';
+  /** A periodic measurement may answer a request (`request` set); a requested one always does. */
+  const start = (key: string, user: User, request: string | undefined, trigger: MeasureTrigger) => {
     const ns = user.metadata.namespace ?? '';
     running.set(key, trigger);
     if (trigger === 'request') runningRequests.set(ns, (runningRequests.get(ns) ?? 0) + 1);
@@ -177,13 +177,8 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
       seen.add(key);
       if (running.has(key) || u.metadata.deletionTimestamp) continue;
       const request = pendingRequest(u);
-      if (request !== undefined && answered.get(key) !== request) {
-        if (!since.has(key)) since.set(key, now);
-        users.set(key, { user: u, request });
-        requests.push({ key, namespace: u.metadata.namespace ?? '', since: since.get(key) ?? now });
-        continue;
-      }
-      since.delete(key);
+      const asked = request !== undefined && answered.get(key) !== request;
+      if (!asked) since.delete(key);
       if (request === undefined) answered.delete(key);
       if (!due.has(key)) {
         const at = firstDue(u, now, interval, random());
@@ -195,9 +190,13 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
         joined.delete(key);
       }
       const at = due.get(key) ?? now;
-      if (at <= now) {
-        users.set(key, { user: u, request: undefined });
-        periodic.push([at, key]);
+      // A periodic measurement that comes due answers a waiting request too (no token spent: it would run anyway),
+      // so a request held back never holds back the user's periodic measurement.
+      if (at <= now || asked) users.set(key, { user: u, request: asked ? request : undefined });
+      if (at <= now) periodic.push([at, key]);
+      else if (asked) {
+        if (!since.has(key)) since.set(key, now);
+        requests.push({ key, namespace: u.metadata.namespace ?? '', since: since.get(key) ?? now });
       }
     }
     for (const map of [due, since, published, answered])
@@ -218,9 +217,9 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
       const u = users.get(key);
       if (u) publishDeferral(u.user, key, until);
     }
-    for (const { key } of plan.start) {
+    for (const { key, trigger } of plan.start) {
       const u = users.get(key);
-      if (u) start(key, u.user, u.request);
+      if (u) start(key, u.user, u.request, trigger);
     }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, o.scanMs ?? 1_000);
