@@ -173,7 +173,7 @@ describe('measure-usage annotation abuse', () => {
     );
     for (let i = 1; i < bTimes.length; i++) {
       const gap = (bTimes[i] ?? 0) - (bTimes[i - 1] ?? 0);
-      assert.ok(gap <= 1.2 * INTERVAL_MS + 3_000, `b0 waited ${gap} ms between measurements`);
+      assert.ok(gap <= 1.2 * INTERVAL_MS + 5_000, `b0 waited ${gap} ms between measurements`);
     }
 
     // The operator's own metrics agree with what was observed.
