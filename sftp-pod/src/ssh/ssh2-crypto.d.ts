@@ -13,6 +13,10 @@ declare module 'ssh2/lib/protocol/crypto.js' {
     readonly CIPHER_INFO: Readonly<Record<string, CipherInfo>>;
     /** True when ssh2 loaded its native binding (lib/protocol/crypto/build/Release/sshcrypto.node). */
     readonly bindingAvailable: boolean;
+    /** patches/ssh2@1.17.0.patch: whether a packet buffer came from ssh2's pool and is not yet given back. */
+    readonly isPooledPacket?: (packet: Uint8Array) => boolean;
+    /** patches/ssh2@1.17.0.patch: gives a pooled packet buffer back once the socket has written it. */
+    readonly releasePacket?: (packet: Uint8Array) => boolean;
     createCipher(config: {
       outbound: {
         onWrite(data: Uint8Array): void;

@@ -93,6 +93,39 @@ describe('patches/ssh2@1.17.0.patch', () => {
     ['aes128-ctr', 'hmac-sha2-256-etm@openssh.com'],
     ['aes256-ctr', 'hmac-sha2-512'],
   ];
+  it("the binding ciphers' packet pool: a buffer is reused only after it was given back, and only once", () => {
+    const crypto = require('ssh2/lib/protocol/crypto.js') as Ssh2Crypto & {
+      isPooledPacket(p: Uint8Array): boolean;
+      releasePacket(p: Uint8Array): boolean;
+    };
+    const info = crypto.CIPHER_INFO['aes128-gcm@openssh.com'];
+    assert.ok(info);
+    const cipher = crypto.createCipher({
+      outbound: {
+        onWrite: () => {},
+        cipherInfo: info,
+        cipherKey: randomBytes(info.keyLen),
+        cipherIV: randomBytes(info.ivLen),
+        seqno: 0,
+      },
+    });
+    const a = cipher.allocPacket(32768);
+    const b = cipher.allocPacket(32768);
+    assert.notEqual(a.buffer, b.buffer, 'two packets held at once never share memory');
+    assert.equal(crypto.isPooledPacket(a), true);
+    assert.equal(crypto.releasePacket(a), true);
+    assert.equal(crypto.releasePacket(a), false, 'a second release is refused');
+    const c = cipher.allocPacket(20000);
+    assert.equal(c.buffer, a.buffer, 'the released buffer is reused');
+    const d = cipher.allocPacket(32768);
+    assert.notEqual(d.buffer, a.buffer, 'given out once, not twice');
+    // Small packets (status replies, window adjusts) come from Node's own small-buffer pool as before.
+    const small = cipher.allocPacket(40);
+    assert.equal(crypto.isPooledPacket(small), false);
+    assert.equal(crypto.releasePacket(small), false);
+    for (const p of [b, c, d]) crypto.releasePacket(p);
+  });
+
   // Node-crypto (patched) and native-binding ends, each way: the wire format is the same whoever encrypts.
   const ends: [encrypt: 'node' | 'binding', decrypt: 'node' | 'binding'][] = [
     ['node', 'node'],
