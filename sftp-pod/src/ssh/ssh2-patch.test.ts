@@ -64,9 +64,10 @@ describe('patches/ssh2@1.17.0.patch', () => {
 
   it('the native crypto binding is built and loaded (make deps: patches/build-ssh2-binding.ts)', () => {
     assert.equal(ssh2NativeCrypto(), true);
+    assert.equal(assertSsh2Patched().nativeCrypto, true);
   });
 
-  it('the startup check sees the patch in the running ssh2, and its absence in a stock copy', () => {
+  it('the startup check sees the patch and the binding in the running ssh2, and their absence in a stock copy', () => {
     assert.equal(ssh2Patched(), true);
     const [file] = parseUnifiedDiff(readFileSync(patchFile, 'utf8'));
     assert.ok(file);
@@ -79,8 +80,11 @@ describe('patches/ssh2@1.17.0.patch', () => {
       const pristine = unpatchedText(readFileSync(join(protocol, 'crypto.js'), 'utf8'), file.hunks);
       assert.ok(pristine !== undefined);
       writeFileSync(join(dir, 'protocol/crypto.js'), pristine);
+      // Without the compiled binding (an image built with no compiler) ssh2 falls back and the check says so.
+      rmSync(join(dir, 'protocol/crypto/build'), { recursive: true, force: true });
       const stock = require(join(dir, 'protocol/crypto.js')) as Parameters<typeof ssh2Patched>[0];
       assert.equal(ssh2Patched(stock), false);
+      assert.equal(ssh2NativeCrypto(stock), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,9 +3,10 @@
 // bundle), never via install scripts, so a build that skipped that step would run stock ssh2 silently slower: the
 // server refuses to start. The check looks at the code that actually runs (the bundle carries ssh2; there is no
 // node_modules in the image): ssh2's package version, and a cipher built by ssh2 having the patch's reusable buffer.
-// Likewise ssh2's native crypto binding (built by patches/build-ssh2-binding.ts, copied beside the bundle): without it
-// every AES-GCM packet costs a Node cipher object and a fresh output buffer — a third more CPU per uploaded GiB in
-// ssh2 (docs/benchmarks.md, session 18) — so the server refuses to start rather than run silently slower.
+// ssh2's native crypto binding (built by patches/build-ssh2-binding.ts, copied beside the bundle) is used when it is
+// there: `make deps` always builds it, images build it when their build stage can get a compiler. Without it every
+// AES-GCM packet costs a Node cipher object and a fresh output buffer (about 1.7x the CPU per uploaded GiB in ssh2,
+// docs/benchmarks.md session 18), so the server logs which one runs (ssh2NativeCrypto()) — a warning when it is not.
 import ssh2Crypto from 'ssh2/lib/protocol/crypto.js';
 import ssh2Package from 'ssh2/package.json' with { type: 'json' };
 import { CodedError } from '../../../common/src/errors/coded-error.ts';
@@ -46,25 +47,20 @@ export function ssh2NativeCrypto(crypto = ssh2Crypto): boolean {
 let verified = false;
 
 /**
- * Throws Ssh2PatchError unless the running ssh2 is the pinned version with the patch applied and its native crypto
- * binding loaded. Checks once.
+ * Throws Ssh2PatchError unless the running ssh2 is the pinned version with the patch applied. Checks once; returns
+ * whether ssh2 runs its native crypto binding.
  */
-export function assertSsh2Patched(): void {
-  if (verified) return;
-  const version = (ssh2Package as { version?: string }).version;
-  if (version !== SSH2_PINNED_VERSION || !ssh2Patched()) {
-    throw new Ssh2PatchError(
-      'SFTPGATE_SSH2_PATCH',
-      `ssh2 ${version ?? '?'} runs without patches/ssh2@${SSH2_PINNED_VERSION}.patch: ` +
-        'run `node patches/apply.ts` after npm install and before bundling (make deps and the Dockerfile do)',
-    );
+export function assertSsh2Patched(): { readonly nativeCrypto: boolean } {
+  if (!verified) {
+    const version = (ssh2Package as { version?: string }).version;
+    if (version !== SSH2_PINNED_VERSION || !ssh2Patched()) {
+      throw new Ssh2PatchError(
+        'SFTPGATE_SSH2_PATCH',
+        `ssh2 ${version ?? '?'} runs without patches/ssh2@${SSH2_PINNED_VERSION}.patch: ` +
+          'run `node patches/apply.ts` after npm install and before bundling (make deps and the Dockerfile do)',
+      );
+    }
+    verified = true;
   }
-  if (!ssh2NativeCrypto()) {
-    throw new Ssh2PatchError(
-      'SFTPGATE_SSH2_PATCH',
-      `ssh2 ${version} runs without its native crypto binding: run \`node patches/build-ssh2-binding.ts\` after ` +
-        'patches/apply.ts and before bundling (make deps and the Dockerfile do; the bundle step copies it to dist/)',
-    );
-  }
-  verified = true;
+  return { nativeCrypto: ssh2NativeCrypto() };
 }
