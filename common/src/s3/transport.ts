@@ -1,11 +1,15 @@
 // One HTTP exchange with S3 over a keep-alive connection pool per endpoint, shared by every client of the process
 // (the per-login clients of the credential broker differ only in their credentials). TLS trusts Node's CA store,
 // which includes NODE_EXTRA_CA_CERTS (the profile's CA bundle for a private endpoint). Bodies are written as given —
-// one buffer or the part assembler's list of buffers — never joined or copied.
+// one buffer or the part assembler's list of buffers, in 256 KiB views with backpressure — never joined or copied.
 
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { once } from 'node:events';
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ResolvedTarget } from './endpoint.ts';
+
+/** Largest single write of a request body (views, never copies). */
+const WRITE_SLICE_BYTES = 256 * 1024;
 
 /** The AWS SDK's NodeHttpHandler default: 50 sockets per host. */
 const MAX_SOCKETS = 50;
@@ -66,15 +70,24 @@ export function exchange(x: Exchange): Promise<IncomingMessage> {
   req.once('error', reject);
   const body = x.body;
   if (body === undefined) req.end();
-  else if (body instanceof Uint8Array) req.end(body);
-  else {
-    // Corked: the buffers leave in one writev, each as it is (no join).
-    req.cork();
-    for (const chunk of body) req.write(chunk);
-    req.end();
-    req.uncork();
-  }
+  else if (body instanceof Uint8Array && body.byteLength <= WRITE_SLICE_BYTES) req.end(body);
+  else writeSliced(req, body instanceof Uint8Array ? [body] : body).catch(() => undefined); // failures: 'error'
   return promise;
+}
+
+/**
+ * Writes the body in views of at most WRITE_SLICE_BYTES, waiting for 'drain' when the socket is full. One write of a
+ * whole part makes TLS encrypt all of it into its output buffer at once: +35 MiB RSS with 4 parts of 8 MiB in flight,
+ * against +7 MiB sliced, for the same CPU (measured by podmem, docs/benchmarks.md "Lean S3 client").
+ */
+async function writeSliced(req: ClientRequest, chunks: readonly Uint8Array[]): Promise<void> {
+  for (const chunk of chunks) {
+    for (let off = 0; off < chunk.byteLength; off += WRITE_SLICE_BYTES) {
+      if (req.destroyed) return;
+      if (!req.write(chunk.subarray(off, off + WRITE_SLICE_BYTES))) await once(req, 'drain');
+    }
+  }
+  req.end();
 }
 
 /** The whole (small) response body as text. Rejects when the connection fails mid-body. */
