@@ -3,7 +3,6 @@
 // which includes NODE_EXTRA_CA_CERTS (the profile's CA bundle for a private endpoint). Bodies are written as given —
 // one buffer or the part assembler's list of buffers, in 256 KiB views with backpressure — never joined or copied.
 
-import { once } from 'node:events';
 import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ResolvedTarget } from './endpoint.ts';
@@ -71,7 +70,7 @@ export function exchange(x: Exchange): Promise<IncomingMessage> {
   const body = x.body;
   if (body === undefined) req.end();
   else if (body instanceof Uint8Array && body.byteLength <= WRITE_SLICE_BYTES) req.end(body);
-  else writeSliced(req, body instanceof Uint8Array ? [body] : body).catch(() => undefined); // failures: 'error'
+  else void writeSliced(req, body instanceof Uint8Array ? [body] : body);
   return promise;
 }
 
@@ -84,10 +83,23 @@ async function writeSliced(req: ClientRequest, chunks: readonly Uint8Array[]): P
   for (const chunk of chunks) {
     for (let off = 0; off < chunk.byteLength; off += WRITE_SLICE_BYTES) {
       if (req.destroyed) return;
-      if (!req.write(chunk.subarray(off, off + WRITE_SLICE_BYTES))) await once(req, 'drain');
+      if (!req.write(chunk.subarray(off, off + WRITE_SLICE_BYTES))) await drained(req);
     }
   }
-  req.end();
+  if (!req.destroyed) req.end();
+}
+
+/** Resolves on 'drain', or on 'close' (a failed request: the caller sees its 'error'); leaves no listener behind. */
+function drained(req: ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
+  });
 }
 
 /** The whole (small) response body as text. Rejects when the connection fails mid-body. */
