@@ -6,7 +6,9 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { parseImportedHash } from './password-imported.ts';
+// From common, not password-imported.ts: that module carries hash-wasm (WebAssembly as base64 source), which only
+// the worker needs; importing it here put 215 KiB of source into every pod's heap at start.
+import { parseImportedHash } from '../../../common/src/users/imported-hash.ts';
 
 const scryptAsync = promisify(scrypt) as (
   password: string | Buffer,
