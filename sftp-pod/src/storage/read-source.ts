@@ -5,7 +5,6 @@
 // replaced mid-download fails the read instead of splicing two versions together.
 
 import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type ByteChunks, collectChunks } from './byte-chunks.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import type { ReadAheadBudget } from './fair-budget.ts';
@@ -122,13 +121,13 @@ export class S3ReadSource implements ReadSource {
     const { ctx, key, what, etag } = this.#o;
     const combined = signal ? AbortSignal.any([signal, this.#ac.signal]) : this.#ac.signal;
     const out = await ctx.send('GetObject', what, combined, (o) =>
-      ctx.client.send(
-        new GetObjectCommand({
+      ctx.client.getObject(
+        {
           Bucket: ctx.bucket,
           Key: key,
           Range: `bytes=${start}-${end - 1}`,
           ...(etag === undefined ? {} : { IfMatch: etag }),
-        }),
+        },
         o,
       ),
     );

@@ -2,14 +2,7 @@
 // sequence CreateMultipartUpload → UploadPart × n → CompleteMultipartUpload, or AbortMultipartUpload. The driver
 // (upload-sink.ts) decides when each is sent; each call here confirms what S3 answered or throws a StorageError.
 
-import {
-  AbortMultipartUploadCommand,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart } from '../../../common/src/s3/types.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { S3Context } from './s3-context.ts';
 
@@ -56,8 +49,8 @@ export async function putObject(
     what,
     signal,
     (o) =>
-      ctx.client.send(
-        new PutObjectCommand({
+      ctx.client.putObject(
+        {
           Bucket: ctx.bucket,
           Key: key,
           Body: body,
@@ -66,7 +59,7 @@ export async function putObject(
           Metadata: metadata,
           ...ctx.writeHeaders,
           ...noOverwrite(overwrite),
-        }),
+        },
         o,
       ),
     body.length,
@@ -82,14 +75,14 @@ export async function createUpload(
 ): Promise<string> {
   const { ctx, key, what } = t;
   const out = await ctx.send('CreateMultipartUpload', what, signal, (o) =>
-    ctx.client.send(
-      new CreateMultipartUploadCommand({
+    ctx.client.createMultipartUpload(
+      {
         Bucket: ctx.bucket,
         Key: key,
         Metadata: metadata,
         ContentType: 'application/octet-stream',
         ...ctx.writeHeaders,
-      }),
+      },
       o,
     ),
   );
@@ -112,15 +105,15 @@ export async function uploadPart(
     what,
     signal,
     (o) =>
-      ctx.client.send(
-        new UploadPartCommand({
+      ctx.client.uploadPart(
+        {
           Bucket: ctx.bucket,
           Key: key,
           UploadId: uploadId,
           PartNumber: n,
           Body: body,
           ContentLength: body.length,
-        }),
+        },
         o,
       ),
     body.length,
@@ -151,14 +144,14 @@ export async function completeUpload(
   const { ctx, key, what } = t;
   const sorted = [...parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
   const request = ctx.send('CompleteMultipartUpload', what, signal, (o) =>
-    ctx.client.send(
-      new CompleteMultipartUploadCommand({
+    ctx.client.completeMultipartUpload(
+      {
         Bucket: ctx.bucket,
         Key: key,
         UploadId: uploadId,
         MultipartUpload: { Parts: sorted },
         ...noOverwrite(overwrite),
-      }),
+      },
       o,
     ),
   );
@@ -176,7 +169,7 @@ export async function abortUpload(t: ObjectTarget, uploadId: string): Promise<vo
   const { ctx, key, what } = t;
   try {
     await ctx.send('AbortMultipartUpload', what, AbortSignal.timeout(60_000), (o) =>
-      ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: key, UploadId: uploadId }), o),
+      ctx.client.abortMultipartUpload({ Bucket: ctx.bucket, Key: key, UploadId: uploadId }, o),
     );
   } catch {
     // Counted in s3Request metrics; the AbortIncompleteMultipartUpload lifecycle rule cleans up.

@@ -8,7 +8,6 @@
 // `key` also exists (a file and a directory with one name, possible only through another tool). The file is then
 // what the probe reports, which is also what `stat` reports for that name.
 
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { S3Context } from './s3-context.ts';
 import { dirProbe } from './s3-probe.ts';
 
@@ -26,10 +25,7 @@ export interface NameProbe {
 export async function probeName(ctx: S3Context, key: string, what: string, signal?: AbortSignal): Promise<NameProbe> {
   const dirPrefix = `${key}/`;
   const out = await ctx.send('ListObjectsV2', what, signal, (o) =>
-    ctx.client.send(
-      new ListObjectsV2Command({ Bucket: ctx.bucket, Prefix: key, Delimiter: '/', MaxKeys: PROBE_PAGE }),
-      o,
-    ),
+    ctx.client.listObjectsV2({ Bucket: ctx.bucket, Prefix: key, Delimiter: '/', MaxKeys: PROBE_PAGE }, o),
   );
   const file = (out.Contents ?? []).some((c) => c.Key === key);
   if ((out.CommonPrefixes ?? []).some((p) => p.Prefix === dirPrefix)) return { file, directory: true };

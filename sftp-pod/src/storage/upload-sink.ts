@@ -7,7 +7,7 @@
 // S3 confirms the part. Reserved bytes per upload stay <= max(perUploadBudgetBytes, 3 parts): the current part, up to
 // two parts ahead (the reorder window) and the parts queued or in flight.
 
-import type { CompletedPart } from '@aws-sdk/client-s3';
+import type { CompletedPart } from '../../../common/src/s3/types.ts';
 import { trackCommit } from './commit-tracker.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import { IdleTimer } from './idle-timer.ts';
