@@ -1,9 +1,9 @@
 // One HTTP exchange with S3 over a keep-alive connection pool per endpoint, shared by every client of the process
 // (the per-login clients of the credential broker differ only in their credentials). TLS trusts Node's CA store,
 // which includes NODE_EXTRA_CA_CERTS (the profile's CA bundle for a private endpoint). Bodies are written as given —
-// one buffer or the part assembler's list of buffers — never joined or copied.
+// one buffer or the part assembler's list of buffers, in slices — never joined or copied.
 
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ResolvedTarget } from './endpoint.ts';
 
@@ -66,15 +66,47 @@ export function exchange(x: Exchange): Promise<IncomingMessage> {
   req.once('error', reject);
   const body = x.body;
   if (body === undefined) req.end();
-  else if (body instanceof Uint8Array) req.end(body);
-  else {
-    // Corked: the buffers leave in one writev, each as it is (no join).
-    req.cork();
-    for (const chunk of body) req.write(chunk);
-    req.end();
-    req.uncork();
-  }
+  else void writeBody(req, body instanceof Uint8Array ? [body] : body);
   return promise;
+}
+
+/**
+ * At most this much of a body is handed to the socket at a time. A TLS socket encrypts everything one write gives it
+ * into its output buffer at once (and first joins a writev's buffers into one copy): an 8 MiB part written whole held
+ * up to two more 8 MiB copies per request in flight until the socket drained — 28 MiB of the pod's upload peak at 4
+ * parts in flight (docs/benchmarks.md, "Pod memory, session 18"). Slices are views, never copies.
+ */
+export const BODY_SLICE_BYTES = 256 * 1024;
+
+/** Writes the body in slices, each after the socket took the previous one; a failed request ends the loop. */
+async function writeBody(req: ClientRequest, chunks: readonly Uint8Array[]): Promise<void> {
+  try {
+    for (const chunk of chunks) {
+      for (let at = 0; at < chunk.length; at += BODY_SLICE_BYTES) {
+        const slice = chunk.subarray(at, Math.min(chunk.length, at + BODY_SLICE_BYTES));
+        if (!req.write(slice) && !(await drained(req))) return;
+      }
+    }
+    req.end();
+  } catch {
+    // The request failed while writing: its 'error' listener above rejects the exchange.
+  }
+}
+
+/** True once the request can take more; false when it closed first (aborted or failed: nothing more to write). */
+function drained(req: ClientRequest): Promise<boolean> {
+  if (req.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const settle = (ok: boolean) => {
+      req.off('drain', onDrain);
+      req.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => settle(true);
+    const onClose = () => settle(false);
+    req.on('drain', onDrain);
+    req.on('close', onClose);
+  });
 }
 
 /** The whole (small) response body as text. Rejects when the connection fails mid-body. */
