@@ -3,8 +3,9 @@
 // thousands of module records is most of the pod's idle memory saving (docs/benchmarks.md, "Pod memory").
 // Run: node common/src/build/bundle.ts [outdir]   (default dist/; type checking is `tsc`, not this step)
 import { rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
-import { type BuildOptions, build } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { repoRoot } from '../codegen/typescript.ts';
 
 /** One bundle per output directory: the entry points that ship together. */
@@ -30,6 +31,31 @@ const COMMONJS_SHIM = [
   'const __filename = import.meta.filename;',
   'const __dirname = import.meta.dirname;',
 ].join('\n');
+
+/**
+ * `import { request } from 'node:http'` in an ES module makes Node build the module's namespace from every export,
+ * which runs the module's lazy getters (node:http's WebSocket and EventSource load undici, web streams, http2, worker
+ * threads and a hundred more built-ins; node:fs, node:util and node:process load a few dozen each) that the process
+ * never uses: +10 MiB RSS for node:http alone (docs/benchmarks.md, "Pod memory, session 18"). The bundle takes Node's
+ * built-ins with `require` instead (the CommonJS object: getters stay lazy until used); the code sees the same
+ * functions.
+ */
+export const BUILTIN = new RegExp(`^(?:node:.+|${builtinModules.map((m) => m.replace(/[/]/g, '\\/')).join('|')})$`);
+const NAMESPACE = 'builtin-commonjs';
+export const builtinsAsCommonJs: Plugin = {
+  name: NAMESPACE,
+  setup(b) {
+    b.onResolve({ filter: BUILTIN }, (args) =>
+      args.namespace === NAMESPACE
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ''), namespace: NAMESPACE },
+    );
+    b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
+      contents: `module.exports = require('node:${args.path}');`,
+      loader: 'js',
+    }));
+  },
+};
 
 export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number]): BuildOptions {
   return {
@@ -60,6 +86,7 @@ export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number])
     // ssh2's optional native binding and cpu-features are required inside try/catch and never built (images install
     // with scripts off): left as failing requires, exactly as without a bundle.
     external: ['*.node', 'cpu-features'],
+    plugins: [builtinsAsCommonJs],
     logLevel: 'warning',
     metafile: false,
   };
