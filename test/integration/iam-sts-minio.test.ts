@@ -18,6 +18,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { S3ResponseError } from '../../common/src/s3/errors.ts';
 import {
   buildSessionPolicy,
   PERMISSIONS,
@@ -79,7 +80,9 @@ async function outcome(op: Promise<unknown>): Promise<Outcome> {
     await op;
     return 'allowed';
   } catch (err) {
+    // The AWS SDK's errors (raw clients) and the pod's client's (clientFor) carry the status alike.
     if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403) return 'denied';
+    if (err instanceof S3ResponseError && err.$metadata.httpStatusCode === 403) return 'denied';
     throw err;
   }
 }

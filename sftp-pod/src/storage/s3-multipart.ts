@@ -2,7 +2,8 @@
 // sequence CreateMultipartUpload → UploadPart × n → CompleteMultipartUpload, or AbortMultipartUpload. The driver
 // (upload-sink.ts) decides when each is sent; each call here confirms what S3 answered or throws a StorageError.
 
-import type { CompletedPart } from '../../../common/src/s3/types.ts';
+import { bodyLength } from '../../../common/src/s3/payload.ts';
+import type { BodyInput, CompletedPart } from '../../../common/src/s3/types.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { S3Context } from './s3-context.ts';
 
@@ -38,12 +39,13 @@ async function createdMeanwhile<T>(what: string, request: Promise<T>): Promise<T
 /** One PutObject of the whole body. Throws ALREADY_EXISTS when `overwrite` is false and the key exists. */
 export async function putObject(
   t: ObjectTarget,
-  body: Uint8Array,
+  body: BodyInput,
   metadata: Record<string, string>,
   overwrite: boolean,
   signal: AbortSignal,
 ): Promise<void> {
   const { ctx, key, what } = t;
+  const bytes = bodyLength(body);
   const request = ctx.send(
     'PutObject',
     what,
@@ -54,7 +56,7 @@ export async function putObject(
           Bucket: ctx.bucket,
           Key: key,
           Body: body,
-          ContentLength: body.length,
+          ContentLength: bytes,
           ContentType: 'application/octet-stream',
           Metadata: metadata,
           ...ctx.writeHeaders,
@@ -62,7 +64,7 @@ export async function putObject(
         },
         o,
       ),
-    body.length,
+    bytes,
   );
   await createdMeanwhile(what, request);
 }
@@ -95,10 +97,11 @@ export async function uploadPart(
   t: ObjectTarget,
   uploadId: string,
   n: number,
-  body: Uint8Array,
+  body: BodyInput,
   signal: AbortSignal,
 ): Promise<CompletedPart> {
   const { ctx, key, what } = t;
+  const bytes = bodyLength(body);
   const started = performance.now();
   const out = await ctx.send(
     'UploadPart',
@@ -112,14 +115,14 @@ export async function uploadPart(
           UploadId: uploadId,
           PartNumber: n,
           Body: body,
-          ContentLength: body.length,
+          ContentLength: bytes,
         },
         o,
       ),
-    body.length,
+    bytes,
   );
   if (!out.ETag) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 UploadPart returned no ETag`);
-  ctx.metrics.partUploaded?.((performance.now() - started) / 1000, body.length);
+  ctx.metrics.partUploaded?.((performance.now() - started) / 1000, bytes);
   const done: CompletedPart = { PartNumber: n, ETag: out.ETag };
   if (out.ChecksumCRC32 !== undefined) done.ChecksumCRC32 = out.ChecksumCRC32;
   if (out.ChecksumCRC32C !== undefined) done.ChecksumCRC32C = out.ChecksumCRC32C;
