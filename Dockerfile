@@ -10,16 +10,21 @@ ARG NODE_IMAGE=node:26.10.0-bookworm-slim
 # (common/src/build/bundle.ts; dev dependencies live only in this stage, and the bundles carry every runtime
 # dependency, so no node_modules ships).
 FROM ${NODE_IMAGE} AS build
+# g++ for ssh2's native crypto binding (patches/build-ssh2-binding.ts; Node's own headers, which carry OpenSSL's, come
+# with the base image). Build stage only: the runtime stage gets the compiled .node inside dist/.
+RUN apt-get update && apt-get install -y --no-install-recommends g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Not `npm ci` (see the Makefile: the lock cannot list Biome's other-platform packages, so `npm ci` refuses it);
 # `npm install --no-save` installs exactly the locked versions. --ignore-scripts: no install script runs (ssh2's
-# optional native binding is not built; we use Node's crypto; esbuild runs from its platform package).
+# native binding is built explicitly below, without node-gyp; esbuild runs from its platform package).
 RUN npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
 # Dependency patches (patches/*.patch, docs/decisions.md): no install script runs, so they are applied explicitly,
 # before the bundle takes the dependencies in; the pod refuses to start on an unpatched ssh2 (SFTPGATE_SSH2_PATCH).
+# Then ssh2's native crypto binding is compiled (the bundle step copies it beside the bundle; the pod refuses to
+# start without it, same code).
 COPY patches patches
-RUN node patches/apply.ts
+RUN node patches/apply.ts && node patches/build-ssh2-binding.ts
 COPY tsconfig.json tsconfig.build.json ./
 COPY common/src common/src
 COPY operator/src operator/src

@@ -2,9 +2,9 @@
 // (plus its password worker, a second entry because a Worker loads a file) and the operator. One file instead of
 // thousands of module records is most of the pod's idle memory saving (docs/benchmarks.md, "Pod memory").
 // Run: node common/src/build/bundle.ts [outdir]   (default dist/; type checking is `tsc`, not this step)
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { repoRoot } from '../codegen/typescript.ts';
 
@@ -83,8 +83,9 @@ export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number])
     keepNames: true,
     // The dependencies' license notices, in one file beside each bundle.
     legalComments: 'linked',
-    // ssh2's optional native binding and cpu-features are required inside try/catch and never built (images install
-    // with scripts off): left as failing requires, exactly as without a bundle.
+    // Native addons stay `require`s (esbuild cannot inline them): ssh2's crypto binding, built by
+    // patches/build-ssh2-binding.ts, is copied beside the bundle below; cpu-features is never installed, so its
+    // require fails inside ssh2's try/catch exactly as without a bundle.
     external: ['*.node', 'cpu-features'],
     plugins: [builtinsAsCommonJs],
     logLevel: 'warning',
@@ -92,10 +93,42 @@ export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number])
   };
 }
 
+/** ssh2's native crypto binding: the request its crypto.js makes, and the file `make deps` builds. */
+export const SSH2_BINDING = {
+  request: './crypto/build/Release/sshcrypto.node',
+  file: 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node',
+} as const;
+
+/**
+ * Copies ssh2's binding to where the bundle's `require` looks. esbuild's `__require` (the one ssh2's crypto code
+ * calls) is defined in whichever output file it chose — main.js or a shared chunk — and resolves relative to that
+ * file, so the binding goes beside every output directory's files whenever any output requests it. Returns the
+ * paths written; none when no output requests it.
+ */
+export function copySsh2Binding(outdir: string, binding = join(repoRoot, SSH2_BINDING.file)): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.js') ? [join(dir, e.name)] : [],
+    );
+  const outputs = walk(outdir);
+  if (!outputs.some((js) => readFileSync(js, 'utf8').includes(SSH2_BINDING.request))) return [];
+  // Without the binding the pod refuses to start (sftp-pod/src/ssh/ssh2-patch.ts): fail the build instead.
+  if (!existsSync(binding)) throw new Error(`${binding} missing: run \`node patches/build-ssh2-binding.ts\``);
+  const written: string[] = [];
+  for (const dir of new Set(outputs.map((js) => dirname(js)))) {
+    const target = join(dir, SSH2_BINDING.request);
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(binding, target);
+    written.push(target);
+  }
+  return written;
+}
+
 export async function bundleAll(outRoot: string): Promise<void> {
   for (const b of BUNDLES) {
     rmSync(join(outRoot, b.outdir), { recursive: true, force: true });
     await build(bundleOptions(outRoot, b));
+    copySsh2Binding(join(outRoot, b.outdir));
   }
 }
 
