@@ -7,6 +7,7 @@ import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { repoRoot } from '../codegen/typescript.ts';
+import { lazyDependencies, lazyZlibModule } from './lazy-deps.ts';
 
 /** One bundle per output directory: the entry points that ship together. */
 export const BUNDLES: readonly { readonly outdir: string; readonly entryPoints: Record<string, string> }[] = [
@@ -51,7 +52,8 @@ export const builtinsAsCommonJs: Plugin = {
         : { path: args.path.replace(/^node:/, ''), namespace: NAMESPACE },
     );
     b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
-      contents: `module.exports = require('node:${args.path}');`,
+      // node:zlib is loaded on first use (lazy-deps.ts): an idle pod never needs it.
+      contents: args.path === 'zlib' ? lazyZlibModule() : `module.exports = require('node:${args.path}');`,
       loader: 'js',
     }));
   },
@@ -87,7 +89,7 @@ export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number])
     // patches/build-ssh2-binding.ts, is copied beside the bundle below; cpu-features is never installed, so its
     // require fails inside ssh2's try/catch exactly as without a bundle.
     external: ['*.node', 'cpu-features'],
-    plugins: [builtinsAsCommonJs],
+    plugins: [builtinsAsCommonJs, lazyDependencies],
     logLevel: 'warning',
     metafile: false,
   };
