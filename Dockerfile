@@ -54,10 +54,10 @@ ENTRYPOINT ["node", "/app/operator/bin/sftpgate-operator.js"]
 
 # --- the sftp pod image. Node is PID 1 on purpose: main.ts handles SIGTERM/SIGINT (stop accepting, drain transfers
 # within --shutdown-grace, exit) and the pod spawns no child processes. The Node flags are sftp-pod/src/node-flags.ts
-# (a test keeps them equal): they bound the garbage a transfer leaves between collections (docs/benchmarks.md,
-# "Pod memory").
+# (a test keeps them equal): they bound the garbage a transfer leaves between collections and keep ICU's time zone
+# data out of memory (docs/benchmarks.md, "Pod memory", "Pod idle memory, session 18").
 FROM runtime AS sftp
 COPY --from=build /src/dist/sftp-pod ./dist/sftp-pod
 COPY sftp-pod/bin ./sftp-pod/bin
 EXPOSE 2222 9090
-ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/sftp-pod/bin/sftpgate-sftp.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--no-icu-timezone-data", "/app/sftp-pod/bin/sftpgate-sftp.js"]
