@@ -11,6 +11,15 @@ describe('parseConfig', () => {
     assert.equal(c.sftpImage, DEFAULT_SFTP_IMAGE);
     assert.deepEqual(c.namespaces, []);
     assert.equal(c.leaderElect, false);
+    assert.deepEqual([c.usageRequestIntervalSeconds, c.usageRequestRatePerMinute, c.usageRequestBurst], [60, 6, 10]);
+  });
+  it('usage request bounds: flags win over env', () => {
+    const c = parseConfig(['--usage-request-interval=0', '--usage-request-burst=3'], {
+      SFTPGATE_USAGE_REQUEST_RATE: '2',
+      SFTPGATE_USAGE_REQUEST_BURST: '50',
+    });
+    assert.ok(c !== 'help');
+    assert.deepEqual([c.usageRequestIntervalSeconds, c.usageRequestRatePerMinute, c.usageRequestBurst], [0, 2, 3]);
   });
   it('flags win over env; chart flags parse', () => {
     const c = parseConfig(
@@ -37,6 +46,8 @@ describe('parseConfig', () => {
     ['bad level', ['--log-level=loud']],
     ['bad workers', ['--workers=0']],
     ['bad pull policy', ['--sftp-image-pull-policy=Sometimes']],
+    ['no request rate', ['--usage-request-rate=0']],
+    ['fractional request burst', ['--usage-request-burst=1.5']],
   ];
   for (const [name, argv] of bad) it(`refuses ${name}`, () => assert.throws(() => parseConfig(argv, {}), ConfigError));
   it('help', () => assert.equal(parseConfig(['--help'], {}), 'help'));

@@ -38,6 +38,10 @@ export interface OperatorConfig {
   readonly usageIntervalSeconds: number;
   /** Users measured at once. */
   readonly usageConcurrency: number;
+  /** Bounds on requested measurements (annotation sftpgate.io/measure-usage): per user, per namespace. */
+  readonly usageRequestIntervalSeconds: number;
+  readonly usageRequestRatePerMinute: number;
+  readonly usageRequestBurst: number;
 }
 
 export const DEFAULT_SFTP_IMAGE = 'ghcr.io/sftpgate/sftpgate-sftp:0.1.0';
@@ -61,7 +65,13 @@ export const USAGE = `sftpgate-operator [flags]
                                  must exceed the longest upload; 0 = off; default 86400
   --usage-interval SECONDS       (SFTPGATE_USAGE_INTERVAL) measure each user's stored bytes/files from S3 this often
                                  (status.usage, quota enforcement); 0 = off (quotas then refuse uploads); default 300
-  --usage-concurrency N          (SFTPGATE_USAGE_CONCURRENCY) users measured at once; default 4
+  --usage-concurrency N          (SFTPGATE_USAGE_CONCURRENCY) users measured at once; default 4 (requested
+                                 measurements hold at most half of them)
+  --usage-request-interval SECONDS (SFTPGATE_USAGE_REQUEST_INTERVAL) least time between two requested measurements
+                                 (annotation sftpgate.io/measure-usage) of one user; a request sooner waits; default 60
+  --usage-request-rate N         (SFTPGATE_USAGE_REQUEST_RATE) requested measurements each namespace may start per
+                                 minute on average; default 6
+  --usage-request-burst N        (SFTPGATE_USAGE_REQUEST_BURST) ... and at once after a quiet spell; default 10
   --help`;
 
 function listen(value: string): { host: string; port: number } {
@@ -95,6 +105,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
         'multipart-sweep-age': { type: 'string' },
         'usage-interval': { type: 'string' },
         'usage-concurrency': { type: 'string' },
+        'usage-request-interval': { type: 'string' },
+        'usage-request-rate': { type: 'string' },
+        'usage-request-burst': { type: 'string' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -135,6 +148,20 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
   if (!Number.isInteger(usageConcurrency) || usageConcurrency < 1 || usageConcurrency > 64) {
     throw new ConfigError('--usage-concurrency: expected 1..64');
   }
+  const usageRequest = (flag: string, envName: string, fallback: string, min: number, max: number): number => {
+    const n = Number(str(flag) ?? env[envName] ?? fallback);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${flag}: expected ${min}..${max}`);
+    return n;
+  };
+  const usageRequestInterval = usageRequest(
+    'usage-request-interval',
+    'SFTPGATE_USAGE_REQUEST_INTERVAL',
+    '60',
+    0,
+    86400,
+  );
+  const usageRequestRate = usageRequest('usage-request-rate', 'SFTPGATE_USAGE_REQUEST_RATE', '6', 1, 6000);
+  const usageRequestBurst = usageRequest('usage-request-burst', 'SFTPGATE_USAGE_REQUEST_BURST', '10', 1, 10000);
   const metrics = listen(str('metrics-listen') ?? env['SFTPGATE_OPERATOR_METRICS_LISTEN'] ?? ':8080');
   const podName = env['POD_NAME'] ?? hostname();
   return {
@@ -157,5 +184,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Op
     multipartSweepAgeSeconds: sweepAge,
     usageIntervalSeconds: usageInterval,
     usageConcurrency,
+    usageRequestIntervalSeconds: usageRequestInterval,
+    usageRequestRatePerMinute: usageRequestRate,
+    usageRequestBurst,
   };
 }

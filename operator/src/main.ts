@@ -75,6 +75,12 @@ export async function runOperator(config: OperatorConfig, signal: AbortSignal): 
           logger,
           intervalMs: config.usageIntervalSeconds * 1000,
           concurrency: config.usageConcurrency,
+          requestLimits: {
+            userIntervalMs: config.usageRequestIntervalSeconds * 1000,
+            perMinute: config.usageRequestRatePerMinute,
+            burst: config.usageRequestBurst,
+          },
+          registry: manager.metrics.registry,
         },
         leader,
       ),

@@ -57,6 +57,34 @@ export interface HarnessOptions {
   readonly users?: (keys: Readonly<Record<string, KeyPair>>, hash: string) => UserRecord[];
 }
 
+/** Where one pod of the harness's server listens and what it reads: the flags every pod (the harness's, a second) takes. */
+export interface PodFlagOptions {
+  /** The pod's own host keys (ssh-keygen'd by makeHostKeyDir). */
+  readonly hostKeyDir: string;
+  readonly usersFile: string;
+  readonly s3Endpoint: string;
+  /** 0 (default): any free port; the in-process pod reports what it got. */
+  readonly port?: number;
+  readonly metricsPort?: number;
+  /** Flags after the common ones (a later flag wins). */
+  readonly args?: readonly string[];
+}
+
+/** The command line of one sftp pod serving the harness's bucket and prefix on loopback. Pure. */
+export function podFlags(o: PodFlagOptions): string[] {
+  return [
+    `--listen=127.0.0.1:${o.port ?? 0}`,
+    `--metrics-listen=127.0.0.1:${o.metricsPort ?? 0}`,
+    `--host-key-dir=${o.hostKeyDir}`,
+    `--users-file=${o.usersFile}`,
+    `--s3-endpoint=${o.s3Endpoint}`,
+    `--s3-bucket=${BUCKET}`,
+    `--s3-prefix=${PREFIX}`,
+    '--s3-force-path-style=true',
+    ...(o.args ?? []),
+  ];
+}
+
 export interface Harness {
   readonly minio: Minio;
   readonly s3: S3Client;
@@ -68,6 +96,13 @@ export interface Harness {
   readonly pod?: Pod;
   readonly child?: ManagedProcess;
   readonly proxy?: FaultProxy;
+  /** The MinIO credentials every pod takes from its environment. */
+  readonly podEnv: Readonly<Record<string, string>>;
+  /**
+   * Flags for another pod of the same server (quotas across pods, resuming on another pod, a pod with other flags):
+   * the same users file, bucket and prefix, MinIO directly (never the fault proxy), its own host keys.
+   */
+  podFlags(o: Omit<PodFlagOptions, 'usersFile' | 's3Endpoint'>): string[];
   /** Runs OpenSSH `sftp -b -` with the batch on stdin, as `user` with their key. Never throws for exit codes. */
   sftp(user: string, batch: string, extra?: readonly string[]): Promise<CommandResult>;
   writeUsers(users: readonly UserRecord[]): void;
@@ -132,15 +167,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     let metricsPort: number;
     let pod: Pod | undefined;
     let child: ManagedProcess | undefined;
-    const common = [
-      `--host-key-dir=${hostKeys.dir}`,
-      `--users-file=${usersFile}`,
-      `--s3-endpoint=${proxy?.url ?? minio.endpoint}`,
-      `--s3-bucket=${BUCKET}`,
-      `--s3-prefix=${PREFIX}`,
-      '--s3-force-path-style=true',
-      ...(opts.args ?? []),
-    ];
+    const own = {
+      hostKeyDir: hostKeys.dir,
+      usersFile,
+      s3Endpoint: proxy?.url ?? minio.endpoint,
+      args: opts.args ?? [],
+    };
     if (opts.bin) {
       const ports = await reservePorts(2);
       port = ports[0] ?? 0;
@@ -148,12 +180,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       child = spawnManaged({
         name: 'sftpgate-sftp',
         command: process.execPath,
-        args: [
-          join(ROOT, 'sftp-pod/bin/sftpgate-sftp.js'),
-          `--listen=127.0.0.1:${port}`,
-          `--metrics-listen=127.0.0.1:${metricsPort}`,
-          ...common,
-        ],
+        args: [join(ROOT, 'sftp-pod/bin/sftpgate-sftp.js'), ...podFlags({ ...own, port, metricsPort })],
         env,
         logFile: join(dir, 'sftp-pod.log'),
         graceSeconds: 20,
@@ -167,7 +194,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       );
     } else {
       Object.assign(process.env, env);
-      const config = parseConfig(['--listen=127.0.0.1:0', '--metrics-listen=127.0.0.1:0', ...common], env);
+      const config = parseConfig(podFlags(own), env);
       const log = opts.log ?? (process.env['SFTPGATE_E2E_LOG'] ? createLogger('debug') : silentLogger);
       pod = await startPod(config, { log, audit: opts.audit ?? noAudit });
       const p = pod;
@@ -209,6 +236,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ...(pod ? { pod } : {}),
       ...(child ? { child } : {}),
       ...(proxy ? { proxy } : {}),
+      podEnv: env,
+      podFlags: (o) => podFlags({ ...o, usersFile, s3Endpoint: minio.endpoint }),
       sftp,
       writeUsers,
       defaultUsers,

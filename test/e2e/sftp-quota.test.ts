@@ -43,21 +43,7 @@ before(async () => {
   });
   const hostKeys = makeHostKeyDir();
   removeHostKeys = () => hostKeys.remove();
-  const env = { AWS_ACCESS_KEY_ID: h.minio.accessKeyId, AWS_SECRET_ACCESS_KEY: h.minio.secretAccessKey };
-  const config = parseConfig(
-    [
-      '--listen=127.0.0.1:0',
-      '--metrics-listen=127.0.0.1:0',
-      `--host-key-dir=${hostKeys.dir}`,
-      `--users-file=${h.usersFile}`,
-      `--s3-endpoint=${h.minio.endpoint}`,
-      `--s3-bucket=${BUCKET}`,
-      `--s3-prefix=${PREFIX}`,
-      '--s3-force-path-style=true',
-      ...ARGS,
-    ],
-    env,
-  );
+  const config = parseConfig(h.podFlags({ hostKeyDir: hostKeys.dir, args: ARGS }), h.podEnv);
   pod2 = await startPod(config, { log: silentLogger, audit: noAudit });
 });
 

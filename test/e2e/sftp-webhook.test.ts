@@ -151,22 +151,17 @@ describe('webhook notifications', () => {
     const base = `http://127.0.0.1:${receiver.port}`;
     const events: AuditEvent[] = [];
     const config = parseConfig(
-      [
-        '--listen=127.0.0.1:0',
-        '--metrics-listen=127.0.0.1:0',
-        `--host-key-dir=${hostKeys.dir}`,
-        `--users-file=${h.usersFile}`,
-        `--s3-endpoint=${h.minio.endpoint}`,
-        `--s3-bucket=${BUCKET}`,
-        `--s3-prefix=${PREFIX}`,
-        '--s3-force-path-style=true',
-        `--notify-url=${base}/hooks/guarded`,
-        `--notify-allowed-prefix=${base}/hooks/`,
-        '--notify-allow-http=true',
-        `--notify-hmac-key-file=${keyFile()}`,
-        '--notify-retry-base=50ms',
-        '--notify-retry-max=100ms',
-      ],
+      h.podFlags({
+        hostKeyDir: hostKeys.dir,
+        args: [
+          `--notify-url=${base}/hooks/guarded`,
+          `--notify-allowed-prefix=${base}/hooks/`,
+          '--notify-allow-http=true',
+          `--notify-hmac-key-file=${keyFile()}`,
+          '--notify-retry-base=50ms',
+          '--notify-retry-max=100ms',
+        ],
+      }),
       {},
     );
     const pod = await startPod(config, { log: silentLogger, audit: { emit: (e) => events.push(e) } });

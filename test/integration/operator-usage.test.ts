@@ -1,7 +1,8 @@
 // The operator's usage measurement (docs/operations.md "Quotas") against a real API server and MinIO: every user is
 // measured from S3 (current versions only, no directory markers, no incomplete multipart uploads, logical
 // directories included), the measurement object the pods read is written under the reserved root, status.usage is
-// published with its printer column, and the sftpgate.io/measure-usage annotation measures again on demand.
+// published with its printer column, the sftpgate.io/measure-usage annotation measures again on demand, and only new
+// users with a quota are measured at once (others join the periodic cycle, so a bulk create lists nothing at once).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -50,6 +51,7 @@ before(async () => {
       logger: silentLogger,
       intervalMs: 3_600_000, // periodic passes out of the way: the first pass and requests are what is tested
       scanMs: 200,
+      random: () => 0.5, // a new user without a quota is first measured half an interval (30 min) after it appears
       onMeasured: (key) => measured.push(key),
     },
     stop.signal,
@@ -123,6 +125,44 @@ describe('usage measurement', () => {
       return u?.status?.observedGeneration === u?.metadata?.generation;
     });
     assert.deepEqual((await getUser(bed, NS, 'alice'))?.status?.usage, usage);
+  });
+
+  it('a request again within the user interval waits, and status.usage.requestDeferredUntil says until when', async () => {
+    const before = measured.length;
+    const asked = Date.now();
+    await bed.admin.mergePatch(Resources.SftpUser, NS, 'alice', {
+      metadata: { annotations: { 'sftpgate.io/measure-usage': 'r2' } },
+    });
+    const until = await waitFor('deferral shown', async () => {
+      const u = (await getUser(bed, NS, 'alice'))?.status?.usage;
+      return u?.requestDeferredUntil;
+    });
+    // r1 was answered moments ago and the default interval is 60 s: r2 runs about a minute after r1 did.
+    assert.ok(Date.parse(until) > asked && Date.parse(until) <= asked + 60_000, until);
+    assert.equal((await getUser(bed, NS, 'alice'))?.status?.usage?.request, 'r1');
+    assert.equal(measured.length, before, 'no listing for a request that waits');
+  });
+
+  it('measures new users with a quota at once; the others join the periodic cycle until they get a quota', async () => {
+    const names = ['bulk0', 'bulk1', 'bulk2', 'bulk3', 'bulk4', 'bulk5', 'bulk6', 'bulk7'];
+    const spec = (quota: boolean) => ({
+      serverRef: { name: 'files' },
+      authorizedKeys: [KEY],
+      ...(quota ? { quota: { maxFiles: 100 } } : {}),
+    });
+    await Promise.all(names.map((n, i) => bed.admin.apply(Resources.SftpUser, userManifest(NS, n, spec(i < 2)))));
+    for (const n of names.slice(0, 2)) {
+      await waitFor(`${n} measured`, async () => (await getUser(bed, NS, n))?.status?.usage?.measuredAt);
+    }
+    // Every user is in the operator's cache and scanned several times over; none of the others was listed.
+    await waitFor('all cached', () => names.every((n) => op.controllers.context.users.get(`${NS}/${n}`)));
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.deepEqual(measured.filter((k) => k.startsWith(`${NS}/bulk`)).sort(), [`${NS}/bulk0`, `${NS}/bulk1`]);
+    for (const n of names.slice(2)) assert.equal((await getUser(bed, NS, n))?.status?.usage, undefined);
+    // A quota given before the first measurement brings it forward: its uploads wait for it.
+    await bed.admin.mergePatch(Resources.SftpUser, NS, 'bulk2', { spec: { quota: { maxBytes: '1Gi' } } });
+    await waitFor('bulk2 measured', async () => (await getUser(bed, NS, 'bulk2'))?.status?.usage?.measuredAt);
+    assert.equal(measured.filter((k) => k.startsWith(`${NS}/bulk`)).length, 3);
   });
 
   it("prunes pods' usage objects not written since the cutoff, and keeps the others", async () => {

@@ -3,8 +3,9 @@
 // thousands of module records is most of the pod's idle memory saving (docs/benchmarks.md, "Pod memory").
 // Run: node common/src/build/bundle.ts [outdir]   (default dist/; type checking is `tsc`, not this step)
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
-import { type BuildOptions, build } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { repoRoot } from '../codegen/typescript.ts';
 
 /** One bundle per output directory: the entry points that ship together. */
@@ -31,6 +32,31 @@ const COMMONJS_SHIM = [
   'const __dirname = import.meta.dirname;',
 ].join('\n');
 
+/**
+ * `import { request } from 'node:http'` in an ES module makes Node build the module's namespace from every export,
+ * which runs the module's lazy getters (node:http's WebSocket and EventSource load undici, web streams, http2, worker
+ * threads and a hundred more built-ins; node:fs, node:util and node:process load a few dozen each) that the process
+ * never uses: +10 MiB RSS for node:http alone (docs/benchmarks.md, "Pod memory, session 18"). The bundle takes Node's
+ * built-ins with `require` instead (the CommonJS object: getters stay lazy until used); the code sees the same
+ * functions.
+ */
+export const BUILTIN = new RegExp(`^(?:node:.+|${builtinModules.map((m) => m.replace(/[/]/g, '\\/')).join('|')})$`);
+const NAMESPACE = 'builtin-commonjs';
+export const builtinsAsCommonJs: Plugin = {
+  name: NAMESPACE,
+  setup(b) {
+    b.onResolve({ filter: BUILTIN }, (args) =>
+      args.namespace === NAMESPACE
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ''), namespace: NAMESPACE },
+    );
+    b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
+      contents: `module.exports = require('node:${args.path}');`,
+      loader: 'js',
+    }));
+  },
+};
+
 export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number]): BuildOptions {
   return {
     absWorkingDir: repoRoot,
@@ -48,9 +74,12 @@ export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number])
     // Stack traces map back to the TypeScript sources with `node --enable-source-maps` (docs/images.md).
     sourcemap: 'linked',
     sourcesContent: false,
-    // Whitespace and syntax only: identifiers keep their names, so logs and stack traces stay readable.
+    // V8 keeps every script's source string in the heap: local identifiers are minified too (the pod's heap at idle
+    // 1 MiB smaller, docs/benchmarks.md "Pod memory, session 18"); keepNames keeps function and class names, so logs
+    // and stack traces stay readable (and map back to the sources).
     minifyWhitespace: true,
     minifySyntax: true,
+    minifyIdentifiers: true,
     keepNames: true,
     // The dependencies' license notices, in one file beside each bundle.
     legalComments: 'linked',
@@ -58,6 +87,7 @@ export function bundleOptions(outRoot: string, bundle: (typeof BUNDLES)[number])
     // patches/build-ssh2-binding.ts, is copied beside the bundle below; cpu-features is never installed, so its
     // require fails inside ssh2's try/catch exactly as without a bundle.
     external: ['*.node', 'cpu-features'],
+    plugins: [builtinsAsCommonJs],
     logLevel: 'warning',
     metafile: false,
   };

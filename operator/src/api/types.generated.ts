@@ -807,6 +807,10 @@ export interface SftpUserStatusUsage {
    * The last sftpgate.io/measure-usage annotation value this measurement answered.
    */
   request?: string;
+  /**
+   * When the pending sftpgate.io/measure-usage request runs at the earliest: requests are bounded per user (--usage-request-interval) and per namespace (--usage-request-rate, --usage-request-burst), and one over a bound waits until then (docs/operations.md). Cleared when the request is answered.
+   */
+  requestDeferredUntil?: string;
 }
 
 /** A list of SftpUser objects as the API server returns it. */

@@ -1,6 +1,8 @@
 // How many S3 lookups READDIR may spend on stored times (s3-listing-times.ts): a token bucket per user, one token
 // per HeadObject or GetObjectTagging, refilled at `ratePerSecond` up to `burst`. A spent budget never waits and never
-// fails: the entries it could not pay for show the listing's LastModified. Pure (the clock is injected).
+// fails: the entries it could not pay for show the listing's LastModified. Pure (the clock is injected); the buckets
+// are common/src/rate/token-buckets.ts, shared with the operator's bound on requested usage measurements.
+import { TokenBuckets } from '../../../common/src/rate/token-buckets.ts';
 
 export interface ListingTimesLimits {
   /** Files looked up per READDIR reply; a longer S3 page is answered in replies of at most this many entries. */
@@ -17,15 +19,10 @@ export const DEFAULT_LISTING_TIMES_LIMITS: ListingTimesLimits = { maxPerPage: 10
 /** Buckets kept before full ones are forgotten (a full bucket is the same as no bucket). */
 const SWEEP_AT = 1024;
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 export class LookupBudget {
   readonly limits: ListingTimesLimits;
   readonly #now: () => number;
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets: TokenBuckets;
 
   /** Throws RangeError for a limit that is not a positive integer (rate: >= 0). */
   constructor(limits: ListingTimesLimits, now: () => number = Date.now) {
@@ -38,51 +35,26 @@ export class LookupBudget {
     }
     this.limits = limits;
     this.#now = now;
+    this.#buckets = new TokenBuckets({ perSecond: limits.ratePerSecond, burst: limits.burst }, SWEEP_AT);
   }
 
   /** Lookups `user` may spend now (whole tokens). */
   available(user: string): number {
-    return Math.floor(this.#refill(user).tokens);
+    return Math.floor(this.#buckets.tokens(user, this.#now()));
   }
 
   /** Spends `n` lookups of `user`'s budget; false (nothing spent) when fewer are left. */
   take(user: string, n = 1): boolean {
-    const b = this.#refill(user);
-    if (b.tokens < n) return false;
-    b.tokens -= n;
-    return true;
+    return this.#buckets.take(user, this.#now(), n);
   }
 
   /** Gives back `n` lookups taken but not made (never past the burst). */
   refund(user: string, n = 1): void {
-    const b = this.#refill(user);
-    b.tokens = Math.min(this.limits.burst, b.tokens + n);
+    this.#buckets.refund(user, this.#now(), n);
   }
 
   /** Users with a bucket kept (full ones are forgotten once 1,024 are kept: memory stays bounded). */
   get tracked(): number {
     return this.#buckets.size;
-  }
-
-  #refill(user: string): Bucket {
-    const now = this.#now();
-    let b = this.#buckets.get(user);
-    if (b === undefined) {
-      if (this.#buckets.size >= SWEEP_AT) this.#sweep(now);
-      b = { tokens: this.limits.burst, at: now };
-      this.#buckets.set(user, b);
-      return b;
-    }
-    const elapsed = Math.max(0, now - b.at) / 1000;
-    b.tokens = Math.min(this.limits.burst, b.tokens + elapsed * this.limits.ratePerSecond);
-    b.at = now;
-    return b;
-  }
-
-  #sweep(now: number): void {
-    const { burst, ratePerSecond } = this.limits;
-    for (const [user, b] of this.#buckets) {
-      if (b.tokens + (Math.max(0, now - b.at) / 1000) * ratePerSecond >= burst) this.#buckets.delete(user);
-    }
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SftpUser } from '../../api/types.generated.ts';
-import { nextDue, pendingRequest, STATUS_REFRESH_MS, statusDue, usagePrefixes } from './prefixes.ts';
+import { firstDue, nextDue, pendingRequest, STATUS_REFRESH_MS, statusDue, usagePrefixes } from './prefixes.ts';
 
 const user = (spec: Partial<SftpUser['spec']>, extra: Partial<SftpUser> = {}): SftpUser =>
   ({ metadata: { name: 'alice' }, spec: { serverRef: { name: 's' }, ...spec }, ...extra }) as SftpUser;
@@ -47,5 +47,16 @@ describe('usage prefixes', () => {
     assert.equal(statusDue(current, { bytes: 10, files: 1 }, 'r2', now), true);
     assert.equal(statusDue(current, { bytes: 10, files: 1 }, 'r1', now), false);
     assert.equal(statusDue(current, { bytes: 10, files: 1 }, undefined, now + STATUS_REFRESH_MS), true);
+    assert.equal(statusDue(current, { bytes: 10, files: 1 }, undefined, now, true), true, 'a deferral to clear');
+  });
+
+  it('first measurement: at once only for a new user with a quota; others join the cycle at a random point', () => {
+    const quota = user({ quota: { maxFiles: 10 } });
+    assert.equal(firstDue(quota, 1000, 300_000, 0.5), 1000);
+    assert.equal(firstDue(user({}), 1000, 300_000, 0), 1000);
+    assert.equal(firstDue(user({}), 1000, 300_000, 0.5), 151_000);
+    assert.equal(firstDue(user({ quota: {} }), 1000, 300_000, 0.5), 151_000, 'an empty quota limits nothing');
+    const measured = { status: { usage: { measuredAt: '2026-01-01T00:00:00Z' } } } as Partial<SftpUser>;
+    assert.equal(firstDue(user({ quota: { maxBytes: '1Gi' } }, measured), 1000, 300_000, 0.5), 301_000);
   });
 });

@@ -35,19 +35,37 @@ export function nextDue(now: number, intervalMs: number, random: number): number
   return now + Math.round(intervalMs * (0.8 + 0.4 * random));
 }
 
+/** Whether the user has a quota: its uploads wait for a first measurement (the pods refuse them until then). */
+export function hasQuota(user: SftpUser): boolean {
+  const q = user.spec.quota;
+  return q !== undefined && (q.maxBytes !== undefined || q.maxFiles !== undefined);
+}
+
+/**
+ * When the measurer first looks at a user it has not measured since it started: a user measured before continues
+ * its periodic cycle; a new user with a quota is measured at once (its uploads wait for it); any other new user joins
+ * the cycle at a random point of the first interval, so a bulk create does not list thousands of prefixes at once.
+ */
+export function firstDue(user: SftpUser, now: number, intervalMs: number, random: number): number {
+  if (user.status?.usage?.measuredAt !== undefined) return nextDue(now, intervalMs, random);
+  return hasQuota(user) ? now : now + Math.round(intervalMs * random);
+}
+
 /** An unchanged measurement refreshes status.usage.measuredAt at most this often (API writes stay rare). */
 export const STATUS_REFRESH_MS = 3_600_000;
 
 /**
- * Whether a measurement is worth a status write: the counts changed, a request is answered, or the published
- * measuredAt is older than STATUS_REFRESH_MS. The S3 object the pods read is written every time regardless.
+ * Whether a measurement is worth a status write: the counts changed, a request is answered, a published deferral
+ * is to be cleared, or the published measuredAt is older than STATUS_REFRESH_MS. The S3 object the pods read is written every time regardless.
  */
 export function statusDue(
   current: { bytes?: number; files?: number; measuredAt?: string; request?: string } | undefined,
   measured: { bytes: number; files: number },
   request: string | undefined,
   now: number,
+  clearDeferral = false,
 ): boolean {
+  if (clearDeferral) return true;
   if (!current || current.bytes !== measured.bytes || current.files !== measured.files) return true;
   if (request !== undefined && request !== current.request) return true;
   const at = current.measuredAt ? Date.parse(current.measuredAt) : Number.NaN;
