@@ -47,12 +47,14 @@ COPY package.json ./package.json
 USER 65532:65532
 
 # --- the operator image. Node is PID 1 on purpose (no tini): main.ts handles SIGTERM/SIGINT (stop the work queue,
-# release the Lease, exit) and the operator spawns no child processes, so there are no zombies to reap.
+# release the Lease, exit) and the operator spawns no child processes, so there are no zombies to reap. The Node flags
+# are operator/src/node-flags.ts (a test keeps them equal): they bound the heap V8 grows during a bulk create
+# (docs/benchmarks.md, "Operator at 10,000 users").
 FROM runtime AS operator
 COPY --from=build /src/dist/operator ./dist/operator
 COPY operator/bin ./operator/bin
 EXPOSE 8080
-ENTRYPOINT ["node", "/app/operator/bin/sftpgate-operator.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size=192", "/app/operator/bin/sftpgate-operator.js"]
 
 # --- the sftp pod image. Node is PID 1 on purpose: main.ts handles SIGTERM/SIGINT (stop accepting, drain transfers
 # within --shutdown-grace, exit) and the pod spawns no child processes. The Node flags are sftp-pod/src/node-flags.ts
