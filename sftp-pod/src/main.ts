@@ -1,8 +1,8 @@
 // The sftp pod: wiring only. startPod() builds and starts every piece from a Config and returns a handle (tests run
 // it in-process); main() is the process entry (bin/sftpgate-sftp.js) and the only code that exits the process.
 import type { AddressInfo } from 'node:net';
-import { S3Client } from '@aws-sdk/client-s3';
 import { HealthServer } from '../../common/src/http/health-server.ts';
+import { S3Client } from '../../common/src/s3/client.ts';
 import { openAuditLog } from './audit/audit-log.ts';
 import type { AuditLog } from './audit/event.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
@@ -295,14 +295,14 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
         });
       await ssh.close();
       // A CLOSE whose final S3 request is in flight is not cancelled (S3 may complete it anyway): wait for S3's answer
-      // before destroying the client, so the log says what was stored (storage/commit-tracker.ts).
+      // before going on, so the log says what was stored (storage/commit-tracker.ts).
       const unanswered = await settleCommits(budget, 65_000);
       if (unanswered > 0) log.warn('shutting down with uploads whose completion S3 did not answer', { unanswered });
       await quotas.close(); // publishes the last commits and gives the leases back
       lifetime.abort();
       await health.close();
+      // The S3 connection pool is the process's (idle keep-alive sockets do not hold the process open).
       broker?.close();
-      client.destroy();
       await notifier?.close(Math.min(graceMs, 5_000));
       await auditFile?.close();
       log.info('shut down');

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { buildSessionPolicy, PERMISSIONS } from '../../operator/src/cloud/iam/session-policy.ts';
 import { parseConfig } from '../../sftp-pod/src/config.ts';
 import { type CredentialBroker, createCredentialBroker } from '../../sftp-pod/src/credentials/broker.ts';
@@ -24,6 +24,7 @@ import { S3Storage } from '../../sftp-pod/src/storage/s3-storage.ts';
 import { silentLogger } from '../../sftp-pod/src/telemetry/log.ts';
 import type { UserRecord } from '../../sftp-pod/src/users/types.ts';
 import { type Minio, makeTempDir, removeTempDir, runCommand, sftpClientArgs, startMinio } from '../infra/index.ts';
+import { LeanS3Client } from './s3-lean.ts';
 
 const BUCKET = 'sftp-sts';
 const PREFIX = 'srv';
@@ -97,7 +98,7 @@ describe('SFTP in STS mode: every S3 call on session credentials', () => {
           sessionId,
         );
         return new S3Storage({
-          client: new S3Client({
+          client: new LeanS3Client({
             region: minio.region,
             endpoint: minio.endpoint,
             forcePathStyle: true,

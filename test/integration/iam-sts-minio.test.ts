@@ -18,6 +18,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { S3ResponseError } from '../../common/src/s3/errors.ts';
 import {
   buildSessionPolicy,
   PERMISSIONS,
@@ -79,7 +80,9 @@ async function outcome(op: Promise<unknown>): Promise<Outcome> {
     await op;
     return 'allowed';
   } catch (err) {
+    // The AWS SDK's errors (raw clients) and the pod's client's (clientFor) carry the status alike.
     if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403) return 'denied';
+    if (err instanceof S3ResponseError && err.$metadata.httpStatusCode === 403) return 'denied';
     throw err;
   }
 }
@@ -322,42 +325,36 @@ describe('session credentials against MinIO (jail bypassed)', () => {
       const s3 = await b.clientFor(loginUser('alice'), 'long-upload');
       const key = 'srv/alice/long.bin';
       const part1Body = Buffer.alloc(5 * 1024 * 1024, 1);
-      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
-      const p1 = await s3.send(
-        new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: part1Body }),
-      );
-      const before = (await s3.config.credentials()).accessKeyId;
+      const { UploadId = '' } = await s3.createMultipartUpload({ Bucket: BUCKET, Key: key });
+      const p1 = await s3.uploadPart({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: part1Body });
+      const before = (await s3.credentials()).accessKeyId;
       await waitUntil(
         'the S3 client to mint new session credentials',
         async () => {
-          await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }));
+          await s3.listParts({ Bucket: BUCKET, Key: key, UploadId });
           return results.length >= 2;
         },
         { timeoutMs: 60_000 },
       );
-      const afterRefresh = (await s3.config.credentials()).accessKeyId;
+      const afterRefresh = (await s3.credentials()).accessKeyId;
       assert.notEqual(afterRefresh, before);
-      const p2 = await s3.send(
-        new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 2, Body: Buffer.from('tail') }),
-      );
-      await s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: BUCKET,
-          Key: key,
-          UploadId,
-          MultipartUpload: {
-            Parts: [
-              { PartNumber: 1, ETag: p1.ETag },
-              { PartNumber: 2, ETag: p2.ETag },
-            ],
-          },
-        }),
-      );
+      const p2 = await s3.uploadPart({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 2, Body: Buffer.from('tail') });
+      await s3.completeMultipartUpload({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag },
+            { PartNumber: 2, ETag: p2.ETag },
+          ],
+        },
+      });
       const head = await minio.s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       assert.equal(head.ContentLength, part1Body.length + 4);
       assert.ok(results.every((r) => r === 'ok'));
       // Still scoped after the refresh: the same client cannot touch bob.
-      assert.equal(await outcome(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'srv/bob/b.txt' }))), 'denied');
+      assert.equal(await outcome(s3.getObject({ Bucket: BUCKET, Key: 'srv/bob/b.txt' })), 'denied');
     } finally {
       b.close();
     }

@@ -11,6 +11,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { S3Client as LeanS3Client } from '../../common/src/s3/client.ts';
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { S3Storage } from '../../sftp-pod/src/storage/s3-storage.ts';
 import type { Storage } from '../../sftp-pod/src/storage/types.ts';
@@ -45,7 +46,10 @@ function prefixed(storage: S3Storage): Storage {
 }
 
 interface Store {
+  /** The AWS SDK, to check what was stored independently of the pod's client. */
   readonly client: S3Client;
+  /** The pod's own S3 client (common/src/s3), which S3Storage uses. */
+  readonly lean: LeanS3Client;
   stop(): Promise<void>;
 }
 
@@ -53,7 +57,13 @@ const STORES: Record<string, () => Promise<Store>> = {
   MinIO: async () => {
     const minio = await startMinio();
     await minio.createBucket(bucket);
-    return { client: minio.s3(), stop: () => minio.stop() };
+    const lean = new LeanS3Client({
+      endpoint: minio.endpoint,
+      region: minio.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    });
+    return { client: minio.s3(), lean, stop: () => minio.stop() };
   },
   moto: async () => {
     const moto = await startMoto();
@@ -64,8 +74,15 @@ const STORES: Record<string, () => Promise<Store>> = {
       credentials: moto.credentials,
     });
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    const lean = new LeanS3Client({
+      endpoint: moto.endpoint,
+      region: moto.region,
+      forcePathStyle: true,
+      credentials: moto.credentials,
+    });
     return {
       client,
+      lean,
       stop: async () => {
         client.destroy();
         await moto.stop();
@@ -83,7 +100,7 @@ for (const [name, start] of Object.entries(STORES)) {
       const client = store.client;
       const make = (listPageSize?: number) =>
         new S3Storage({
-          client,
+          client: store?.lean as LeanS3Client,
           bucket,
           partSize: PART,
           uploadConcurrency: 2,

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { S3Client as LeanS3Client } from '../../common/src/s3/client.ts';
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { commitsInFlight, settleCommits } from '../../sftp-pod/src/storage/commit-tracker.ts';
 import { isStorageError, StorageErrorCode } from '../../sftp-pod/src/storage/errors.ts';
@@ -21,33 +22,35 @@ const bucket = 'faults';
 
 let minio: Minio;
 let proxy: FaultProxy;
+/** The AWS SDK on MinIO directly: checks what was stored. */
 let direct: S3Client;
-let viaProxy: S3Client;
-let hasty: S3Client;
+/** The pod's client (common/src/s3) on MinIO directly. */
+let leanDirect: LeanS3Client;
+let viaProxy: LeanS3Client;
+/** Short deadline only where a stall must time out (S3Storage's requestTimeoutMs, the pod's own deadline). */
+const HASTY = { requestTimeoutMs: 3000 };
+
+function lean(endpoint: string, maxAttempts?: number): LeanS3Client {
+  return new LeanS3Client({
+    endpoint,
+    region: minio.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    ...(maxAttempts === undefined ? {} : { maxAttempts }),
+  });
+}
 
 before(async () => {
   minio = await startMinio();
   await minio.createBucket(bucket);
   direct = minio.s3();
   proxy = await startFaultProxy(minio.endpoint);
-  const proxied = (requestTimeout: number) =>
-    new S3Client({
-      endpoint: proxy.url,
-      region: minio.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
-      requestHandler: { requestTimeout, connectionTimeout: 2000, throwOnRequestTimeout: true },
-      // Two attempts: the SDK's retry is exercised, and a persistent fault still fails in bounded time.
-      maxAttempts: 2,
-    });
-  // Generous for tests that expect success on a loaded CI machine; short only where a stall must time out.
-  viaProxy = proxied(30_000);
-  hasty = proxied(3000);
+  leanDirect = lean(minio.endpoint);
+  // Two attempts: the client's retry is exercised, and a persistent fault still fails in bounded time.
+  viaProxy = lean(proxy.url, 2);
 });
 
 after(async () => {
-  viaProxy?.destroy();
-  hasty?.destroy();
   await proxy?.close();
   await minio?.stop();
 });
@@ -191,7 +194,7 @@ describe('faults on upload', () => {
       const key = `f/${c.name.replace(/\W+/g, '-')}`;
       for (const r of c.rules) proxy.inject(r);
       const abortsBefore = proxy.count('AbortMultipartUpload');
-      const err = await uploadExpectingFailure(storage(c.stall ? { client: hasty } : {}), key, c.size);
+      const err = await uploadExpectingFailure(storage(c.stall ? HASTY : {}), key, c.size);
       assert.ok(isStorageError(err, c.code), `expected ${c.code}, got ${String(err)}`);
       proxy.clear();
       await assertNothingLeft(key);
@@ -201,14 +204,8 @@ describe('faults on upload', () => {
   }
 
   test('a stall under a client without any timeout: the storage deadline fires', async () => {
-    const naive = new S3Client({
-      endpoint: proxy.url,
-      region: minio.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
-      maxAttempts: 1,
-    });
-    try {
+    const naive = lean(proxy.url, 1);
+    {
       proxy.inject({ op: 'PutObject', fault: { kind: 'stall' } });
       // 1 s plus the body allowance at 256 KiB/s (a few ms for 1000 bytes).
       const s = storage({ client: naive, requestTimeoutMs: 1000 });
@@ -217,8 +214,6 @@ describe('faults on upload', () => {
       assert.match(String(err), /did not answer within/);
       proxy.clear();
       await assertNothingLeft('f/deadline');
-    } finally {
-      naive.destroy();
     }
   });
 
@@ -295,7 +290,7 @@ describe('faults on upload', () => {
     const sink = await storage().openWrite('f/read', W);
     await writeAll(sink, data);
     await sink.commit();
-    const src = await storage({ client: hasty, readAheadChunkBytes: MiB }).openRead('f/read');
+    const src = await storage({ ...HASTY, readAheadChunkBytes: MiB }).openRead('f/read');
     proxy.inject({ op: 'GetObject', fault: { kind: 'status', status: 500 } });
     await assert.rejects(src.read(0, 1000), (err: unknown) => isStorageError(err, StorageErrorCode.Unavailable));
     proxy.clear();
@@ -326,13 +321,7 @@ describe('backpressure', () => {
     };
     const podBudget = new ByteBudget(budgetBytes);
     // This test is about slowness, not timeouts: a client with a generous deadline.
-    const patient = new S3Client({
-      endpoint: proxy.url,
-      region: minio.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
-      requestHandler: { requestTimeout: 60_000, throwOnRequestTimeout: true },
-    });
+    const patient = lean(proxy.url);
     const s = storage({ client: patient, podBudget, metrics, uploadConcurrency: 4 });
     // Slow S3: each part trickles upstream at 20 MiB/s; the writers are only limited by the budget.
     proxy.inject({ op: 'UploadPart', fault: { kind: 'throttle', bytesPerSecond: 20 * MiB } });
@@ -361,14 +350,13 @@ describe('backpressure', () => {
     assert.equal(partSeconds.length, 6 + 1 + 5 + 1);
     for (const op of ['UploadPart', 'CreateMultipartUpload', 'CompleteMultipartUpload']) assert.ok(ops.has(op), op);
     assert.deepEqual(lags, ['ok', 'ok']);
-    patient.destroy();
   });
 
   test('more uploads than the budget has parts, with writes straddling part boundaries: all complete', async () => {
     // Two parts of budget, four uploads, 100,000-byte writes (not aligned to the 5 MiB parts). An upload that held a
     // half-filled part while waiting for the next one would deadlock here.
     const podBudget = new ByteBudget(2 * PART);
-    const s = storage({ client: direct, podBudget });
+    const s = storage({ client: leanDirect, podBudget });
     const files = Array.from({ length: 4 }, (_, i) => randomBytes(2 * PART + 1000 * i + 1));
     const run = Promise.all(
       files.map(async (data, i) => {
@@ -392,7 +380,7 @@ describe('backpressure', () => {
 
   test('abort() releases a write that waits for budget, and the budget', async () => {
     const podBudget = new ByteBudget(PART);
-    const s = storage({ client: direct, podBudget });
+    const s = storage({ client: leanDirect, podBudget });
     const holder = await s.openWrite('bp/holder', W);
     await holder.write(0, Buffer.alloc(10)); // the oldest part being filled: the pod keeps its size free for it
     // Another user, so the wait is on the pod budget, not on alice's share.
@@ -426,7 +414,7 @@ describe('backpressure', () => {
 describe('fair shares at the storage level', () => {
   test('an upload that stops writing is released (IDLE) and gives its budget back', async () => {
     const podBudget = new ByteBudget(64 * MiB);
-    const sink = await storage({ client: direct, podBudget, idleReleaseMs: 300 }).openWrite('fair/idle', W);
+    const sink = await storage({ client: leanDirect, podBudget, idleReleaseMs: 300 }).openWrite('fair/idle', W);
     await sink.write(1, Buffer.from('x'));
     assert.equal(podBudget.used, 256 * 1024, 'one slab of pod memory for one byte');
     await waitUntil('the idle upload is released', async () => podBudget.used === 0, { timeoutMs: 10_000 });
@@ -441,7 +429,7 @@ describe('fair shares at the storage level', () => {
 
   test("a write waiting longer than budgetWaitMs for the user's share fails BUSY; another user is not held up", async () => {
     const podBudget = new ByteBudget(64 * MiB);
-    const s = storage({ client: direct, podBudget, perUserBudgetBytes: 3 * PART, budgetWaitMs: 300 });
+    const s = storage({ client: leanDirect, podBudget, perUserBudgetBytes: 3 * PART, budgetWaitMs: 300 });
     const held = [];
     for (let i = 0; i < 3; i++) {
       const sink = await s.openWrite(`fair/pin${i}`, { ...W, sessionId: `pin${i}` });

@@ -12,6 +12,7 @@ import { isStorageError, StorageErrorCode } from '../../sftp-pod/src/storage/err
 import { S3Storage } from '../../sftp-pod/src/storage/s3-storage.ts';
 import type { WriteSink } from '../../sftp-pod/src/storage/types.ts';
 import { type Minio, startMinio } from '../infra/index.ts';
+import { leanS3 } from './s3-lean.ts';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -54,7 +55,11 @@ async function storageWith(actions: string[]): Promise<S3Storage> {
   const c = out.Credentials;
   assert.ok(c?.AccessKeyId && c.SecretAccessKey && c.SessionToken);
   return new S3Storage({
-    client: minio.s3({ accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken }),
+    client: leanS3(minio, {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+    }),
     bucket,
     partSize: PART,
     uploadConcurrency: 2,

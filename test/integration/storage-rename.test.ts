@@ -11,6 +11,7 @@ import { S3Storage } from '../../sftp-pod/src/storage/s3-storage.ts';
 import { type FaultProxy, startFaultProxy } from '../infra/fault-proxy.ts';
 import { type Minio, startMinio } from '../infra/index.ts';
 import { type Moto, startMoto } from '../infra/moto.ts';
+import { leanS3 } from './s3-lean.ts';
 
 const MiB = 1024 * 1024;
 
@@ -29,7 +30,7 @@ async function backend(
 ): Promise<Backend> {
   const direct = new S3Client({ endpoint, region, forcePathStyle: true, credentials });
   const proxy = await startFaultProxy(endpoint);
-  const viaProxy = new S3Client({ endpoint: proxy.url, region, forcePathStyle: true, credentials, maxAttempts: 1 });
+  const viaProxy = leanS3({ endpoint: proxy.url, region }, credentials, { maxAttempts: 1 });
   const storage = new S3Storage({
     client: viaProxy,
     bucket,

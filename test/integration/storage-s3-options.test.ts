@@ -11,7 +11,7 @@ import {
   HeadObjectCommand,
   type HeadObjectCommandOutput,
   ListMultipartUploadsCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { isStorageError, StorageErrorCode } from '../../sftp-pod/src/storage/errors.ts';
@@ -19,6 +19,7 @@ import { S3Storage, type S3StorageOptions } from '../../sftp-pod/src/storage/s3-
 import type { WriteSink } from '../../sftp-pod/src/storage/types.ts';
 import { type FaultProxy, startFaultProxy } from '../infra/fault-proxy.ts';
 import { type Minio, startMinio } from '../infra/index.ts';
+import { type LeanS3Client, leanS3 } from './s3-lean.ts';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -28,7 +29,9 @@ const KMS_KEY = 'sftpgate-test';
 let minio: Minio;
 let direct: S3Client;
 let proxy: FaultProxy;
-let viaProxy: S3Client;
+/** The pod's client (common/src/s3): directly on MinIO, and through the fault proxy. */
+let leanDirect: LeanS3Client;
+let viaProxy: LeanS3Client;
 
 before(async () => {
   // MinIO's built-in static KMS key enables SSE-S3 (AES256) and SSE-KMS with this key id. The launcher passes our
@@ -38,25 +41,18 @@ before(async () => {
   await minio.createBucket(bucket);
   direct = minio.s3();
   proxy = await startFaultProxy(minio.endpoint);
-  viaProxy = new S3Client({
-    endpoint: proxy.url,
-    region: minio.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
-    requestHandler: { requestTimeout: 10_000, throwOnRequestTimeout: true },
-    maxAttempts: 1,
-  });
+  leanDirect = leanS3(minio);
+  viaProxy = leanS3({ ...minio, endpoint: proxy.url }, undefined, { maxAttempts: 1 });
 });
 
 after(async () => {
-  viaProxy?.destroy();
   await proxy?.close();
   await minio?.stop();
 });
 
 function storage(extra: Partial<S3StorageOptions> = {}): S3Storage {
   return new S3Storage({
-    client: direct,
+    client: leanDirect,
     bucket,
     partSize: PART,
     uploadConcurrency: 2,

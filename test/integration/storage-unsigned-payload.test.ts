@@ -1,5 +1,5 @@
-// UNSIGNED-PAYLOAD over TLS only (s3-unsigned-payload.ts), on real MinIO: over HTTPS, PutObject and UploadPart go
-// out with `x-amz-content-sha256: UNSIGNED-PAYLOAD` (no SHA-256 of the body) and the SDK's CRC32 checksum, and the
+// UNSIGNED-PAYLOAD over TLS only (common/src/s3/payload.ts), on real MinIO: over HTTPS, PutObject and UploadPart go
+// out with `x-amz-content-sha256: UNSIGNED-PAYLOAD` (no SHA-256 of the body) and their CRC32 checksum, and the
 // upload succeeds byte for byte; over plain HTTP the body hash is still signed. The integrity the signed hash gave is
 // kept by the CRC32: a body altered after the checksum was computed (what a broken proxy or a bit flip would do) is
 // refused by S3 and nothing is stored.
@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Body } from '../../common/src/s3/transport.ts';
 import { ByteBudget } from '../../sftp-pod/src/storage/budget.ts';
 import { S3Storage } from '../../sftp-pod/src/storage/s3-storage.ts';
 import { type Minio, startMinio } from '../infra/index.ts';
+import { type LeanS3Client, leanS3 } from './s3-lean.ts';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'unsigned';
@@ -19,19 +21,17 @@ interface Sent {
   readonly headers: Record<string, string>;
 }
 
-/** Records the headers of every request as sent (the deserialize step sees the signed request). */
-function record(client: S3Client, sent: Sent[]): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
-      sent.push({ command: context.commandName ?? '?', headers: { ...headers } });
-      return next(args);
+/** The pod's client on `m`, recording the headers of every request as signed and sent. */
+function recording(m: Minio, sent: Sent[]): LeanS3Client {
+  return leanS3(m, undefined, {
+    onSend: (command, headers) => {
+      sent.push({ command, headers: { ...headers } });
+      return undefined;
     },
-    { step: 'deserialize', name: 'testRecordHeaders' },
-  );
+  });
 }
 
-function storage(client: S3Client): S3Storage {
+function storage(client: LeanS3Client): S3Storage {
   return new S3Storage({
     client,
     bucket: BUCKET,
@@ -78,15 +78,14 @@ describe('upload bodies: unsigned over TLS, signed over HTTP', () => {
       assert.equal(m.endpoint.startsWith('https://'), https);
       const client = m.s3();
       const sent: Sent[] = [];
-      record(client, sent);
-      const s = storage(client);
+      const s = storage(recording(m, sent));
       const small = randomBytes(4096);
       const big = randomBytes(11 * MiB);
       await upload(s, 'small.bin', small);
       await upload(s, 'big.bin', big);
       assert.ok((await stored(client, 'small.bin'))?.equals(small));
       assert.ok((await stored(client, 'big.bin'))?.equals(big));
-      const bodies = sent.filter((r) => r.command === 'PutObjectCommand' || r.command === 'UploadPartCommand');
+      const bodies = sent.filter((r) => r.command === 'PutObject' || r.command === 'UploadPart');
       assert.equal(bodies.length, 4, 'one PutObject, three parts');
       for (const r of bodies) {
         const hash = r.headers['x-amz-content-sha256'];
@@ -95,28 +94,24 @@ describe('upload bodies: unsigned over TLS, signed over HTTP', () => {
         assert.match(r.headers['x-amz-checksum-crc32'] ?? '', /^[A-Za-z0-9+/]{6}==$/, `${r.command}: CRC32 sent`);
       }
       // Everything else keeps its signed hash (e.g. Complete's XML body, CreateMultipartUpload's empty one).
-      const complete = sent.find((r) => r.command === 'CompleteMultipartUploadCommand');
+      const complete = sent.find((r) => r.command === 'CompleteMultipartUpload');
       assert.match(complete?.headers['x-amz-content-sha256'] ?? '', /^[0-9a-f]{64}$/);
     });
   }
 
   test('attack: over TLS a body altered after its checksum is refused by S3, nothing is stored', async () => {
     const client = tls.s3();
-    // Flip one byte of every part after the SDK computed its CRC32 (and after signing: the hash is unsigned).
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const body = (args.request as { body?: unknown }).body;
-        if (context.commandName === 'UploadPartCommand' && body instanceof Uint8Array) {
-          const copy = Uint8Array.from(body);
-          copy[0] = (copy[0] ?? 0) ^ 0xff;
-          (args.request as { body?: unknown }).body = copy;
-        }
-        return next(args);
+    // Flip one byte of every part after the client computed its CRC32 (and after signing: the hash is unsigned).
+    const corrupting = leanS3(tls, undefined, {
+      onSend: (op, _headers, body: Body) => {
+        if (op !== 'UploadPart' || body === undefined) return undefined;
+        const copy = Buffer.concat(body instanceof Uint8Array ? [body] : body);
+        copy[0] = (copy[0] ?? 0) ^ 0xff;
+        return copy;
       },
-      { step: 'deserialize', name: 'testCorruptBody' },
-    );
+    });
     const s = new S3Storage({
-      client,
+      client: corrupting,
       bucket: BUCKET,
       partSize: 5 * MiB,
       uploadConcurrency: 1,

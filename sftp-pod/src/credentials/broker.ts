@@ -11,20 +11,14 @@
 // CredentialError that refuses the login (or fails the request in flight): never a fallback to broader credentials.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient, STSServiceException } from '@aws-sdk/client-sts';
+import { S3Client } from '../../../common/src/s3/client.ts';
+import { type Credentials, type CredentialsProvider, REFRESH_WINDOW_MS } from '../../../common/src/s3/credentials.ts';
 import { CredentialError, CredentialErrorCode, type StsResult } from './errors.ts';
 
 export type IamMode = 'None' | 'STS' | 'AWS';
 
-/** Structurally the SDK's AwsCredentialIdentity. */
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-  readonly expiration?: Date;
-}
-export type CredentialsProvider = () => Promise<Credentials>;
+export type { Credentials, CredentialsProvider } from '../../../common/src/s3/credentials.ts';
 
 export interface CredentialBrokerConfig {
   readonly mode: IamMode;
@@ -74,8 +68,8 @@ const MIN_DURATION = 900;
 const MAX_DURATION = 43_200;
 /** AWS: a role assumed with role credentials (role chaining) is capped at one hour whatever the role allows. */
 const MAX_CHAINED_DURATION = 3600;
-/** The SDK re-asks a provider when the identity it holds expires within this window (@smithy/core EXPIRATION_MS). */
-const SDK_REFRESH_WINDOW_MS = 300_000;
+/** The S3 client re-asks a provider when the credentials it holds expire within this window (credentials.ts). */
+const SDK_REFRESH_WINDOW_MS = REFRESH_WINDOW_MS;
 /** Cached entries idle this long after their refresh point are dropped. */
 const IDLE_EVICT_MS = 3_600_000;
 
@@ -250,7 +244,6 @@ export function createCredentialBroker(config: CredentialBrokerConfig): Credenti
     close() {
       closed = true;
       entries.clear();
-      base?.destroy();
       sts?.destroy();
     },
   };

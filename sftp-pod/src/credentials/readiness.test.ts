@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '../../../common/src/s3/client.ts';
 import type { CredentialBroker } from './broker.ts';
 import { createS3ReadinessCheck, partitionOf, READINESS_IDENTITY, readinessPolicy } from './readiness.ts';
 
@@ -24,8 +24,8 @@ test('the readiness session policy lists only the server prefix (no bucket-wide 
 /** A fake S3 client recording what it was sent; `fail` makes it reject. */
 function fakeClient(sent: unknown[], fail = false): S3Client {
   return {
-    send: async (command: { input: unknown }) => {
-      sent.push(command.input);
+    listObjectsV2: async (input: unknown) => {
+      sent.push(input);
       if (fail) throw new Error('AccessDenied');
       return {};
     },

@@ -8,7 +8,7 @@
 // The probe is ListObjectsV2(Prefix=<server prefix>/, MaxKeys=1): allowed by the server-wide policy's `s3:prefix`
 // condition, where HeadBucket would need an unconditioned s3:ListBucket (every key name of a shared bucket).
 
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '../../../common/src/s3/client.ts';
 import type { CredentialBroker } from './broker.ts';
 
 /** The broker identity of the readiness session; usernames start with [a-z0-9], so it never names a user. */
@@ -60,8 +60,8 @@ export function createS3ReadinessCheck(o: S3ReadinessOptions): () => Promise<boo
       const client = o.broker
         ? await o.broker.clientFor({ username: READINESS_IDENTITY, sessionPolicy: policy }, 'readyz', signal)
         : o.baseClient;
-      await client.send(
-        new ListObjectsV2Command({ Bucket: o.bucket, MaxKeys: 1, ...(p === '' ? {} : { Prefix: `${p}/` }) }),
+      await client.listObjectsV2(
+        { Bucket: o.bucket, MaxKeys: 1, ...(p === '' ? {} : { Prefix: `${p}/` }) },
         { abortSignal: signal },
       );
       return true;

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '../../../common/src/s3/client.ts';
 import type { Storage } from '../storage/types.ts';
 import type { UserRecord } from '../users/types.ts';
 import { QuotaLedger } from './ledger.ts';

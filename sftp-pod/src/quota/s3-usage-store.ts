@@ -2,13 +2,7 @@
 // `<server prefix>/.sftpgate/usage/<user>/`, read with conditional GETs and cached for `cacheTtlMs`, and this pod's
 // own object written whole (PutObject). Costs: a cached read is free; a fresh read is one GetObject (304 when
 // unchanged) + one ListObjectsV2 + one GetObject per other pod whose object changed; a publish is one PutObject.
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+
 import {
   measurementKey,
   type PodUsage,
@@ -18,6 +12,9 @@ import {
   podUsageKey,
   type UsageMeasurement,
 } from '../../../common/src/quota/usage-document.ts';
+import type { S3Client } from '../../../common/src/s3/client.ts';
+import { readText } from '../../../common/src/s3/transport.ts';
+import type { ListObjectsV2Output } from '../../../common/src/s3/types.ts';
 import type { UsageStore } from './ledger.ts';
 
 export interface S3UsageStoreOptions {
@@ -66,15 +63,15 @@ export class S3UsageStore implements UsageStore {
     if (cached && !fresh && this.#now() - cached.at < this.#ttl) return cached.value;
     const key = measurementKey(this.#o.serverPrefix, this.#o.username);
     try {
-      const out = await this.#o.client().send(
-        new GetObjectCommand({
+      const out = await this.#o.client().getObject(
+        {
           Bucket: this.#o.bucket,
           Key: key,
           ...(cached?.etag ? { IfNoneMatch: cached.etag } : {}),
-        }),
+        },
         opts(signal),
       );
-      const text = (await out.Body?.transformToString('utf8')) ?? '';
+      const text = await readText(out.Body);
       const value = parseMeasurement(text);
       const measured = value && value.username === this.#o.username ? value : undefined;
       this.#measurement = { value: measured, etag: out.ETag, at: this.#now() };
@@ -94,12 +91,12 @@ export class S3UsageStore implements UsageStore {
     const listed = new Map<string, string | undefined>();
     let token: string | undefined;
     do {
-      const page: ListObjectsV2CommandOutput = await this.#o.client().send(
-        new ListObjectsV2Command({
+      const page: ListObjectsV2Output = await this.#o.client().listObjectsV2(
+        {
           Bucket: this.#o.bucket,
           Prefix: podsPrefix(this.#o.serverPrefix, this.#o.username),
           ...(token ? { ContinuationToken: token } : {}),
-        }),
+        },
         opts(signal),
       );
       for (const o of page.Contents ?? []) if (o.Key && o.Key !== own) listed.set(o.Key, o.ETag);
@@ -110,10 +107,8 @@ export class S3UsageStore implements UsageStore {
       [...listed].map(async ([key, etag]) => {
         if (this.#peerDocs.get(key)?.etag === etag && etag !== undefined) return;
         try {
-          const out = await this.#o
-            .client()
-            .send(new GetObjectCommand({ Bucket: this.#o.bucket, Key: key }), opts(signal));
-          const doc = parsePodUsage((await out.Body?.transformToString('utf8')) ?? '');
+          const out = await this.#o.client().getObject({ Bucket: this.#o.bucket, Key: key }, opts(signal));
+          const doc = parsePodUsage(await readText(out.Body));
           this.#peerDocs.set(key, { etag: out.ETag, doc: doc?.username === this.#o.username ? doc : undefined });
         } catch (err) {
           if (status(err) === 404) this.#peerDocs.delete(key);
@@ -127,14 +122,14 @@ export class S3UsageStore implements UsageStore {
   }
 
   async publish(doc: PodUsage, signal?: AbortSignal): Promise<void> {
-    await this.#o.client().send(
-      new PutObjectCommand({
+    await this.#o.client().putObject(
+      {
         Bucket: this.#o.bucket,
         Key: podUsageKey(this.#o.serverPrefix, this.#o.username, this.#o.pod),
-        Body: JSON.stringify(doc),
+        Body: Buffer.from(JSON.stringify(doc)),
         ContentType: 'application/json',
         ...this.#o.sse,
-      }),
+      },
       opts(signal),
     );
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ByteChunks, collectChunks } from './byte-chunks.ts';
+import { ArrivingBytes, ByteChunks } from './byte-chunks.ts';
 
 const bytes = (n: number, seed = 0) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
 
@@ -21,13 +21,31 @@ test('a range inside one chunk is a view, across chunks a copy of just that rang
   assert.throws(() => chunks.slice(-1, 3), RangeError);
 });
 
-test('collectChunks keeps the chunks a stream delivered', async () => {
+test('ArrivingBytes serves a range as soon as its bytes arrived, and fails readers of bytes that never come', async () => {
+  const { promise: more, resolve: release } = Promise.withResolvers<void>();
   async function* body() {
-    yield bytes(3);
-    yield 'xy';
-    yield bytes(4, 9);
+    yield bytes(4);
+    await more;
+    yield bytes(4, 5);
   }
-  const c = await collectChunks(body());
-  assert.equal(c.length, 9);
-  assert.deepEqual(Buffer.from(c.slice(3, 5)), Buffer.from('xy'));
+  const a = new ArrivingBytes(8);
+  const fed = a.feed(body(), (err) => err);
+  assert.deepEqual(Buffer.from(await a.slice(1, 3)), Buffer.from(bytes(4).subarray(1, 3)), 'before the rest arrived');
+  const later = a.slice(2, 8);
+  release();
+  await fed;
+  assert.deepEqual(Buffer.from(await later), Buffer.concat([bytes(4).subarray(2), bytes(4, 5)]));
+
+  const short = new ArrivingBytes(10);
+  const waiting = short.slice(0, 10);
+  await short.feed(
+    (async function* () {
+      yield bytes(3);
+    })(),
+    () => new Error('short body'),
+  );
+  await assert.rejects(waiting, /short body/);
+  await assert.rejects(short.slice(5, 6), /short body/);
+  assert.deepEqual(Buffer.from(await short.slice(0, 3)), Buffer.from(bytes(3)), 'what arrived stays readable');
+  await assert.rejects(new ArrivingBytes(2).slice(0, 3), RangeError);
 });

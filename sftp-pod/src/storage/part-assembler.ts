@@ -3,9 +3,9 @@
 // seals. Everything here is synchronous and unit-tested by a table.
 //
 // Memory grows with the data: a part is a row of fixed-size slabs, each taken from the slab source when the first
-// byte for it arrives (`missingSlabs` tells the driver how many a write needs, so it can take their budget first). At
-// seal the slabs are copied into one body (the SDK retries only buffered bodies) and given back at once; a part that
-// fits one slab is sent from the slab itself.
+// byte for it arrives (`missingSlabs` tells the driver how many a write needs, so it can take their budget first). A
+// sealed part is sent from its slabs as they are (the S3 client writes a list of buffers; nothing is joined or
+// copied), and its slabs go back to the pool once S3 answered.
 //
 // Ordering: bytes before the current (lowest unsent) part were sent to S3 and can't be rewritten; a write reaching
 // more than REORDER_WINDOW_PARTS parts past the current one, overlapping bytes already received, or splitting a part
@@ -21,13 +21,11 @@ export const REORDER_WINDOW_PARTS = 2;
 /** Received ranges one part may be split into; a client needs far fewer (OpenSSH reorders a few dozen writes). */
 export const MAX_RANGES_PER_PART = 1024;
 
-/** Fixed-size slabs and part bodies (the pod's buffer pool, or plain allocation). */
+/** Fixed-size slabs (the pod's buffer pool, or plain allocation). */
 export interface SlabSource {
   readonly slabBytes: number;
   /** A slab of exactly `slabBytes`; contents unspecified. */
   take(): Buffer;
-  /** A buffer of exactly `bytes` for a sealed part's body. */
-  takeBody(bytes: number): Buffer;
   /** Returns a slab nobody reads any more. */
   give(buf: Buffer): void;
 }
@@ -50,14 +48,17 @@ export interface Slice {
   readonly dataFrom: number;
 }
 
-/** A part ready to send: `body` is the bytes received, `buf` the buffer holding them (give it back after S3). */
+/** A part ready to send: `body` is views of the bytes received, `slabs` the buffers holding them (give them back after S3). */
 export interface SealedPart {
   readonly n: number;
   /** The part's size (what the driver reserved for it). */
   readonly size: number;
-  readonly body: Buffer;
-  readonly buf: Buffer;
-  /** Slab bytes the part held before sealing (>= buf.length): the driver keeps buf.length of it until S3 answers. */
+  /** The part's bytes in order, as views of its slabs. */
+  readonly body: readonly Buffer[];
+  /** Bytes in `body`. */
+  readonly bytes: number;
+  readonly slabs: readonly Buffer[];
+  /** Slab bytes the part holds, all of them until S3 answers. */
   readonly slabBytes: number;
 }
 
@@ -264,20 +265,15 @@ export class PartAssembler {
     this.#parts.delete(p.n);
     this.#current = p.n + 1;
     const S = this.#o.slabs.slabBytes;
-    const slabBytes = p.slabCount * S;
-    const first = p.slabs[0];
-    if (p.filled <= S && first !== undefined) {
-      // The whole part is in its first slab: send it from there (the driver gives the slab back after S3).
-      return { n: p.n, size: p.size, body: first.subarray(0, p.filled), buf: first, slabBytes };
-    }
-    const buf = this.#o.slabs.takeBody(p.filled);
+    const body: Buffer[] = [];
+    const slabs: Buffer[] = [];
     for (const [i, slab] of p.slabs.entries()) {
       if (slab === undefined) continue; // only past the end of a short last part (finish() checked for holes)
+      slabs.push(slab);
       const len = Math.min(S, p.filled - i * S);
-      if (len > 0) buf.set(len === S ? slab : slab.subarray(0, len), i * S);
-      this.#o.slabs.give(slab);
+      if (len > 0) body.push(len === S ? slab : slab.subarray(0, len));
     }
-    return { n: p.n, size: p.size, body: buf, buf, slabBytes };
+    return { n: p.n, size: p.size, body, bytes: p.filled, slabs, slabBytes: p.slabCount * S };
   }
 }
 

@@ -4,9 +4,7 @@
 // read is served by one exact ranged GET. Every GET carries If-Match with the ETag seen at open, so an object
 // replaced mid-download fails the read instead of splicing two versions together.
 
-import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { type ByteChunks, collectChunks } from './byte-chunks.ts';
+import { ArrivingBytes } from './byte-chunks.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import type { ReadAheadBudget } from './fair-budget.ts';
 import type { S3Context } from './s3-context.ts';
@@ -27,7 +25,8 @@ export interface ReadSourceOptions {
 interface Chunk {
   readonly index: number;
   readonly bytes: number;
-  readonly data: Promise<ByteChunks>;
+  /** Resolves once S3 answered; its bytes are served as they arrive. */
+  readonly data: Promise<ArrivingBytes>;
   /** Budget held for it (released on eviction). */
   released: boolean;
 }
@@ -69,20 +68,21 @@ export class S3ReadSource implements ReadSource {
       const s = Math.max(offset, i * chunkBytes);
       const e = Math.min(end, (i + 1) * chunkBytes);
       if (chunk === undefined) {
-        parts.push((await this.#get(s, e, signal)).slice(0, e - s));
+        parts.push(await (await this.#get(s, e, signal)).slice(0, e - s));
         continue;
       }
-      let data: ByteChunks;
+      let bytes: Uint8Array;
       try {
-        data = await chunk.data;
+        // Served as soon as these bytes arrived, not when the whole chunk did; a view of the socket's chunk when the
+        // read lies within one (most do), never a copy of the whole range.
+        bytes = await (await chunk.data).slice(s - i * chunkBytes, e - i * chunkBytes);
       } catch {
         // A failed read-ahead is not this read's failure: fetch the range now, once (a real error surfaces here).
         this.#evict(chunk);
-        parts.push((await this.#get(s, e, signal)).slice(0, e - s));
+        parts.push(await (await this.#get(s, e, signal)).slice(0, e - s));
         continue;
       }
-      // A view of the socket's chunk when the read lies within one (most do), never a copy of the whole range.
-      parts.push(data.slice(s - i * chunkBytes, e - i * chunkBytes));
+      parts.push(bytes);
       // Fully consumed by a sequential reader: give the memory back now.
       if (e === Math.min(this.size, (i + 1) * chunkBytes)) this.#evict(chunk);
     }
@@ -118,34 +118,31 @@ export class S3ReadSource implements ReadSource {
     (this.#o.budget ?? this.#o.ctx.podBudget).release(chunk.bytes);
   }
 
-  async #get(start: number, end: number, signal?: AbortSignal): Promise<ByteChunks> {
+  /** One ranged GET; resolves once S3 answered, with the body streaming into the result. */
+  async #get(start: number, end: number, signal?: AbortSignal): Promise<ArrivingBytes> {
     const { ctx, key, what, etag } = this.#o;
     const combined = signal ? AbortSignal.any([signal, this.#ac.signal]) : this.#ac.signal;
     const out = await ctx.send('GetObject', what, combined, (o) =>
-      ctx.client.send(
-        new GetObjectCommand({
+      ctx.client.getObject(
+        {
           Bucket: ctx.bucket,
           Key: key,
           Range: `bytes=${start}-${end - 1}`,
           ...(etag === undefined ? {} : { IfMatch: etag }),
-        }),
+        },
         o,
       ),
     );
-    if (out.Body === undefined) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 returned no body`);
-    let data: ByteChunks;
-    try {
-      // The body as the socket delivered it (transformToByteArray would join it into one array: a copy of every byte).
-      data = await collectChunks(out.Body as unknown as Readable);
-    } catch (err) {
-      throw new StorageError(StorageErrorCode.Unavailable, `${what}: reading the S3 response failed`, { cause: err });
-    }
-    if (data.length !== end - start) {
-      throw new StorageError(
-        StorageErrorCode.Unavailable,
-        `${what}: S3 returned ${data.length} bytes for a ${end - start}-byte range`,
-      );
-    }
-    return data;
+    const bytes = new ArrivingBytes(end - start);
+    // The body as the socket delivers it (never joined), read in the background; readers wait for their bytes only.
+    void bytes.feed(out.Body, (err) =>
+      err instanceof RangeError
+        ? new StorageError(
+            StorageErrorCode.Unavailable,
+            `${what}: S3 returned a body of another length than the ${end - start}-byte range`,
+          )
+        : new StorageError(StorageErrorCode.Unavailable, `${what}: reading the S3 response failed`, { cause: err }),
+    );
+    return bytes;
   }
 }

@@ -3,13 +3,8 @@
 // (ListParts), and the re-read that hashes a resumed object at CLOSE. Resume is best effort: a lookup that fails for
 // any reason means "nothing to resume" (a fresh upload starts), never a failed STAT or OPEN.
 import { createHash } from 'node:crypto';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListPartsCommand,
-  type ListPartsCommandOutput,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { readText } from '../../../common/src/s3/transport.ts';
+import type { ListPartsOutput } from '../../../common/src/s3/types.ts';
 import { parseResumeState, type ResumeState } from './resume-state.ts';
 import type { S3Context } from './s3-context.ts';
 import { abortUpload } from './s3-multipart.ts';
@@ -33,10 +28,13 @@ export async function loadResumeState(
 ): Promise<ResumeState | undefined> {
   try {
     const out = await ctx.send('GetObject', 'resume lookup', signal, (o) =>
-      ctx.client.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: l.stateKey }), o),
+      ctx.client.getObject({ Bucket: ctx.bucket, Key: l.stateKey }, o),
     );
-    if ((out.ContentLength ?? 0) > MAX_STATE_BYTES || out.Body === undefined) return undefined;
-    const text = await out.Body.transformToString('utf-8');
+    if ((out.ContentLength ?? 0) > MAX_STATE_BYTES) {
+      out.Body.destroy();
+      return undefined;
+    }
+    const text = await readText(out.Body);
     return parseResumeState(text, { user: l.user, key: l.key, nowMs: Date.now(), retentionMs: l.retentionMs });
   } catch {
     return undefined; // NoSuchKey (the common answer), AccessDenied, an outage: nothing to resume
@@ -56,15 +54,15 @@ export async function saveResumeState(
     'resume state',
     signal,
     (o) =>
-      ctx.client.send(
-        new PutObjectCommand({
+      ctx.client.putObject(
+        {
           Bucket: ctx.bucket,
           Key: stateKey,
           Body: body,
           ContentLength: body.length,
           ContentType: 'application/json',
           ...ctx.writeHeaders,
-        }),
+        },
         o,
       ),
     body.length,
@@ -75,7 +73,7 @@ export async function saveResumeState(
 export async function deleteResumeState(ctx: S3Context, stateKey: string): Promise<void> {
   await ctx
     .send('DeleteObject', 'resume state', AbortSignal.timeout(60_000), (o) =>
-      ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: stateKey }), o),
+      ctx.client.deleteObject({ Bucket: ctx.bucket, Key: stateKey }, o),
     )
     .catch(() => undefined);
 }
@@ -95,14 +93,14 @@ export async function partsStillThere(ctx: S3Context, state: ResumeState, signal
   let marker: string | undefined;
   try {
     for (;;) {
-      const page: ListPartsCommandOutput = await ctx.send('ListParts', 'resume check', signal, (o) =>
-        ctx.client.send(
-          new ListPartsCommand({
+      const page: ListPartsOutput = await ctx.send('ListParts', 'resume check', signal, (o) =>
+        ctx.client.listParts(
+          {
             Bucket: ctx.bucket,
             Key: state.key,
             UploadId: state.uploadId,
             ...(marker === undefined ? {} : { PartNumberMarker: marker }),
-          }),
+          },
           o,
         ),
       );
@@ -141,7 +139,7 @@ export async function rehashObject(
     'GetObject',
     'resume rehash',
     signal,
-    (o) => ctx.client.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: key }), o),
+    (o) => ctx.client.getObject({ Bucket: ctx.bucket, Key: key }, o),
     size,
   );
   const sha256 = createHash('sha256');

@@ -1,7 +1,7 @@
 // What the S3 storage pieces (storage, upload sink, read source) share: the client, bucket, write settings, the
 // pod's byte budget, metrics, and one instrumented `send` so every S3 call is timed and classified the same way.
 
-import { type S3Client, StorageClass } from '@aws-sdk/client-s3';
+import type { S3Client } from '../../../common/src/s3/client.ts';
 import type { ByteBudget } from './budget.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
@@ -12,13 +12,32 @@ export type ServerSideEncryption =
   | { readonly type: 'AES256' }
   | { readonly type: 'aws:kms'; readonly kmsKeyId?: string };
 
+/** S3's storage classes (what x-amz-storage-class accepts). */
+const STORAGE_CLASSES: ReadonlySet<string> = new Set([
+  'AWS_BACKUP_LOW_COST_WARM',
+  'AWS_BACKUP_WARM',
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'OUTPOSTS',
+  'GLACIER_IR',
+  'SNOW',
+  'EXPRESS_ONEZONE',
+  'FSX_OPENZFS',
+  'FSX_ONTAP',
+]);
+
 export interface WriteHeaders {
-  StorageClass?: StorageClass;
+  StorageClass?: string;
   ServerSideEncryption?: 'AES256' | 'aws:kms';
   SSEKMSKeyId?: string;
 }
 
-/** Per-call options handed to `client.send(command, options)`. */
+/** Per-call options handed to each client call (`client.putObject(input, options)`). */
 export interface SendOptions {
   abortSignal?: AbortSignal;
 }
@@ -33,8 +52,8 @@ export interface S3Context {
   /** StorageClass and SSE headers, applied to every write (PutObject, CreateMultipartUpload, CopyObject). */
   readonly writeHeaders: WriteHeaders;
   /**
-   * Runs one S3 call (`(o) => client.send(new XCommand(...), o)`), reports it to metrics, and rethrows failures as
-   * StorageError (classified). A callback rather than a command keeps the SDK's per-command output types.
+   * Runs one S3 call (`(o) => client.putObject({...}, o)`), reports it to metrics, and rethrows failures as
+   * StorageError (classified). A callback keeps each operation's own output type.
    */
   send<T>(
     operation: string,
@@ -44,8 +63,6 @@ export interface S3Context {
     bodyBytes?: number,
   ): Promise<T>;
 }
-
-const STORAGE_CLASSES: ReadonlySet<string> = new Set(Object.values(StorageClass));
 
 /** Builds the headers every write carries. Throws RangeError for a storage class S3 does not define. */
 export function makeWriteHeaders(
@@ -131,6 +148,6 @@ export function makeContext(
   };
 }
 
-function isStorageClass(s: string): s is StorageClass {
+function isStorageClass(s: string): boolean {
   return STORAGE_CLASSES.has(s);
 }

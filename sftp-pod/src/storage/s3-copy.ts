@@ -1,17 +1,7 @@
 // Server-side copies and deletes: CopyObject (UploadPartCopy above the multipart-copy threshold), DeleteObject and
 // DeleteObjects in batches. No bytes pass through the pod.
 
-import {
-  AbortMultipartUploadCommand,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  type HeadObjectCommandOutput,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, HeadObjectOutput } from '../../../common/src/s3/types.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { S3Context } from './s3-context.ts';
 import { readTags } from './s3-digests.ts';
@@ -67,7 +57,7 @@ export async function copyObject(
   what: string,
   signal?: AbortSignal,
   opts: CopyOptions = {},
-): Promise<HeadObjectCommandOutput> {
+): Promise<HeadObjectOutput> {
   const src = await head(ctx, fromKey, what, signal);
   if (src === undefined) throw new StorageError(StorageErrorCode.NotFound, `${what}: no such file`);
   const size = src.ContentLength ?? 0;
@@ -82,8 +72,8 @@ export async function copyObject(
         what,
         signal,
         (o) =>
-          ctx.client.send(
-            new CopyObjectCommand({
+          ctx.client.copyObject(
+            {
               Bucket: ctx.bucket,
               Key: toKey,
               CopySource: source,
@@ -92,7 +82,7 @@ export async function copyObject(
               Metadata: metadata,
               ContentType: src.ContentType ?? 'application/octet-stream',
               ...ctx.writeHeaders,
-            }),
+            },
             o,
           ),
         size,
@@ -104,15 +94,15 @@ export async function copyObject(
   const tags = (src.TagCount ?? 0) > 0 ? await readTags(ctx, fromKey, what, signal) : undefined;
   const tagging = tags?.map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`).join('&');
   const created = await ctx.send('CreateMultipartUpload', what, signal, (o) =>
-    ctx.client.send(
-      new CreateMultipartUploadCommand({
+    ctx.client.createMultipartUpload(
+      {
         Bucket: ctx.bucket,
         Key: toKey,
         Metadata: metadata,
         ContentType: src.ContentType ?? 'application/octet-stream',
         ...(tagging ? { Tagging: tagging } : {}),
         ...ctx.writeHeaders,
-      }),
+      },
       o,
     ),
   );
@@ -135,8 +125,8 @@ export async function copyObject(
             what,
             signal,
             (o) =>
-              ctx.client.send(
-                new UploadPartCopyCommand({
+              ctx.client.uploadPartCopy(
+                {
                   Bucket: ctx.bucket,
                   Key: toKey,
                   UploadId: uploadId,
@@ -144,7 +134,7 @@ export async function copyObject(
                   CopySource: source,
                   CopySourceRange: `bytes=${s}-${e}`,
                   ...ifMatch,
-                }),
+                },
                 o,
               ),
             e - s + 1,
@@ -157,14 +147,14 @@ export async function copyObject(
     };
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, ranges.length) }, worker));
     const done = await ctx.send('CompleteMultipartUpload', what, signal, (o) =>
-      ctx.client.send(
-        new CompleteMultipartUploadCommand({
+      ctx.client.completeMultipartUpload(
+        {
           Bucket: ctx.bucket,
           Key: toKey,
           UploadId: uploadId,
           MultipartUpload: { Parts: parts },
           ...(opts.noOverwrite ? { IfNoneMatch: '*' } : {}),
-        }),
+        },
         o,
       ),
     );
@@ -175,7 +165,7 @@ export async function copyObject(
   } catch (err) {
     await ctx
       .send('AbortMultipartUpload', what, AbortSignal.timeout(60_000), (o) =>
-        ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: toKey, UploadId: uploadId }), o),
+        ctx.client.abortMultipartUpload({ Bucket: ctx.bucket, Key: toKey, UploadId: uploadId }, o),
       )
       .catch(() => undefined);
     throw err;
@@ -183,9 +173,7 @@ export async function copyObject(
 }
 
 export async function deleteObject(ctx: S3Context, key: string, what: string, signal?: AbortSignal): Promise<void> {
-  await ctx.send('DeleteObject', what, signal, (o) =>
-    ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: key }), o),
-  );
+  await ctx.send('DeleteObject', what, signal, (o) => ctx.client.deleteObject({ Bucket: ctx.bucket, Key: key }, o));
 }
 
 /** DeleteObjects in batches of 1,000; any per-key error fails the call. */
@@ -198,11 +186,11 @@ export async function deleteMany(
   for (let i = 0; i < keys.length; i += 1000) {
     const batch = keys.slice(i, i + 1000);
     const out = await ctx.send('DeleteObjects', what, signal, (o) =>
-      ctx.client.send(
-        new DeleteObjectsCommand({
+      ctx.client.deleteObjects(
+        {
           Bucket: ctx.bucket,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-        }),
+        },
         o,
       ),
     );

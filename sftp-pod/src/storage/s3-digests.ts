@@ -4,13 +4,7 @@
 // written by ONE PutObjectTagging (`sftpgate-sha256`, `sftpgate-md5`, `sftpgate-mtime`, `sftpgate-atime`), never by
 // copying the object onto itself. Readers take the metadata, then let the tags override it: HeadObject reports how
 // many tags an object has (TagCount), so an untagged object costs no second request.
-import {
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-  PutObjectTaggingCommand,
-  type Tag,
-} from '@aws-sdk/client-s3';
+import type { HeadObjectOutput, Tag } from '../../../common/src/s3/types.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import { ATIME_TAG, MTIME_TAG, type ObjectTimes, parseTagTimes, timeTags } from './object-metadata.ts';
 import type { S3Context } from './s3-context.ts';
@@ -29,7 +23,7 @@ export async function putTags(
   signal?: AbortSignal,
 ): Promise<void> {
   await ctx.send('PutObjectTagging', what, signal, (o) =>
-    ctx.client.send(new PutObjectTaggingCommand({ Bucket: ctx.bucket, Key: key, Tagging: { TagSet: [...tags] } }), o),
+    ctx.client.putObjectTagging({ Bucket: ctx.bucket, Key: key, Tagging: { TagSet: [...tags] } }, o),
   );
 }
 
@@ -50,7 +44,7 @@ export async function readTags(
 ): Promise<Tag[] | undefined> {
   try {
     const out = await ctx.send('GetObjectTagging', what, signal, (o) =>
-      ctx.client.send(new GetObjectTaggingCommand({ Bucket: ctx.bucket, Key: key }), o),
+      ctx.client.getObjectTagging({ Bucket: ctx.bucket, Key: key }, o),
     );
     return out.TagSet ?? [];
   } catch (err) {
@@ -63,7 +57,7 @@ export async function readTags(
 async function tagsOf(
   ctx: S3Context,
   key: string,
-  found: HeadObjectCommandOutput,
+  found: HeadObjectOutput,
   what: string,
   signal?: AbortSignal,
 ): Promise<Tag[] | undefined> {
@@ -75,7 +69,7 @@ export async function withTaggedTimes(
   ctx: S3Context,
   key: string,
   info: FileInfo,
-  found: HeadObjectCommandOutput,
+  found: HeadObjectOutput,
   what: string,
   signal?: AbortSignal,
 ): Promise<FileInfo> {
@@ -90,7 +84,7 @@ export async function withTaggedTimes(
 export async function retagTimes(
   ctx: S3Context,
   key: string,
-  found: HeadObjectCommandOutput,
+  found: HeadObjectOutput,
   times: ObjectTimes,
   what: string,
   signal?: AbortSignal,
@@ -116,7 +110,7 @@ export async function readDigests(
   signal?: AbortSignal,
 ): Promise<UploadDigests | undefined> {
   const found = await ctx.send('HeadObject', what, signal, (o) =>
-    ctx.client.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }), o),
+    ctx.client.headObject({ Bucket: ctx.bucket, Key: key }, o),
   );
   const fromMetadata = parseDigestMetadata(found.Metadata);
   if (fromMetadata) return fromMetadata;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { errorIn200, responseError, type S3ResponseError } from '../../../common/src/s3/errors.ts';
 import { isStorageError, StorageErrorCode } from './errors.ts';
 import { assertReadable, classifyS3Error } from './s3-errors.ts';
 
@@ -61,4 +62,23 @@ test('assertReadable refuses archive classes unless restored', () => {
     );
     assert.throws(() => assertReadable('read /f', cls, 'ongoing-request="true"'), /must be restored/);
   }
+});
+
+const s3Body = (code: string, extra = '') =>
+  `<Error><Code>${code}</Code><Message>m</Message>${extra}<RequestId>r1</RequestId></Error>`;
+
+test("the lean S3 client's errors classify as the SDK's did", () => {
+  const cases: [S3ResponseError, string][] = [
+    [responseError(404, s3Body('NoSuchKey'), undefined), 'SFTPGATE_STORAGE_NOT_FOUND'],
+    [responseError(404, '', undefined), 'SFTPGATE_STORAGE_NOT_FOUND'],
+    [responseError(403, s3Body('AccessDenied'), undefined), 'SFTPGATE_STORAGE_PERMISSION_DENIED'],
+    [responseError(412, '', undefined), 'SFTPGATE_STORAGE_ALREADY_EXISTS'],
+    [responseError(503, s3Body('SlowDown'), undefined), 'SFTPGATE_STORAGE_UNAVAILABLE'],
+    [errorIn200(s3Body('InternalError'), 'q') as S3ResponseError, 'SFTPGATE_STORAGE_UNAVAILABLE'],
+    [
+      responseError(403, s3Body('InvalidObjectState', '<StorageClass>GLACIER</StorageClass>'), undefined),
+      'SFTPGATE_STORAGE_ARCHIVED',
+    ],
+  ];
+  for (const [err, code] of cases) assert.equal(classifyS3Error(err, 'Op', 'x').code, code, err.name);
 });

@@ -2,14 +2,8 @@
 // sequence CreateMultipartUpload → UploadPart × n → CompleteMultipartUpload, or AbortMultipartUpload. The driver
 // (upload-sink.ts) decides when each is sent; each call here confirms what S3 answered or throws a StorageError.
 
-import {
-  AbortMultipartUploadCommand,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { bodyLength } from '../../../common/src/s3/payload.ts';
+import type { BodyInput, CompletedPart } from '../../../common/src/s3/types.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { S3Context } from './s3-context.ts';
 
@@ -45,31 +39,32 @@ async function createdMeanwhile<T>(what: string, request: Promise<T>): Promise<T
 /** One PutObject of the whole body. Throws ALREADY_EXISTS when `overwrite` is false and the key exists. */
 export async function putObject(
   t: ObjectTarget,
-  body: Uint8Array,
+  body: BodyInput,
   metadata: Record<string, string>,
   overwrite: boolean,
   signal: AbortSignal,
 ): Promise<void> {
   const { ctx, key, what } = t;
+  const bytes = bodyLength(body);
   const request = ctx.send(
     'PutObject',
     what,
     signal,
     (o) =>
-      ctx.client.send(
-        new PutObjectCommand({
+      ctx.client.putObject(
+        {
           Bucket: ctx.bucket,
           Key: key,
           Body: body,
-          ContentLength: body.length,
+          ContentLength: bytes,
           ContentType: 'application/octet-stream',
           Metadata: metadata,
           ...ctx.writeHeaders,
           ...noOverwrite(overwrite),
-        }),
+        },
         o,
       ),
-    body.length,
+    bytes,
   );
   await createdMeanwhile(what, request);
 }
@@ -82,14 +77,14 @@ export async function createUpload(
 ): Promise<string> {
   const { ctx, key, what } = t;
   const out = await ctx.send('CreateMultipartUpload', what, signal, (o) =>
-    ctx.client.send(
-      new CreateMultipartUploadCommand({
+    ctx.client.createMultipartUpload(
+      {
         Bucket: ctx.bucket,
         Key: key,
         Metadata: metadata,
         ContentType: 'application/octet-stream',
         ...ctx.writeHeaders,
-      }),
+      },
       o,
     ),
   );
@@ -102,31 +97,32 @@ export async function uploadPart(
   t: ObjectTarget,
   uploadId: string,
   n: number,
-  body: Uint8Array,
+  body: BodyInput,
   signal: AbortSignal,
 ): Promise<CompletedPart> {
   const { ctx, key, what } = t;
+  const bytes = bodyLength(body);
   const started = performance.now();
   const out = await ctx.send(
     'UploadPart',
     what,
     signal,
     (o) =>
-      ctx.client.send(
-        new UploadPartCommand({
+      ctx.client.uploadPart(
+        {
           Bucket: ctx.bucket,
           Key: key,
           UploadId: uploadId,
           PartNumber: n,
           Body: body,
-          ContentLength: body.length,
-        }),
+          ContentLength: bytes,
+        },
         o,
       ),
-    body.length,
+    bytes,
   );
   if (!out.ETag) throw new StorageError(StorageErrorCode.Failure, `${what}: S3 UploadPart returned no ETag`);
-  ctx.metrics.partUploaded?.((performance.now() - started) / 1000, body.length);
+  ctx.metrics.partUploaded?.((performance.now() - started) / 1000, bytes);
   const done: CompletedPart = { PartNumber: n, ETag: out.ETag };
   if (out.ChecksumCRC32 !== undefined) done.ChecksumCRC32 = out.ChecksumCRC32;
   if (out.ChecksumCRC32C !== undefined) done.ChecksumCRC32C = out.ChecksumCRC32C;
@@ -151,14 +147,14 @@ export async function completeUpload(
   const { ctx, key, what } = t;
   const sorted = [...parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
   const request = ctx.send('CompleteMultipartUpload', what, signal, (o) =>
-    ctx.client.send(
-      new CompleteMultipartUploadCommand({
+    ctx.client.completeMultipartUpload(
+      {
         Bucket: ctx.bucket,
         Key: key,
         UploadId: uploadId,
         MultipartUpload: { Parts: sorted },
         ...noOverwrite(overwrite),
-      }),
+      },
       o,
     ),
   );
@@ -176,7 +172,7 @@ export async function abortUpload(t: ObjectTarget, uploadId: string): Promise<vo
   const { ctx, key, what } = t;
   try {
     await ctx.send('AbortMultipartUpload', what, AbortSignal.timeout(60_000), (o) =>
-      ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: key, UploadId: uploadId }), o),
+      ctx.client.abortMultipartUpload({ Bucket: ctx.bucket, Key: key, UploadId: uploadId }, o),
     );
   } catch {
     // Counted in s3Request metrics; the AbortIncompleteMultipartUpload lifecycle rule cleans up.

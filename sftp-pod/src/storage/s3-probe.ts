@@ -1,7 +1,7 @@
 // Read-only S3 probes the Storage methods share: HeadObject, "is this a directory", "is this a file" from a listing,
 // and every key below a prefix. Each is one or two S3 calls through the context's instrumented `send`.
 
-import { HeadObjectCommand, type HeadObjectCommandOutput, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { HeadObjectOutput } from '../../../common/src/s3/types.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import { parseTime } from './object-metadata.ts';
 import type { S3Context } from './s3-context.ts';
@@ -19,7 +19,7 @@ export function directoryInfo(name: string, mtimeMs: number): FileInfo {
   return { name, kind: 'directory', size: 0, mtimeMs, atimeMs: mtimeMs };
 }
 
-export function fileInfo(key: string, head: HeadObjectCommandOutput): FileInfo {
+export function fileInfo(key: string, head: HeadObjectOutput): FileInfo {
   const mtimeMs = parseTime(head.Metadata?.['mtime']) ?? head.LastModified?.getTime() ?? 0;
   return {
     name: key,
@@ -37,10 +37,10 @@ export async function head(
   key: string,
   what: string,
   signal?: AbortSignal,
-): Promise<HeadObjectCommandOutput | undefined> {
+): Promise<HeadObjectOutput | undefined> {
   try {
     return await ctx.send('HeadObject', what, signal, (o) =>
-      ctx.client.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }), o),
+      ctx.client.headObject({ Bucket: ctx.bucket, Key: key }, o),
     );
   } catch (err) {
     if (isStorageError(err, StorageErrorCode.NotFound)) return undefined;
@@ -61,7 +61,7 @@ export async function dirProbe(
   const prefix = `${key}/`;
   const what = subject('stat', key);
   const out = await ctx.send('ListObjectsV2', what, signal, (o) =>
-    ctx.client.send(new ListObjectsV2Command({ Bucket: ctx.bucket, Prefix: prefix, MaxKeys: 1 }), o),
+    ctx.client.listObjectsV2({ Bucket: ctx.bucket, Prefix: prefix, MaxKeys: 1 }, o),
   );
   const first = out.Contents?.[0];
   if (first === undefined) return undefined;
@@ -88,7 +88,7 @@ export async function listedFile(
   signal?: AbortSignal,
 ): Promise<FileInfo | undefined> {
   const out = await ctx.send('ListObjectsV2', what, signal, (o) =>
-    ctx.client.send(new ListObjectsV2Command({ Bucket: ctx.bucket, Prefix: key, MaxKeys: 1 }), o),
+    ctx.client.listObjectsV2({ Bucket: ctx.bucket, Prefix: key, MaxKeys: 1 }, o),
   );
   const first = out.Contents?.[0];
   if (first?.Key !== key) return undefined;
@@ -129,13 +129,13 @@ export async function keysUnder(
   let token: string | undefined;
   do {
     const out = await ctx.send('ListObjectsV2', what, signal, (o) =>
-      ctx.client.send(
-        new ListObjectsV2Command({
+      ctx.client.listObjectsV2(
+        {
           Bucket: ctx.bucket,
           Prefix: `${dirKey}/`,
           MaxKeys: Math.min(1000, max + 1),
           ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
+        },
         o,
       ),
     );

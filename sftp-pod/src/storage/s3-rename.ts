@@ -6,7 +6,6 @@
 //   (HeadObject for a file, one listing for a directory), which narrows the window to the delete's round trip.
 // A source found replaced is kept; the rename then fails with a message saying the target holds the renamed version.
 
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
 import type { S3Context } from './s3-context.ts';
 import { type CopySettings, copyObject, deleteMany } from './s3-copy.ts';
@@ -51,12 +50,12 @@ async function deleteConditional(
 ): Promise<boolean> {
   try {
     await ctx.send('DeleteObject', what, signal, (o) =>
-      ctx.client.send(
-        new DeleteObjectCommand({
+      ctx.client.deleteObject(
+        {
           Bucket: ctx.bucket,
           Key: src.key,
           ...(src.etag === undefined ? {} : { IfMatch: src.etag }),
-        }),
+        },
         o,
       ),
     );

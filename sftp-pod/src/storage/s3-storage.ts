@@ -4,12 +4,8 @@
 // The S3Client is injected: in STS/AWS IAM modes each login gets a client with its own short-lived credentials, so S3
 // itself refuses a request outside the user's prefixes; one S3Storage per login is cheap (no connections of its own).
 
-import {
-  type HeadObjectCommandOutput,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '../../../common/src/s3/client.ts';
+import type { HeadObjectOutput } from '../../../common/src/s3/types.ts';
 import type { ByteBudget } from './budget.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { isStorageError, StorageError, StorageErrorCode } from './errors.ts';
@@ -25,10 +21,9 @@ import { type CopySettings, copyObject, deleteObject } from './s3-copy.ts';
 import { readDigests, retagTimes, withTaggedTimes } from './s3-digests.ts';
 import { assertReadable } from './s3-errors.ts';
 import { lookupBudgetFor, withStoredTimes } from './s3-listing-times.ts';
-import { probeName } from './s3-name-probe.ts';
+import { probeDirectory, probeName } from './s3-name-probe.ts';
 import { directoryInfo, dirProbe, fileInfo, head, listedFile, missingFile, subject } from './s3-probe.ts';
 import { renameDirectory, renameFile } from './s3-rename.ts';
-import { unsignedPayloadOverTls } from './s3-unsigned-payload.ts';
 import type {
   FileInfo,
   ReadSource,
@@ -131,7 +126,6 @@ export class S3Storage implements Storage {
     const copyPart = options.copyPartBytes ?? 512 * MiB;
     if (copyPart < MIN_PART_BYTES || copyPart > MAX_PART_BYTES) throw new RangeError('copyPartBytes out of range');
     this.#o = options;
-    unsignedPayloadOverTls(options.client);
     this.#perUpload = options.perUploadBudgetBytes ?? options.partSize * (options.uploadConcurrency + 1);
     this.#pageSize = options.listPageSize ?? 1000;
     this.#fair = fairBudgetFor(options.podBudget, {
@@ -162,7 +156,7 @@ export class S3Storage implements Storage {
   async stat(key: string, signal?: AbortSignal): Promise<FileInfo> {
     const what = subject('stat', key);
     if (key === '') return directoryInfo('', 0);
-    let found: HeadObjectCommandOutput | undefined;
+    let found: HeadObjectOutput | undefined;
     try {
       found = await head(this.#ctx, key, what, signal);
     } catch (err) {
@@ -188,14 +182,14 @@ export class S3Storage implements Storage {
     let token: string | undefined;
     do {
       const out = await this.#ctx.send('ListObjectsV2', subject('list', dirKey), signal, (o) =>
-        this.#ctx.client.send(
-          new ListObjectsV2Command({
+        this.#ctx.client.listObjectsV2(
+          {
             Bucket: this.#o.bucket,
             Prefix: prefix,
             Delimiter: '/',
             MaxKeys: this.#pageSize,
             ...(token === undefined ? {} : { ContinuationToken: token }),
-          }),
+          },
           o,
         ),
       );
@@ -243,8 +237,12 @@ export class S3Storage implements Storage {
   async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
     const what = subject('upload', key);
     if (key === '') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: the root is a directory`);
-    // One listing, not HeadObject: an upload-only session policy has ListBucket but no GetObject (docs/iam.md).
-    const { file, directory } = await probeName(this.#ctx, key, what, signal);
+    // One listing, not HeadObject: an upload-only session policy has ListBucket but no GetObject (docs/iam.md). Whether
+    // a file has the name matters only when it may not be replaced, to append and to resume (s3-name-probe.ts).
+    const needFile = !options.overwrite || options.append || options.resumable;
+    const { file, directory } = needFile
+      ? await probeName(this.#ctx, key, what, signal)
+      : { file: false, directory: await probeDirectory(this.#ctx, key, signal) };
     if (directory) throw new StorageError(StorageErrorCode.IsDirectory, `${what}: a directory has that name`);
     if (file && !options.overwrite) {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the file exists and may not be overwritten`);
@@ -297,15 +295,15 @@ export class S3Storage implements Storage {
     }
     const now = timeMetadata(Date.now());
     await this.#ctx.send('PutObject', what, signal, (o) =>
-      this.#ctx.client.send(
-        new PutObjectCommand({
+      this.#ctx.client.putObject(
+        {
           Bucket: this.#o.bucket,
           Key: `${dirKey}/`,
           Body: new Uint8Array(0),
           ContentLength: 0,
           Metadata: { mtime: now, atime: now },
           ...this.#ctx.writeHeaders,
-        }),
+        },
         o,
       ),
     );
@@ -323,7 +321,7 @@ export class S3Storage implements Storage {
     if (dirKey === '') throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the root cannot be removed`);
     const prefix = `${dirKey}/`;
     const out = await this.#ctx.send('ListObjectsV2', what, signal, (o) =>
-      this.#ctx.client.send(new ListObjectsV2Command({ Bucket: this.#o.bucket, Prefix: prefix, MaxKeys: 2 }), o),
+      this.#ctx.client.listObjectsV2({ Bucket: this.#o.bucket, Prefix: prefix, MaxKeys: 2 }, o),
     );
     const keys = (out.Contents ?? []).map((c) => c.Key);
     if (keys.length === 0) {
@@ -395,15 +393,15 @@ export class S3Storage implements Storage {
     }
     // A directory keeps its times on its marker (created here if the directory was only implied by its children).
     await this.#ctx.send('PutObject', what, signal, (o) =>
-      this.#ctx.client.send(
-        new PutObjectCommand({
+      this.#ctx.client.putObject(
+        {
           Bucket: this.#o.bucket,
           Key: `${key}/`,
           Body: new Uint8Array(0),
           ContentLength: 0,
           Metadata: { mtime: timeMetadata(mtimeMs), atime: timeMetadata(atimeMs) },
           ...this.#ctx.writeHeaders,
-        }),
+        },
         o,
       ),
     );

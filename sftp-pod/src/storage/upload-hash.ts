@@ -4,7 +4,7 @@
 // docs/decisions.md). Parts are sealed strictly in order (part-assembler.ts), so hashing each sealed part before it
 // is sent is hashing the file.
 import { createHash, type Hash } from 'node:crypto';
-import type { Tag } from '@aws-sdk/client-s3';
+import type { Tag } from '../../../common/src/s3/types.ts';
 import type { UploadDigests } from './types.ts';
 
 export const SHA256_TAG = 'sftpgate-sha256';

@@ -69,16 +69,15 @@ export class UploadMemory {
     this.#granted += bytes;
   }
 
-  /** A part stops growing: its slabs became one body, the difference goes back to the pod. */
+  /** A part stops growing: it is sent from its slabs, which stay granted until S3 answers. */
   sealed(part: SealedPart): SealedPart {
     this.#close(part.n);
-    this.releaseGranted(part.slabBytes - part.buf.length);
     return part;
   }
 
   /** A sealed part is done with (S3 answered, or it was dropped). */
   releaseSealed(part: SealedPart): void {
-    this.releaseGranted(part.buf.length);
+    this.releaseGranted(part.slabBytes);
     this.releaseReserved(part.size);
   }
 

@@ -7,7 +7,7 @@
 // S3 confirms the part. Reserved bytes per upload stay <= max(perUploadBudgetBytes, 3 parts): the current part, up to
 // two parts ahead (the reorder window) and the parts queued or in flight.
 
-import type { CompletedPart } from '@aws-sdk/client-s3';
+import type { CompletedPart } from '../../../common/src/s3/types.ts';
 import { trackCommit } from './commit-tracker.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
 import { IdleTimer } from './idle-timer.ts';
@@ -89,7 +89,7 @@ export class S3UploadSink implements WriteSink {
     this.#asm = new PartAssembler({
       basePartSize: options.basePartSize,
       what: options.what,
-      slabs: { slabBytes, take: () => pool.take(slabBytes), takeBody: (n) => pool.take(n), give: (b) => pool.give(b) },
+      slabs: { slabBytes, take: () => pool.take(slabBytes), give: (b) => pool.give(b) },
       ...(options.resume?.from ? { startPart: options.resume.from.parts.length + 1 } : {}),
     });
     this.#mem = new UploadMemory(options.budget, () => this.#maybeSettled());
@@ -270,13 +270,13 @@ export class S3UploadSink implements WriteSink {
    * those buffers are left to the GC instead of the pool, where they would be overwritten.
    */
   #releasePart(part: SealedPart, reusable = true): void {
-    if (reusable) this.#o.ctx.pool.give(part.buf);
-    this.#o.ctx.metrics.bufferedBytes?.(-part.body.length);
+    if (reusable) for (const slab of part.slabs) this.#o.ctx.pool.give(slab);
+    this.#o.ctx.metrics.bufferedBytes?.(-part.bytes);
     this.#mem.releaseSealed(part);
   }
 
   #enqueue(part: SealedPart): void {
-    if (!this.#o.resume?.from) this.#hasher.update(part.body);
+    if (!this.#o.resume?.from) for (const b of part.body) this.#hasher.update(b);
     this.#queue.push(part);
     this.#pump();
   }
@@ -392,8 +392,8 @@ export class S3UploadSink implements WriteSink {
       if (!multipart) {
         // Ended inside the first part: one PutObject, no multipart upload at all.
         const part = rest[0];
-        const body = part?.body ?? new Uint8Array(0);
-        this.#hasher.update(body);
+        const body = part?.body ?? [];
+        for (const b of body) this.#hasher.update(b);
         const digests = this.#hasher.digests();
         try {
           // Known before the request: the hashes ride in its metadata, no extra request and no extra permission.

@@ -295,8 +295,8 @@ class MemorySink implements WriteSink {
     this.#fail(new StorageError(StorageErrorCode.Aborted, `upload ${this.#key}: ${reason}`));
   }
 
-  #keep(sealed: readonly { body: Buffer }[]): void {
-    for (const p of sealed) this.#parts.push(Buffer.from(p.body));
+  #keep(sealed: readonly { body: readonly Buffer[] }[]): void {
+    for (const p of sealed) this.#parts.push(Buffer.concat(p.body));
     if (this.#parts.length > 0 && this.#asm.current > 1) this.#storage.pendingMultipart.set(this, this.#key);
   }
 
@@ -323,7 +323,6 @@ class MemorySink implements WriteSink {
 const PLAIN_SLABS: SlabSource = {
   slabBytes: 256 * 1024,
   take: () => Buffer.allocUnsafe(256 * 1024),
-  takeBody: (n) => Buffer.allocUnsafe(n),
   give: () => {},
 };
 
