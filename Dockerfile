@@ -14,12 +14,18 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 # Not `npm ci` (see the Makefile: the lock cannot list Biome's other-platform packages, so `npm ci` refuses it);
 # `npm install --no-save` installs exactly the locked versions. --ignore-scripts: no install script runs (ssh2's
-# optional native binding is not built; we use Node's crypto; esbuild runs from its platform package).
+# native binding is built explicitly below, without node-gyp; esbuild runs from its platform package).
 RUN npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
 # Dependency patches (patches/*.patch, docs/decisions.md): no install script runs, so they are applied explicitly,
 # before the bundle takes the dependencies in; the pod refuses to start on an unpatched ssh2 (SFTPGATE_SSH2_PATCH).
 COPY patches patches
 RUN node patches/apply.ts
+# ssh2's native crypto binding (docs/decisions.md): g++ in this stage only, against the headers the node image ships
+# in /usr/local/include/node; the bundle step copies the .node into dist/. A base without apt access or headers (the
+# offline test bed's) builds an image on Node's crypto instead, which the pod reports with a warning at startup.
+RUN (apt-get update && apt-get install -y --no-install-recommends g++ && node patches/build-ssh2-binding.ts) \
+      || echo 'ssh2 native crypto binding NOT built (no g++ or no Node headers in the build stage)'; \
+    rm -rf /var/lib/apt/lists/*
 COPY tsconfig.json tsconfig.build.json ./
 COPY common/src common/src
 COPY operator/src operator/src

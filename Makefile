@@ -29,10 +29,12 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Dependency patches (patches/*.patch, docs/decisions.md): applied explicitly, idempotently, on every run. A package
-# carrying an older version of its patch is reinstalled from the lock first (the applier refuses to fuzz).
+# carrying an older version of its patch is reinstalled from the lock first (the applier refuses to fuzz). Then
+# ssh2's native crypto binding is compiled with g++ against the pinned Node's headers (once; needs g++).
 deps: node_modules/.installed
 	@node patches/apply.ts >/dev/null 2>&1 || { for p in patches/*.patch; do n=$$(basename "$$p"); rm -rf "node_modules/$${n%@*}"; done; \
 		npm install --no-audit --no-fund --no-save --loglevel=error && node patches/apply.ts; }
+	@node patches/build-ssh2-binding.ts
 
 # Real components for tests and the demo, cached under ~/.cache/sftpgate (SFTPGATE_CACHE overrides).
 tools:

@@ -4,7 +4,8 @@
 // and the pod's socket batching save (docs/decisions.md, docs/benchmarks.md).
 // Env: BENCH_SSH2_MIB (default 256), BENCH_ROUNDS (default 3), BENCH_NODE_VERSIONS (default "22.23.3" compared with
 // the pinned runtime; "" for the pinned one only), BENCH_SSH2_VARIANTS (default "patched": any of `stock` = ssh2 as
-// npm ships it, `batched` = stock + the pod's socket batching, `patched` = our patch + batching, as the pod runs),
+// npm ships it (Node's crypto), `batched` = stock + the pod's socket batching, `patched-node` = our patch + batching
+// on Node's crypto, `patched` = our patch + batching + ssh2's native binding, as the pod runs),
 // BENCH_SSH2_DIRECTIONS (default "upload": any of upload, download).
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const others = (process.env['BENCH_NODE_VERSIONS'] ?? '22.23.3').split(/\s+/).filter(Boolean);
 const variants = (process.env['BENCH_SSH2_VARIANTS'] ?? 'patched').split(/[\s,]+/).filter(Boolean) as Variant[];
 const directions = (process.env['BENCH_SSH2_DIRECTIONS'] ?? 'upload').split(/[\s,]+/).filter(Boolean) as Direction[];
-type Variant = 'stock' | 'batched' | 'patched';
+type Variant = 'stock' | 'batched' | 'patched-node' | 'patched';
 type Direction = 'upload' | 'download';
 
 interface Runtime {
@@ -45,12 +46,17 @@ function provision(version: string): string {
   return join(bin, 'node');
 }
 
-/** A copy of the installed ssh2 with our patch reverted, where its own dependencies still resolve (under the repo). */
-function stockSsh2(): string {
+/**
+ * A copy of the installed ssh2 without its native binding (Node's crypto, as ssh2 falls back to), with our patch
+ * reverted (`stock`) or kept (`patched-node`), where its own dependencies still resolve (under the repo).
+ */
+function ssh2Copy(variant: 'stock' | 'patched-node'): string {
   const installed = join(repo, 'node_modules/ssh2');
-  const copy = join(repo, '.bench/ssh2-stock/node_modules/ssh2');
+  const copy = join(repo, `.bench/ssh2-${variant}/node_modules/ssh2`);
   rmSync(copy, { recursive: true, force: true });
   cpSync(installed, copy, { recursive: true });
+  rmSync(join(copy, 'lib/protocol/crypto/build'), { recursive: true, force: true });
+  if (variant === 'patched-node') return copy;
   const patch = join(
     repo,
     `patches/ssh2@${JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).version}.patch`,
@@ -110,7 +116,13 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const stock = variants.some((v) => v !== 'patched') ? stockSsh2() : '';
+  const copies: Record<Variant, string> = {
+    stock: variants.includes('stock') || variants.includes('batched') ? ssh2Copy('stock') : '',
+    batched: '',
+    'patched-node': variants.includes('patched-node') ? ssh2Copy('patched-node') : '',
+    patched: '',
+  };
+  copies.batched = copies.stock;
   const bins = [
     { label: `node ${process.versions.node} (pinned)`, node: process.execPath },
     ...others.map((v) => ({ label: `node ${v}`, node: provision(v) })),
@@ -120,7 +132,7 @@ async function main(): Promise<void> {
       label: variants.length > 1 ? `${b.label}, ${variant}` : b.label,
       node: b.node,
       variant,
-      ssh2: variant === 'patched' ? '' : stock,
+      ssh2: copies[variant],
     })),
   );
   const dir = await mkdtemp(join(tmpdir(), 'sftpgate-bench-ssh2-'));

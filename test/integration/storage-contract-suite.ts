@@ -252,6 +252,11 @@ export function storageContract(name: string, setup: () => Promise<ContractBacke
       test('writing a file where a directory is refused', async () => {
         await b.storage.mkdir('ow/dir');
         await assert.rejects(b.storage.openWrite('ow/dir', WO), rejectsWith(StorageErrorCode.IsDirectory));
+        // A directory implied by a child (no marker), whether OPEN may replace a file (WO) or not (W).
+        await b.putRaw('ow/implied/child', Buffer.from('x'));
+        for (const o of [W, WO]) {
+          await assert.rejects(b.storage.openWrite('ow/implied', o), rejectsWith(StorageErrorCode.IsDirectory));
+        }
       });
 
       test('abort leaves no object and no multipart upload; abort is idempotent', async () => {

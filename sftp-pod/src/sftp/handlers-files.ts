@@ -115,21 +115,19 @@ async function close(s: SessionContext, h: Handle): Promise<void> {
   s.log.info('upload stored', { path: h.path.virtualPath, bytes: h.sink.bytesReceived });
 }
 
-/** Passes one write to the sink; a write that did not settle within one event-loop turn waited for a budget. */
+/**
+ * Passes one write to the sink; a write that did not settle within one event-loop turn waited for a budget (counted
+ * as a backpressure pause). The reply waits only for the write itself, not for the end of the turn.
+ */
 async function write(s: SessionContext, h: WriteHandle, offset: number, data: Buffer): Promise<void> {
   if (h.failed) throw new SftpStatusError(Status.FAILURE, h.failed);
   if (h.copied) throw new SftpStatusError(Status.FAILURE, 'handle was the target of copy-data');
+  const pause = setImmediate(() => s.metrics?.backpressurePause());
   try {
-    let settled = false;
-    const pending = h.sink.write(offset, data);
-    const mark = () => {
-      settled = true;
-    };
-    pending.then(mark, mark);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (!settled) s.metrics?.backpressurePause();
-    await pending;
+    await h.sink.write(offset, data);
+    clearImmediate(pause);
   } catch (err) {
+    clearImmediate(pause);
     // The upload is lost: abort it now (frees the budget) and make CLOSE fail with the same reason.
     h.failed = mapError(err).message;
     await h.sink.abort(h.failed).catch(() => {});

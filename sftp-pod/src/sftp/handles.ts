@@ -1,6 +1,7 @@
-// The per-session handle table. Handles are 12 random bytes: a forged, stale or another session's handle is simply
-// not in this table (`invalid handle`), so no handle check can be forgotten by a request handler.
-import { randomBytes } from 'node:crypto';
+// The per-session handle table. A handle is the session's count of handles opened so far (8 bytes): never reused
+// within the session, so a stale handle is not in this table, nor is a forged one or another session's (each session
+// has its own table), and no handle check can be forgotten by a request handler. Unguessable handles would add
+// nothing: a client can only name handles of its own session, as with OpenSSH's sftp-server (small integers).
 import type { ResolvedPath } from '../storage/jail.ts';
 import type { FileInfo, ReadSource, WriteSink } from '../storage/types.ts';
 import { Status } from './constants.ts';
@@ -54,6 +55,7 @@ export class HandleTable {
   readonly #handles = new Map<string, Handle>();
   readonly #max: number;
   readonly #budget: HandleBudget | undefined;
+  #opened = 0;
 
   constructor(maxHandles = DEFAULT_MAX_HANDLES, budget?: HandleBudget) {
     this.#max = maxHandles;
@@ -83,9 +85,10 @@ export class HandleTable {
     if (this.#budget && !this.#budget.take()) {
       throw new SftpStatusError(Status.FAILURE, `too many open handles for this user (limit ${this.#budget.limit})`);
     }
-    let id: Buffer;
-    do id = randomBytes(12);
-    while (this.#handles.has(id.toString('latin1')));
+    const n = ++this.#opened;
+    const id = Buffer.allocUnsafe(8);
+    id.writeUInt32BE(Math.floor(n / 2 ** 32), 0);
+    id.writeUInt32BE(n >>> 0, 4);
     const key = id.toString('latin1');
     this.#handles.set(key, { ...h, key } as Handle);
     return id;

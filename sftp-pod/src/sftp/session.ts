@@ -75,6 +75,8 @@ export class SftpSession {
   readonly #abort = new AbortController();
   readonly #ctx: SessionContext;
   readonly #audit: SftpSessionOptions['audit'];
+  /** What every request's responder writes through: made once per session, not once per request. */
+  readonly #out: ReplyOut;
   #busy = false;
   #eof = false;
   #closed = false;
@@ -90,6 +92,13 @@ export class SftpSession {
     this.#unsafeNames = options.unsafeNames ?? 'Refuse';
     this.#audit = options.audit;
     this.#handles = new HandleTable(options.maxHandles, options.handleBudget);
+    this.#out = {
+      count: (op, status) => this.#metrics?.request(op, status),
+      send: (buf) => this.#send(buf),
+      write: (buf) => {
+        if (!this.#closed) this.#channel.write(buf);
+      },
+    };
     const storage = options.storage;
     const signal = this.#abort.signal;
     this.#ctx = {
@@ -242,24 +251,7 @@ export class SftpSession {
   }
 
   #responder(id: number, op: string): Responder {
-    const status = async (code: StatusCode, message: string) => {
-      this.#metrics?.request(op, STATUS_LABEL[code] ?? 'failure');
-      await this.#send(statusReply(id, code, message));
-    };
-    return {
-      id,
-      status,
-      ok: () => status(Status.OK, ''),
-      send: async (reply) => {
-        this.#metrics?.request(op, 'ok');
-        await this.#send(reply);
-      },
-      data: async (payload) => {
-        this.#metrics?.request(op, 'ok');
-        if (!this.#closed) this.#channel.write(dataHeader(id, payload.length));
-        await this.#send(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
-      },
-    };
+    return new RequestResponder(id, op, this.#out);
   }
 
   async #dispatch(packet: Packet): Promise<void> {
@@ -323,5 +315,47 @@ export class SftpSession {
       extensionHandler(name) ??
       unsupportedEntry(name, 'ext:unknown', false, shown ? `unsupported extension ${shown}` : 'unsupported extension')
     );
+  }
+}
+
+/** The session's reply path as a request's responder sees it. */
+interface ReplyOut {
+  count(op: string, status: string): void;
+  /** Writes a reply, waiting for the channel to drain first. */
+  send(buf: Buffer): Promise<void>;
+  /** Writes without waiting (a DATA reply's header, ahead of its payload). */
+  write(buf: Buffer): void;
+}
+
+/** Answers one request: one reply, counted under the entry's op label. Methods, so a request allocates no closures. */
+class RequestResponder implements Responder {
+  readonly id: number;
+  readonly #op: string;
+  readonly #out: ReplyOut;
+
+  constructor(id: number, op: string, out: ReplyOut) {
+    this.id = id;
+    this.#op = op;
+    this.#out = out;
+  }
+
+  status(code: StatusCode, message: string): Promise<void> {
+    this.#out.count(this.#op, STATUS_LABEL[code] ?? 'failure');
+    return this.#out.send(statusReply(this.id, code, message));
+  }
+
+  ok(): Promise<void> {
+    return this.status(Status.OK, '');
+  }
+
+  send(reply: Buffer): Promise<void> {
+    this.#out.count(this.#op, 'ok');
+    return this.#out.send(reply);
+  }
+
+  data(payload: Uint8Array): Promise<void> {
+    this.#out.count(this.#op, 'ok');
+    this.#out.write(dataHeader(this.id, payload.length));
+    return this.#out.send(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   }
 }

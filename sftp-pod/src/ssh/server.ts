@@ -94,8 +94,13 @@ export class SshServer {
   readonly #unsubscribe: () => void;
 
   constructor(options: SshServerOptions) {
-    assertSsh2Patched();
+    const { nativeCrypto } = assertSsh2Patched();
     this.#o = options;
+    if (!nativeCrypto) {
+      options.log.warn('ssh2 runs without its native crypto binding (Node crypto: more CPU per GiB)', {
+        fix: 'node patches/build-ssh2-binding.ts before bundling (needs g++; docs/decisions.md)',
+      });
+    }
     this.#ssh = new Ssh2Server(
       {
         hostKeys: options.hostKeys.map((k) => k.pem),

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
+import ssh2Crypto from 'ssh2/lib/protocol/crypto.js';
 import { batchSocketWrites } from './socket-batching.ts';
 
 /** A connected loopback pair: `server` is the accepted side (as the pod's), `client` reads what it writes. */
@@ -84,6 +85,40 @@ describe('batchSocketWrites', () => {
       other.server.write('x', () => {});
       assert.equal(other.server.writableCorked, 0);
       other.close();
+    } finally {
+      close();
+    }
+  });
+
+  it("gives ssh2's pooled packet buffers back only after the socket wrote them, never while held", async () => {
+    const { server, client, close } = await pair();
+    try {
+      batchSocketWrites(server);
+      const info = ssh2Crypto.CIPHER_INFO['aes128-gcm@openssh.com'];
+      assert.ok(info);
+      // ssh2's binding cipher writes each packet (ciphertext and tag in place) to the socket in one write.
+      const cipher = ssh2Crypto.createCipher({
+        outbound: {
+          onWrite: (data) => server.write(data),
+          cipherInfo: info,
+          cipherKey: Buffer.alloc(info.keyLen),
+          cipherIV: Buffer.alloc(info.ivLen),
+          seqno: 0,
+          forceNative: false,
+        },
+      });
+      const packet = cipher.allocPacket(32768);
+      assert.equal(ssh2Crypto.isPooledPacket?.(packet), true);
+      cipher.encrypt(packet);
+      const wire = Buffer.from(packet); // what was handed to the socket, as it was handed
+      assert.equal(ssh2Crypto.isPooledPacket?.(packet), true, 'still held by the corked socket');
+      assert.deepEqual(await read(client, wire.length), wire);
+      await turn();
+      assert.equal(ssh2Crypto.isPooledPacket?.(packet), false, 'returned once written');
+      // A plain write (not from the pool) is written as before, callbacks untouched.
+      const done = new Promise<void>((resolve) => server.write(Buffer.from('plain'), () => resolve()));
+      assert.equal((await read(client, 5)).toString(), 'plain');
+      await done;
     } finally {
       close();
     }

@@ -134,6 +134,8 @@ export class BudgetLease implements UploadBudget {
    * rejection.
    */
   async reservePart(size: number, signal?: AbortSignal): Promise<void> {
+    // Free shares (the usual case): no deadline timer and no combined signal for a wait that does not happen.
+    if (!signal?.aborted && this.tryReservePart(size)) return;
     const { deadline, combined } = this.#deadline(signal);
     const taken: ByteBudget[] = [];
     for (const [level, budget] of this.#levels) {
@@ -177,6 +179,7 @@ export class BudgetLease implements UploadBudget {
 
   /** n bytes of the pod's memory for the open part `token` (slabs as data arrives). Rejects ABORTED or BUSY. */
   async grant(token: object, n: number, signal?: AbortSignal): Promise<void> {
+    if (!signal?.aborted && this.#fair.gate.tryAcquire(token, n)) return;
     const { deadline, combined } = this.#deadline(signal);
     try {
       await this.#fair.gate.acquire(token, n, combined);

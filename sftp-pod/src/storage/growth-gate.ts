@@ -66,6 +66,13 @@ export class GrowthGate {
     return this.#waiters.length === 0 && this.pod.available - n >= this.reserve && this.pod.tryAcquire(n);
   }
 
+  /** n bytes for the part `token` now if acquire() would grant them without waiting; never waits. */
+  tryAcquire(token: object, n: number): boolean {
+    if (n > this.pod.capacity) return false;
+    // Waiters are served oldest part first: a request jumps the queue only when no one waits or it is the oldest.
+    return (this.#waiters.length === 0 || token === this.#parts.keys().next().value) && this.#grant(token, n);
+  }
+
   /**
    * n bytes for the part `token` (open). Rejects ABORTED when the signal fires (nothing held then), at once with a
    * RangeError when n exceeds the pod budget.
@@ -73,9 +80,7 @@ export class GrowthGate {
   acquire(token: object, n: number, signal?: AbortSignal): Promise<void> {
     if (n > this.pod.capacity) return Promise.reject(new RangeError(`${n} bytes can never fit the pod budget`));
     if (signal?.aborted) return Promise.reject(aborted(signal));
-    // Waiters are served oldest part first: a request jumps the queue only when no one waits or it is the oldest.
-    const oldest = this.#parts.keys().next().value;
-    if ((this.#waiters.length === 0 || token === oldest) && this.#grant(token, n)) return Promise.resolve();
+    if (this.tryAcquire(token, n)) return Promise.resolve();
     this.#pauses++;
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {

@@ -42,7 +42,7 @@ export interface ResumeSettings {
 
 /** One upload's view of resume: its state key and the hooks for a sink. */
 export class UploadResume {
-  readonly stateKey: string;
+  #stateKey: string | undefined;
   readonly #ctx: S3Context;
   readonly #s: ResumeSettings;
   readonly #user: string;
@@ -64,7 +64,12 @@ export class UploadResume {
     this.#key = o.key;
     this.#basePartSize = o.basePartSize;
     this.#md5 = o.md5;
-    this.stateKey = resumeStateKey(o.settings.serverPrefix, o.user, o.key);
+  }
+
+  /** Where this upload's state lives; computed when first needed (most uploads never save, look up or delete one). */
+  get stateKey(): string {
+    this.#stateKey ??= resumeStateKey(this.#s.serverPrefix, this.#user, this.#key);
+    return this.#stateKey;
   }
 
   /** The interrupted upload of this user and key, if one validates. One GetObject. */

@@ -21,7 +21,7 @@ import { type CopySettings, copyObject, deleteObject } from './s3-copy.ts';
 import { readDigests, retagTimes, withTaggedTimes } from './s3-digests.ts';
 import { assertReadable } from './s3-errors.ts';
 import { lookupBudgetFor, withStoredTimes } from './s3-listing-times.ts';
-import { probeName } from './s3-name-probe.ts';
+import { probeDirectory, probeName } from './s3-name-probe.ts';
 import { directoryInfo, dirProbe, fileInfo, head, listedFile, missingFile, subject } from './s3-probe.ts';
 import { renameDirectory, renameFile } from './s3-rename.ts';
 import type {
@@ -237,8 +237,12 @@ export class S3Storage implements Storage {
   async openWrite(key: string, options: WriteOptions, signal?: AbortSignal): Promise<WriteSink> {
     const what = subject('upload', key);
     if (key === '') throw new StorageError(StorageErrorCode.IsDirectory, `${what}: the root is a directory`);
-    // One listing, not HeadObject: an upload-only session policy has ListBucket but no GetObject (docs/iam.md).
-    const { file, directory } = await probeName(this.#ctx, key, what, signal);
+    // One listing, not HeadObject: an upload-only session policy has ListBucket but no GetObject (docs/iam.md). Whether
+    // a file has the name matters only when it may not be replaced, to append and to resume (s3-name-probe.ts).
+    const needFile = !options.overwrite || options.append || options.resumable;
+    const { file, directory } = needFile
+      ? await probeName(this.#ctx, key, what, signal)
+      : { file: false, directory: await probeDirectory(this.#ctx, key, signal) };
     if (directory) throw new StorageError(StorageErrorCode.IsDirectory, `${what}: a directory has that name`);
     if (file && !options.overwrite) {
       throw new StorageError(StorageErrorCode.PermissionDenied, `${what}: the file exists and may not be overwritten`);

@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse as parseYaml } from 'yaml';
 import { UsersDocumentError, validateUsersDocument } from '../../../common/src/users/validate.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { UsersStore } from './store.ts';
@@ -20,13 +19,22 @@ async function load(path: string): Promise<{ digest: string; text: string }> {
   return { digest: createHash('sha256').update(text).digest('hex'), text };
 }
 
-function parse(path: string, text: string) {
+/**
+ * A JSON document (what the operator and most tooling write) is parsed by JSON.parse, as the Secret source does; only
+ * anything else loads the YAML parser (YAML 1.2 is a superset of JSON). Loading `yaml` lazily keeps its code out of
+ * the heap of pods that never read YAML (docs/benchmarks.md, "Pod memory, session 18").
+ */
+async function parse(path: string, text: string) {
   let doc: unknown;
   try {
-    // YAML 1.2 is a superset of JSON, so one parser reads both formats.
-    doc = parseYaml(text, { maxAliasCount: 100 });
-  } catch (cause) {
-    throw new UsersDocumentError(`${path}: not valid YAML/JSON`, { cause });
+    doc = JSON.parse(text);
+  } catch {
+    try {
+      const { parse: parseYaml } = await import('yaml');
+      doc = parseYaml(text, { maxAliasCount: 100 });
+    } catch (cause) {
+      throw new UsersDocumentError(`${path}: not valid YAML/JSON`, { cause });
+    }
   }
   return validateUsersDocument(doc, path);
 }
@@ -37,7 +45,7 @@ function parse(path: string, text: string) {
  */
 export async function startFileSource(o: FileSourceOptions, signal: AbortSignal): Promise<void> {
   const first = await load(o.path);
-  o.store.replace(parse(o.path, first.text).users);
+  o.store.replace((await parse(o.path, first.text)).users);
   o.log.info('users loaded', { source: 'file', users: o.store.size });
   let digest = first.digest;
   void (async () => {
@@ -52,7 +60,7 @@ export async function startFileSource(o: FileSourceOptions, signal: AbortSignal)
         const next = await load(o.path);
         if (next.digest === digest) continue;
         digest = next.digest;
-        o.store.replace(parse(o.path, next.text).users);
+        o.store.replace((await parse(o.path, next.text)).users);
         o.log.info('users reloaded', { source: 'file', users: o.store.size });
       } catch (err) {
         o.log.error('users file not applied, keeping the last valid table', { err });

@@ -5,8 +5,11 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import { parseImportedHash } from './password-imported.ts';
+// Type only: node:worker_threads (+1.7 MiB RSS) loads when the first imported hash is verified, not at start.
+import type { Worker } from 'node:worker_threads';
+// From common, not password-imported.ts: that module carries hash-wasm (WebAssembly as base64 source), which only
+// the worker needs; importing it here put 215 KiB of source into every pod's heap at start.
+import { parseImportedHash } from '../../../common/src/users/imported-hash.ts';
 
 const scryptAsync = promisify(scrypt) as (
   password: string | Buffer,
@@ -86,7 +89,8 @@ function imported(): Worker {
   if (worker) return worker;
   // .ts beside the sources, .js in the compiled build.
   const ext = extname(fileURLToPath(import.meta.url));
-  const w = new Worker(new URL(`./password-worker${ext}`, import.meta.url));
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
+  const w: Worker = new Worker(new URL(`./password-worker${ext}`, import.meta.url));
   w.on('message', (m: { id: number; ok: boolean }) => {
     pending.get(m.id)?.(m.ok === true);
     pending.delete(m.id);

@@ -23,7 +23,7 @@ import {
   toolPath,
   waitUntil,
 } from '../../infra/index.ts';
-import { podLaunch } from './pod-launch.ts';
+import { type PodLaunch, podLaunch } from './pod-launch.ts';
 import { findInTree } from './procfs.ts';
 
 export type ServerName = 'sftp-pod' | 'openssh' | 'rclone';
@@ -280,6 +280,8 @@ export interface PodSettings {
   readonly cpuProfileDir?: string;
   /** Extra Node flags for the pod (e.g. GC sizing), to try runtime settings without editing the pod. */
   readonly nodeArgs?: readonly string[];
+  /** Another compiled build of the pod than the work tree's (an A/B run of two builds side by side). */
+  readonly launch?: PodLaunch;
 }
 
 /** sftp-pod, compiled (lib/pod-launch.ts), on MinIO, with one user whose home is `<prefix>/bench`. */
@@ -312,7 +314,7 @@ export async function startPod(
       ],
     }),
   );
-  const launch = podLaunch();
+  const launch = settings.launch ?? podLaunch();
   const proc = spawnManaged({
     name: 'sftp-pod',
     command: launch.command,

@@ -21,16 +21,16 @@ const envOf = (s: SftpServer) => Object.fromEntries(podEnv(s, at).map((e) => [e.
 describe('defaultResources (the measured pod memory, docs/benchmarks.md)', () => {
   it('requests idle + one upload and limits at idle + the memory budget + GC headroom', () => {
     assert.deepEqual(defaultResources(256 * 2 ** 20), {
-      requests: { cpu: '250m', memory: '160Mi' },
-      limits: { memory: '416Mi' },
+      requests: { cpu: '250m', memory: '176Mi' },
+      limits: { memory: '400Mi' },
     });
   });
 
   it('never requests more than the limit (a small budget)', () => {
     const r = defaultResources(10 * 2 ** 20);
-    assert.equal(r.limits.memory, '170Mi');
-    assert.equal(r.requests.memory, '160Mi');
-    assert.deepEqual(defaultResources(0).requests.memory, '160Mi');
+    assert.equal(r.limits.memory, '154Mi');
+    assert.equal(r.requests.memory, '154Mi');
+    assert.deepEqual(defaultResources(0).requests.memory, '144Mi');
   });
 });
 

@@ -108,11 +108,12 @@ export function stringMap(m: Record<string, string | undefined> | undefined): Re
 
 /**
  * The sftp pod's memory, measured on the compiled image build with default settings (docs/benchmarks.md, "Pod
- * memory"), rounded up: idle after start and a login (82-90 MiB measured), what one upload adds at the default part
- * size and concurrency (peak 150-161 MiB over a 1 GiB upload), and the garbage Buffers a busy pod holds between
- * collections beyond what its memory budget accounts (external memory 50-70 MiB at peak, of which ~40 MiB parts).
+ * memory, session 18"), rounded up: idle after start and a login (69-71 MiB measured), what one upload adds at the
+ * default part size and concurrency (peak 138-139 MiB over a 1 GiB upload with ssh2's native binding, 160-185
+ * without it: the parts in flight, the slab pool and per-packet garbage), and the garbage Buffers a busy pod holds
+ * between collections beyond what its memory budget accounts.
  */
-export const POD_MEMORY_MIB = { idle: 96, oneUpload: 64, gcHeadroom: 64 } as const;
+export const POD_MEMORY_MIB = { idle: 80, oneUpload: 96, gcHeadroom: 64 } as const;
 
 /**
  * Default resources (spec.resources unset): requests what a pod with one upload measured; the limit adds the whole
