@@ -21,9 +21,11 @@ RUN npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY patches patches
 RUN node patches/apply.ts
 # ssh2's native crypto binding (docs/decisions.md): g++ in this stage only, against the headers the node image ships
-# in /usr/local/include/node; the bundle step copies the .node into dist/. A base without apt access or headers (the
-# offline test bed's) builds an image on Node's crypto instead, which the pod reports with a warning at startup.
-RUN (apt-get update && apt-get install -y --no-install-recommends g++ && node patches/build-ssh2-binding.ts) \
+# in /usr/local/include/node (a base without them, like the test bed's, takes them from Node's npm package); the
+# bundle step copies the .node into dist/. A stage that cannot get g++ builds an image on Node's crypto instead, which
+# the pod reports with a warning at startup.
+RUN (apt-get update && apt-get install -y --no-install-recommends g++ \
+      && node patches/build-ssh2-binding.ts --fetch-headers) \
       || echo 'ssh2 native crypto binding NOT built (no g++ or no Node headers in the build stage)'; \
     rm -rf /var/lib/apt/lists/*
 COPY tsconfig.json tsconfig.build.json ./
@@ -45,12 +47,14 @@ COPY package.json ./package.json
 USER 65532:65532
 
 # --- the operator image. Node is PID 1 on purpose (no tini): main.ts handles SIGTERM/SIGINT (stop the work queue,
-# release the Lease, exit) and the operator spawns no child processes, so there are no zombies to reap.
+# release the Lease, exit) and the operator spawns no child processes, so there are no zombies to reap. The Node flags
+# are operator/src/node-flags.ts (a test keeps them equal): they bound the heap V8 grows during a bulk create
+# (docs/benchmarks.md, "Operator at 10,000 users").
 FROM runtime AS operator
 COPY --from=build /src/dist/operator ./dist/operator
 COPY operator/bin ./operator/bin
 EXPOSE 8080
-ENTRYPOINT ["node", "/app/operator/bin/sftpgate-operator.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size=192", "/app/operator/bin/sftpgate-operator.js"]
 
 # --- the sftp pod image. Node is PID 1 on purpose: main.ts handles SIGTERM/SIGINT (stop accepting, drain transfers
 # within --shutdown-grace, exit) and the pod spawns no child processes. The Node flags are sftp-pod/src/node-flags.ts

@@ -3,8 +3,10 @@
 // API accepting the last create to all users Ready, from the last delete to every user gone and every table empty,
 // operator peak RSS (VmHWM), API requests, users-shard writes per phase (seen on the API server's watch) and the
 // most writes any one shard got within one second, the time from deleting one user to its removal from the table,
-// and the load average. Knobs: OPERATOR_BENCH_USERS, OPERATOR_BENCH_SERVERS. Targets (issue 13): <= 60 s after the
-// last create, <= 256 MiB peak RSS, at most one write per users shard per second.
+// and the load average. The operator runs with the operator image's Node flags (Dockerfile, operator/src/node-flags.ts).
+// Knobs: OPERATOR_BENCH_USERS, OPERATOR_BENCH_SERVERS, OPERATOR_BENCH_NODE_ARGS (more Node flags),
+// OPERATOR_BENCH_ARGS (more operator flags), OPERATOR_BENCH_STDOUT=1 (the operator's stdout, e.g. --trace-gc).
+// Targets (issue 13): <= 60 s after the last create, <= 256 MiB peak RSS, at most one write per users shard per second.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -21,6 +23,7 @@ import {
   usersTable,
   waitFor,
 } from '../integration/operator-harness.ts';
+import { entrypointNodeFlags } from './lib/pod-launch.ts';
 
 const USERS = Number(process.env['OPERATOR_BENCH_USERS'] ?? 10_000);
 const SERVERS = Number(process.env['OPERATOR_BENCH_SERVERS'] ?? 10);
@@ -39,6 +42,26 @@ async function metric(url: string, name: string, labels: Record<string, string> 
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) total += Number(line.split(' ').pop());
   }
   return total;
+}
+
+/** Every series of `name` by its label set (`verb="patch",resource="sftpusers/status"`). */
+async function series(url: string, name: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const line of (await httpGet(url)).body.split('\n')) {
+    const m = new RegExp(`^${name}\\{(.*)\\} (\\S+)$`).exec(line);
+    if (m?.[1] !== undefined) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+/** What grew between two `series` reads, as `labels: delta`, largest first. */
+function grown(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    [...after]
+      .map(([k, v]) => [k.replaceAll('"', ''), v - (before.get(k) ?? 0)] as const)
+      .filter(([, d]) => d > 0)
+      .sort((a, b) => b[1] - a[1]),
+  );
 }
 
 async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -144,14 +167,18 @@ try {
   operator = spawn(
     process.execPath,
     [
-      // e.g. OPERATOR_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=.bench" to see where the time goes.
+      // The operator image's Node flags (operator/src/node-flags.ts), as the pod runs it; from the sources, none.
+      ...(fromSources ? [] : entrypointNodeFlags(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'), 'operator')),
+      // e.g. OPERATOR_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=.bench" to see where the time goes (later flags win).
       ...(process.env['OPERATOR_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
       entry,
       `--kubeconfig=${bed.cp.kubeconfigPath}`,
       `--metrics-listen=127.0.0.1:${port}`,
       '--log-level=warn',
+      // e.g. OPERATOR_BENCH_ARGS="--workers=8" to compare operator settings.
+      ...(process.env['OPERATOR_BENCH_ARGS'] ?? '').split(' ').filter(Boolean),
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { stdio: ['ignore', process.env['OPERATOR_BENCH_STDOUT'] === '1' ? 'inherit' : 'ignore', 'inherit'] },
   );
   await waitFor('operator /readyz', async () => (await httpGet(`http://127.0.0.1:${port}/readyz`)).status === 200);
   const servers = Array.from({ length: SERVERS }, (_, i) => `srv${i}`);
@@ -167,6 +194,7 @@ try {
   const watchStop = new AbortController();
   const createWrites = watchShardWrites(NS, watchStop.signal);
   const requests0 = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
+  const requestsBy0 = await series(metricsUrl, 'sftpgate_operator_api_requests_total');
   const users = await watchUsers(NS, watchStop.signal);
   const t0 = performance.now();
   await pool(
@@ -183,6 +211,7 @@ try {
   await poll('all users Ready', () => users.ready.size === USERS, 100);
   const allReady = users.lastReadyAt - t0;
   const requests = (await metric(metricsUrl, 'sftpgate_operator_api_requests_total')) - requests0;
+  const requestsBy = grown(requestsBy0, await series(metricsUrl, 'sftpgate_operator_api_requests_total'));
   const createShardWrites = createWrites.filter((w) => w.at >= t0).length;
   const createMaxPerShardSecond = maxPerShardSecond(createWrites.filter((w) => w.at >= t0));
   const rssAfterCreate = peakRssMiB(operator.pid ?? 0);
@@ -233,6 +262,7 @@ try {
   const seconds = (ms: number) => +(ms / 1000).toFixed(1);
   const result = {
     operator: fromSources ? 'TypeScript sources' : 'compiled bundle (dist/operator/main.js)',
+    nodeArgs: operator.spawnargs.slice(1, operator.spawnargs.indexOf(entry)),
     users: USERS,
     servers: SERVERS,
     create: {
@@ -241,6 +271,7 @@ try {
       readyAfterLastCreateSeconds: seconds(allReady - applied),
       apiRequests: requests,
       apiRequestsPerUser: +(requests / USERS).toFixed(2),
+      apiRequestsBy: requestsBy,
       shardWrites: createShardWrites,
       maxWritesPerShardPerSecond: createMaxPerShardSecond,
       peakRssMiB: rssAfterCreate,

@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { bundleAll } from '../../common/src/build/bundle.ts';
 import { DEFAULT_SFTP_IMAGE } from '../../operator/src/config.ts';
+import { OPERATOR_NODE_FLAGS } from '../../operator/src/node-flags.ts';
 import { POD_NODE_FLAGS } from '../../sftp-pod/src/node-flags.ts';
 import { makeTempDir, readVersions, removeTempDir, runCommand } from '../infra/index.ts';
 
@@ -204,8 +205,8 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
         assert.equal(parsed.entrypoint[0], 'node');
         assert.equal(parsed.entrypoint.at(-1), `/app/${(pkg.bin[img.binName] ?? '').replace(/^\.\//, '')}`);
         // Anything between is a Node flag (heap sizing), never a second script: the pod's are the ones it is measured
-        // with (sftp-pod/src/node-flags.ts, also used by the benchmarks); the operator has none.
-        assert.deepEqual(parsed.entrypoint.slice(1, -1), img.target === 'sftp' ? POD_NODE_FLAGS : []);
+        // with (sftp-pod/src/node-flags.ts and operator/src/node-flags.ts, also used by the benchmarks).
+        assert.deepEqual(parsed.entrypoint.slice(1, -1), img.target === 'sftp' ? POD_NODE_FLAGS : OPERATOR_NODE_FLAGS);
         assert.equal(parsed.env['HOME'], '/tmp', 'a writable HOME on the read-only root filesystem');
       });
 

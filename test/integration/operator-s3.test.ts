@@ -4,9 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import {
   DeleteObjectCommand,
   GetBucketLifecycleConfigurationCommand,
+  HeadObjectCommand,
   ListObjectVersionsCommand,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { S3BucketManager } from '../../operator/src/cloud/s3/bucket-manager.ts';
 import { S3ManagerError } from '../../operator/src/cloud/s3/errors.ts';
@@ -106,6 +108,68 @@ describe('S3BucketManager on MinIO', () => {
     assert.deepEqual(await m.ensureMarker('srv1/alice'), { created: true });
     assert.deepEqual(await m.ensureMarker('srv1/alice'), { created: false });
     assert.equal(await versionsUnder('versioned', 'srv1/alice/'), 1);
+  });
+
+  it('a marker deleted behind the manager is written again once its trust ends', async () => {
+    let now = 1_000_000;
+    const m = new S3BucketManager(
+      {
+        bucket: 'versioned',
+        region: minio.region,
+        endpoint: minio.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+      },
+      undefined,
+      { markerTrustMs: 60_000, now: () => now },
+    );
+    assert.deepEqual(await m.ensureMarker('srv3/dave'), { created: true });
+    await minio.s3().send(new DeleteObjectCommand({ Bucket: 'versioned', Key: 'srv3/dave/' }));
+    // Within the trust: no request (the deletion is not seen yet).
+    assert.deepEqual(await m.ensureMarker('srv3/dave'), { created: false });
+    now += 60_001;
+    assert.deepEqual(await m.ensureMarker('srv3/dave'), { created: true });
+    await minio.s3().send(new HeadObjectCommand({ Bucket: 'versioned', Key: 'srv3/dave/' }));
+    // Present and past the trust again: one HEAD, no new version.
+    now += 60_001;
+    assert.deepEqual(await m.ensureMarker('srv3/dave'), { created: false });
+  });
+
+  it("a home the server's listing shows absent is written without a HEAD; a listed one is checked first", async () => {
+    const s3 = minio.s3();
+    await s3.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'srv4/bob/file.txt', Body: 'x' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'srv4/carol/', Body: new Uint8Array(0) }));
+    const client = new S3Client({
+      region: minio.region,
+      endpoint: minio.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    });
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(String(context['commandName']).replace(/Command$/, ''));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const m = new S3BucketManager(
+      { bucket: 'versioned', region: minio.region, endpoint: minio.endpoint, forcePathStyle: true },
+      client,
+    );
+    const calls = async (dir: string, created: boolean): Promise<string[]> => {
+      sent.length = 0;
+      assert.deepEqual(await m.ensureMarker(dir), { created });
+      return [...sent];
+    };
+    // One listing of srv4/ serves every home under it: new homes cost one PutObject each.
+    assert.deepEqual(await calls('srv4/alice', true), ['ListObjectsV2', 'PutObject']);
+    assert.deepEqual(await calls('srv4/erin', true), ['PutObject']);
+    // Listed (files, no marker): HEAD finds none, then PUT. Listed with its marker: HEAD only, no new version.
+    assert.deepEqual(await calls('srv4/bob', true), ['HeadObject', 'PutObject']);
+    assert.deepEqual(await calls('srv4/carol', false), ['HeadObject']);
+    assert.equal(await versionsUnder('versioned', 'srv4/carol/'), 1);
+    client.destroy();
   });
 
   it('purge removes every version and delete marker under the prefix, in batches, and nothing else', async () => {

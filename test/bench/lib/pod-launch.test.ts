@@ -6,7 +6,7 @@ import { entrypointNodeFlags } from './pod-launch.ts';
 const DOCKERFILE = `FROM node:26 AS build
 ENTRYPOINT ["node", "--not-this-stage", "/x.js"]
 FROM base AS operator
-ENTRYPOINT ["node", "/app/operator/bin/sftpgate-operator.js"]
+ENTRYPOINT ["node", "--max-old-space-size=192", "/app/operator/bin/sftpgate-operator.js"]
 # --- the sftp pod image
 FROM runtime AS sftp
 COPY --from=build /src/dist/sftp-pod ./dist/sftp-pod
@@ -15,7 +15,7 @@ ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "/app/sftp
 
 test("entrypointNodeFlags reads the Node flags of the named stage's ENTRYPOINT only", () => {
   assert.deepEqual(entrypointNodeFlags(DOCKERFILE, 'sftp'), ['--max-semi-space-size=1', '--optimize-for-size']);
-  assert.deepEqual(entrypointNodeFlags(DOCKERFILE, 'operator'), []);
+  assert.deepEqual(entrypointNodeFlags(DOCKERFILE, 'operator'), ['--max-old-space-size=192']);
   assert.deepEqual(entrypointNodeFlags(DOCKERFILE, 'missing'), []);
 });
 

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { UsageMeasurement } from '../../../../common/src/quota/usage-document.ts';
 import { classifyS3Error, isObjectNotFound, S3ManagerError } from './errors.ts';
+import { listObjectPages } from './list-pages.ts';
 import { type SweepResult, sweepIncompleteUploads, sweepResumeStates } from './multipart-sweeper.ts';
 import type { BucketManager, LifecycleRuleScope, LifecycleSettings, PurgeProgress, VersioningState } from './types.ts';
 import { type MeasuredUsage, measurePrefixes, pruneStalePodUsage, writeMeasurement } from './usage.ts';
@@ -31,6 +32,20 @@ const opts = (signal: AbortSignal | undefined): { abortSignal?: AbortSignal } =>
 // Endpoints seen to drop AbortIncompleteMultipartUpload from stored rules (MinIO does: it expires stale uploads
 // itself). Comparisons for them ignore that action, or every reconcile would rewrite the configuration.
 const dropsAbortMpu = new Set<string>();
+
+/** How long a marker seen or written is trusted without asking S3 again (less than the informers' 10-minute resync). */
+export const MARKER_TRUST_MS = 5 * 60_000;
+/** How long one delimited listing of a server's homes lets ensureMarker skip the HEAD of a home it shows absent. */
+export const HOMES_LISTING_MS = 30_000;
+/** A parent with more homes than this many listing pages (1,000 each) is not listed: a HEAD per marker instead. */
+export const HOMES_LISTING_MAX_PAGES = 10;
+
+/** Marker bookkeeping times (tests shorten them). */
+export interface MarkerTiming {
+  readonly markerTrustMs?: number;
+  readonly homesListingMs?: number;
+  readonly now?: () => number;
+}
 
 export interface S3Connection {
   readonly bucket: string;
@@ -127,11 +142,20 @@ async function withBucketLock<T>(key: string, fn: () => Promise<T>): Promise<T> 
 export class S3BucketManager implements BucketManager {
   readonly #client: S3Client;
   readonly #conn: S3Connection;
-  /** Markers this manager saw or wrote: a later ensureMarker costs no request (a restart re-checks them). */
-  readonly #markers = new Set<string>();
+  /** Markers this manager saw or wrote, and until when they are trusted without a request. */
+  readonly #markers = new Map<string, number>();
+  /** Per parent prefix: the homes one delimited listing showed (undefined: too many to list), and when it was taken. */
+  readonly #homes = new Map<string, { until: number; homes: Promise<Set<string> | undefined> }>();
+  readonly #timing: Required<MarkerTiming>;
 
-  constructor(conn: S3Connection, client?: S3Client) {
+  constructor(conn: S3Connection, client?: S3Client, timing: MarkerTiming = {}) {
     this.#conn = conn;
+    this.#timing = {
+      markerTrustMs: MARKER_TRUST_MS,
+      homesListingMs: HOMES_LISTING_MS,
+      now: () => Date.now(),
+      ...timing,
+    };
     this.#client =
       client ??
       new S3Client({
@@ -264,16 +288,27 @@ export class S3BucketManager implements BucketManager {
     return this.#applyRule(scope, undefined, signal);
   }
 
+  /**
+   * The zero-byte `<dir>/` marker exists. A marker seen or written is trusted for MARKER_TRUST_MS (no request); after
+   * that the next call checks again, so one deleted behind the operator's back is written again by the first pass
+   * after the trust ends (the informers' resync requeues every user at least that often). A home that the parent's
+   * delimited listing (one per HOMES_LISTING_MS for all homes of a server) shows absent is written without a HEAD:
+   * absent there means no key at all under it when the listing ran, and writing an empty marker twice is harmless.
+   */
   async ensureMarker(dir: string, signal?: AbortSignal): Promise<{ created: boolean }> {
     const Key = dirKey(dir);
-    if (Key === '' || this.#markers.has(Key)) return { created: false };
+    if (Key === '' || (this.#markers.get(Key) ?? 0) > this.#timing.now()) return { created: false };
     const Bucket = this.#conn.bucket;
-    try {
-      await this.#client.send(new HeadObjectCommand({ Bucket, Key }), opts(signal));
-      this.#markers.add(Key);
-      return { created: false };
-    } catch (err) {
-      if (!isObjectNotFound(err)) throw classifyS3Error(err, `HeadObject s3://${Bucket}/${Key}`);
+    const parent = Key.slice(0, Key.lastIndexOf('/', Key.length - 2) + 1);
+    const listed = await this.#homesUnder(parent);
+    if (listed === undefined || listed.has(Key)) {
+      try {
+        await this.#client.send(new HeadObjectCommand({ Bucket, Key }), opts(signal));
+        this.#markers.set(Key, this.#timing.now() + this.#timing.markerTrustMs);
+        return { created: false };
+      } catch (err) {
+        if (!isObjectNotFound(err)) throw classifyS3Error(err, `HeadObject s3://${Bucket}/${Key}`);
+      }
     }
     const enc = this.#conn.encryption;
     await this.#send(`PutObject ${Key}`, () =>
@@ -288,8 +323,33 @@ export class S3BucketManager implements BucketManager {
         opts(signal),
       ),
     );
-    this.#markers.add(Key);
+    this.#markers.set(Key, this.#timing.now() + this.#timing.markerTrustMs);
     return { created: true };
+  }
+
+  /**
+   * The homes (`<parent><home>/`) a delimited listing of `parent` shows, shared by every call for HOMES_LISTING_MS;
+   * undefined when the parent holds more than HOMES_LISTING_MAX_PAGES pages of them or the listing failed (the caller
+   * then asks per marker, as without it). Never given a pass's signal: one aborted pass must not fail the others.
+   */
+  #homesUnder(parent: string): Promise<Set<string> | undefined> {
+    const now = this.#timing.now();
+    const hit = this.#homes.get(parent);
+    if (hit && hit.until > now) return hit.homes;
+    const homes = (async () => {
+      const out = new Set<string>();
+      let pages = 0;
+      for await (const page of listObjectPages(this.#client, this.#conn.bucket, parent, undefined, '/')) {
+        for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.add(p.Prefix);
+        if (++pages >= HOMES_LISTING_MAX_PAGES && page.IsTruncated) return undefined;
+      }
+      return out;
+    })().catch(() => {
+      this.#homes.delete(parent);
+      return undefined;
+    });
+    this.#homes.set(parent, { until: now + this.#timing.homesListingMs, homes });
+    return homes;
   }
 
   async purge(dir: string, options: { maxBatches?: number; signal?: AbortSignal } = {}): Promise<PurgeProgress> {
@@ -303,7 +363,7 @@ export class S3BucketManager implements BucketManager {
       );
     }
     const Bucket = this.#conn.bucket;
-    for (const m of this.#markers) if (m.startsWith(Prefix)) this.#markers.delete(m);
+    for (const m of this.#markers.keys()) if (m.startsWith(Prefix)) this.#markers.delete(m);
     const maxBatches = options.maxBatches ?? 20;
     const { signal } = options;
     let deleted = 0;

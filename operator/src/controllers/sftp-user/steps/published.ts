@@ -49,19 +49,23 @@ function publishedIn(ctx: ControllerContext, server: SftpServer, username: strin
 }
 
 /**
- * How long a new user's first status may wait for the users-table write (a shard is written at most once per second,
- * then the Secret's watch event requeues the user). The pass asks to run again after this in any case.
+ * How long a new user's first status may wait for the users-table write. The shard's watch event requeues the user
+ * as soon as the table lists it (sftp-user/checks.ts secretUserKeys), whenever that is; this bounds only how long a
+ * new user shows no status at all when the table write is slow (a busy API server, a server pass behind a burst of
+ * creates). Under a bulk create the table write took 2-4 s (docs/benchmarks.md): a shorter window made every user
+ * that missed it write "waiting for the users table" first, two status writes per user instead of one.
  */
-export const FIRST_STATUS_DEFER_MS = 2000;
+export const FIRST_STATUS_DEFER_MS = 15_000;
 
 /**
  * A user created moments ago (by the operator's clock; a skewed clock never defers) that has no status yet:
- * "waiting for the users table" would be overwritten a second later, so that write is skipped.
+ * "waiting for the users table" would be overwritten moments later, so that write is skipped. Returns how much of
+ * the window is left (0: write now).
  */
-function awaitsFirstWrite(run: UserRun): boolean {
-  if ((run.user.status?.conditions?.length ?? 0) > 0) return false;
+function firstWriteWaitMs(run: UserRun): number {
+  if ((run.user.status?.conditions?.length ?? 0) > 0) return 0;
   const age = run.now().getTime() - new Date(run.user.metadata.creationTimestamp ?? 0).getTime();
-  return age >= 0 && age < FIRST_STATUS_DEFER_MS * 1.5;
+  return age >= 0 && age < FIRST_STATUS_DEFER_MS ? FIRST_STATUS_DEFER_MS - age : 0;
 }
 
 export const publishedStep: UserStep = async (run) => {
@@ -73,9 +77,11 @@ export const publishedStep: UserStep = async (run) => {
     markUser(run, ConditionType.Published, true, Reason.InUsersTable, `in Secret ${published}`);
   } else {
     delete status.usersSecret;
-    if (awaitsFirstWrite(run)) {
+    const wait = firstWriteWaitMs(run);
+    if (wait > 0) {
+      // The shard's watch event normally comes first; this pass only ends the window.
       run.deferStatus = true;
-      run.requeueAfterMs = Math.min(run.requeueAfterMs ?? FIRST_STATUS_DEFER_MS, FIRST_STATUS_DEFER_MS);
+      run.requeueAfterMs = Math.min(run.requeueAfterMs ?? wait, wait);
     }
     markUser(
       run,
