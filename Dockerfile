@@ -21,9 +21,11 @@ RUN npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY patches patches
 RUN node patches/apply.ts
 # ssh2's native crypto binding (docs/decisions.md): g++ in this stage only, against the headers the node image ships
-# in /usr/local/include/node; the bundle step copies the .node into dist/. A base without apt access or headers (the
-# offline test bed's) builds an image on Node's crypto instead, which the pod reports with a warning at startup.
-RUN (apt-get update && apt-get install -y --no-install-recommends g++ && node patches/build-ssh2-binding.ts) \
+# in /usr/local/include/node (a base without them, like the test bed's, takes them from Node's npm package); the
+# bundle step copies the .node into dist/. A stage that cannot get g++ builds an image on Node's crypto instead, which
+# the pod reports with a warning at startup.
+RUN (apt-get update && apt-get install -y --no-install-recommends g++ \
+      && node patches/build-ssh2-binding.ts --fetch-headers) \
       || echo 'ssh2 native crypto binding NOT built (no g++ or no Node headers in the build stage)'; \
     rm -rf /var/lib/apt/lists/*
 COPY tsconfig.json tsconfig.build.json ./

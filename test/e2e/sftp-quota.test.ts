@@ -159,7 +159,8 @@ describe('quota across two pods', () => {
     assert.equal((await objectsUnder(`${PREFIX}/quser/big.bin`)).size, 0);
     // A small file that fits still goes through, through the other pod too.
     const small = localFile('small.bin', 100 * 1024);
-    assert.equal((await sftpAt(2, 'quser', 'alice2', `put ${small} /small.bin\n`)).code, 0);
+    const fits = await sftpAt(2, 'quser', 'alice2', `put ${small} /small.bin\n`);
+    assert.equal(fits.code, 0, fits.stderr);
   });
 
   test('df -h shows the quota, the cluster-wide use and what is free', async () => {
