@@ -3,6 +3,7 @@
 // `$fault` (server for 5xx and for S3's 200-with-an-error-body answers). Network failures are rethrown as Node gave
 // them (`code` ECONNRESET, ...); an abort as an `AbortError`.
 
+import { CodedError } from '../errors/coded-error.ts';
 import { child, parseXml, text } from './xml.ts';
 
 export const S3_RESPONSE_ERROR = 'SFTPGATE_S3_RESPONSE';
@@ -18,16 +19,15 @@ export interface S3ErrorFields {
   readonly storageClass?: string | undefined;
 }
 
-export class S3ResponseError extends Error {
-  /** Stable code of this error class; the S3 error code is `Code` (and `name`). */
-  readonly code = S3_RESPONSE_ERROR;
+/** The stable `code` is this class's; the S3 error code is `Code` (and `name`, which the classifier reads). */
+export class S3ResponseError extends CodedError<typeof S3_RESPONSE_ERROR> {
   readonly Code: string;
   readonly $metadata: { readonly httpStatusCode: number; readonly requestId?: string | undefined };
   readonly $fault: 'client' | 'server';
   readonly StorageClass?: string;
 
   constructor(f: S3ErrorFields) {
-    super(f.message || `S3 answered ${f.status} ${f.code}`);
+    super(S3_RESPONSE_ERROR, f.message || `S3 answered ${f.status} ${f.code}`);
     this.name = f.code;
     this.Code = f.code;
     this.$metadata = { httpStatusCode: f.status, requestId: f.requestId };

@@ -3,6 +3,8 @@
 // text is entity-decoded. Escaping: the request bodies we build (CompleteMultipartUpload, DeleteObjects,
 // PutObjectTagging) carry keys and tag values a user chose.
 
+import { CodedError } from '../errors/coded-error.ts';
+
 export interface XmlNode {
   readonly name: string;
   readonly children: XmlNode[];
@@ -22,8 +24,13 @@ export function decodeEntities(s: string): string {
   });
 }
 
-export class XmlError extends Error {
-  override readonly name = 'XmlError';
+export const S3_XML_ERROR = 'SFTPGATE_S3_XML';
+
+/** An S3 answer that is not the XML document expected. */
+export class XmlError extends CodedError<typeof S3_XML_ERROR> {
+  constructor(message: string) {
+    super(S3_XML_ERROR, message);
+  }
 }
 
 /** The document's root element. Throws XmlError on unbalanced tags or no root. */

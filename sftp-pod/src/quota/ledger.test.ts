@@ -51,6 +51,34 @@ function ledger(bucket: Bucket, pod: string, limits: Limits, extra = {}): QuotaL
 const refused = (err: unknown) => isStorageError(err, StorageErrorCode.QuotaExceeded);
 
 describe('QuotaLedger', () => {
+  it('a reservation aborted after its lease was published publishes the retraction (no lease left for others)', async () => {
+    const bucket = new Bucket();
+    const store = bucket.storeFor('a');
+    const ac = new AbortController();
+    // The session ends between publishing the lease and reading the totals back.
+    const aborting: UsageStore = {
+      ...store,
+      peers: async (fresh, signal) => {
+        if (fresh && !ac.signal.aborted) {
+          ac.abort();
+          throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+        }
+        return store.peers(fresh, signal);
+      },
+    };
+    const a = new QuotaLedger({
+      pod: 'a',
+      username: 'alice',
+      store: aborting,
+      limits: () => ({ maxBytes: 1000 }),
+      now: () => 10_000,
+    });
+    await assert.rejects(a.reserve(500, 0, ac.signal));
+    for (let i = 0; i < 5 && (bucket.pods.get('a')?.leaseBytes ?? 0) > 0; i++)
+      await new Promise((r) => setImmediate(r));
+    assert.equal(bucket.pods.get('a')?.leaseBytes, 0, 'the retraction reached the bucket');
+  });
+
   it('refuses what the measurement already fills, before any lease is kept', async () => {
     const bucket = new Bucket();
     bucket.measurement = { ...(bucket.measurement as UsageMeasurement), bytes: 1000 };

@@ -212,6 +212,9 @@ export class QuotaLedger {
       } catch (err) {
         this.#leaseBytes -= addBytes;
         this.#leaseFiles -= addFiles;
+        // The lease may have reached S3 before the failure (the session aborted between the publish and the read):
+        // publish the retraction too, or other pods would count it until it expires.
+        this.#republishSoon();
         throw unavailable(err);
       }
       if (within(used, limits)) {
@@ -222,7 +225,8 @@ export class QuotaLedger {
       this.#leaseFiles -= addFiles;
       used = { bytes: used.bytes - addBytes, files: used.files - addFiles };
     }
-    await this.#publish(signal).catch(() => undefined); // give the refused lease back
+    // Give the refused lease back; if this request's signal cuts that short, right after it without the signal.
+    await this.#publish(signal).catch(() => this.#republishSoon());
     throw new QuotaExceededError(refusal(limits, used, needBytes, needFiles));
   }
 
@@ -250,6 +254,11 @@ export class QuotaLedger {
     const run = this.#chain.then(fn, fn);
     this.#chain = run.catch(() => undefined);
     return run;
+  }
+
+  /** Publishes the current lease once the operation in progress is done (queued behind it), whatever its signal. */
+  #republishSoon(): void {
+    void this.#serial(() => this.#publish()).catch(() => this.#schedulePublish(5_000));
   }
 
   #schedulePublish(delayMs: number): void {
