@@ -174,9 +174,13 @@ export const FILE_HANDLERS: readonly Handler[] = [
     needs: { writes: false, handles: [{ arg: 'handle', kind: 'any' }] },
     decode: oneHandle,
     async run(s, res, a) {
-      s.handles.delete(a.handle);
-      await close(s, a.handle);
-      await res.ok();
+      const answered = s.handles.closing(a.handle);
+      try {
+        await close(s, a.handle);
+        await res.ok();
+      } finally {
+        answered();
+      }
     },
   }),
   handler<ReadArgs>({

@@ -56,6 +56,7 @@ export class HandleTable {
   readonly #max: number;
   readonly #budget: HandleBudget | undefined;
   #opened = 0;
+  #closingUploads = 0;
 
   constructor(maxHandles = DEFAULT_MAX_HANDLES, budget?: HandleBudget) {
     this.#max = maxHandles;
@@ -70,9 +71,9 @@ export class HandleTable {
     return this.#handles.size;
   }
 
-  /** Uploads open right now. */
+  /** Uploads open right now, those whose CLOSE is still being answered included (the shutdown grace waits for both). */
   get uploads(): number {
-    let n = 0;
+    let n = this.#closingUploads;
     for (const h of this.#handles.values()) if (h.kind === 'write') n++;
     return n;
   }
@@ -99,6 +100,23 @@ export class HandleTable {
     const h = raw.length <= MAX_HANDLE_BYTES ? this.#handles.get(raw.toString('latin1')) : undefined;
     if (!h) throw new SftpStatusError(Status.FAILURE, 'invalid handle');
     return h;
+  }
+
+  /**
+   * CLOSE: forgets the handle at once (no request can use it any more) but keeps counting an upload among `uploads`
+   * until the returned function is called, once CLOSE's reply is on its way: a pod shutting down must not end the
+   * connection between an object's commit and the OK that reports it.
+   */
+  closing(h: Handle): () => void {
+    this.delete(h);
+    if (h.kind !== 'write') return () => {};
+    this.#closingUploads++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#closingUploads--;
+    };
   }
 
   /** Forgets a handle (CLOSE); idempotent. */

@@ -24,6 +24,38 @@ async function put(client: TestSftpClient, path: string, data: Buffer) {
 }
 
 describe('SFTP session', () => {
+  test('an upload whose CLOSE is being answered still counts as open (a shutting-down pod waits for its OK)', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    class SlowCommit extends MemoryStorage {
+      override async openWrite(...args: Parameters<MemoryStorage['openWrite']>) {
+        const sink = await super.openWrite(...args);
+        const commit = sink.commit.bind(sink);
+        sink.commit = async (signal) => {
+          await gate;
+          return commit(signal);
+        };
+        return sink;
+      }
+    }
+    const { client, session } = start({ storage: new SlowCommit() });
+    await client.init();
+    const h = await client.open('/slow.bin', W);
+    assert.ok(Buffer.isBuffer(h));
+    assert.equal((await client.write(h, 0, randomBytes(1000))).code, Status.OK);
+    assert.equal(session.openUploads, 1);
+    const closed = client.close(h);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(session.openUploads, 1, 'CLOSE in progress: still an open upload');
+    release();
+    assert.equal((await closed).code, Status.OK);
+    assert.equal(session.openUploads, 0, 'answered: no open upload');
+    client.end();
+    await session.done;
+  });
+
   test('VERSION advertises the OpenSSH extensions and limits allow 256 KiB writes', async () => {
     const { client, session } = start();
     const ext = await client.init();
