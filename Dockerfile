@@ -64,4 +64,4 @@ FROM runtime AS sftp
 COPY --from=build /src/dist/sftp-pod ./dist/sftp-pod
 COPY sftp-pod/bin ./sftp-pod/bin
 EXPOSE 2222 9090
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--initial-old-space-size=32", "--no-icu-timezone-data", "/app/sftp-pod/bin/sftpgate-sftp.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--no-icu-timezone-data", "/app/sftp-pod/bin/sftpgate-sftp.js"]

@@ -6,13 +6,4 @@
 // `--no-icu-timezone-data`: V8 takes the local time zone from the C library (TZ, /etc/localtime: the same answer in the
 // container) instead of ICU; creating any Date (log lines, SigV4 dates, HTTP Date headers) otherwise pages ICU's time
 // zone data into every pod: ~0.5 MiB of idle RSS (docs/benchmarks.md, "Pod idle memory, session 18"). Intl still uses ICU.
-// `--initial-old-space-size=32`: the pod's old generation holds ~10 MiB live; V8 sized its limit from that, so a 1 GiB
-// download (objects a 1 MiB semi-space promotes: in-flight READs, stream state) ran an incremental mark-compact every
-// ~40 ms (~30 per 256 MiB, 3-20 ms each). With 32 MiB to start from, download CPU 7.8 -> 6.2 CPU-s/GiB; idle RSS
-// unchanged (the space is a limit, not committed memory); upload peak no higher (docs/benchmarks.md, "Download path,
-// session 18 sprint"). 16 did not help.
-export const POD_NODE_FLAGS: readonly string[] = [
-  '--max-semi-space-size=1',
-  '--initial-old-space-size=32',
-  '--no-icu-timezone-data',
-];
+export const POD_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--no-icu-timezone-data'];
