@@ -164,4 +164,18 @@ describe('QuotaLedger', () => {
     const a = ledger(bucket, 'a', { maxBytes: 1000 });
     await assert.rejects(a.reserve(1, 0), (err) => isStorageError(err, StorageErrorCode.Unavailable));
   });
+
+  it('a released reservation is in S3 when release() resolves, so another pod can use the room at once', async () => {
+    const bucket = new Bucket();
+    const a = ledger(bucket, 'a', { maxBytes: 100 });
+    const b = ledger(bucket, 'b', { maxBytes: 100 });
+    await a.reserve(90, 1);
+    await assert.rejects(b.reserve(20, 1), refused);
+    // Several releases before the publish starts share one publish.
+    const before = bucket.requests;
+    await Promise.all([a.release(60, 0), a.release(30, 1)]);
+    assert.equal(bucket.requests - before, 1, 'one publish for both releases');
+    assert.equal(bucket.pods.get('a')?.leaseBytes, 0);
+    await b.reserve(20, 1);
+  });
 });

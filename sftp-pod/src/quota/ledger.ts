@@ -63,6 +63,8 @@ export class QuotaLedger {
   #renewTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #publishTimer: NodeJS.Timeout | undefined;
+  /** The prompt publish queued and not yet started (shared by the releases that come before it starts). */
+  #prompt: Promise<void> | undefined;
   #closed = false;
 
   constructor(o: LedgerOptions) {
@@ -116,15 +118,15 @@ export class QuotaLedger {
    * promptly, so the room it held is free for every pod at once (a refused upload would otherwise keep the last bytes
    * of the quota leased until the idle release).
    */
-  release(bytes: number, files: number): void {
+  release(bytes: number, files: number): Promise<void> {
     this.#spentBytes = Math.max(0, this.#spentBytes - bytes);
     this.#spentFiles = Math.max(0, this.#spentFiles - files);
     // Nothing else in flight here: the whole lease goes (aborts are rare; near the limit they are the refusals).
     const idle = this.#spentBytes + this.#spentFiles === 0;
     this.#leaseBytes = idle ? 0 : Math.max(this.#spentBytes, this.#leaseBytes - bytes);
     this.#leaseFiles = idle ? 0 : Math.max(this.#spentFiles, this.#leaseFiles - files);
-    if (bytes + files > 0) this.#schedulePublish(0);
     this.#armIdle();
+    return bytes + files > 0 ? this.#publishPromptly() : Promise.resolve();
   }
 
   /**
@@ -253,6 +255,20 @@ export class QuotaLedger {
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(fn, fn);
     this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Publishes the lease as it is when the publish starts, queued behind the operation in progress; releases made
+   * before it starts share it. Resolves when it is in S3 (or failed and was rescheduled): never rejects.
+   */
+  #publishPromptly(): Promise<void> {
+    if (this.#prompt) return this.#prompt;
+    const run = this.#serial(async () => {
+      this.#prompt = undefined;
+      await this.#publish();
+    }).catch(() => this.#schedulePublish(5_000));
+    this.#prompt = run;
     return run;
   }
 

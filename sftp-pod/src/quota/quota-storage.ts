@@ -45,7 +45,7 @@ export class QuotaStorage implements Storage {
     try {
       sink = await this.#inner.openWrite(key, options, signal);
     } catch (err) {
-      this.#ledger.release(0, 1);
+      void this.#ledger.release(0, 1);
       throw err;
     }
     return new QuotaSink(sink, this.#ledger, key);
@@ -58,7 +58,7 @@ export class QuotaStorage implements Storage {
     try {
       await this.#inner.copy(fromKey, toKey, options, signal);
     } catch (err) {
-      this.#ledger.release(size, 1);
+      void this.#ledger.release(size, 1);
       throw err;
     }
     this.#ledger.commit({ bytes: size, files: 1 }, { bytes: size, files: 1 });
@@ -107,6 +107,8 @@ class QuotaSink implements WriteSink {
   #reservedBytes = 0;
   #settled = false;
   #refused: StorageError | undefined;
+  /** The give-back of this upload's reservation, once settled without storing (never rejects). */
+  #released: Promise<void> = Promise.resolve();
 
   constructor(inner: WriteSink, ledger: QuotaLedger, key: string) {
     this.#inner = inner;
@@ -134,6 +136,9 @@ class QuotaSink implements WriteSink {
             ? new StorageError(err.code, `${this.#name}: ${err.message}`)
             : (err as StorageError);
         await this.abort(this.#refused.message);
+        // The client hears of the refusal only once the room this upload held is given back in S3, so its next
+        // request (through any pod) sees it free.
+        await this.#released;
         throw this.#refused;
       }
       this.#reservedBytes = end;
@@ -181,6 +186,6 @@ class QuotaSink implements WriteSink {
     this.#settled = true;
     const reserved = { bytes: this.#reservedBytes, files: 1 };
     if (stored) this.#ledger.commit(reserved, reserved);
-    else this.#ledger.release(reserved.bytes, reserved.files);
+    else this.#released = this.#ledger.release(reserved.bytes, reserved.files);
   }
 }
