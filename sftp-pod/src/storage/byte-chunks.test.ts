@@ -1,24 +1,26 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { ArrivingBytes, ByteChunks } from './byte-chunks.ts';
+import { ArrivingBytes } from './byte-chunks.ts';
 
 const bytes = (n: number, seed = 0) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
 
-test('a range inside one chunk is a view, across chunks a copy of just that range', () => {
-  const a = bytes(10, 1);
-  const b = bytes(5, 2);
-  const c = bytes(7, 3);
-  const all = Buffer.concat([a, b, c]);
-  const chunks = new ByteChunks([a, new Uint8Array(0), b, c]);
-  assert.equal(chunks.length, 22);
+test('ArrivingBytes: a Node stream body fills the range; a read is a view, across socket chunks too', async () => {
+  const all = bytes(22, 1);
+  const a = new ArrivingBytes(22);
+  await a.feed(
+    Readable.from([all.subarray(0, 10), new Uint8Array(0), all.subarray(10, 15), all.subarray(15)]),
+    (e) => e,
+  );
   for (let from = 0; from <= 22; from++) {
-    for (let to = from; to <= 22; to++) assert.deepEqual(Buffer.from(chunks.slice(from, to)), all.subarray(from, to));
+    for (let to = from; to <= 22; to++)
+      assert.deepEqual(Buffer.from(await a.slice(from, to)), Buffer.from(all.subarray(from, to)));
   }
-  const view = chunks.slice(2, 8);
-  assert.equal(view.buffer, a.buffer, 'no copy inside a chunk');
-  assert.equal(chunks.slice(10, 15).buffer, b.buffer);
-  assert.throws(() => chunks.slice(5, 23), RangeError);
-  assert.throws(() => chunks.slice(-1, 3), RangeError);
+  const first = await a.slice(8, 12);
+  assert.equal(first.buffer, (await a.slice(0, 22)).buffer, 'views of one buffer, no copy per read');
+  const long = new ArrivingBytes(4);
+  await long.feed(Readable.from([bytes(3), bytes(3)]), () => new Error('long body'));
+  await assert.rejects(long.slice(0, 4), /long body/);
 });
 
 test('ArrivingBytes serves a range as soon as its bytes arrived, and fails readers of bytes that never come', async () => {

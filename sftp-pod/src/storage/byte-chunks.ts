@@ -1,62 +1,12 @@
-// A response body kept as the chunks the socket delivered, never joined: a read of a range inside one chunk is a view
-// of it (no copy), and only a range that straddles chunks copies its own bytes. Before, every ranged GET's body was
-// collected into one array by the SDK (`transformToByteArray` → `concatBytes`): a copy of every downloaded byte.
-// `ArrivingBytes` is the same while the body still streams in: a range is served as soon as its bytes arrived.
+// A ranged GET's body as it arrives: `ArrivingBytes` copies the socket's chunks into one buffer the size of the range
+// and serves a read as a view of it as soon as the read's bytes are in. Before the lean S3 client, every body was
+// collected by the SDK and joined (`concatBytes`); before this sprint, the socket's chunks were kept as they came and
+// a read straddling two (most 32 KiB READs over TLS's <= 16 KiB chunks) was joined into a fresh buffer per READ.
 
-export class ByteChunks {
-  readonly #chunks: Uint8Array[] = [];
-  /** Start offset of each chunk. */
-  readonly #starts: number[] = [];
-  #length = 0;
+import { finished, Readable } from 'node:stream';
 
-  constructor(chunks: readonly Uint8Array[] = []) {
-    for (const c of chunks) this.push(c);
-  }
-
-  get length(): number {
-    return this.#length;
-  }
-
-  /** Appends the next chunk of the body. */
-  push(c: Uint8Array): void {
-    this.#starts.push(this.#length);
-    this.#chunks.push(c);
-    this.#length += c.length;
-  }
-
-  /** Bytes [from, to): a view when they lie in one chunk, else one copy of just those bytes. */
-  slice(from: number, to: number): Uint8Array {
-    if (from < 0 || to > this.#length || from > to) throw new RangeError(`slice ${from}-${to} of ${this.#length}`);
-    if (from === to) return new Uint8Array(0);
-    let i = this.#find(from);
-    const first = this.#chunks[i] as Uint8Array;
-    const start = this.#starts[i] as number;
-    if (to - start <= first.length) return first.subarray(from - start, to - start);
-    const out = Buffer.allocUnsafe(to - from);
-    let written = 0;
-    for (; written < out.length; i++) {
-      const c = this.#chunks[i] as Uint8Array;
-      const s = this.#starts[i] as number;
-      const piece = c.subarray(Math.max(0, from - s), Math.min(c.length, to - s));
-      out.set(piece, written);
-      written += piece.length;
-    }
-    return out;
-  }
-
-  /** Index of the chunk holding byte `offset` (binary search). */
-  #find(offset: number): number {
-    let lo = 0;
-    let hi = this.#starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.#starts[mid] as number) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    // Skip empty chunks that start at the same offset.
-    while ((this.#chunks[lo] as Uint8Array).length === 0 && lo < this.#chunks.length - 1) lo++;
-    return lo;
-  }
+function isNodeReadable(body: unknown): body is Readable {
+  return body instanceof Readable;
 }
 
 interface Waiter {
@@ -71,23 +21,34 @@ interface Waiter {
  */
 export class ArrivingBytes {
   readonly expected: number;
-  readonly #bytes = new ByteChunks();
+  /**
+   * The whole range in one buffer, filled as the body arrives: a READ is always a view (never a join of the socket's
+   * <= 16 KiB TLS chunks into a fresh 32 KiB buffer), and the socket's chunks die young instead of living in the
+   * young generation until the read-ahead chunk is consumed (docs/benchmarks.md, "Download path, session 18 sprint").
+   */
+  readonly #buf: Buffer;
+  #have = 0;
   #failure: unknown;
   #waiters: Waiter[] = [];
 
   constructor(expected: number) {
     this.expected = expected;
+    this.#buf = Buffer.allocUnsafe(expected);
   }
 
-  /** Reads `body` to its end; `onFailure` turns a stream error or a wrong length into the error readers see. */
+  /**
+   * Reads `body` to its end; `onFailure` turns a stream error or a wrong length into the error readers see. A Node
+   * stream is read through its 'data' events: its async iterator costs a promise, an iterator result and a nextTick
+   * per socket chunk (<= 16 KiB over TLS), a measurable share of a download's CPU and garbage (docs/benchmarks.md,
+   * "Download path, session 18 sprint").
+   */
   async feed(body: AsyncIterable<Uint8Array | string>, onFailure: (err: unknown) => unknown): Promise<void> {
     try {
-      for await (const c of body) {
-        this.#bytes.push(typeof c === 'string' ? Buffer.from(c) : c);
-        if (this.#bytes.length > this.expected) throw new RangeError('more bytes than the range');
-        this.#wake();
+      if (isNodeReadable(body)) await this.#feedStream(body);
+      else {
+        for await (const c of body) this.#take(c);
       }
-      if (this.#bytes.length !== this.expected) throw new RangeError('fewer bytes than the range');
+      if (this.#have !== this.expected) throw new RangeError('fewer bytes than the range');
     } catch (err) {
       this.#failure = onFailure(err);
       for (const w of this.#waiters) w.reject(this.#failure);
@@ -95,20 +56,45 @@ export class ArrivingBytes {
     }
   }
 
-  /** Bytes [from, to) once they arrived (a view when inside one socket chunk). */
+  #feedStream(body: Readable): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    let failed = false;
+    body.on('data', (c: Uint8Array | string) => {
+      if (failed) return;
+      try {
+        this.#take(c);
+      } catch (err) {
+        failed = true;
+        body.destroy();
+        reject(err);
+      }
+    });
+    finished(body, (err) => (err ? reject(err) : resolve()));
+    return promise;
+  }
+
+  #take(c: Uint8Array | string): void {
+    const bytes = typeof c === 'string' ? Buffer.from(c) : c;
+    if (this.#have + bytes.length > this.expected) throw new RangeError('more bytes than the range');
+    this.#buf.set(bytes, this.#have);
+    this.#have += bytes.length;
+    this.#wake();
+  }
+
+  /** Bytes [from, to) once they arrived: a view (the range's buffer is never reused, so the view stays valid). */
   async slice(from: number, to: number): Promise<Uint8Array> {
     if (from < 0 || to > this.expected || from > to) throw new RangeError(`slice ${from}-${to} of ${this.expected}`);
-    if (to > this.#bytes.length) {
+    if (to > this.#have) {
       if (this.#failure !== undefined) throw this.#failure;
       const { promise, resolve, reject } = Promise.withResolvers<void>();
       this.#waiters.push({ to, resolve, reject });
       await promise;
     }
-    return this.#bytes.slice(from, to);
+    return this.#buf.subarray(from, to);
   }
 
   #wake(): void {
-    const have = this.#bytes.length;
+    const have = this.#have;
     if (!this.#waiters.some((w) => w.to <= have)) return;
     const still: Waiter[] = [];
     for (const w of this.#waiters) {
