@@ -19,18 +19,18 @@ const at = placementFixture();
 const envOf = (s: SftpServer) => Object.fromEntries(podEnv(s, at).map((e) => [e.name, e.value ?? e.valueFrom]));
 
 describe('defaultResources (the measured pod memory, docs/benchmarks.md)', () => {
-  it('requests idle + one upload and limits at idle + the memory budget + GC headroom', () => {
+  it('requests idle + one transfer and limits at idle + the memory budget + GC headroom', () => {
     assert.deepEqual(defaultResources(256 * 2 ** 20), {
-      requests: { cpu: '250m', memory: '176Mi' },
-      limits: { memory: '400Mi' },
+      requests: { cpu: '250m', memory: '240Mi' },
+      limits: { memory: '464Mi' },
     });
   });
 
   it('never requests more than the limit (a small budget)', () => {
     const r = defaultResources(10 * 2 ** 20);
-    assert.equal(r.limits.memory, '154Mi');
-    assert.equal(r.requests.memory, '154Mi');
-    assert.deepEqual(defaultResources(0).requests.memory, '144Mi');
+    assert.equal(r.limits.memory, '218Mi');
+    assert.equal(r.requests.memory, '218Mi');
+    assert.deepEqual(defaultResources(0).requests.memory, '208Mi');
   });
 });
 

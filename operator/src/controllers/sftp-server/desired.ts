@@ -107,24 +107,24 @@ export function stringMap(m: Record<string, string | undefined> | undefined): Re
 }
 
 /**
- * The sftp pod's memory, measured on the compiled image build with default settings (docs/benchmarks.md, "Pod
- * memory, session 18"), rounded up: idle after start and a login (69-71 MiB measured), what one upload adds at the
- * default part size and concurrency (peak 138-139 MiB over a 1 GiB upload with ssh2's native binding, 160-185
- * without it: the parts in flight, the slab pool and per-packet garbage), and the garbage Buffers a busy pod holds
- * between collections beyond what its memory budget accounts.
+ * The sftp pod's memory, measured on the compiled image build with default settings (docs/benchmarks.md, run 6 of
+ * `make bench` and "Pod memory, session 18"), rounded up: idle after start and a login (68 MiB), what one transfer at
+ * full speed adds (a 1 GiB upload at 146 MB/s peaked at 196 MiB, a download at 157 MB/s at 229 MiB: the parts in
+ * flight, the slab pool and the per-packet garbage between collections, which grows with the transfer's speed), and
+ * the garbage Buffers a busy pod holds between collections beyond what its memory budget accounts.
  */
-export const POD_MEMORY_MIB = { idle: 80, oneUpload: 96, gcHeadroom: 64 } as const;
+export const POD_MEMORY_MIB = { idle: 80, oneTransfer: 160, gcHeadroom: 128 } as const;
 
 /**
- * Default resources (spec.resources unset): requests what a pod with one upload measured; the limit adds the whole
+ * Default resources (spec.resources unset): requests what a pod with one fast transfer measured; the limit adds the whole
  * transfer memory budget (the pod refuses to buffer beyond it) and the garbage headroom, so only a pod past its own
  * accounting is killed.
  */
 export function defaultResources(memoryBudgetBytes: number) {
-  const { idle, oneUpload, gcHeadroom } = POD_MEMORY_MIB;
+  const { idle, oneTransfer, gcHeadroom } = POD_MEMORY_MIB;
   const budgetMib = Math.ceil(memoryBudgetBytes / 2 ** 20);
   const limit = idle + budgetMib + gcHeadroom;
-  const request = Math.min(idle + oneUpload, limit);
+  const request = Math.min(idle + oneTransfer, limit);
   return { requests: { cpu: '250m', memory: `${request}Mi` }, limits: { memory: `${limit}Mi` } };
 }
 
