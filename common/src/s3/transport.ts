@@ -33,12 +33,6 @@ export function agentFor(poolKey: string, protocol: 'http:' | 'https:', ca?: str
   return agent;
 }
 
-/** Closes every pooled connection (tests, shutdown). The pools are recreated on the next request. */
-export function destroyPools(): void {
-  for (const a of pools.values()) a.destroy();
-  pools.clear();
-}
-
 export type Body = Uint8Array | readonly Uint8Array[] | undefined;
 
 export interface Exchange {

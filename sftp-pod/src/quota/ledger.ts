@@ -216,7 +216,7 @@ export class QuotaLedger {
         this.#leaseFiles -= addFiles;
         // The lease may have reached S3 before the failure (the session aborted between the publish and the read):
         // publish the retraction too, or other pods would count it until it expires.
-        this.#republishSoon();
+        void this.#publishPromptly();
         throw unavailable(err);
       }
       if (within(used, limits)) {
@@ -228,7 +228,7 @@ export class QuotaLedger {
       used = { bytes: used.bytes - addBytes, files: used.files - addFiles };
     }
     // Give the refused lease back; if this request's signal cuts that short, right after it without the signal.
-    await this.#publish(signal).catch(() => this.#republishSoon());
+    await this.#publish(signal).catch(() => void this.#publishPromptly());
     throw new QuotaExceededError(refusal(limits, used, needBytes, needFiles));
   }
 
@@ -259,8 +259,9 @@ export class QuotaLedger {
   }
 
   /**
-   * Publishes the lease as it is when the publish starts, queued behind the operation in progress; releases made
-   * before it starts share it. Resolves when it is in S3 (or failed and was rescheduled): never rejects.
+   * Publishes the lease as it is when the publish starts, queued behind the operation in progress and without any
+   * request's signal; changes made before it starts share it. Resolves when it is in S3 (or failed and was
+   * rescheduled): never rejects.
    */
   #publishPromptly(): Promise<void> {
     if (this.#prompt) return this.#prompt;
@@ -270,11 +271,6 @@ export class QuotaLedger {
     }).catch(() => this.#schedulePublish(5_000));
     this.#prompt = run;
     return run;
-  }
-
-  /** Publishes the current lease once the operation in progress is done (queued behind it), whatever its signal. */
-  #republishSoon(): void {
-    void this.#serial(() => this.#publish()).catch(() => this.#schedulePublish(5_000));
   }
 
   #schedulePublish(delayMs: number): void {
