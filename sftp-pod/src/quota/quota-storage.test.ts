@@ -46,6 +46,44 @@ describe('QuotaStorage', () => {
     assert.equal(own()?.leaseBytes, 0, 'the refused upload gave its reservation back');
   });
 
+  it('writes pipelined behind a refused one, and the CLOSE, fail only once the reservation is back in S3', async () => {
+    const measurement: UsageMeasurement = {
+      version: 1,
+      username: 'u',
+      bytes: 0,
+      files: 0,
+      startedAt: 0,
+      measuredAt: 0,
+    };
+    let own: PodUsage | undefined;
+    let slow = false;
+    const store: UsageStore = {
+      measurement: async () => measurement,
+      peers: async () => [],
+      publish: async (doc) => {
+        if (slow) await new Promise((r) => setTimeout(r, 50));
+        own = doc;
+      },
+    };
+    const ledger = new QuotaLedger({
+      pod: 'p',
+      username: 'u',
+      store,
+      limits: () => ({ maxBytes: 1000 }),
+      now: () => 0,
+    });
+    const sink = await new QuotaStorage(new MemoryStorage(), ledger).openWrite('srv/u/a.bin', opts);
+    await sink.write(0, new Uint8Array(600));
+    slow = true; // the refusal's publishes take a while
+    // Pipelined as OpenSSH does: the second WRITE is sent before the first is answered.
+    const refused = sink.write(600, new Uint8Array(500));
+    const behind = sink.write(1100, new Uint8Array(10));
+    for (const p of [() => behind, () => refused, () => sink.commit()]) {
+      await assert.rejects(p, quota);
+      assert.equal(own?.leaseBytes, 0, 'the room was given back before this failure was answered');
+    }
+  });
+
   it('an upload within the limit commits and counts; the next one sees it', async () => {
     const { storage, ledger } = setup({ maxBytes: 1000 });
     const sink = await storage.openWrite('srv/u/a.bin', opts);

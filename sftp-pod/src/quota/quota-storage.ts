@@ -109,6 +109,10 @@ class QuotaSink implements WriteSink {
   #refused: StorageError | undefined;
   /** The give-back of this upload's reservation, once settled without storing (never rejects). */
   #released: Promise<void> = Promise.resolve();
+  /** The reservation in progress: WRITEs reserve one after the other. */
+  #reserving: Promise<void> = Promise.resolve();
+  /** The refused upload's abort followed by that give-back; every later request waits for it. */
+  #givenBack: Promise<void> = Promise.resolve();
 
   constructor(inner: WriteSink, ledger: QuotaLedger, key: string) {
     this.#inner = inner;
@@ -125,25 +129,41 @@ class QuotaSink implements WriteSink {
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
-    if (this.#refused) throw this.#refused;
+    if (this.#refused) return this.#refusedAgain();
     const end = offset + data.byteLength;
     if (end > this.#reservedBytes) {
-      try {
-        await this.#ledger.reserve(end - this.#reservedBytes, 0);
-      } catch (err) {
-        this.#refused =
-          err instanceof StorageError && err.code === StorageErrorCode.QuotaExceeded
-            ? new StorageError(err.code, `${this.#name}: ${err.message}`)
-            : (err as StorageError);
-        await this.abort(this.#refused.message);
-        // The client hears of the refusal only once the room this upload held is given back in S3, so its next
-        // request (through any pod) sees it free.
-        await this.#released;
-        throw this.#refused;
-      }
-      this.#reservedBytes = end;
+      // One reservation at a time per upload, in request order: a WRITE pipelined behind a refused one sees the
+      // refusal instead of taking the room the refused upload just gave back.
+      const turn = this.#reserving.then(() => this.#reserveUpTo(end));
+      this.#reserving = turn.catch(() => undefined);
+      await turn;
     }
     await this.#inner.write(offset, data);
+  }
+
+  async #reserveUpTo(end: number): Promise<void> {
+    if (this.#refused) return this.#refusedAgain();
+    const need = end - this.#reservedBytes;
+    if (need <= 0) return;
+    try {
+      await this.#ledger.reserve(need, 0);
+    } catch (err) {
+      this.#refused =
+        err instanceof StorageError && err.code === StorageErrorCode.QuotaExceeded
+          ? new StorageError(err.code, `${this.#name}: ${err.message}`)
+          : (err as StorageError);
+      // The client hears of the refusal only once the room this upload held is given back in S3, so its next
+      // request (through any pod) sees it free.
+      this.#givenBack = this.abort(this.#refused.message).finally(() => this.#released);
+      await this.#givenBack;
+      throw this.#refused;
+    }
+    if (this.#settled) {
+      // Granted after the upload ended (a CLOSE or abort while this WRITE waited): nothing would give it back.
+      await this.#ledger.release(need, 0);
+      return;
+    }
+    this.#reservedBytes = end;
   }
 
   setTimes(atimeMs: number, mtimeMs: number): void {
@@ -151,7 +171,7 @@ class QuotaSink implements WriteSink {
   }
 
   async commit(signal?: AbortSignal): Promise<void> {
-    if (this.#refused) throw this.#refused;
+    if (this.#refused) return this.#refusedAgain();
     try {
       await this.#inner.commit(signal);
     } catch (err) {
@@ -179,6 +199,15 @@ class QuotaSink implements WriteSink {
     } finally {
       this.#settle(false);
     }
+  }
+
+  /**
+   * WRITEs pipelined behind the refused one, and the CLOSE, fail the same way, and also only once the room is given
+   * back: the client may act on whichever failure it reads first.
+   */
+  async #refusedAgain(): Promise<never> {
+    await this.#givenBack.catch(() => undefined);
+    throw this.#refused;
   }
 
   #settle(stored: boolean): void {
