@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { measurementKey } from '../../common/src/quota/usage-document.ts';
 import { measurePrefixes, writeMeasurement } from '../../operator/src/cloud/s3/usage.ts';
 import { noAudit } from '../../sftp-pod/src/audit/event.ts';
@@ -139,6 +139,9 @@ describe('quota across two pods', () => {
     // First let the pods give their idle leases back (10 s) and pass their clock-skew margin, so that 1 MiB is
     // really free.
     await new Promise((r) => setTimeout(r, 11_000));
+    // When three uploads fitted above, the quota is full (2 + 3 x 6 MiB): make room behind the pods' back first, or
+    // nothing would fit and the small put below would be refused, rightly.
+    await h.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/quser/existing.bin` }));
     const used = (await measure('quser')).bytes;
     const filler = 20 * MiB - MiB - used;
     if (filler > 0) {
