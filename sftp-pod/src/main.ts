@@ -23,6 +23,7 @@ import { S3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
+import { collectStartupGarbage } from './telemetry/startup-gc.ts';
 import { startFileSource } from './users/file-source.ts';
 import { UsersStore } from './users/store.ts';
 import type { UserRecord } from './users/types.ts';
@@ -312,21 +313,6 @@ export async function startPod(config: Config, options: PodOptions = {}): Promis
   return { sshAddress, metricsAddress, users, metrics, ssh, shutdown };
 }
 
-/**
- * One memory-reducing collection once the pod serves. Start-up leaves garbage in V8's old space (module set-up, the
- * users table's and host keys' parse results) and a young generation grown while loading; an idle pod allocates too
- * little to ever run the full collection that would give it back. V8's "last resort" collection (full, compacting,
- * repeated until nothing more is freed) shrinks both: ~3 MiB of idle RSS for ~10-30 ms once (docs/benchmarks.md, "Pod
- * idle memory, session 19"). `gc` exists only under --expose-gc, one of the image's Node flags (node-flags.ts);
- * without it (tests, `node main.ts`) nothing happens. Returns the milliseconds spent, or undefined.
- */
-export function collectStartupGarbage(gc = globalThis.gc): number | undefined {
-  if (gc === undefined) return undefined;
-  const started = performance.now();
-  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  return performance.now() - started;
-}
-
 /** Process entry: parses flags/env, starts the pod, handles SIGTERM/SIGINT. Resolves to the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let config: Config;
@@ -344,8 +330,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     log.error('cannot start', { err });
     return 1;
   }
-  const gcMs = collectStartupGarbage();
-  if (gcMs !== undefined) log.debug('start-up garbage collected', { ms: Math.round(gcMs) });
+  log.debug('start-up garbage collected', { ms: Math.round(collectStartupGarbage()) });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info('signal received', { signal });
