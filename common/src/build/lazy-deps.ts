@@ -6,6 +6,10 @@
 // - ssh2's Poly1305 WebAssembly module (16 MiB wasm memory, compiled at load) serves only its JavaScript ChaCha20
 //   fallback; with ssh2's native binding (patches/build-ssh2-binding.ts) the binding's ChaCha20-Poly1305 is used and
 //   the module is not instantiated. Without the binding nothing changes.
+// - node:fs/promises: loading it loads readline, the REPL history and the file watchers (~10 built-ins, 0.7 MiB of the
+//   pod's idle RSS); the pod only reads files at start (host keys, users file, CA files). The bundle's
+//   node:fs/promises is a stand-in whose readFile and readdir of a path are node:fs's own callback functions (same
+//   results, same errors); anything else loads node:fs/promises on first use.
 // The edits are exact-text: a dependency update that changes the text fails the build (and is re-checked here).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -79,9 +83,73 @@ const SSH2_CRYPTO: readonly Edit[] = [
   },
 ];
 
+/**
+ * ssh2's lib/index.js: the pod takes only `Server` and `utils` (parseKey, the SFTP constants); the SSH client, the
+ * agent classes (ssh-agent, Pageant, Cygwin), the HTTP(S) agents over SSH and the key generator load on first use.
+ */
+const SSH2_INDEX: readonly Edit[] = [
+  {
+    find: `const {
+  AgentProtocol,
+  BaseAgent,
+  createAgent,
+  CygwinAgent,
+  OpenSSHAgent,
+  PageantAgent,
+} = require('./agent.js');
+const {
+  SSHTTPAgent: HTTPAgent,
+  SSHTTPSAgent: HTTPSAgent,
+} = require('./http-agents.js');`,
+    replace: `const agent = () => require('./agent.js');
+const httpAgents = () => require('./http-agents.js');`,
+  },
+  {
+    find: `module.exports = {
+  AgentProtocol,
+  BaseAgent,
+  createAgent,
+  Client: require('./client.js'),
+  CygwinAgent,
+  HTTPAgent,
+  HTTPSAgent,
+  OpenSSHAgent,
+  PageantAgent,
+  Server: require('./server.js'),
+  utils: {
+    parseKey,
+    ...require('./keygen.js'),`,
+    replace: `module.exports = {
+  get AgentProtocol() { return agent().AgentProtocol; },
+  get BaseAgent() { return agent().BaseAgent; },
+  get createAgent() { return agent().createAgent; },
+  get Client() { return require('./client.js'); },
+  get CygwinAgent() { return agent().CygwinAgent; },
+  get HTTPAgent() { return httpAgents().SSHTTPAgent; },
+  get HTTPSAgent() { return httpAgents().SSHTTPSAgent; },
+  get OpenSSHAgent() { return agent().OpenSSHAgent; },
+  get PageantAgent() { return agent().PageantAgent; },
+  Server: require('./server.js'),
+  utils: {
+    parseKey,
+    get generateKeyPair() { return require('./keygen.js').generateKeyPair; },
+    get generateKeyPairSync() { return require('./keygen.js').generateKeyPairSync; },`,
+  },
+];
+
+/** ssh2's lib/protocol/keyParser.js: bcrypt-pbkdf (and the tweetnacl it loads) only for an encrypted OpenSSH key. */
+const SSH2_KEY_PARSER: readonly Edit[] = [
+  {
+    find: "const bcrypt_pbkdf = require('bcrypt-pbkdf').pbkdf;",
+    replace: "const bcrypt_pbkdf = (...args) => require('bcrypt-pbkdf').pbkdf(...args);",
+  },
+];
+
 const TARGETS: readonly { readonly filter: RegExp; readonly edits: readonly Edit[] }[] = [
   { filter: /[\\/]node_modules[\\/]ssh2[\\/]lib[\\/]protocol[\\/]zlib\.js$/, edits: SSH2_ZLIB },
   { filter: /[\\/]node_modules[\\/]ssh2[\\/]lib[\\/]protocol[\\/]crypto\.js$/, edits: SSH2_CRYPTO },
+  { filter: /[\\/]node_modules[\\/]ssh2[\\/]lib[\\/]index\.js$/, edits: SSH2_INDEX },
+  { filter: /[\\/]node_modules[\\/]ssh2[\\/]lib[\\/]protocol[\\/]keyParser\.js$/, edits: SSH2_KEY_PARSER },
   { filter: /[\\/]node_modules[\\/]prom-client[\\/]lib[\\/]pushgateway\.js$/, edits: PROM_PUSHGATEWAY },
 ];
 
@@ -107,5 +175,30 @@ export function lazyZlibModule(): string {
     'let zlib;',
     `for (const name of ${JSON.stringify(names)})`,
     "  Object.defineProperty(module.exports, name, { enumerable: true, get: () => (zlib ??= require('node:zlib'))[name] });",
+  ].join('\n');
+}
+
+/** What the stand-in serves from node:fs's callback functions when the first argument is a path (not a FileHandle). */
+export const FS_PROMISES_FROM_CALLBACKS = ['readFile', 'readdir'] as const;
+
+/**
+ * The CommonJS module the bundle's `import … from 'node:fs/promises'` gets (see the header): one getter per export of
+ * node:fs/promises; FS_PROMISES_FROM_CALLBACKS of a path run node:fs's callback function, everything else loads
+ * node:fs/promises on its first use.
+ */
+export function lazyFsPromisesModule(): string {
+  const names = Object.keys(createRequire(import.meta.url)('node:fs/promises') as object);
+  return [
+    "const fs = require('node:fs');",
+    'let real;',
+    "const load = () => (real ??= require('node:fs/promises'));",
+    "const isPath = (p) => typeof p === 'string' || Buffer.isBuffer(p) || p instanceof URL;",
+    'const viaCallback = (name) => (path, ...rest) =>',
+    '  isPath(path)',
+    '    ? new Promise((resolve, reject) => fs[name](path, ...rest, (err, value) => (err ? reject(err) : resolve(value))))',
+    '    : load()[name](path, ...rest);',
+    `const direct = Object.fromEntries(${JSON.stringify(FS_PROMISES_FROM_CALLBACKS)}.map((n) => [n, viaCallback(n)]));`,
+    `for (const name of ${JSON.stringify(names)})`,
+    '  Object.defineProperty(module.exports, name, { enumerable: true, get: () => direct[name] ?? load()[name] });',
   ].join('\n');
 }

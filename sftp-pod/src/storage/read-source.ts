@@ -123,7 +123,7 @@ export class S3ReadSource implements ReadSource {
     const { ctx, key, what, etag } = this.#o;
     const combined = signal ? AbortSignal.any([signal, this.#ac.signal]) : this.#ac.signal;
     const out = await ctx.send('GetObject', what, combined, (o) =>
-      ctx.client.getObject(
+      ctx.client.getObjectRange(
         {
           Bucket: ctx.bucket,
           Key: key,
