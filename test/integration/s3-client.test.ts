@@ -1,7 +1,8 @@
 // The pod's own S3 client (common/src/s3) against real S3 implementations: MinIO over HTTPS and HTTP (SigV4,
 // hostile keys, every operation the pod uses, what S3 stores as the AWS SDK reads it back), moto with STS session
 // tokens, and faults: 5xx and dropped connections through the fault proxy (retried), a connection dropped in the
-// middle of a GET body (surfaced to the reader, never retried behind its back), S3's 200-with-error answers.
+// middle of a GET body (surfaced to the reader, never retried behind its back), S3's 200-with-error answers. The
+// ranged GET of the download path has its own file (s3-client-wire-get.test.ts); its retries are checked here.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -11,6 +12,7 @@ import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@a
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { S3ResponseError } from '../../common/src/s3/errors.ts';
 import { readText } from '../../common/src/s3/transport.ts';
+import type { WireBody } from '../../common/src/s3/wire-get.ts';
 import { type FaultProxy, startFaultProxy } from '../infra/fault-proxy.ts';
 import { type Minio, startMinio } from '../infra/index.ts';
 import { startMoto } from '../infra/moto.ts';
@@ -35,6 +37,17 @@ async function bodyOf(c: LeanS3Client, key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of out.Body) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** A ranged GET's whole body as text. */
+function wholeBody(body: WireBody): Promise<string> {
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) =>
+    body.pump(
+      (src, start, end) => chunks.push(Buffer.from(src.subarray(start, end))),
+      (err) => (err ? reject(err) : resolve(Buffer.concat(chunks).toString('latin1'))),
+    ),
+  );
 }
 
 for (const tls of [true, false]) {
@@ -233,6 +246,16 @@ describe('lean S3 client under faults', () => {
       proxy.inject({ op: 'GetObject', fault: f.fault, times: 3 });
       await assert.rejects(c.getObject({ Bucket: BUCKET, Key: 'f' }));
       assert.equal(proxy.count('GetObject') - gets, 3);
+      // The download path's ranged GET (own HTTP reading, wire-get.ts) retries the same way.
+      proxy.clear();
+      const ranged = proxy.count('GetObject');
+      proxy.inject({ op: 'GetObject', fault: f.fault, times: 2 });
+      const out = await c.getObjectRange({ Bucket: BUCKET, Key: 'f', Range: 'bytes=1-3' });
+      assert.equal(await wholeBody(out.Body), 'aul');
+      proxy.inject({ op: 'GetObject', fault: f.fault, times: 3 });
+      await assert.rejects(c.getObjectRange({ Bucket: BUCKET, Key: 'f', Range: 'bytes=1-3' }));
+      assert.equal(proxy.count('GetObject') - ranged, 6);
+      proxy.clear();
     });
   }
 
@@ -267,6 +290,11 @@ describe('lean S3 client under faults', () => {
     await assert.rejects(c.headObject({ Bucket: BUCKET, Key: 'f' }, { abortSignal: ac.signal }), {
       name: 'AbortError',
     });
+    proxy.inject({ op: 'GetObject', fault: { kind: 'stall' } });
+    await assert.rejects(
+      c.getObjectRange({ Bucket: BUCKET, Key: 'f', Range: 'bytes=0-1' }, { abortSignal: AbortSignal.timeout(200) }),
+      { name: 'AbortError' },
+    );
     proxy.clear();
   });
 

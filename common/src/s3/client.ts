@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Credentials, type CredentialsProvider, cachingProvider } from './credentials.ts';
-import { type Endpoint, type EndpointConfig, resolveEndpoint, target } from './endpoint.ts';
+import { type Endpoint, type EndpointConfig, type ResolvedTarget, resolveEndpoint, target } from './endpoint.ts';
 import { errorIn200, responseError } from './errors.ts';
 import { bodyLength, crc32Base64, payloadHashFor } from './payload.ts';
 import * as R from './responses.ts';
@@ -19,6 +19,7 @@ import { signRequest } from './sigv4.ts';
 import { agentFor, type Body, drain, exchange, readText } from './transport.ts';
 import type * as T from './types.ts';
 import { canonicalQuery } from './uri.ts';
+import { wireGet } from './wire-get.ts';
 import { parseXml, text, type XmlNode } from './xml.ts';
 
 export interface S3ClientConfig extends EndpointConfig {
@@ -50,6 +51,15 @@ interface Call {
   readonly unsignedOverTls?: boolean;
   /** Send `x-amz-checksum-crc32` of the body. */
   readonly crc32?: boolean;
+}
+
+/** One attempt's signed request. */
+interface Signed {
+  readonly target: ResolvedTarget;
+  readonly pathAndQuery: string;
+  readonly headers: Record<string, string>;
+  readonly body: Body;
+  readonly signal: AbortSignal | undefined;
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -122,6 +132,20 @@ export class S3Client {
       ...R.objectHeaders(res.statusCode ?? 200, res.headers),
       Body: res,
     }));
+  }
+
+  /**
+   * A GET read without node:http (wire-get.ts): resolves once a 2xx head arrived; `Body` delivers the bytes into the
+   * caller's buffer as the socket reads them (never retried once handed out). For the download path's ranged GETs;
+   * a 2xx answer without Content-Length, or with Transfer-Encoding, is refused (WireResponseError).
+   */
+  async getObjectRange(i: T.GetObjectInput, o?: T.CallOptions): Promise<T.GetObjectRangeOutput> {
+    const headers = { range: i.Range, 'if-match': i.IfMatch, 'if-none-match': i.IfNoneMatch };
+    const call: Call = { op: 'GetObject', method: 'GET', bucket: i.Bucket, key: i.Key, headers };
+    return this.#attempts(call, o, async (signed) => {
+      const res = await wireGet({ ...signed, ca: this.#ca });
+      return { ...R.objectHeaders(res.status, res.headers), Body: res.body };
+    });
   }
 
   async deleteObject(i: T.DeleteObjectInput, o?: T.CallOptions): Promise<T.EmptyOutput> {
@@ -304,12 +328,30 @@ export class S3Client {
    * Signs and sends `call`, retrying what retry.ts allows, and hands a 2xx response to `consume` (whose failures are
    * retried too: it runs inside the attempt). A non-2xx answer becomes an S3ResponseError.
    */
-  async #request<R>(call: Call, o: T.CallOptions | undefined, consume: (res: IncomingMessage) => R | Promise<R>) {
+  #request<R>(call: Call, o: T.CallOptions | undefined, consume: (res: IncomingMessage) => R | Promise<R>) {
+    const agent = agentFor(this.#endpoint.poolKey, this.#endpoint.protocol, this.#ca);
+    return this.#attempts(call, o, async (signed) => {
+      const res = await exchange({ ...signed, method: call.method, agent });
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        let text = '';
+        if (call.method === 'HEAD') drain(res);
+        else text = await readText(res);
+        throw responseError(status, text, res.headers['x-amz-request-id'] as string | undefined);
+      }
+      return await consume(res);
+    });
+  }
+
+  /**
+   * The retry loop: signs `call` afresh for each attempt and runs `attempt` with it; what `attempt` throws is
+   * retried as retry.ts says, up to maxAttempts.
+   */
+  async #attempts<R>(call: Call, o: T.CallOptions | undefined, attempt: (signed: Signed) => Promise<R>): Promise<R> {
     const signal = o?.abortSignal;
     const t = target(this.#endpoint, call.bucket, call.key);
     const query = call.query ? canonicalQuery(call.query) : '';
     const pathAndQuery = query === '' ? t.path : `${t.path}?${query}`;
-    const agent = agentFor(this.#endpoint.poolKey, this.#endpoint.protocol, this.#ca);
     const body = call.body;
     const length = bodyLength(body);
     const baseHeaders: Record<string, string> = { host: t.host };
@@ -319,7 +361,7 @@ export class S3Client {
     }
     if (call.crc32) baseHeaders['x-amz-checksum-crc32'] = crc32Base64(body);
     const payloadHash = payloadHashFor(call.unsignedOverTls === true, t.protocol, body);
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
       if (signal?.aborted) throw abortError(signal);
       try {
         const credentials = await this.#credentials();
@@ -331,28 +373,12 @@ export class S3Client {
           Date.now(),
         );
         const sent = this.#onSend?.(call.op, headers, body) ?? body;
-        const res = await exchange({
-          method: call.method,
-          target: t,
-          pathAndQuery,
-          headers,
-          body: sent,
-          agent,
-          signal,
-        });
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          let text = '';
-          if (call.method === 'HEAD') drain(res);
-          else text = await readText(res);
-          throw responseError(status, text, res.headers['x-amz-request-id'] as string | undefined);
-        }
-        return await consume(res);
+        return await attempt({ target: t, pathAndQuery, headers, body: sent, signal });
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
         const kind = retryKind(err);
-        if (kind === 'none' || attempt >= this.#maxAttempts) throw err;
-        await sleep(backoffMs(kind, attempt), undefined, signal ? { signal } : undefined).catch(() => undefined);
+        if (kind === 'none' || n >= this.#maxAttempts) throw err;
+        await sleep(backoffMs(kind, n), undefined, signal ? { signal } : undefined).catch(() => undefined);
       }
     }
   }

@@ -2,6 +2,7 @@
 // read the same. Only the fields the pod sends or reads are here.
 
 import type { IncomingMessage } from 'node:http';
+import type { WireBody } from './wire-get.ts';
 
 export interface CallOptions {
   readonly abortSignal?: AbortSignal | undefined;
@@ -63,6 +64,11 @@ export interface GetObjectInput extends ObjectInput {
 export interface GetObjectOutput extends ObjectHeaders {
   /** The response stream itself: bytes as the socket delivers them. Read it to the end or destroy it. */
   readonly Body: IncomingMessage;
+}
+
+export interface GetObjectRangeOutput extends ObjectHeaders {
+  /** The body, still arriving: pump it to the end or destroy it. */
+  readonly Body: WireBody;
 }
 
 export interface DeleteObjectInput extends ObjectInput {

@@ -95,9 +95,7 @@ export class SftpSession {
     this.#out = {
       count: (op, status) => this.#metrics?.request(op, status),
       send: (buf) => this.#send(buf),
-      write: (buf) => {
-        if (!this.#closed) this.#channel.write(buf);
-      },
+      sendData: (header, payload, written) => this.#sendData(header, payload, written),
     };
     const storage = options.storage;
     const signal = this.#abort.signal;
@@ -235,19 +233,36 @@ export class SftpSession {
   }
 
   /** Writes one reply, waiting for the channel to drain first (don't read input while output is queued). */
-  async #send(buf: Buffer): Promise<void> {
-    if (this.#closed) return;
-    if (!this.#channel.write(buf)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.#channel.off('drain', done);
-          this.#channel.off('close', done);
-          resolve();
-        };
-        this.#channel.on('drain', done);
-        this.#channel.on('close', done);
-      });
-    }
+  #send(buf: Buffer): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#channel.write(buf) ? Promise.resolve() : this.#drained();
+  }
+
+  /**
+   * Writes a DATA reply's header and payload as one channel write (corked: ssh2's `_writev` packs them into full
+   * CHANNEL_DATA packets, so the 13-byte header rides in the payload's first packet instead of a packet of its own).
+   */
+  #sendData(header: Buffer, payload: Buffer, written: (() => void) | undefined): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    const channel = this.#channel;
+    channel.cork();
+    channel.write(header);
+    const room = channel.write(payload, written && ((err) => err == null && written()));
+    channel.uncork();
+    return room ? Promise.resolve() : this.#drained();
+  }
+
+  /** Resolves once the channel drained (or closed). */
+  #drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.#channel.off('drain', done);
+        this.#channel.off('close', done);
+        resolve();
+      };
+      this.#channel.on('drain', done);
+      this.#channel.on('close', done);
+    });
   }
 
   #responder(id: number, op: string): Responder {
@@ -323,8 +338,8 @@ interface ReplyOut {
   count(op: string, status: string): void;
   /** Writes a reply, waiting for the channel to drain first. */
   send(buf: Buffer): Promise<void>;
-  /** Writes without waiting (a DATA reply's header, ahead of its payload). */
-  write(buf: Buffer): void;
+  /** Writes a DATA reply (header and payload together), waiting for the channel to drain first. */
+  sendData(header: Buffer, payload: Buffer, written?: () => void): Promise<void>;
 }
 
 /** Answers one request: one reply, counted under the entry's op label. Methods, so a request allocates no closures. */
@@ -353,9 +368,12 @@ class RequestResponder implements Responder {
     return this.#out.send(reply);
   }
 
-  data(payload: Uint8Array): Promise<void> {
+  data(payload: Uint8Array, written?: () => void): Promise<void> {
     this.#out.count(this.#op, 'ok');
-    this.#out.write(dataHeader(this.id, payload.length));
-    return this.#out.send(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    return this.#out.sendData(
+      dataHeader(this.id, payload.length),
+      Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      written,
+    );
   }
 }

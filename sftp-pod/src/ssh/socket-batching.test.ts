@@ -115,6 +115,20 @@ describe('batchSocketWrites', () => {
       assert.deepEqual(await read(client, wire.length), wire);
       await turn();
       assert.equal(ssh2Crypto.isPooledPacket?.(packet), false, 'returned once written');
+      // Several packets of one turn leave in one writev: each is given back once that write completed.
+      const batch = [8000, 32768, 5000].map((n) => cipher.allocPacket(n));
+      const sent: Buffer[] = [];
+      for (const p of batch) {
+        cipher.encrypt(p);
+        sent.push(Buffer.from(p));
+      }
+      assert.ok(batch.every((p) => ssh2Crypto.isPooledPacket?.(p)));
+      assert.deepEqual(await read(client, Buffer.concat(sent).length), Buffer.concat(sent));
+      await turn();
+      assert.ok(
+        batch.every((p) => ssh2Crypto.isPooledPacket?.(p) === false),
+        'all returned once written',
+      );
       // A plain write (not from the pool) is written as before, callbacks untouched.
       const done = new Promise<void>((resolve) => server.write(Buffer.from('plain'), () => resolve()));
       assert.equal((await read(client, 5)).toString(), 'plain');

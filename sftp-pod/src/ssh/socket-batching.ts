@@ -9,10 +9,19 @@
 //
 // It also hands ssh2 its packet buffers back (patches/ssh2@1.17.0.patch): ssh2's native ciphers encrypt each packet in
 // place in a buffer from a small pool, and the socket is the last holder of it, so once the socket has written a
-// packet (its write callback) the buffer returns to the pool instead of becoming garbage — on a download that was a
-// new 32 KiB buffer per packet, 1 GiB of allocations per GiB sent. A packet whose write fails is simply not returned.
+// packet the buffer returns to the pool instead of becoming garbage — on a download that was a new 32 KiB buffer per
+// packet, 1 GiB of allocations per GiB sent. The socket's own `_writev`/`_write` (what the corked writes of a turn
+// reach as one batch) are wrapped, so one completion callback per batch gives back every pooled packet in it: ssh2's
+// writes stay callback-free (no closure per packet, and Node hands the batch over without copying its list). A batch
+// whose write fails is simply not returned.
 import type { Socket } from 'node:net';
 import ssh2Crypto from 'ssh2/lib/protocol/crypto.js';
+
+type WriteCallback = (err?: Error | null) => void;
+interface SocketInternals {
+  _writev(chunks: readonly { readonly chunk: unknown }[], cb: WriteCallback): void;
+  _write(chunk: unknown, encoding: BufferEncoding, cb: WriteCallback): void;
+}
 
 const batched = new WeakSet<Socket>();
 
@@ -33,14 +42,39 @@ export function batchSocketWrites(socket: Socket): void {
       socket.cork();
       setImmediate(flush);
     }
-    const [chunk] = args;
-    // ssh2 writes packets without a callback; one of its pooled packets goes back once written.
-    if (args.length === 1 && chunk instanceof Uint8Array && ssh2Crypto.isPooledPacket?.(chunk)) {
-      return Reflect.apply(write, this, [
-        chunk,
-        (err?: Error | null) => err || ssh2Crypto.releasePacket?.(chunk),
-      ]) as boolean;
-    }
     return Reflect.apply(write, this, args) as boolean;
   } as Socket['write'];
+  releaseWrittenPackets(socket);
+}
+
+/** Gives ssh2's pooled packets back once the socket has written them (never earlier; not at all on an error). */
+function releaseWrittenPackets(socket: Socket): void {
+  const { isPooledPacket, releasePacket } = ssh2Crypto;
+  if (isPooledPacket === undefined || releasePacket === undefined) return;
+  const pooled = (chunk: unknown): chunk is Uint8Array => chunk instanceof Uint8Array && isPooledPacket(chunk);
+  const raw = socket as unknown as SocketInternals;
+  const writev = raw._writev;
+  const write = raw._write;
+  raw._writev = function releasingWritev(this: Socket, chunks, cb) {
+    // Collected before the write: Node's writev replaces the list's entries by their chunks as it goes.
+    const packets: Uint8Array[] = [];
+    for (const { chunk } of chunks) if (pooled(chunk)) packets.push(chunk);
+    const done =
+      packets.length === 0
+        ? cb
+        : (err?: Error | null) => {
+            if (!err) for (const p of packets) releasePacket(p);
+            cb(err);
+          };
+    Reflect.apply(writev, this, [chunks, done]);
+  };
+  raw._write = function releasingWrite(this: Socket, chunk, encoding, cb) {
+    const done = !pooled(chunk)
+      ? cb
+      : (err?: Error | null) => {
+          if (!err) releasePacket(chunk);
+          cb(err);
+        };
+    Reflect.apply(write, this, [chunk, encoding, done]);
+  };
 }

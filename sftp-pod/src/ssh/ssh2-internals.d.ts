@@ -6,3 +6,11 @@ declare module 'ssh2/lib/protocol/utils.js' {
   };
   export default utils;
 }
+
+declare module 'ssh2/lib/Channel.js' {
+  const channel: {
+    /** patches/ssh2@1.17.0.patch: buffered channel writes leave packed into full CHANNEL_DATA packets. */
+    readonly Channel: { readonly prototype: { readonly _writev?: unknown } };
+  };
+  export default channel;
+}

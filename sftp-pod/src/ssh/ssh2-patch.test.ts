@@ -14,6 +14,11 @@ const patchFile = join(root, `patches/ssh2@${SSH2_PINNED_VERSION}.patch`);
 const PRISTINE_CRYPTO_SHA256 = 'a729d2064e787e2a4589c25a284444fe54a58b7434a4e6e5e8e9c73c6d91e28e';
 /** sha256 of lib/protocol/crypto/src/binding.cc in the same tarball. */
 const PRISTINE_BINDING_SHA256 = '2b976ce86c43b0d2bda5ae104b0fb075b1ad8ecda65c6a0a7979be040475f88c';
+/** sha256 of the other files the patch touches, in the same tarball. */
+const PRISTINE_SHA256: Readonly<Record<string, string>> = {
+  'lib/Channel.js': '53e92988a025009b192b72be110bd240b5653f88dbdec93e515e3e401e7f94aa',
+  'lib/protocol/Protocol.js': 'c1104b49087de7a91cd3ffaac8807c05eebf49f61effd084d0b0caf29fde6af4',
+};
 
 interface Cipher {
   allocPacket(payloadLen: number): Buffer;
@@ -60,6 +65,92 @@ describe('patches/ssh2@1.17.0.patch', () => {
     // A file differing inside the patch's context (another version, a local edit) is refused, not fuzzed.
     const other = pristine.replace('const MAX_PACKET_SIZE = 35000;', 'const MAX_PACKET_SIZE = 36000;');
     assert.ok(patchText(other, file.hunks) === undefined);
+    // The channel hunks (DATA packed into full packets): exactly these files, each back to the tarball's bytes.
+    const rest = parseUnifiedDiff(readFileSync(patchFile, 'utf8')).slice(2);
+    assert.deepEqual(
+      rest.map((f) => f.path),
+      Object.keys(PRISTINE_SHA256),
+    );
+    for (const f of rest) {
+      const text = readFileSync(require.resolve(`ssh2/${f.path}`), 'utf8');
+      assert.ok(text.includes('sftpgate-ssh2-patch'), f.path);
+      const original = unpatchedText(text, f.hunks);
+      assert.ok(original !== undefined, `the installed ${f.path} is not exactly the patched one`);
+      assert.equal(createHash('sha256').update(original).digest('hex'), PRISTINE_SHA256[f.path], f.path);
+    }
+  });
+
+  it('a list of buffers is sent as one CHANNEL_DATA packet with the same bytes as their concatenation', () => {
+    const Protocol = require('ssh2/lib/protocol/Protocol.js') as {
+      prototype: { channelData(this: unknown, chan: number, data: Buffer | Buffer[]): void };
+    };
+    const sent: Buffer[] = [];
+    // Just what channelData touches: packet allocation and the (here recording) cipher.
+    const proto = {
+      _packetRW: { write: { allocStart: 0, alloc: (n: number) => Buffer.alloc(n), finalize: (p: Buffer) => p } },
+      _kexinit: undefined,
+      _cipher: { encrypt: (p: Buffer) => void sent.push(Buffer.from(p)) },
+    };
+    const parts = [randomBytes(13), Buffer.alloc(0), randomBytes(32755)];
+    Protocol.prototype.channelData.call(proto, 7, parts);
+    Protocol.prototype.channelData.call(proto, 7, Buffer.concat(parts));
+    assert.equal(sent.length, 2);
+    assert.deepEqual(sent[0], sent[1]);
+  });
+
+  it('a corked channel packs its writes into full packets, and a full window keeps the rest until it opens', () => {
+    const { Channel } = require('ssh2/lib/Channel.js') as {
+      Channel: new (
+        client: unknown,
+        info: unknown,
+        opts: unknown,
+      ) => import('node:stream').Duplex & {
+        outgoing: { window: number };
+        _chunk: unknown;
+        _chunkcb: unknown;
+        _waitWindow: boolean;
+        _write(data: unknown, encoding: null, cb: unknown): void;
+      };
+    };
+    const packets: Buffer[] = [];
+    const client = {
+      _protocol: {
+        channelData: (_id: number, data: Buffer | Buffer[]) =>
+          void packets.push(Buffer.concat(Array.isArray(data) ? data : [data])),
+      },
+    };
+    const outgoing = { id: 1, window: 100_000, packetSize: 32768, state: 'open' };
+    const channel = new Channel(
+      client,
+      { type: 'session', incoming: { id: 0, window: 0, state: 'open' }, outgoing },
+      {
+        server: true,
+      },
+    );
+    const header = randomBytes(13);
+    const payload = randomBytes(261120);
+    let written = false;
+    channel.cork();
+    channel.write(header);
+    channel.write(payload, () => {
+      written = true;
+    });
+    channel.uncork();
+    // 100,000 bytes of window: three full packets and a fourth up to the window's end; the rest waits.
+    assert.deepEqual(
+      packets.map((p) => p.length),
+      [32768, 32768, 32768, 100_000 - 3 * 32768],
+    );
+    assert.equal(channel._waitWindow, true);
+    assert.equal(outgoing.window, 0);
+    // What ssh2's server does on a window adjust: hand the rest to _write again.
+    outgoing.window = 1 << 20;
+    channel._waitWindow = false;
+    channel._write(channel._chunk, null, channel._chunkcb);
+    assert.ok(packets.every((p) => p.length <= 32768));
+    assert.equal(packets.length, Math.ceil((13 + 261120) / 32768) + 1);
+    assert.deepEqual(Buffer.concat(packets), Buffer.concat([header, payload]));
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => assert.equal(written, true));
   });
 
   it('the native crypto binding is built and loaded (make deps: patches/build-ssh2-binding.ts)', () => {
@@ -69,6 +160,8 @@ describe('patches/ssh2@1.17.0.patch', () => {
 
   it('the startup check sees the patch and the binding in the running ssh2, and their absence in a stock copy', () => {
     assert.equal(ssh2Patched(), true);
+    // A stock Channel (no `_writev`) fails the check even with the patched ciphers.
+    assert.equal(ssh2Patched(undefined, { Channel: { prototype: {} } }), false);
     const [file] = parseUnifiedDiff(readFileSync(patchFile, 'utf8'));
     assert.ok(file);
     // Inside node_modules, so the copy's own dependencies (asn1 ...) still resolve.

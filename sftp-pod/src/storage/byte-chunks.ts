@@ -4,6 +4,7 @@
 // a read straddling two (most 32 KiB READs over TLS's <= 16 KiB chunks) was joined into a fresh buffer per READ.
 
 import { finished, Readable } from 'node:stream';
+import { WireBody } from '../../../common/src/s3/wire-get.ts';
 
 function isNodeReadable(body: unknown): body is Readable {
   return body instanceof Readable;
@@ -31,9 +32,11 @@ export class ArrivingBytes {
   #failure: unknown;
   #waiters: Waiter[] = [];
 
-  constructor(expected: number) {
+  /** `into`: memory to fill (at least `expected` bytes; the read source's reused range buffer), else a new buffer. */
+  constructor(expected: number, into?: Buffer) {
+    if (into !== undefined && into.length < expected) throw new RangeError('buffer shorter than the range');
     this.expected = expected;
-    this.#buf = Buffer.allocUnsafe(expected);
+    this.#buf = into === undefined ? Buffer.allocUnsafe(expected) : into.subarray(0, expected);
   }
 
   /**
@@ -42,9 +45,10 @@ export class ArrivingBytes {
    * per socket chunk (<= 16 KiB over TLS), a measurable share of a download's CPU and garbage (docs/benchmarks.md,
    * "Download path, session 18 sprint").
    */
-  async feed(body: AsyncIterable<Uint8Array | string>, onFailure: (err: unknown) => unknown): Promise<void> {
+  async feed(body: AsyncIterable<Uint8Array | string> | WireBody, onFailure: (err: unknown) => unknown): Promise<void> {
     try {
-      if (isNodeReadable(body)) await this.#feedStream(body);
+      if (body instanceof WireBody) await this.#feedWire(body);
+      else if (isNodeReadable(body)) await this.#feedStream(body);
       else {
         for await (const c of body) this.#take(c);
       }
@@ -54,6 +58,28 @@ export class ArrivingBytes {
       for (const w of this.#waiters) w.reject(this.#failure);
       this.#waiters = [];
     }
+  }
+
+  /**
+   * The lean client's ranged-GET body: each socket read is copied from the connection's read buffer straight into
+   * this range's buffer (no Buffer, stream push or event per TLS record; docs/benchmarks.md, "S3 download path,
+   * session 19").
+   */
+  #feedWire(body: WireBody): Promise<void> {
+    if (body.length !== this.expected) {
+      body.destroy();
+      return Promise.reject(new RangeError('a body of another length than the range'));
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    body.pump(
+      (src, start, end) => {
+        src.copy(this.#buf, this.#have, start, end);
+        this.#have += end - start;
+        this.#wake();
+      },
+      (err) => (err === undefined ? resolve() : reject(err)),
+    );
+    return promise;
   }
 
   #feedStream(body: Readable): Promise<void> {
@@ -81,7 +107,10 @@ export class ArrivingBytes {
     this.#wake();
   }
 
-  /** Bytes [from, to) once they arrived: a view (the range's buffer is never reused, so the view stays valid). */
+  /**
+   * Bytes [from, to) once they arrived: a view. Its memory stays valid until the read source reuses the buffer, which
+   * it does only once every view it handed out was released (read-source.ts).
+   */
   async slice(from: number, to: number): Promise<Uint8Array> {
     if (from < 0 || to > this.expected || from > to) throw new RangeError(`slice ${from}-${to} of ${this.expected}`);
     if (to > this.#have) {
