@@ -226,6 +226,40 @@ describe('ranged GET against hostile answers (one scripted fake S3)', () => {
     }
   });
 
+  test('an answer trickling in a few bytes at a time (head and body split anywhere) arrives exact', async () => {
+    const answer = ok(body, 'ETag: "e"\r\n');
+    const s3 = await fakeS3((_n, socket) => {
+      void (async () => {
+        for (let at = 0; at < answer.length; at += 7 + (at % 13)) {
+          socket.write(answer.subarray(at, Math.min(answer.length, at + 7 + (at % 13))));
+          if (at < 400) await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+    });
+    try {
+      const out = await s3.c.getObjectRange({ Bucket: BUCKET, Key: 'k', Range: 'bytes=0-39999' });
+      assert.equal(out.ETag, '"e"');
+      assert.ok((await collect(out.Body)).equals(body));
+    } finally {
+      s3.close();
+    }
+  });
+
+  test('HTTP/1.0 answers are read, and their connection is not reused', async () => {
+    const s3 = await fakeS3((_n, socket) =>
+      socket.write(ok(body).toString('latin1').replace('HTTP/1.1', 'HTTP/1.0'), 'latin1'),
+    );
+    try {
+      for (let i = 0; i < 2; i++) {
+        const out = await s3.c.getObjectRange({ Bucket: BUCKET, Key: 'k', Range: 'bytes=0-39999' });
+        assert.ok((await collect(out.Body)).equals(body));
+      }
+      assert.equal(s3.connections(), 2);
+    } finally {
+      s3.close();
+    }
+  });
+
   test("an error answer's XML names the error (even chunked: then the status alone); 5xx retried", async () => {
     const xml = '<?xml version="1.0"?><Error><Code>NoSuchKey</Code><Message>m</Message></Error>';
     const answers = [

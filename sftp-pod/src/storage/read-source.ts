@@ -167,7 +167,7 @@ export class S3ReadSource implements ReadSource {
       slot = { buf, users: 0, evicted: false, settled: false };
       this.#slots.set(buf.buffer, slot);
     }
-    const data = this.#get(start, start + bytes, this.#ac.signal, slot);
+    const data = this.#get(start, start + bytes, undefined, slot);
     data.catch(() => undefined); // observed by the read that needs it; don't crash on an unobserved prefetch
     this.#chunks.set(index, { index, bytes, data, released: false, slot });
   }
