@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { WireBody } from '../../../common/src/s3/wire-get.ts';
 import { S3ReadSource } from './read-source.ts';
 import type { S3Context } from './s3-context.ts';
@@ -135,5 +137,23 @@ describe('S3ReadSource range buffers', () => {
     }
     await src.close();
     assert.equal(budget.used, 0);
+  });
+
+  it('a buffer whose views were dropped without release is left to the collector, not kept by the source', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const data = randomBytes(CHUNK * 6);
+    const { src } = source(data);
+    let first: Uint8Array | undefined = await src.read(0, 256);
+    const memory = new WeakRef(first.buffer);
+    first = undefined;
+    // Read on past the first chunk (evicted, its GET settled), never releasing anything.
+    for (let off = 256; off < CHUNK * 4; off += 256) await src.read(off, 256);
+    await tick();
+    gc();
+    await tick();
+    gc();
+    assert.equal(memory.deref(), undefined, 'the first range buffer was collected while the source is still open');
+    await src.close();
   });
 });

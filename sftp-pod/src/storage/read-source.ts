@@ -58,9 +58,12 @@ export class S3ReadSource implements ReadSource {
   readonly #o: ReadSourceOptions;
   readonly #chunks = new Map<number, Chunk>();
   readonly #ac = new AbortController();
-  /** Range buffers ready for reuse, and the in-use ones by their memory (what `release` is handed a view of). */
+  /**
+   * Range buffers ready for reuse, and the in-use ones by their memory (what `release` is handed a view of). Weak: a
+   * buffer whose views were dropped without `release` (a failed write, another caller) is collected, not kept here.
+   */
   #free: Buffer[] = [];
-  readonly #slots = new Map<ArrayBufferLike, Slot>();
+  #slots = new WeakMap<ArrayBufferLike, Slot>();
   #nextSequential = 0;
   #closed = false;
 
@@ -148,7 +151,7 @@ export class S3ReadSource implements ReadSource {
     for (const c of this.#chunks.values()) this.#evict(c);
     for (const b of this.#free) this.#budget.release(b.length);
     this.#free = [];
-    this.#slots.clear();
+    this.#slots = new WeakMap();
   }
 
   #chunkOf(offset: number): number {
