@@ -245,10 +245,14 @@ export class SftpSession {
   #sendData(header: Buffer, payload: Buffer): Promise<void> {
     if (this.#closed) return Promise.resolve();
     const channel = this.#channel;
+    let room: boolean;
     channel.cork();
-    channel.write(header);
-    const room = channel.write(payload);
-    channel.uncork();
+    try {
+      channel.write(header);
+      room = channel.write(payload);
+    } finally {
+      channel.uncork();
+    }
     return room ? Promise.resolve() : this.#drained();
   }
 
