@@ -143,3 +143,53 @@ test("the bundle's ssh2 loads its client, agents and key generator only when use
     afterClient: { dns: true, childProcess: true },
   });
 });
+
+test("the bundle's node:util and node:fs leave their lazily defined properties unloaded until used", async () => {
+  const out = await runBundled(
+    [
+      "import { promisify } from 'node:util';",
+      "import fs, { readFileSync } from 'node:fs';",
+      "import inherits from './dep.cjs';",
+      "const loaded = (m) => process.moduleLoadList.includes('NativeModule ' + m);",
+      'const out = {};',
+      "out.atLoad = ['internal/util/parse_args/parse_args', 'internal/util/trace_sigint', 'worker_threads', 'internal/fs/dir'].filter(loaded);",
+      'out.promisify = typeof promisify(setTimeout);',
+      "out.read = readFileSync('$DIR/dep.cjs', 'utf8').length > 0;",
+      'out.inherits = typeof inherits;',
+      "out.keys = Object.keys(fs).join() === Object.keys(process.getBuiltinModule('node:fs')).join();",
+      "out.dir = typeof fs.Dir === 'function' && loaded('internal/fs/dir');",
+      'console.log(JSON.stringify(out));',
+    ],
+    // A CommonJS dependency takes the same module with `require`.
+    { 'dep.cjs': "module.exports = require('util').inherits;" },
+  );
+  assert.deepEqual(out, { atLoad: [], promisify: 'function', read: true, inherits: 'function', keys: true, dir: true });
+});
+
+test("the bundle's node:assert loads node:assert only when an assertion fails or another export is used", async () => {
+  const out = await runBundled(
+    [
+      "import assert from 'node:assert';",
+      "import check from './dep.cjs';",
+      "const loaded = () => process.moduleLoadList.includes('NativeModule assert');",
+      "assert(1); assert.ok('x'); assert.equal(1, '1'); assert.strictEqual(-0, -0);",
+      'check.ok(true); check.equal(2, 2);',
+      'const out = { passing: loaded() };',
+      'try { assert.equal(1, 2); } catch (e) { out.failure = e.code; }',
+      'out.afterFailure = loaded();',
+      // node:assert decides the cases the quick check cannot (NaN equals NaN for `equal`).
+      'assert.equal(NaN, NaN);',
+      'try { check.strictEqual(0, -0); } catch (e) { out.strict = e.code; }',
+      'out.deep = (() => { assert.deepStrictEqual({ a: [1] }, { a: [1] }); return true; })();',
+      'console.log(JSON.stringify(out));',
+    ],
+    { 'dep.cjs': "module.exports = require('assert');" },
+  );
+  assert.deepEqual(out, {
+    passing: false,
+    failure: 'ERR_ASSERTION',
+    afterFailure: true,
+    strict: 'ERR_ASSERTION',
+    deep: true,
+  });
+});

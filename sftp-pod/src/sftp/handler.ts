@@ -42,8 +42,11 @@ export interface Responder {
   ok(): Promise<void>;
   status(code: StatusCode, message: string): Promise<void>;
   send(reply: Buffer): Promise<void>;
-  /** A DATA reply, header and payload written separately (no copy of the payload). */
-  data(payload: Uint8Array): Promise<void>;
+  /**
+   * A DATA reply, header and payload written separately (no copy of the payload). `written` runs once the channel
+   * has taken the payload (ssh2 copied it into its packets), never on a failed write: the memory may be reused then.
+   */
+  data(payload: Uint8Array, written?: () => void): Promise<void>;
 }
 
 /** The decoded arguments that access checks look at; handlers add their own fields. */

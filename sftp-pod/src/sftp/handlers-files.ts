@@ -203,7 +203,9 @@ export const FILE_HANDLERS: readonly Handler[] = [
       a.handle.bytes += data.length;
       s.metrics?.addTransferBytes('download', data.length);
       await s.downloadPacer?.take(data.length, s.signal);
-      await res.data(data);
+      // Once ssh2 copied the payload into its packets, the read source may reuse the memory (its range buffers).
+      const source = a.handle.source;
+      await res.data(data, () => source.release?.(data));
     },
   }),
   handler<WriteArgs>({

@@ -95,7 +95,7 @@ export class SftpSession {
     this.#out = {
       count: (op, status) => this.#metrics?.request(op, status),
       send: (buf) => this.#send(buf),
-      sendData: (header, payload) => this.#sendData(header, payload),
+      sendData: (header, payload, written) => this.#sendData(header, payload, written),
     };
     const storage = options.storage;
     const signal = this.#abort.signal;
@@ -242,14 +242,14 @@ export class SftpSession {
    * Writes a DATA reply's header and payload as one channel write (corked: ssh2's `_writev` packs them into full
    * CHANNEL_DATA packets, so the 13-byte header rides in the payload's first packet instead of a packet of its own).
    */
-  #sendData(header: Buffer, payload: Buffer): Promise<void> {
+  #sendData(header: Buffer, payload: Buffer, written: (() => void) | undefined): Promise<void> {
     if (this.#closed) return Promise.resolve();
     const channel = this.#channel;
     let room: boolean;
     channel.cork();
     try {
       channel.write(header);
-      room = channel.write(payload);
+      room = channel.write(payload, written && ((err) => err == null && written()));
     } finally {
       channel.uncork();
     }
@@ -343,7 +343,7 @@ interface ReplyOut {
   /** Writes a reply, waiting for the channel to drain first. */
   send(buf: Buffer): Promise<void>;
   /** Writes a DATA reply (header and payload together), waiting for the channel to drain first. */
-  sendData(header: Buffer, payload: Buffer): Promise<void>;
+  sendData(header: Buffer, payload: Buffer, written?: () => void): Promise<void>;
 }
 
 /** Answers one request: one reply, counted under the entry's op label. Methods, so a request allocates no closures. */
@@ -372,11 +372,12 @@ class RequestResponder implements Responder {
     return this.#out.send(reply);
   }
 
-  data(payload: Uint8Array): Promise<void> {
+  data(payload: Uint8Array, written?: () => void): Promise<void> {
     this.#out.count(this.#op, 'ok');
     return this.#out.sendData(
       dataHeader(this.id, payload.length),
       Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      written,
     );
   }
 }

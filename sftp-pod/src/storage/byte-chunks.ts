@@ -32,9 +32,11 @@ export class ArrivingBytes {
   #failure: unknown;
   #waiters: Waiter[] = [];
 
-  constructor(expected: number) {
+  /** `into`: memory to fill (at least `expected` bytes; the read source's reused range buffer), else a new buffer. */
+  constructor(expected: number, into?: Buffer) {
+    if (into !== undefined && into.length < expected) throw new RangeError('buffer shorter than the range');
     this.expected = expected;
-    this.#buf = Buffer.allocUnsafe(expected);
+    this.#buf = into === undefined ? Buffer.allocUnsafe(expected) : into.subarray(0, expected);
   }
 
   /**
@@ -105,7 +107,10 @@ export class ArrivingBytes {
     this.#wake();
   }
 
-  /** Bytes [from, to) once they arrived: a view (the range's buffer is never reused, so the view stays valid). */
+  /**
+   * Bytes [from, to) once they arrived: a view. Its memory stays valid until the read source reuses the buffer, which
+   * it does only once every view it handed out was released (read-source.ts).
+   */
   async slice(from: number, to: number): Promise<Uint8Array> {
     if (from < 0 || to > this.expected || from > to) throw new RangeError(`slice ${from}-${to} of ${this.expected}`);
     if (to > this.#have) {

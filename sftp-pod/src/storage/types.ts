@@ -69,6 +69,11 @@ export interface ReadSource {
   readonly size: number;
   /** Up to `length` bytes at `offset`; an empty result means end of file. */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Optional: the caller holds no reference to `bytes` (a result of `read`, or any view of its memory) any more, so
+   * the source may reuse that memory. Call at most once per result; never calling it is always safe.
+   */
+  release?(bytes: Uint8Array): void;
   close(): Promise<void>;
 }
 
