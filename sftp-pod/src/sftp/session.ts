@@ -124,7 +124,8 @@ export class SftpSession {
     channel.on('data', (chunk: Buffer) => {
       this.#lastActivity = Date.now();
       this.#decoder.push(chunk);
-      this.#schedule();
+      // A running pump takes the new bytes in its loop; starting another only to return made two promises per chunk.
+      if (!this.#busy) this.#schedule();
     });
     // The client's EOF ends the session once queued requests are answered: OpenSSH's sftp waits for our EOF.
     channel.on('end', () => {
