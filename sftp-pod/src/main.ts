@@ -23,6 +23,7 @@ import { S3Storage, type S3StorageOptions } from './storage/s3-storage.ts';
 import type { Storage } from './storage/types.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
+import { collectStartupGarbage } from './telemetry/startup-gc.ts';
 import { startFileSource } from './users/file-source.ts';
 import { UsersStore } from './users/store.ts';
 import type { UserRecord } from './users/types.ts';
@@ -329,6 +330,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     log.error('cannot start', { err });
     return 1;
   }
+  log.debug('start-up garbage collected', { ms: Math.round(collectStartupGarbage()) });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info('signal received', { signal });

@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { repoRoot } from '../codegen/typescript.ts';
-import { lazyDependencies, lazyFsPromisesModule, lazyZlibModule } from './lazy-deps.ts';
+import { accessorModule, lazyDependencies, lazyFsPromisesModule, lazyZlibModule } from './lazy-deps.ts';
 
 /** One bundle per output directory: the entry points that ship together. */
 export const BUNDLES: readonly { readonly outdir: string; readonly entryPoints: Record<string, string> }[] = [
@@ -44,7 +44,12 @@ const COMMONJS_SHIM = [
 export const BUILTIN = new RegExp(`^(?:node:.+|${builtinModules.map((m) => m.replace(/[/]/g, '\\/')).join('|')})$`);
 const NAMESPACE = 'builtin-commonjs';
 /** Built-ins the bundle replaces with a lazier module of the same exports (lazy-deps.ts). */
-const STAND_INS: Readonly<Record<string, () => string>> = { zlib: lazyZlibModule, 'fs/promises': lazyFsPromisesModule };
+const STAND_INS: Readonly<Record<string, () => string>> = {
+  zlib: lazyZlibModule,
+  'fs/promises': lazyFsPromisesModule,
+  util: () => accessorModule('util'),
+  fs: () => accessorModule('fs'),
+};
 export const builtinsAsCommonJs: Plugin = {
   name: NAMESPACE,
   setup(b) {
@@ -54,8 +59,8 @@ export const builtinsAsCommonJs: Plugin = {
         : { path: args.path.replace(/^node:/, ''), namespace: NAMESPACE },
     );
     b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
-      // node:zlib is loaded on first use, node:fs/promises only beyond reading files (lazy-deps.ts): an idle pod
-      // needs neither.
+      // node:zlib is loaded on first use, node:fs/promises only beyond reading files, node:util's and node:fs's lazy
+      // properties only when used (lazy-deps.ts): an idle pod needs none of them.
       contents: STAND_INS[args.path]?.() ?? `module.exports = require('node:${args.path}');`,
       loader: 'js',
     }));

@@ -143,3 +143,25 @@ test("the bundle's ssh2 loads its client, agents and key generator only when use
     afterClient: { dns: true, childProcess: true },
   });
 });
+
+test("the bundle's node:util and node:fs leave their lazily defined properties unloaded until used", async () => {
+  const out = await runBundled(
+    [
+      "import { promisify } from 'node:util';",
+      "import fs, { readFileSync } from 'node:fs';",
+      "import inherits from './dep.cjs';",
+      "const loaded = (m) => process.moduleLoadList.includes('NativeModule ' + m);",
+      'const out = {};',
+      "out.atLoad = ['internal/util/parse_args/parse_args', 'internal/util/trace_sigint', 'worker_threads', 'internal/fs/dir'].filter(loaded);",
+      'out.promisify = typeof promisify(setTimeout);',
+      "out.read = readFileSync('$DIR/dep.cjs', 'utf8').length > 0;",
+      'out.inherits = typeof inherits;',
+      "out.keys = Object.keys(fs).join() === Object.keys(process.getBuiltinModule('node:fs')).join();",
+      "out.dir = typeof fs.Dir === 'function' && loaded('internal/fs/dir');",
+      'console.log(JSON.stringify(out));',
+    ],
+    // A CommonJS dependency takes the same module with `require`.
+    { 'dep.cjs': "module.exports = require('util').inherits;" },
+  );
+  assert.deepEqual(out, { atLoad: [], promisify: 'function', read: true, inherits: 'function', keys: true, dir: true });
+});

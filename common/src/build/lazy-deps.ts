@@ -10,6 +10,12 @@
 //   pod's idle RSS); the pod only reads files at start (host keys, users file, CA files). The bundle's
 //   node:fs/promises is a stand-in whose readFile and readdir of a path are node:fs's own callback functions (same
 //   results, same errors); anything else loads node:fs/promises on first use.
+// - node:util's and node:fs's lazily defined properties (util.parseArgs, util.diff, util.setTraceSigInt, fs.Dir ...):
+//   Node materialises such a property, loading the code behind it, when anything reads its descriptor, and esbuild's
+//   ES-module interop (`__toESM`) reads the descriptor of every property of each CommonJS module an ES module imports.
+//   So `import { promisify } from 'node:util'` loaded parse_args, the diff, worker_threads and the SIGINT tracer into
+//   every pod. The bundle's node:util and node:fs are objects of accessors over the real modules: the interop reads
+//   only the accessors, and a property is read from the real module when the code uses it.
 // The edits are exact-text: a dependency update that changes the text fails the build (and is re-checked here).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -200,5 +206,25 @@ export function lazyFsPromisesModule(): string {
     `const direct = Object.fromEntries(${JSON.stringify(FS_PROMISES_FROM_CALLBACKS)}.map((n) => [n, viaCallback(n)]));`,
     `for (const name of ${JSON.stringify(names)})`,
     '  Object.defineProperty(module.exports, name, { enumerable: true, get: () => direct[name] ?? load()[name] });',
+  ].join('\n');
+}
+
+/** Built-ins whose lazily defined properties esbuild's interop would materialise (see the header). */
+export const ACCESSOR_BUILTINS = ['util', 'fs'] as const;
+
+/**
+ * The CommonJS module the bundle gets for an ACCESSOR_BUILTINS built-in: one accessor per own property of the real
+ * module (same names, same enumerability), reading from it and writing to it.
+ */
+export function accessorModule(builtin: (typeof ACCESSOR_BUILTINS)[number]): string {
+  const real = createRequire(import.meta.url)(`node:${builtin}`) as object;
+  const props = Object.getOwnPropertyNames(real).map((name) => [
+    name,
+    Object.getOwnPropertyDescriptor(real, name)?.enumerable === true,
+  ]);
+  return [
+    `const real = require('node:${builtin}');`,
+    `for (const [name, enumerable] of ${JSON.stringify(props)})`,
+    '  Object.defineProperty(module.exports, name, { enumerable, get: () => real[name], set: (v) => { real[name] = v; } });',
   ].join('\n');
 }
