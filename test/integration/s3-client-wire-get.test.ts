@@ -142,6 +142,11 @@ async function fakeS3(
   return { c, requests: () => requests, connections: () => connections, close: () => server.close() };
 }
 
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition never held');
+}
+
 const ok = (body: Buffer, extra = '') =>
   Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\n${extra}\r\n`), body]);
 
@@ -256,6 +261,32 @@ describe('ranged GET against hostile answers (one scripted fake S3)', () => {
       }
       assert.equal(s3.connections(), 2);
     } finally {
+      s3.close();
+    }
+  });
+
+  test('at most 50 connections per host: the 51st GET waits, and its deadline still fires while it waits', async () => {
+    const s3 = await fakeS3(() => {}); // reads every request, never answers
+    const stalled = new AbortController();
+    try {
+      const held = Array.from({ length: 50 }, (_, i) =>
+        s3.c.getObjectRange({ Bucket: BUCKET, Key: `k${i}`, Range: 'bytes=0-1' }, { abortSignal: stalled.signal }),
+      );
+      for (const h of held) h.catch(() => {});
+      await waitFor(() => s3.requests() === 50);
+      const started = Date.now();
+      await assert.rejects(
+        s3.c.getObjectRange(
+          { Bucket: BUCKET, Key: 'late', Range: 'bytes=0-1' },
+          { abortSignal: AbortSignal.timeout(200) },
+        ),
+        { name: 'AbortError' },
+      );
+      assert.ok(Date.now() - started < 5_000);
+      assert.equal(s3.connections(), 50);
+      assert.equal(s3.requests(), 50, 'the 51st request never went out');
+    } finally {
+      stalled.abort();
       s3.close();
     }
   });
