@@ -4,8 +4,12 @@
 // operator peak RSS (VmHWM), API requests, users-shard writes per phase (seen on the API server's watch) and the
 // most writes any one shard got within one second, the time from deleting one user to its removal from the table,
 // and the load average. The operator runs with the operator image's Node flags (Dockerfile, operator/src/node-flags.ts).
+// The operator and the creator each run as a ServiceAccount (lib/operator-bench.ts). Also reported: CPU-seconds of the
+// API server, etcd, MinIO, the operator and the bench from the first create to all Ready.
 // Knobs: OPERATOR_BENCH_USERS, OPERATOR_BENCH_SERVERS, OPERATOR_BENCH_NODE_ARGS (more Node flags),
-// OPERATOR_BENCH_ARGS (more operator flags), OPERATOR_BENCH_STDOUT=1 (the operator's stdout, e.g. --trace-gc).
+// OPERATOR_BENCH_ARGS (more operator flags), OPERATOR_BENCH_STDOUT=1 (the operator's stdout, e.g. --trace-gc),
+// OPERATOR_BENCH_DELETE=0 (create phase only), OPERATOR_BENCH_ENTRY (another bundle, for A/B runs),
+// OPERATOR_BENCH_APISERVER_ARGS (e.g. --enable-priority-and-fairness=true), OPERATOR_BENCH_IDENTITY=admin.
 // Targets (issue 13): <= 60 s after the last create, <= 256 MiB peak RSS, at most one write per users shard per second.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +27,7 @@ import {
   usersTable,
   waitFor,
 } from '../integration/operator-harness.ts';
+import { cpuSeconds, creatorClient, operatorServiceAccount, pool, testBedPids } from './lib/operator-bench.ts';
 import { entrypointNodeFlags } from './lib/pod-launch.ts';
 
 const USERS = Number(process.env['OPERATOR_BENCH_USERS'] ?? 10_000);
@@ -61,18 +66,6 @@ function grown(before: Map<string, number>, after: Map<string, number>): Record<
       .map(([k, v]) => [k.replaceAll('"', ''), v - (before.get(k) ?? 0)] as const)
       .filter(([, d]) => d > 0)
       .sort((a, b) => b[1] - a[1]),
-  );
-}
-
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        await fn(item);
-      }
-    }),
   );
 }
 
@@ -155,12 +148,27 @@ if (!fromSources) {
   const built = spawnSync(process.execPath, [join(repoRoot, 'common/src/build/bundle.ts')], { stdio: 'inherit' });
   if (built.status !== 0) throw new Error('bundling the operator failed');
 }
-const entry = join(repoRoot, fromSources ? 'operator/bin/sftpgate-operator.js' : 'dist/operator/main.js');
-const bed = await startTestBed();
+// OPERATOR_BENCH_ENTRY: another operator bundle (e.g. one built from the previous commit) for A/B runs.
+const entry =
+  process.env['OPERATOR_BENCH_ENTRY'] ??
+  join(repoRoot, fromSources ? 'operator/bin/sftpgate-operator.js' : 'dist/operator/main.js');
+const bed = await startTestBed({
+  // e.g. OPERATOR_BENCH_APISERVER_ARGS=--profiling=true to take a pprof profile of the API server.
+  extraApiServerArgs: (process.env['OPERATOR_BENCH_APISERVER_ARGS'] ?? '').split(' ').filter(Boolean),
+});
+console.error(`operator-scale: API server ${bed.cp.server}, admin kubeconfig ${bed.cp.kubeconfigPath}`);
 let operator: ChildProcess | undefined;
 try {
   await bed.minio.createBucket('sftp');
   await createNamespace(bed, NS);
+  // Both sides as deployed, neither with the test bed's exempt system:masters identity: the operator as its own
+  // ServiceAccount holding exactly the chart's RBAC (charts/sftpgate/files/rbac-rules.yaml), the creator as another
+  // ServiceAccount (a CI pipeline's) allowed to write SftpUsers in the namespace. With API Priority and Fairness on,
+  // both then share the `service-accounts` flow schema's priority level as two flows. OPERATOR_BENCH_IDENTITY=admin
+  // runs both as the admin instead (the runs before session 19).
+  const asAdmin = process.env['OPERATOR_BENCH_IDENTITY'] === 'admin';
+  const operatorKubeconfig = asAdmin ? bed.cp.kubeconfigPath : await operatorServiceAccount(bed);
+  const creator = asAdmin ? bed.admin : await creatorClient(bed, NS);
   const [port] = await reservePorts(1);
   releasePorts([port ?? 0]);
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
@@ -172,7 +180,7 @@ try {
       // e.g. OPERATOR_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=.bench" to see where the time goes (later flags win).
       ...(process.env['OPERATOR_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
       entry,
-      `--kubeconfig=${bed.cp.kubeconfigPath}`,
+      `--kubeconfig=${operatorKubeconfig}`,
       `--metrics-listen=127.0.0.1:${port}`,
       '--log-level=warn',
       // e.g. OPERATOR_BENCH_ARGS="--workers=8" to compare operator settings.
@@ -191,6 +199,12 @@ try {
     return true;
   });
   const loadBefore = load();
+  const pids = { ...testBedPids(bed.cp.dir, bed.minio.dataDir), operator: operator.pid ?? 0 };
+  const cpuNow = () => ({
+    ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuSeconds(pid) : 0])),
+    bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+  });
+  const cpu0 = cpuNow();
   const watchStop = new AbortController();
   const createWrites = watchShardWrites(NS, watchStop.signal);
   const requests0 = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
@@ -201,7 +215,7 @@ try {
     keys.map((k, i) => ({ k, i })),
     32,
     ({ k, i }) =>
-      bed.admin.create(
+      creator.create(
         Resources.SftpUser,
         NS,
         userManifest(NS, `u${i}`, { serverRef: { name: servers[i % SERVERS] }, authorizedKeys: [k] }),
@@ -210,6 +224,10 @@ try {
   const applied = performance.now() - t0;
   await poll('all users Ready', () => users.ready.size === USERS, 100);
   const allReady = users.lastReadyAt - t0;
+  const cpu1 = cpuNow();
+  const createCpu = Object.fromEntries(
+    Object.entries(cpu1).map(([k, v]) => [k, +(v - (cpu0[k as keyof typeof cpu0] ?? 0)).toFixed(1)]),
+  );
   const requests = (await metric(metricsUrl, 'sftpgate_operator_api_requests_total')) - requests0;
   const requestsBy = grown(requestsBy0, await series(metricsUrl, 'sftpgate_operator_api_requests_total'));
   const createShardWrites = createWrites.filter((w) => w.at >= t0).length;
@@ -238,37 +256,54 @@ try {
   });
   const revoke = performance.now() - r0;
   const loadAfterCreate = load();
-  // Delete every user (32 at a time), as a bulk cleanup would.
-  const deleteWrites = watchShardWrites(NS, watchStop.signal);
-  const deleteRequests0 = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
-  const d0 = performance.now();
-  await pool(
-    Array.from({ length: USERS }, (_, i) => `u${i}`).filter((n) => n !== 'u1'),
-    32,
-    (name) => bed.admin.delete(Resources.SftpUser, NS, name),
-  );
-  const deleted = performance.now() - d0;
-  await poll('every user gone', () => users.deleted === USERS, 100);
-  const lastGone = users.lastDeletedAt;
-  await poll('every table empty', async () => {
-    for (const s of servers) if ((await usersTable(bed, NS, s))?.users.length !== 0) return false;
-    return true;
-  });
-  // The last shard write that emptied a table (seen on the watch) or the last user gone, whichever came later.
-  const allGone = Math.max(lastGone, ...deleteWrites.map((w) => w.at)) - d0;
-  const deleteRequests = (await metric(metricsUrl, 'sftpgate_operator_api_requests_total')) - deleteRequests0;
-  watchStop.abort();
-  const deleteShardWrites = deleteWrites.filter((w) => w.at >= d0).length;
+  // Delete every user (32 at a time), as a bulk cleanup would. OPERATOR_BENCH_DELETE=0 skips this phase (A/B runs
+  // of the create phase).
+  const deletePhase = async () => {
+    const deleteWrites = watchShardWrites(NS, watchStop.signal);
+    const deleteRequests0 = await metric(metricsUrl, 'sftpgate_operator_api_requests_total');
+    const d0 = performance.now();
+    await pool(
+      Array.from({ length: USERS }, (_, i) => `u${i}`).filter((n) => n !== 'u1'),
+      32,
+      (name) => creator.delete(Resources.SftpUser, NS, name),
+    );
+    const deleted = performance.now() - d0;
+    await poll('every user gone', () => users.deleted === USERS, 100);
+    const lastGone = users.lastDeletedAt;
+    await poll('every table empty', async () => {
+      for (const s of servers) if ((await usersTable(bed, NS, s))?.users.length !== 0) return false;
+      return true;
+    });
+    // The last shard write that emptied a table (seen on the watch) or the last user gone, whichever came later.
+    const allGone = Math.max(lastGone, ...deleteWrites.map((w) => w.at)) - d0;
+    const deleteRequests = (await metric(metricsUrl, 'sftpgate_operator_api_requests_total')) - deleteRequests0;
+    return {
+      deleteSeconds: seconds(deleted),
+      allGoneSeconds: seconds(allGone),
+      goneAfterLastDeleteSeconds: seconds(allGone - deleted),
+      apiRequests: deleteRequests,
+      shardWrites: deleteWrites.filter((w) => w.at >= d0).length,
+      maxWritesPerShardPerSecond: maxPerShardSecond(deleteWrites.filter((w) => w.at >= d0)),
+    };
+  };
   const seconds = (ms: number) => +(ms / 1000).toFixed(1);
+  const deletion = process.env['OPERATOR_BENCH_DELETE'] === '0' ? 'skipped' : await deletePhase();
+  watchStop.abort();
   const result = {
-    operator: fromSources ? 'TypeScript sources' : 'compiled bundle (dist/operator/main.js)',
+    operator: fromSources ? 'TypeScript sources' : `compiled bundle (${entry})`,
     nodeArgs: operator.spawnargs.slice(1, operator.spawnargs.indexOf(entry)),
     users: USERS,
     servers: SERVERS,
+    identities: asAdmin ? 'admin (system:masters) for both' : 'operator and creator as ServiceAccounts',
+    apiServerArgs: process.env['OPERATOR_BENCH_APISERVER_ARGS'] ?? '',
     create: {
       applySeconds: seconds(applied),
       allReadySeconds: seconds(allReady),
       readyAfterLastCreateSeconds: seconds(allReady - applied),
+      readyAfterLastCreateOverCreateWindow: +((allReady - applied) / applied).toFixed(2),
+      // CPU-seconds from the first create to all Ready (the API server's includes serving the bench's creates).
+      cpuSeconds: createCpu,
+      apiserverCpuMsPerUser: +(((createCpu['apiserver'] ?? 0) * 1000) / USERS).toFixed(1),
       apiRequests: requests,
       apiRequestsPerUser: +(requests / USERS).toFixed(2),
       apiRequestsBy: requestsBy,
@@ -279,14 +314,7 @@ try {
     },
     passes,
     revocationSeconds: +(revoke / 1000).toFixed(2),
-    delete: {
-      deleteSeconds: seconds(deleted),
-      allGoneSeconds: seconds(allGone),
-      goneAfterLastDeleteSeconds: seconds(allGone - deleted),
-      apiRequests: deleteRequests,
-      shardWrites: deleteShardWrites,
-      maxWritesPerShardPerSecond: maxPerShardSecond(deleteWrites.filter((w) => w.at >= d0)),
-    },
+    delete: deletion,
     operatorPeakRssMiB: peakRssMiB(operator.pid ?? 0),
     loadAverage: { beforeCreate: loadBefore, afterCreate: loadAfterCreate, afterDelete: load() },
   };

@@ -70,9 +70,14 @@ export async function serverConditionsTrue(bed: TestBed, ns: string, name: strin
  * Starts the control plane and MinIO in parallel, installs the CRDs, and plays the platform team: the operator's
  * namespace with the MinIO credentials, and profile `minio` (bucket `sftp`, root `servers`, every namespace).
  */
-export async function startTestBed(opts: { controllerManager?: boolean } = {}): Promise<TestBed> {
+export async function startTestBed(
+  opts: { controllerManager?: boolean; extraApiServerArgs?: readonly string[] } = {},
+): Promise<TestBed> {
   const [cp, minio] = await Promise.all([
-    startControlPlane({ controllerManager: opts.controllerManager ?? false }),
+    startControlPlane({
+      controllerManager: opts.controllerManager ?? false,
+      ...(opts.extraApiServerArgs ? { extraApiServerArgs: opts.extraApiServerArgs } : {}),
+    }),
     startMinio(),
   ]);
   await installCrds(cp);

@@ -51,7 +51,7 @@ before(async () => {
       logger: silentLogger,
       intervalMs: 3_600_000, // periodic passes out of the way: the first pass and requests are what is tested
       scanMs: 200,
-      random: () => 0.5, // a new user without a quota is first measured half an interval (30 min) after it appears
+      random: () => 0.5, // a new user without a quota is first measured one and a half intervals (90 min) after it appears
       onMeasured: (key) => measured.push(key),
     },
     stop.signal,

@@ -7,7 +7,13 @@ import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { repoRoot } from '../codegen/typescript.ts';
-import { accessorModule, lazyDependencies, lazyFsPromisesModule, lazyZlibModule } from './lazy-deps.ts';
+import {
+  accessorModule,
+  lazyAssertModule,
+  lazyDependencies,
+  lazyFsPromisesModule,
+  lazyZlibModule,
+} from './lazy-deps.ts';
 
 /** One bundle per output directory: the entry points that ship together. */
 export const BUNDLES: readonly { readonly outdir: string; readonly entryPoints: Record<string, string> }[] = [
@@ -49,6 +55,7 @@ const STAND_INS: Readonly<Record<string, () => string>> = {
   'fs/promises': lazyFsPromisesModule,
   util: () => accessorModule('util'),
   fs: () => accessorModule('fs'),
+  assert: lazyAssertModule,
 };
 export const builtinsAsCommonJs: Plugin = {
   name: NAMESPACE,

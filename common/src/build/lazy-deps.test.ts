@@ -165,3 +165,31 @@ test("the bundle's node:util and node:fs leave their lazily defined properties u
   );
   assert.deepEqual(out, { atLoad: [], promisify: 'function', read: true, inherits: 'function', keys: true, dir: true });
 });
+
+test("the bundle's node:assert loads node:assert only when an assertion fails or another export is used", async () => {
+  const out = await runBundled(
+    [
+      "import assert from 'node:assert';",
+      "import check from './dep.cjs';",
+      "const loaded = () => process.moduleLoadList.includes('NativeModule assert');",
+      "assert(1); assert.ok('x'); assert.equal(1, '1'); assert.strictEqual(-0, -0);",
+      'check.ok(true); check.equal(2, 2);',
+      'const out = { passing: loaded() };',
+      'try { assert.equal(1, 2); } catch (e) { out.failure = e.code; }',
+      'out.afterFailure = loaded();',
+      // node:assert decides the cases the quick check cannot (NaN equals NaN for `equal`).
+      'assert.equal(NaN, NaN);',
+      'try { check.strictEqual(0, -0); } catch (e) { out.strict = e.code; }',
+      'out.deep = (() => { assert.deepStrictEqual({ a: [1] }, { a: [1] }); return true; })();',
+      'console.log(JSON.stringify(out));',
+    ],
+    { 'dep.cjs': "module.exports = require('assert');" },
+  );
+  assert.deepEqual(out, {
+    passing: false,
+    failure: 'ERR_ASSERTION',
+    afterFailure: true,
+    strict: 'ERR_ASSERTION',
+    deep: true,
+  });
+});

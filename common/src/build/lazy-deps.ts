@@ -16,6 +16,9 @@
 //   So `import { promisify } from 'node:util'` loaded parse_args, the diff, worker_threads and the SIGINT tracer into
 //   every pod. The bundle's node:util and node:fs are objects of accessors over the real modules: the interop reads
 //   only the accessors, and a property is read from the real module when the code uses it.
+// - node:assert: asn1 (ssh2's key parser) asserts while it converts an OpenSSH host key at start, which loads node:assert
+//   and its error formatting (7 built-ins). The bundle's node:assert checks ok/equal/strictEqual itself and calls the
+//   real function only when the check fails (so the failure is node:assert's own); every other export loads it on use.
 // The edits are exact-text: a dependency update that changes the text fails the build (and is re-checked here).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -171,42 +174,61 @@ export const lazyDependencies: Plugin = {
 };
 
 /**
- * The CommonJS module the bundle's `import … from 'node:zlib'` gets: one getter per export of node:zlib (the names
- * this Node has), each loading node:zlib on its first use. esbuild reads an imported binding at each use
- * (`(0, import_zlib.crc32)(…)`), so our own code's imports stay lazy too.
+ * A CommonJS module with node:<builtin>'s export names (the names this Node has), each a getter that loads the
+ * built-in on its first use, except the names `prelude` puts into its `direct` object, served without loading it.
+ * `prelude` may also set `module.exports` (a callable built-in) and call `load()`. esbuild reads an imported binding
+ * at each use (`(0, import_zlib.crc32)(…)`), so our own code's imports stay lazy too.
  */
-export function lazyZlibModule(): string {
-  const names = Object.keys(createRequire(import.meta.url)('node:zlib') as object);
+function lazyBuiltinModule(builtin: string, prelude: readonly string[] = ['const direct = {};']): string {
+  const names = Object.keys(createRequire(import.meta.url)(`node:${builtin}`) as object);
   return [
-    'let zlib;',
+    'let real;',
+    `const load = () => (real ??= require('node:${builtin}'));`,
+    ...prelude,
     `for (const name of ${JSON.stringify(names)})`,
-    "  Object.defineProperty(module.exports, name, { enumerable: true, get: () => (zlib ??= require('node:zlib'))[name] });",
+    '  Object.defineProperty(module.exports, name, { enumerable: true, get: () => direct[name] ?? load()[name] });',
   ].join('\n');
+}
+
+/** The bundle's node:zlib (see the header): every export loads node:zlib on its first use. */
+export function lazyZlibModule(): string {
+  return lazyBuiltinModule('zlib');
 }
 
 /** What the stand-in serves from node:fs's callback functions when the first argument is a path (not a FileHandle). */
 export const FS_PROMISES_FROM_CALLBACKS = ['readFile', 'readdir'] as const;
 
 /**
- * The CommonJS module the bundle's `import … from 'node:fs/promises'` gets (see the header): one getter per export of
- * node:fs/promises; FS_PROMISES_FROM_CALLBACKS of a path run node:fs's callback function, everything else loads
- * node:fs/promises on its first use.
+ * The bundle's node:fs/promises (see the header): FS_PROMISES_FROM_CALLBACKS of a path run node:fs's callback
+ * function, everything else loads node:fs/promises on its first use.
  */
 export function lazyFsPromisesModule(): string {
-  const names = Object.keys(createRequire(import.meta.url)('node:fs/promises') as object);
-  return [
+  return lazyBuiltinModule('fs/promises', [
     "const fs = require('node:fs');",
-    'let real;',
-    "const load = () => (real ??= require('node:fs/promises'));",
     "const isPath = (p) => typeof p === 'string' || Buffer.isBuffer(p) || p instanceof URL;",
     'const viaCallback = (name) => (path, ...rest) =>',
     '  isPath(path)',
     '    ? new Promise((resolve, reject) => fs[name](path, ...rest, (err, value) => (err ? reject(err) : resolve(value))))',
     '    : load()[name](path, ...rest);',
     `const direct = Object.fromEntries(${JSON.stringify(FS_PROMISES_FROM_CALLBACKS)}.map((n) => [n, viaCallback(n)]));`,
-    `for (const name of ${JSON.stringify(names)})`,
-    '  Object.defineProperty(module.exports, name, { enumerable: true, get: () => direct[name] ?? load()[name] });',
-  ].join('\n');
+  ]);
+}
+
+/**
+ * The bundle's node:assert (see the header): the callable, `ok`, `equal` and `strictEqual` check first and hand a
+ * failing case to node:assert (which decides, e.g. NaN for `equal`, and throws its own error); every other export
+ * is node:assert's, loaded on first use.
+ */
+export function lazyAssertModule(): string {
+  return lazyBuiltinModule('assert', [
+    'const ok = (value, ...rest) => { if (!value) load().ok(value, ...rest); };',
+    'const direct = {',
+    '  ok,',
+    '  equal: (a, b, ...rest) => { if (a != b) load().equal(a, b, ...rest); },',
+    '  strictEqual: (a, b, ...rest) => { if (!Object.is(a, b)) load().strictEqual(a, b, ...rest); },',
+    '};',
+    'module.exports = ok;',
+  ]);
 }
 
 /** Built-ins whose lazily defined properties esbuild's interop would materialise (see the header). */

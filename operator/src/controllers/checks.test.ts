@@ -9,6 +9,7 @@ import { secretUserKeys, serverUserKeys } from './sftp-user/checks.ts';
 const cache = <T extends { metadata: { namespace?: string; name?: string } }>(items: T[]): Cache<T> => ({
   get: (k) => items.find((i) => `${i.metadata.namespace}/${i.metadata.name}` === k),
   list: () => items,
+  keys: () => items.map((i) => `${i.metadata.namespace}/${i.metadata.name}`),
 });
 const server = (name: string, extra: Partial<SftpServer['spec']> = {}, status: SftpServer['status'] = {}) =>
   ({

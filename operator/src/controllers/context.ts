@@ -20,6 +20,8 @@ import type { UserIndex } from './user-index.ts';
 export interface Cache<T> {
   get(key: string): T | undefined;
   list(): T[];
+  /** The cache's own keys (`namespace/name`): a loop over every object reuses them instead of building new ones. */
+  keys(): string[];
 }
 
 /** A server with the placement the operator derived for it from its profile: what IAM and S3 act on. */

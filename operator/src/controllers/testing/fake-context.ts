@@ -22,6 +22,9 @@ export class MapCache<T extends { metadata?: { namespace?: string; name?: string
   list(): T[] {
     return [...this.map.values()];
   }
+  keys(): string[] {
+    return [...this.map.keys()];
+  }
   put(obj: T): T {
     const ns = obj.metadata?.namespace;
     this.map.set(ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name ?? ''), obj);

@@ -8,6 +8,7 @@
 // request over a bound waits and `status.usage.requestDeferredUntil` says until when. New users without a quota
 // join the periodic cycle instead of being measured at once (prefixes.ts firstDue). Runs on the leader only (a
 // Manager runnable).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { measurementKey, podsPrefix } from '../../../../common/src/quota/usage-document.ts';
 import type { SftpUser } from '../../api/types.generated.ts';
@@ -168,13 +169,14 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
 
   while (!signal.aborted) {
     const now = Date.now();
-    const seen = new Set<string>();
     const users = new Map<string, { user: User; request: string | undefined }>();
     const requests: PendingRequest[] = [];
     const periodic: [number, string][] = [];
-    for (const u of o.ctx.users.list() as User[]) {
-      const key = `${u.metadata.namespace}/${u.metadata.name}`;
-      seen.add(key);
+    // Over the cache's own keys: building `namespace/name` anew for every user (and hashing it in the first lookup)
+    // was most of a scan's CPU at 10,000 users, once a second.
+    for (const key of o.ctx.users.keys()) {
+      const u = o.ctx.users.get(key) as User | undefined;
+      if (u === undefined) continue;
       if (running.has(key) || u.metadata.deletionTimestamp) continue;
       const request = pendingRequest(u);
       const asked = request !== undefined && answered.get(key) !== request;
@@ -199,6 +201,9 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
         requests.push({ key, namespace: u.metadata.namespace ?? '', since: since.get(key) ?? now });
       }
     }
+    // Users gone from the cache are forgotten. Asking the cache (its keys and these maps' keys keep their hashes)
+    // instead of collecting this scan's keys in a Set: building that Set was half of a scan's CPU at 10,000 users.
+    const seen = { has: (key: string) => o.ctx.users.get(key) !== undefined };
     for (const map of [due, since, published, answered])
       for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
     for (const key of joined) if (!seen.has(key)) joined.delete(key);
@@ -221,16 +226,8 @@ export async function runUsageMeasurer(o: UsageMeasurerOptions, signal: AbortSig
       const u = users.get(key);
       if (u) start(key, u.user, u.request, trigger);
     }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, o.scanMs ?? 1_000);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
-    });
+    // Removes its abort listener when the time is up (a listener added per scan and never removed grew the
+    // manager's signal by one closure a second for as long as the operator ran).
+    await sleep(o.scanMs ?? 1_000, undefined, { signal }).catch(() => undefined);
   }
 }

@@ -50,12 +50,12 @@ describe('usage prefixes', () => {
     assert.equal(statusDue(current, { bytes: 10, files: 1 }, undefined, now, true), true, 'a deferral to clear');
   });
 
-  it('first measurement: at once only for a new user with a quota; others join the cycle at a random point', () => {
+  it('first measurement: at once only for a new user with a quota; others at a random point of the second interval', () => {
     const quota = user({ quota: { maxFiles: 10 } });
     assert.equal(firstDue(quota, 1000, 300_000, 0.5), 1000);
-    assert.equal(firstDue(user({}), 1000, 300_000, 0), 1000);
-    assert.equal(firstDue(user({}), 1000, 300_000, 0.5), 151_000);
-    assert.equal(firstDue(user({ quota: {} }), 1000, 300_000, 0.5), 151_000, 'an empty quota limits nothing');
+    assert.equal(firstDue(user({}), 1000, 300_000, 0), 301_000);
+    assert.equal(firstDue(user({}), 1000, 300_000, 0.5), 451_000);
+    assert.equal(firstDue(user({ quota: {} }), 1000, 300_000, 0.5), 451_000, 'an empty quota limits nothing');
     const measured = { status: { usage: { measuredAt: '2026-01-01T00:00:00Z' } } } as Partial<SftpUser>;
     assert.equal(firstDue(user({ quota: { maxBytes: '1Gi' } }, measured), 1000, 300_000, 0.5), 301_000);
   });

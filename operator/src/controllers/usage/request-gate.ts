@@ -57,7 +57,7 @@ export class RequestGate {
   }
 
   /** Drops the state of users and namespaces no longer needed (a full bucket and no history are the same). */
-  retain(keys: ReadonlySet<string>, now: number): void {
+  retain(keys: { has(key: string): boolean }, now: number): void {
     for (const key of this.#lastStart.keys()) {
       if (!keys.has(key) || this.userReadyAt(key) <= now) this.#lastStart.delete(key);
     }
