@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { S3ResponseError } from '../../common/src/s3/errors.ts';
 import type { WireBody } from '../../common/src/s3/wire-get.ts';
 import { type Minio, startMinio } from '../infra/index.ts';
@@ -287,6 +289,42 @@ describe('ranged GET against hostile answers (one scripted fake S3)', () => {
       assert.equal(s3.requests(), 50, 'the 51st request never went out');
     } finally {
       stalled.abort();
+      s3.close();
+    }
+  });
+
+  test("an idle pooled connection keeps nothing of the bodies it carried (no reader's buffer stays reachable)", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s3 = await fakeS3((_n, socket) => socket.write(ok(body)));
+    try {
+      const memories: WeakRef<ArrayBuffer>[] = [];
+      for (let i = 0; i < 3; i++) {
+        const out = await s3.c.getObjectRange({ Bucket: BUCKET, Key: 'k', Range: 'bytes=0-39999' });
+        const into = Buffer.allocUnsafeSlow(out.Body.length);
+        let at = 0;
+        await new Promise<void>((resolve, reject) =>
+          out.Body.pump(
+            (src, start, end) => {
+              src.copy(into, at, start, end);
+              at += end - start;
+            },
+            (err) => (err ? reject(err) : resolve()),
+          ),
+        );
+        memories.push(new WeakRef(into.buffer));
+      }
+      assert.equal(s3.connections(), 1, 'one connection, reused, still open in the pool');
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setImmediate(r));
+        gc();
+      }
+      assert.deepEqual(
+        memories.map((m) => m.deref() === undefined),
+        [true, true, true],
+        'every reader buffer was collected',
+      );
+    } finally {
       s3.close();
     }
   });

@@ -169,15 +169,19 @@ export class WirePool {
   #connect(listener: WireListener, signal: AbortSignal | undefined): Promise<WireConnection> {
     const { promise, resolve, reject } = Promise.withResolvers<WireConnection>();
     const onAbort = () => c.destroy(signal?.reason as Error);
+    // Removed once connected: a listener left on the pooled socket would keep this first exchange (and the reader's
+    // buffer behind its body) reachable for the socket's whole life.
+    const onClose = () => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(signal?.aborted ? signal.reason : (c.socket.errored ?? connectionClosed()));
+    };
     const c = new WireConnection(this, this.#host, this.#session, () => {
       signal?.removeEventListener('abort', onAbort);
+      c.socket.off('close', onClose);
       c.own(listener);
       resolve(c);
     });
-    c.socket.once('close', () => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(signal?.aborted ? signal.reason : (c.socket.errored ?? connectionClosed()));
-    });
+    c.socket.once('close', onClose);
     signal?.addEventListener('abort', onAbort, { once: true });
     return promise;
   }
