@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { type Minio, makeTempDir, removeTempDir, startMinio } from '../infra/index.ts';
 import { benchConfig } from './lib/bench-config.ts';
 import { runSftp } from './lib/client.ts';
-import { entrypointNodeFlags, podLaunch } from './lib/pod-launch.ts';
+import { entrypointNodeFlags, podLaunch, stageEnv } from './lib/pod-launch.ts';
 import { findPid, treeCpu } from './lib/procfs.ts';
 import { parseProm, sumBy } from './lib/prom.ts';
 import { type BenchServer, makeClientKey, startPod, startRclone } from './lib/servers.ts';
@@ -84,9 +84,15 @@ async function main(): Promise<void> {
     const minioPid = findPid(minio.dataDir);
     for (const [i, p] of pods().entries()) {
       // A build given by path is taken as it is (no staleness check against the work tree's sources).
-      const flags = entrypointNodeFlags(readFileSync(join(repo, 'Dockerfile'), 'utf8'), 'sftp');
+      const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+      const flags = entrypointNodeFlags(dockerfile, 'sftp');
       const launch = p.entry
-        ? { command: process.execPath, args: [...flags, fixture, p.entry], describe: p.entry }
+        ? {
+            command: process.execPath,
+            args: [...flags, fixture, p.entry],
+            env: stageEnv(dockerfile, 'sftp'),
+            describe: p.entry,
+          }
         : podLaunch();
       const cpuProfileDir = cfg.cpuProfile ? join(repo, '.bench', `small-${p.label}-cpuprofile`) : undefined;
       const server = await startPod(key, minio, BUCKET, `pod${i}`, {

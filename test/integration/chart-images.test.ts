@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { bundleAll } from '../../common/src/build/bundle.ts';
 import { DEFAULT_SFTP_IMAGE } from '../../operator/src/config.ts';
 import { OPERATOR_NODE_FLAGS } from '../../operator/src/node-flags.ts';
-import { POD_NODE_FLAGS } from '../../sftp-pod/src/node-flags.ts';
+import { POD_MALLOC_ENV, POD_NODE_FLAGS } from '../../sftp-pod/src/node-flags.ts';
 import { makeTempDir, readVersions, removeTempDir, runCommand } from '../infra/index.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -208,6 +208,10 @@ describe('container images (Dockerfiles and their runtime layout)', () => {
         // with (sftp-pod/src/node-flags.ts and operator/src/node-flags.ts, also used by the benchmarks).
         assert.deepEqual(parsed.entrypoint.slice(1, -1), img.target === 'sftp' ? POD_NODE_FLAGS : OPERATOR_NODE_FLAGS);
         assert.equal(parsed.env['HOME'], '/tmp', 'a writable HOME on the read-only root filesystem');
+        // The pod's malloc settings are the ones it is measured with (POD_MALLOC_ENV, also used by the benchmarks).
+        for (const [k, v] of Object.entries(img.target === 'sftp' ? POD_MALLOC_ENV : {}))
+          assert.equal(parsed.env[k], v, k);
+        if (img.target !== 'sftp') assert.equal(parsed.env['MALLOC_ARENA_MAX'], undefined);
       });
 
       const launcher = pkg.bin[img.binName] ?? '';

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { S3ResponseError } from '../../common/src/s3/errors.ts';
 import type { WireBody } from '../../common/src/s3/wire-get.ts';
 import { type Minio, startMinio } from '../infra/index.ts';
@@ -142,6 +144,11 @@ async function fakeS3(
   return { c, requests: () => requests, connections: () => connections, close: () => server.close() };
 }
 
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition never held');
+}
+
 const ok = (body: Buffer, extra = '') =>
   Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\n${extra}\r\n`), body]);
 
@@ -221,6 +228,102 @@ describe('ranged GET against hostile answers (one scripted fake S3)', () => {
       await get(); // a new connection; extra bytes after the body
       await get(); // and another one
       assert.equal(s3.connections(), 3);
+    } finally {
+      s3.close();
+    }
+  });
+
+  test('an answer trickling in a few bytes at a time (head and body split anywhere) arrives exact', async () => {
+    const answer = ok(body, 'ETag: "e"\r\n');
+    const s3 = await fakeS3((_n, socket) => {
+      void (async () => {
+        for (let at = 0; at < answer.length; at += 7 + (at % 13)) {
+          socket.write(answer.subarray(at, Math.min(answer.length, at + 7 + (at % 13))));
+          if (at < 400) await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+    });
+    try {
+      const out = await s3.c.getObjectRange({ Bucket: BUCKET, Key: 'k', Range: 'bytes=0-39999' });
+      assert.equal(out.ETag, '"e"');
+      assert.ok((await collect(out.Body)).equals(body));
+    } finally {
+      s3.close();
+    }
+  });
+
+  test('HTTP/1.0 answers are read, and their connection is not reused', async () => {
+    const s3 = await fakeS3((_n, socket) =>
+      socket.write(ok(body).toString('latin1').replace('HTTP/1.1', 'HTTP/1.0'), 'latin1'),
+    );
+    try {
+      for (let i = 0; i < 2; i++) {
+        const out = await s3.c.getObjectRange({ Bucket: BUCKET, Key: 'k', Range: 'bytes=0-39999' });
+        assert.ok((await collect(out.Body)).equals(body));
+      }
+      assert.equal(s3.connections(), 2);
+    } finally {
+      s3.close();
+    }
+  });
+
+  test('at most 50 connections per host: the 51st GET waits, and its deadline still fires while it waits', async () => {
+    const s3 = await fakeS3(() => {}); // reads every request, never answers
+    const stalled = new AbortController();
+    try {
+      const held = Array.from({ length: 50 }, (_, i) =>
+        s3.c.getObjectRange({ Bucket: BUCKET, Key: `k${i}`, Range: 'bytes=0-1' }, { abortSignal: stalled.signal }),
+      );
+      for (const h of held) h.catch(() => {});
+      await waitFor(() => s3.requests() === 50);
+      const started = Date.now();
+      await assert.rejects(
+        s3.c.getObjectRange(
+          { Bucket: BUCKET, Key: 'late', Range: 'bytes=0-1' },
+          { abortSignal: AbortSignal.timeout(200) },
+        ),
+        { name: 'AbortError' },
+      );
+      assert.ok(Date.now() - started < 5_000);
+      assert.equal(s3.connections(), 50);
+      assert.equal(s3.requests(), 50, 'the 51st request never went out');
+    } finally {
+      stalled.abort();
+      s3.close();
+    }
+  });
+
+  test("an idle pooled connection keeps nothing of the bodies it carried (no reader's buffer stays reachable)", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s3 = await fakeS3((_n, socket) => socket.write(ok(body)));
+    try {
+      const memories: WeakRef<ArrayBuffer>[] = [];
+      for (let i = 0; i < 3; i++) {
+        const out = await s3.c.getObjectRange({ Bucket: BUCKET, Key: 'k', Range: 'bytes=0-39999' });
+        const into = Buffer.allocUnsafeSlow(out.Body.length);
+        let at = 0;
+        await new Promise<void>((resolve, reject) =>
+          out.Body.pump(
+            (src, start, end) => {
+              src.copy(into, at, start, end);
+              at += end - start;
+            },
+            (err) => (err ? reject(err) : resolve()),
+          ),
+        );
+        memories.push(new WeakRef(into.buffer));
+      }
+      assert.equal(s3.connections(), 1, 'one connection, reused, still open in the pool');
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setImmediate(r));
+        gc();
+      }
+      assert.deepEqual(
+        memories.map((m) => m.deref() === undefined),
+        [true, true, true],
+        'every reader buffer was collected',
+      );
     } finally {
       s3.close();
     }

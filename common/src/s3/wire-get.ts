@@ -45,6 +45,7 @@ export class WireBody {
   /** Bytes that came before `pump` (copies). */
   #early: Buffer[] = [];
   #sink: BytesSink | undefined;
+  #pumped = false;
   #done: ((err?: Error) => void) | undefined;
   #outcome: { readonly err?: Error } | undefined;
   readonly #abandon: (err: Error) => void;
@@ -61,12 +62,16 @@ export class WireBody {
 
   /** Delivers the body to `sink`, then calls `done()` at its end or `done(err)` if it fails or is cut. Once. */
   pump(sink: BytesSink, done: (err?: Error) => void): void {
-    if (this.#sink !== undefined) throw new Error('WireBody: pumped twice');
-    this.#sink = sink;
-    this.#done = done;
+    if (this.#pumped) throw new Error('WireBody: pumped twice');
+    this.#pumped = true;
     for (const b of this.#early) sink(b, 0, b.length);
     this.#early = [];
-    if (this.#outcome !== undefined) done(this.#outcome.err);
+    if (this.#outcome !== undefined) {
+      done(this.#outcome.err);
+      return;
+    }
+    this.#sink = sink;
+    this.#done = done;
   }
 
   /** Stops reading: the connection is closed; a pending `pump` ends with `err`. */
@@ -91,7 +96,11 @@ export class WireBody {
   #finish(outcome: { readonly err?: Error }): void {
     if (this.#outcome !== undefined) return;
     this.#outcome = outcome;
-    this.#done?.(outcome.err);
+    const done = this.#done;
+    // The reader's callbacks (and the buffer they fill) are not kept past the body's end.
+    this.#sink = undefined;
+    this.#done = undefined;
+    done?.(outcome.err);
   }
 }
 

@@ -132,10 +132,7 @@ export class WirePool {
    * in use. Rejects with the connect error, or the signal's reason.
    */
   async acquire(listener: WireListener, signal: AbortSignal | undefined): Promise<WireConnection> {
-    while (this.#active >= MAX_SOCKETS) {
-      signal?.throwIfAborted();
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
+    while (this.#active >= MAX_SOCKETS) await this.#turn(signal);
     signal?.throwIfAborted();
     this.#active++;
     for (let c = this.#idle.pop(); c !== undefined; c = this.#idle.pop()) {
@@ -151,18 +148,40 @@ export class WirePool {
     }
   }
 
+  /** Waits for a connection to be released; rejects with the signal's reason if it fires first. */
+  #turn(signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.#waiting.indexOf(wake);
+        if (i >= 0) this.#waiting.splice(i, 1);
+        reject(signal?.reason);
+      };
+      this.#waiting.push(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   #connect(listener: WireListener, signal: AbortSignal | undefined): Promise<WireConnection> {
     const { promise, resolve, reject } = Promise.withResolvers<WireConnection>();
     const onAbort = () => c.destroy(signal?.reason as Error);
+    // Removed once connected: a listener left on the pooled socket would keep this first exchange (and the reader's
+    // buffer behind its body) reachable for the socket's whole life.
+    const onClose = () => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(signal?.aborted ? signal.reason : (c.socket.errored ?? connectionClosed()));
+    };
     const c = new WireConnection(this, this.#host, this.#session, () => {
       signal?.removeEventListener('abort', onAbort);
+      c.socket.off('close', onClose);
       c.own(listener);
       resolve(c);
     });
-    c.socket.once('close', () => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(signal?.aborted ? signal.reason : (c.socket.errored ?? connectionClosed()));
-    });
+    c.socket.once('close', onClose);
     signal?.addEventListener('abort', onAbort, { once: true });
     return promise;
   }

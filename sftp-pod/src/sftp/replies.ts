@@ -62,7 +62,8 @@ export function namesReply(id: number, entries: readonly FileInfo[], owner: stri
 
 /**
  * The 13-byte header of a DATA reply; the payload is written after it separately: copying up to 255 KiB into a reply
- * buffer per READ was a measurable share of the download CPU (allocation + GC).
+ * buffer per READ was a measurable share of the download CPU (allocation + GC). The session writes both in one corked
+ * channel write, so ssh2 packs the header into the payload's first SSH packet (session.ts `#sendData`).
  */
 export function dataHeader(id: number, length: number): Buffer {
   const head = Buffer.allocUnsafe(13);

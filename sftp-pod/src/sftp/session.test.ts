@@ -497,4 +497,39 @@ describe('bandwidth', () => {
     client.end();
     await session.done;
   });
+  test('a DATA reply reaches the channel as one corked write of header and payload (ssh2 packs them into packets)', async () => {
+    const storage = new MemoryStorage();
+    const [ours, theirs] = duplexPair();
+    // Record what reaches the channel together; delivered chunk by chunk as before.
+    const raw = ours as unknown as {
+      _write(chunk: Buffer, encoding: BufferEncoding, cb: (err?: Error | null) => void): void;
+      _writev?(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void;
+    };
+    const batches: number[][] = [];
+    const write = raw._write.bind(ours);
+    raw._writev = (chunks, cb) => {
+      batches.push(chunks.map((c) => c.chunk.length));
+      let i = 0;
+      const next = (err?: Error | null): void => {
+        const c = chunks[i++];
+        if (err || !c) cb(err);
+        else write(c.chunk, c.encoding, next);
+      };
+      next();
+    };
+    const jail = createPathJail('srv', { home: 'alice', permissions: ALL, directoryPermissions: [] });
+    const session = new SftpSession(ours, { storage, jail, username: 'alice', sessionId: 's1', setstatMode: 'Error' });
+    const client = new TestSftpClient(theirs);
+    await client.init();
+    const data = randomBytes(100_000);
+    assert.equal((await put(client, '/d.bin', data)).code, Status.OK);
+    const rh = await client.open('/d.bin', OpenFlags.READ);
+    assert.ok(Buffer.isBuffer(rh));
+    batches.length = 0;
+    const got = await client.read(rh, 0, 65536);
+    assert.deepEqual(got, data.subarray(0, 65536));
+    assert.deepEqual(batches, [[13, 65536]]);
+    client.end();
+    await session.done;
+  });
 });

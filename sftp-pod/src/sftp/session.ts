@@ -124,7 +124,8 @@ export class SftpSession {
     channel.on('data', (chunk: Buffer) => {
       this.#lastActivity = Date.now();
       this.#decoder.push(chunk);
-      this.#schedule();
+      // A running pump takes the new bytes in its loop; starting another only to return made two promises per chunk.
+      if (!this.#busy) this.#schedule();
     });
     // The client's EOF ends the session once queued requests are answered: OpenSSH's sftp waits for our EOF.
     channel.on('end', () => {
@@ -245,10 +246,14 @@ export class SftpSession {
   #sendData(header: Buffer, payload: Buffer, written: (() => void) | undefined): Promise<void> {
     if (this.#closed) return Promise.resolve();
     const channel = this.#channel;
+    let room: boolean;
     channel.cork();
-    channel.write(header);
-    const room = channel.write(payload, written && ((err) => err == null && written()));
-    channel.uncork();
+    try {
+      channel.write(header);
+      room = channel.write(payload, written && ((err) => err == null && written()));
+    } finally {
+      channel.uncork();
+    }
     return room ? Promise.resolve() : this.#drained();
   }
 

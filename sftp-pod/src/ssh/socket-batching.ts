@@ -29,20 +29,21 @@ const batched = new WeakSet<Socket>();
 export function batchSocketWrites(socket: Socket): void {
   if (batched.has(socket)) return;
   batched.add(socket);
-  const write = socket.write;
+  const write = socket.write as (this: Socket, chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
   let pending = false;
   const flush = (): void => {
     pending = false;
     // Only our own cork is released: a caller's cork() nests and stays in force.
     if (socket.writableCorked > 0) socket.uncork();
   };
-  socket.write = function batchedWrite(this: Socket, ...args: Parameters<Socket['write']>): boolean {
+  // Explicit parameters, not a rest array: this runs once per SSH packet. Node treats undefined ones as omitted.
+  socket.write = function batchedWrite(this: Socket, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     if (!pending && !socket.destroyed) {
       pending = true;
       socket.cork();
       setImmediate(flush);
     }
-    return Reflect.apply(write, this, args) as boolean;
+    return write.call(this, chunk, encoding, cb);
   } as Socket['write'];
   releaseWrittenPackets(socket);
 }

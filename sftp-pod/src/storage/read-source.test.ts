@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { WireBody } from '../../../common/src/s3/wire-get.ts';
 import { S3ReadSource } from './read-source.ts';
 import type { S3Context } from './s3-context.ts';
@@ -9,7 +11,11 @@ import type { S3Context } from './s3-context.ts';
 const CHUNK = 1024;
 
 /** An "S3" whose ranged GET bodies arrive in 100-byte pieces on later turns of the event loop (real WireBodies). */
-function source(data: Buffer, concurrency = 2): { src: S3ReadSource; gets: () => number } {
+function source(
+  data: Buffer,
+  concurrency = 2,
+  budget = { used: 0, tryAcquire: (_n: number) => true, release: (_n: number) => {} },
+): { src: S3ReadSource; gets: () => number } {
   let gets = 0;
   const client = {
     async getObjectRange(i: { Range?: string }) {
@@ -40,6 +46,7 @@ function source(data: Buffer, concurrency = 2): { src: S3ReadSource; gets: () =>
     etag: undefined,
     chunkBytes: CHUNK,
     concurrency,
+    budget,
   });
   return { src, gets: () => gets };
 }
@@ -104,6 +111,49 @@ describe('S3ReadSource range buffers', () => {
     src.release(Buffer.alloc(10));
     const rest = await src.read(100, CHUNK * 2);
     assert.ok(Buffer.from(rest).equals(data.subarray(100, 100 + CHUNK * 2)));
+    await src.close();
+  });
+
+  it('free buffers are counted in the read-ahead budget and given back at close', async () => {
+    const data = randomBytes(CHUNK * 8);
+    const budget = {
+      used: 0,
+      tryAcquire(n: number) {
+        if (this.used + n > CHUNK * 4) return false;
+        this.used += n;
+        return true;
+      },
+      release(n: number) {
+        this.used -= n;
+        assert.ok(this.used >= 0, 'never released more than taken');
+      },
+    };
+    const { src } = source(data, 2, budget);
+    for (let off = 0; off < data.length; off += 512) {
+      const view = await src.read(off, 512);
+      assert.ok(Buffer.from(view).equals(data.subarray(off, off + 512)), `bytes at ${off}`);
+      assert.ok(budget.used <= CHUNK * 4);
+      src.release(view);
+    }
+    await src.close();
+    assert.equal(budget.used, 0);
+  });
+
+  it('a buffer whose views were dropped without release is left to the collector, not kept by the source', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const data = randomBytes(CHUNK * 6);
+    const { src } = source(data);
+    let first: Uint8Array | undefined = await src.read(0, 256);
+    const memory = new WeakRef(first.buffer);
+    first = undefined;
+    // Read on past the first chunk (evicted, its GET settled), never releasing anything.
+    for (let off = 256; off < CHUNK * 4; off += 256) await src.read(off, 256);
+    await tick();
+    gc();
+    await tick();
+    gc();
+    assert.equal(memory.deref(), undefined, 'the first range buffer was collected while the source is still open');
     await src.close();
   });
 });

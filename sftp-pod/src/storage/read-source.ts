@@ -29,7 +29,7 @@ export interface ReadSourceOptions {
   readonly budget?: ReadAheadBudget;
 }
 
-/** Reused range buffers kept per download beyond those in use (dropped at close). */
+/** Reused range buffers kept per download beyond those in use (counted in the read-ahead budget, dropped at close). */
 const MAX_FREE_BUFFERS = 2;
 
 /** A read-ahead chunk's reusable buffer. */
@@ -58,9 +58,12 @@ export class S3ReadSource implements ReadSource {
   readonly #o: ReadSourceOptions;
   readonly #chunks = new Map<number, Chunk>();
   readonly #ac = new AbortController();
-  /** Range buffers ready for reuse, and the in-use ones by their memory (what `release` is handed a view of). */
+  /**
+   * Range buffers ready for reuse, and the in-use ones by their memory (what `release` is handed a view of). Weak: a
+   * buffer whose views were dropped without `release` (a failed write, another caller) is collected, not kept here.
+   */
   #free: Buffer[] = [];
-  readonly #slots = new Map<ArrayBufferLike, Slot>();
+  #slots = new WeakMap<ArrayBufferLike, Slot>();
   #nextSequential = 0;
   #closed = false;
 
@@ -146,8 +149,9 @@ export class S3ReadSource implements ReadSource {
     this.#closed = true;
     this.#ac.abort(new StorageError(StorageErrorCode.Aborted, `${this.#o.what}: closed`));
     for (const c of this.#chunks.values()) this.#evict(c);
+    for (const b of this.#free) this.#budget.release(b.length);
     this.#free = [];
-    this.#slots.clear();
+    this.#slots = new WeakMap();
   }
 
   #chunkOf(offset: number): number {
@@ -156,18 +160,20 @@ export class S3ReadSource implements ReadSource {
 
   #prefetch(index: number): void {
     if (this.#chunks.has(index)) return;
-    const { chunkBytes, ctx } = this.#o;
+    const { chunkBytes } = this.#o;
     const start = index * chunkBytes;
     const bytes = Math.min(chunkBytes, this.size - start);
-    if (!(this.#o.budget ?? ctx.podBudget).tryAcquire(bytes)) return;
+    // A free buffer brings the budget it holds; anything else takes the chunk's bytes now or is not read ahead.
+    const reused = bytes === chunkBytes ? this.#free.pop() : undefined;
+    if (reused === undefined && !this.#budget.tryAcquire(bytes)) return;
     let slot: Slot | undefined;
     if (bytes === chunkBytes) {
       // Its own memory (never a slice of Node's shared pool): `release` finds the slot by it.
-      const buf = this.#free.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
+      const buf = reused ?? Buffer.allocUnsafeSlow(chunkBytes);
       slot = { buf, users: 0, evicted: false, settled: false };
       this.#slots.set(buf.buffer, slot);
     }
-    const data = this.#get(start, start + bytes, this.#ac.signal, slot);
+    const data = this.#get(start, start + bytes, undefined, slot);
     data.catch(() => undefined); // observed by the read that needs it; don't crash on an unobserved prefetch
     this.#chunks.set(index, { index, bytes, data, released: false, slot });
   }
@@ -180,7 +186,12 @@ export class S3ReadSource implements ReadSource {
     }
     if (chunk.released) return;
     chunk.released = true;
-    (this.#o.budget ?? this.#o.ctx.podBudget).release(chunk.bytes);
+    this.#budget.release(chunk.bytes);
+  }
+
+  /** Where read-ahead bytes (chunks and free buffers) are accounted. */
+  get #budget(): ReadAheadBudget {
+    return this.#o.budget ?? this.#o.ctx.podBudget;
   }
 
   #unhold(slot: Slot): void {
@@ -198,7 +209,8 @@ export class S3ReadSource implements ReadSource {
     if (!slot.evicted || !slot.settled || slot.users > 0 || this.#closed) return;
     if (this.#slots.get(slot.buf.buffer) !== slot) return;
     this.#slots.delete(slot.buf.buffer);
-    if (this.#free.length < MAX_FREE_BUFFERS) this.#free.push(slot.buf);
+    // Kept only within the budget, like the chunks: an idle open file cannot hold memory the budget does not see.
+    if (this.#free.length < MAX_FREE_BUFFERS && this.#budget.tryAcquire(slot.buf.length)) this.#free.push(slot.buf);
   }
 
   /**

@@ -18,6 +18,8 @@ export interface PodLaunch {
   readonly args: readonly string[];
   /** What runs, for the report. */
   readonly describe: string;
+  /** Environment the image sets for the process (its stage's ENV: the malloc settings), added to the pod's. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** What `make build` writes: the esbuild bundle, or (before the bundle) tsc's output; the first that exists. */
@@ -53,6 +55,22 @@ export function entrypointNodeFlags(dockerfile: string, stage: string): string[]
   return [];
 }
 
+/**
+ * The variables a Dockerfile stage sets with its own ENV lines (`ENV A=1 B=2`; not those of the stages it builds on,
+ * which hold image-layout settings such as HOME): what the image adds to the process's environment.
+ */
+export function stageEnv(dockerfile: string, stage: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  let inStage = false;
+  for (const line of dockerfile.split('\n')) {
+    const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(line.trim());
+    if (from) inStage = from[1]?.toLowerCase() === stage.toLowerCase();
+    const m = inStage ? /^ENV\s+(.*)$/i.exec(line.trim()) : null;
+    for (const kv of m?.[1]?.matchAll(/(\w+)=(\S+)/g) ?? []) if (kv[1] && kv[2]) env[kv[1]] = kv[2];
+  }
+  return env;
+}
+
 /** The pod's launch command; throws PodBuildError when the build is missing or older than the sources. */
 export function podLaunch(): PodLaunch {
   const entry = ENTRIES.find((e) => existsSync(e));
@@ -61,10 +79,17 @@ export function podLaunch(): PodLaunch {
   const sources = Math.max(...SOURCES.map((d) => newestMtimeMs(join(repo, d))));
   if (sources > statSync(entry).mtimeMs)
     throw new PodBuildError(`${entry} is older than the pod's sources: run \`make build\``);
-  const flags = entrypointNodeFlags(readFileSync(join(repo, 'Dockerfile'), 'utf8'), 'sftp');
+  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+  const flags = entrypointNodeFlags(dockerfile, 'sftp');
+  const env = stageEnv(dockerfile, 'sftp');
+  const envText = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   return {
     command: process.execPath,
     args: [...flags, fixture, entry],
-    describe: `compiled build (${entry.slice(repo.length)} from \`make build\`)${flags.length > 0 ? `, image's Node flags \`${flags.join(' ')}\`` : ''}`,
+    env,
+    describe:
+      `compiled build (${entry.slice(repo.length)} from \`make build\`)` +
+      `${flags.length > 0 ? `, image's Node flags \`${flags.join(' ')}\`` : ''}` +
+      `${envText.length > 0 ? `, image's ENV \`${envText.join(' ')}\`` : ''}`,
   };
 }

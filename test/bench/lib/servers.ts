@@ -345,6 +345,7 @@ export async function startPod(
       'warn',
     ],
     env: {
+      ...launch.env,
       AWS_ACCESS_KEY_ID: minio.accessKeyId,
       AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
       // Over HTTPS the pod trusts MinIO's CA the way a pod trusts a private S3's: Node's extra CA certificates.
