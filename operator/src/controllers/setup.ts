@@ -145,8 +145,11 @@ export function setupControllers(o: SetupOptions): Controllers {
       // namespace on every add would make a bulk apply quadratic).
       watchSecondary(users, (u, type) => (type !== 'delete' ? [] : userIndex.overCapIn(u.metadata.namespace))),
     ],
-    // User passes mostly wait on S3 (home marker) and the API (status): more of them in flight.
-    workers: (o.workers ?? 4) * 4,
+    // User passes mostly wait on S3 (home marker) and the API (status): more of them in flight. 8 per --workers
+    // (32 by default; 16 until session 19): during a bulk create the user passes then keep closer to the creates,
+    // so fewer users are left to make Ready after the last one (docs/decisions.md, "Operator at 10,000 users,
+    // session 19").
+    workers: (o.workers ?? 4) * 8,
     metrics: o.manager.metrics,
     logger: o.logger,
   });

@@ -1,6 +1,7 @@
-// What one SftpUser status write costs the API server, by how it is written: server-side apply (the body is parsed
-// as YAML, then structured-merge-diff applies it), a JSON merge patch, or a PUT of the status subresource with the
-// object's resourceVersion; and the same merge patch with a smaller status. No operator runs: users are created, then
+// `BENCH=kube-status make bench` (BENCH=operator does not match it). What one SftpUser status write costs the API
+// server, by how it is written: server-side apply (the body is parsed as YAML, then structured-merge-diff applies
+// it), a JSON merge patch, or a PUT of the status subresource with the object's resourceVersion; and the same merge
+// patch with a smaller status. No operator runs: users are created, then
 // each gets its first status (as the operator's first write after a create), 16 writes in flight (the operator's user
 // workers), the methods interleaved in rounds. Reports the API server's CPU-milliseconds per write (from /proc) and
 // the writes per second. Knobs: STATUS_BENCH_PER_ROUND (users per method per round, default 250), STATUS_BENCH_ROUNDS
