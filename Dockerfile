@@ -58,8 +58,9 @@ ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size=192", "/app
 
 # --- the sftp pod image. Node is PID 1 on purpose: main.ts handles SIGTERM/SIGINT (stop accepting, drain transfers
 # within --shutdown-grace, exit) and the pod spawns no child processes. The Node flags are sftp-pod/src/node-flags.ts
-# (a test keeps them equal): they bound the garbage a transfer leaves between collections and keep ICU's time zone
-# data out of memory (docs/benchmarks.md, "Pod memory", "Pod idle memory, session 18"). The malloc settings are
+# (a test keeps them equal): they bound the garbage a transfer leaves between collections, space the old generation's
+# collections out, and keep ICU's time zone data out of memory (docs/benchmarks.md, "Pod memory", "Pod idle memory,
+# session 18", "Pod memory and GC, session 19"). The malloc settings are
 # POD_MALLOC_ENV in the same file (a test keeps them equal): big buffers are given back to the kernel when freed, one
 # malloc arena (docs/benchmarks.md, "Pod memory and GC, session 19").
 FROM runtime AS sftp
@@ -67,4 +68,4 @@ ENV MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=262144
 COPY --from=build /src/dist/sftp-pod ./dist/sftp-pod
 COPY sftp-pod/bin ./sftp-pod/bin
 EXPOSE 2222 9090
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--no-icu-timezone-data", "/app/sftp-pod/bin/sftpgate-sftp.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--initial-old-space-size=32", "--no-icu-timezone-data", "/app/sftp-pod/bin/sftpgate-sftp.js"]

@@ -6,7 +6,16 @@
 // `--no-icu-timezone-data`: V8 takes the local time zone from the C library (TZ, /etc/localtime: the same answer in the
 // container) instead of ICU; creating any Date (log lines, SigV4 dates, HTTP Date headers) otherwise pages ICU's time
 // zone data into every pod: ~0.5 MiB of idle RSS (docs/benchmarks.md, "Pod idle memory, session 18"). Intl still uses ICU.
-export const POD_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--no-icu-timezone-data'];
+// `--initial-old-space-size=32`: V8 starts the old generation's allocation limit at 32 MiB instead of a few MiB above
+// the ~7-10 MiB the pod keeps alive, so a transfer no longer runs a mark-compact every 100-300 ms. Upload CPU -33 % (7
+// of 7 pairs), no change in idle RSS (a limit, not memory) nor in the upload or download peaks (docs/benchmarks.md,
+// "Pod memory and GC, session 19"; in session 18 it raised the upload peak ~15 MiB, before the upload's memory was
+// given back between transfers and the download's range buffers were reused).
+export const POD_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=1',
+  '--initial-old-space-size=32',
+  '--no-icu-timezone-data',
+];
 
 // The C library's malloc settings the sftp image sets (its ENV; a test compares them, and the benchmarks start the
 // compiled pod with them). glibc reads them once at process start, so they cannot be set from the pod's own code.

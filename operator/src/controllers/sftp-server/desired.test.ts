@@ -21,16 +21,17 @@ const envOf = (s: SftpServer) => Object.fromEntries(podEnv(s, at).map((e) => [e.
 describe('defaultResources (the measured pod memory, docs/benchmarks.md)', () => {
   it('requests idle + one transfer and limits at idle + the memory budget + GC headroom', () => {
     assert.deepEqual(defaultResources(256 * 2 ** 20), {
-      requests: { cpu: '250m', memory: '240Mi' },
-      limits: { memory: '464Mi' },
+      requests: { cpu: '250m', memory: '160Mi' },
+      limits: { memory: '448Mi' },
     });
   });
 
   it('never requests more than the limit (a small budget)', () => {
     const r = defaultResources(10 * 2 ** 20);
-    assert.equal(r.limits.memory, '218Mi');
-    assert.equal(r.requests.memory, '218Mi');
-    assert.deepEqual(defaultResources(0).requests.memory, '208Mi');
+    assert.equal(r.limits.memory, '202Mi');
+    assert.equal(r.requests.memory, '160Mi');
+    assert.deepEqual(defaultResources(0).limits.memory, '192Mi');
+    assert.deepEqual(defaultResources(0).requests.memory, '160Mi');
   });
 });
 

@@ -107,13 +107,14 @@ export function stringMap(m: Record<string, string | undefined> | undefined): Re
 }
 
 /**
- * The sftp pod's memory, measured on the compiled image build with default settings (docs/benchmarks.md, run 6 of
- * `make bench` and "Pod memory, session 18"), rounded up: idle after start and a login (68 MiB), what one transfer at
- * full speed adds (a 1 GiB upload at 146 MB/s peaked at 196 MiB, a download at 157 MB/s at 229 MiB: the parts in
- * flight, the slab pool and the per-packet garbage between collections, which grows with the transfer's speed), and
- * the garbage Buffers a busy pod holds between collections beyond what its memory budget accounts.
+ * The sftp pod's memory, measured on the compiled image build with default settings (docs/benchmarks.md, "Pod memory
+ * and GC, session 19"), rounded up: idle after start and a login (62-63 MiB), what one transfer at full speed adds (a
+ * 1 GiB upload at 117-163 MB/s peaked at 142-152 MiB, a download at 137-313 MB/s at 133-154 MiB, also when it follows
+ * other transfers: the parts in flight and the per-packet garbage between collections; the slab pool and glibc give
+ * their memory back after a transfer), and the garbage Buffers a busy pod holds between collections beyond what its
+ * memory budget accounts.
  */
-export const POD_MEMORY_MIB = { idle: 80, oneTransfer: 160, gcHeadroom: 128 } as const;
+export const POD_MEMORY_MIB = { idle: 64, oneTransfer: 96, gcHeadroom: 128 } as const;
 
 /**
  * Default resources (spec.resources unset): requests what a pod with one fast transfer measured; the limit adds the whole
