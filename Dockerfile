@@ -54,7 +54,7 @@ FROM runtime AS operator
 COPY --from=build /src/dist/operator ./dist/operator
 COPY operator/bin ./operator/bin
 EXPOSE 8080
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size=192", "/app/operator/bin/sftpgate-operator.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--max-old-space-size=192", "/app/operator/bin/sftpgate-operator.js"]
 
 # --- the sftp pod image. Node is PID 1 on purpose: main.ts handles SIGTERM/SIGINT (stop accepting, drain transfers
 # within --shutdown-grace, exit) and the pod spawns no child processes. The Node flags are sftp-pod/src/node-flags.ts
