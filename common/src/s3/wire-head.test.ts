@@ -8,14 +8,18 @@ describe('HTTP/1.1 response head of the ranged-GET path', () => {
   it('reads status, lower-case fields, length, keep-alive and where the body starts', () => {
     const text = 'HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nETag: "e"\r\nX-Amz-Meta-A: 1\r\n\r\nhello';
     const h = parseResponseHead(head(text));
-    assert.deepEqual(h, {
-      status: 206,
-      headers: { 'content-length': '5', etag: '"e"', 'x-amz-meta-a': '1' },
-      contentLength: 5,
-      transferEncoded: false,
-      keepAlive: true,
-      headBytes: text.length - 5,
-    });
+    assert.ok(h);
+    assert.deepEqual(
+      { ...h, headers: { ...h.headers } },
+      {
+        status: 206,
+        headers: { 'content-length': '5', etag: '"e"', 'x-amz-meta-a': '1' },
+        contentLength: 5,
+        transferEncoded: false,
+        keepAlive: true,
+        headBytes: text.length - 5,
+      },
+    );
   });
 
   it('waits for the blank line; a reason phrase may be empty; repeated fields join as node:http joins them', () => {
@@ -23,6 +27,17 @@ describe('HTTP/1.1 response head of the ranged-GET path', () => {
     const h = parseResponseHead(head('HTTP/1.1 200\r\nVary: a\r\nVary: b\r\nContent-Length: 0\r\n\r\n'));
     assert.equal(h?.status, 200);
     assert.equal(h?.headers['vary'], 'a, b');
+  });
+
+  it('a field named __proto__ or constructor is a plain header, not an inherited property', () => {
+    const h = parseResponseHead(head('HTTP/1.1 200 OK\r\n__proto__: x\r\nConstructor: y\r\nContent-Length: 0\r\n\r\n'));
+    assert.equal(Object.getPrototypeOf(h?.headers), null);
+    assert.deepEqual(Object.entries(h?.headers ?? {}).slice(0, 2), [
+      ['__proto__', 'x'],
+      ['constructor', 'y'],
+    ]);
+    assert.equal(h?.headers['constructor'], 'y');
+    assert.equal(h?.headers['toString'], undefined);
   });
 
   const keepAlive: [string, string, boolean][] = [

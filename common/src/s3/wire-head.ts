@@ -54,7 +54,8 @@ export function parseResponseHead(data: Buffer): ResponseHead | undefined {
   const lines = data.toString('latin1', 0, end).split('\r\n');
   const status = STATUS_LINE.exec(lines[0] ?? '');
   if (status === null) throw new WireResponseError('not an HTTP/1.x status line');
-  const headers: Record<string, string> = {};
+  // No prototype: a field named `__proto__` or `constructor` is a header like any other, not an inherited property.
+  const headers: Record<string, string> = Object.create(null);
   let contentLength: string | undefined;
   for (let i = 1; i < lines.length; i++) {
     const field = FIELD_LINE.exec(lines[i] as string);
