@@ -62,6 +62,12 @@ interface Signed {
   readonly signal: AbortSignal | undefined;
 }
 
+/** GetObject as sent, whichever way its answer is read (node:http's stream or the ranged-GET path). */
+function getObjectCall(i: T.GetObjectInput): Call {
+  const headers = { range: i.Range, 'if-match': i.IfMatch, 'if-none-match': i.IfNoneMatch };
+  return { op: 'GetObject', method: 'GET', bucket: i.Bucket, key: i.Key, headers };
+}
+
 function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError' });
 }
@@ -127,8 +133,7 @@ export class S3Client {
 
   /** Resolves once the headers arrived; `Body` is the response stream (never retried once handed out). */
   async getObject(i: T.GetObjectInput, o?: T.CallOptions): Promise<T.GetObjectOutput> {
-    const headers = { range: i.Range, 'if-match': i.IfMatch, 'if-none-match': i.IfNoneMatch };
-    return this.#request({ op: 'GetObject', method: 'GET', bucket: i.Bucket, key: i.Key, headers }, o, (res) => ({
+    return this.#request(getObjectCall(i), o, (res) => ({
       ...R.objectHeaders(res.statusCode ?? 200, res.headers),
       Body: res,
     }));
@@ -140,9 +145,7 @@ export class S3Client {
    * a 2xx answer without Content-Length, or with Transfer-Encoding, is refused (WireResponseError).
    */
   async getObjectRange(i: T.GetObjectInput, o?: T.CallOptions): Promise<T.GetObjectRangeOutput> {
-    const headers = { range: i.Range, 'if-match': i.IfMatch, 'if-none-match': i.IfNoneMatch };
-    const call: Call = { op: 'GetObject', method: 'GET', bucket: i.Bucket, key: i.Key, headers };
-    return this.#attempts(call, o, async (signed) => {
+    return this.#attempts(getObjectCall(i), o, async (signed) => {
       const res = await wireGet({ ...signed, ca: this.#ca });
       return { ...R.objectHeaders(res.status, res.headers), Body: res.body };
     });

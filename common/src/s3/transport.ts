@@ -11,7 +11,7 @@ import type { ResolvedTarget } from './endpoint.ts';
 const WRITE_SLICE_BYTES = 256 * 1024;
 
 /** The AWS SDK's NodeHttpHandler default: 50 sockets per host. */
-const MAX_SOCKETS = 50;
+export const MAX_SOCKETS = 50;
 
 const pools = new Map<string, HttpAgent>();
 

@@ -6,11 +6,11 @@
 
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+// The keep-alive pool's limit per host: the same as transport.ts's agents (the AWS SDK's default).
+import { MAX_SOCKETS } from './transport.ts';
 
 /** One socket read at most this much; TLS delivers <= 16 KiB per record anyway. */
 const READ_BUFFER_BYTES = 64 * 1024;
-/** The keep-alive pool's limit per host, as transport.ts's agents (the AWS SDK's default). */
-const MAX_SOCKETS = 50;
 /** An idle connection is closed after this long (S3 closes idle ones itself after ~20 s). */
 const IDLE_MS = 15_000;
 
