@@ -3,12 +3,7 @@
 // collected by the SDK and joined (`concatBytes`); before this sprint, the socket's chunks were kept as they came and
 // a read straddling two (most 32 KiB READs over TLS's <= 16 KiB chunks) was joined into a fresh buffer per READ.
 
-import { finished, Readable } from 'node:stream';
-import { WireBody } from '../../../common/src/s3/wire-get.ts';
-
-function isNodeReadable(body: unknown): body is Readable {
-  return body instanceof Readable;
-}
+import type { WireBody } from '../../../common/src/s3/wire-get.ts';
 
 interface Waiter {
   readonly to: number;
@@ -40,71 +35,32 @@ export class ArrivingBytes {
   }
 
   /**
-   * Reads `body` to its end; `onFailure` turns a stream error or a wrong length into the error readers see. A Node
-   * stream is read through its 'data' events: its async iterator costs a promise, an iterator result and a nextTick
-   * per socket chunk (<= 16 KiB over TLS), a measurable share of a download's CPU and garbage (docs/benchmarks.md,
-   * "Download path, session 18 sprint").
+   * Reads the lean S3 client's ranged-GET body to its end, each socket read copied from the connection's read buffer
+   * straight into this range's buffer (no Buffer, stream push or event per TLS record; docs/benchmarks.md, "S3
+   * download path, session 19"). `onFailure` turns the body's failure or a wrong length into the error readers see.
    */
-  async feed(body: AsyncIterable<Uint8Array | string> | WireBody, onFailure: (err: unknown) => unknown): Promise<void> {
+  async feed(body: WireBody, onFailure: (err: unknown) => unknown): Promise<void> {
     try {
-      if (body instanceof WireBody) await this.#feedWire(body);
-      else if (isNodeReadable(body)) await this.#feedStream(body);
-      else {
-        for await (const c of body) this.#take(c);
+      if (body.length !== this.expected) {
+        body.destroy();
+        throw new RangeError('a body of another length than the range');
       }
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      body.pump(
+        (src, start, end) => {
+          src.copy(this.#buf, this.#have, start, end);
+          this.#have += end - start;
+          this.#wake();
+        },
+        (err) => (err === undefined ? resolve() : reject(err)),
+      );
+      await promise;
       if (this.#have !== this.expected) throw new RangeError('fewer bytes than the range');
     } catch (err) {
       this.#failure = onFailure(err);
       for (const w of this.#waiters) w.reject(this.#failure);
       this.#waiters = [];
     }
-  }
-
-  /**
-   * The lean client's ranged-GET body: each socket read is copied from the connection's read buffer straight into
-   * this range's buffer (no Buffer, stream push or event per TLS record; docs/benchmarks.md, "S3 download path,
-   * session 19").
-   */
-  #feedWire(body: WireBody): Promise<void> {
-    if (body.length !== this.expected) {
-      body.destroy();
-      return Promise.reject(new RangeError('a body of another length than the range'));
-    }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    body.pump(
-      (src, start, end) => {
-        src.copy(this.#buf, this.#have, start, end);
-        this.#have += end - start;
-        this.#wake();
-      },
-      (err) => (err === undefined ? resolve() : reject(err)),
-    );
-    return promise;
-  }
-
-  #feedStream(body: Readable): Promise<void> {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    let failed = false;
-    body.on('data', (c: Uint8Array | string) => {
-      if (failed) return;
-      try {
-        this.#take(c);
-      } catch (err) {
-        failed = true;
-        body.destroy();
-        reject(err);
-      }
-    });
-    finished(body, (err) => (err ? reject(err) : resolve()));
-    return promise;
-  }
-
-  #take(c: Uint8Array | string): void {
-    const bytes = typeof c === 'string' ? Buffer.from(c) : c;
-    if (this.#have + bytes.length > this.expected) throw new RangeError('more bytes than the range');
-    this.#buf.set(bytes, this.#have);
-    this.#have += bytes.length;
-    this.#wake();
   }
 
   /**
