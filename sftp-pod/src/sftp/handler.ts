@@ -43,8 +43,9 @@ export interface Responder {
   status(code: StatusCode, message: string): Promise<void>;
   send(reply: Buffer): Promise<void>;
   /**
-   * A DATA reply, header and payload written separately (no copy of the payload). `written` runs once the channel
-   * has taken the payload (ssh2 copied it into its packets), never on a failed write: the memory may be reused then.
+   * A DATA reply: header and payload in one corked channel write (the payload is not copied into a reply buffer;
+   * ssh2 packs both into full packets). `written` runs once the channel has taken the payload (ssh2 copied it into
+   * its packets), never on a failed write: the memory may be reused then.
    */
   data(payload: Uint8Array, written?: () => void): Promise<void>;
 }

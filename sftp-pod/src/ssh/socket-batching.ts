@@ -56,26 +56,21 @@ function releaseWrittenPackets(socket: Socket): void {
   const raw = socket as unknown as SocketInternals;
   const writev = raw._writev;
   const write = raw._write;
+  /** `cb`, after giving `packets` back when the write succeeded. */
+  const releasing = (packets: readonly Uint8Array[], cb: WriteCallback): WriteCallback =>
+    packets.length === 0
+      ? cb
+      : (err) => {
+          if (!err) for (const p of packets) releasePacket(p);
+          cb(err);
+        };
   raw._writev = function releasingWritev(this: Socket, chunks, cb) {
     // Collected before the write: Node's writev replaces the list's entries by their chunks as it goes.
     const packets: Uint8Array[] = [];
     for (const { chunk } of chunks) if (pooled(chunk)) packets.push(chunk);
-    const done =
-      packets.length === 0
-        ? cb
-        : (err?: Error | null) => {
-            if (!err) for (const p of packets) releasePacket(p);
-            cb(err);
-          };
-    Reflect.apply(writev, this, [chunks, done]);
+    Reflect.apply(writev, this, [chunks, releasing(packets, cb)]);
   };
   raw._write = function releasingWrite(this: Socket, chunk, encoding, cb) {
-    const done = !pooled(chunk)
-      ? cb
-      : (err?: Error | null) => {
-          if (!err) releasePacket(chunk);
-          cb(err);
-        };
-    Reflect.apply(write, this, [chunk, encoding, done]);
+    Reflect.apply(write, this, [chunk, encoding, pooled(chunk) ? releasing([chunk], cb) : cb]);
   };
 }
